@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: GPL-2.0
+# kvm-quanta top-level Makefile.
+#
+#   make [KDIR=/path/to/headers]   build kvm_quanta.ko (default: running kernel)
+#   make install                   install it and run depmod
+#   make demo                      the rig: VMs of different character, shown
+#   make check                     every test suite, ends with "N passed, N failed"
+#
+# The kernel module itself is described by Kbuild.
+
+KDIR ?= /lib/modules/$(shell uname -r)/build
+KRELEASE := $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
+KQ_CONF := $(CURDIR)/conf/$(or $(KRELEASE),unknown)
+
+.PHONY: all modules configure install clean userspace testvmm kunit rig \
+	check demo deps checkpatch
+
+all: modules
+
+$(KQ_CONF)/compat_config.h: scripts/configure.sh
+	scripts/configure.sh $(KDIR) $(KQ_CONF)
+
+configure: $(KQ_CONF)/compat_config.h
+
+modules: configure
+	$(MAKE) -C $(KDIR) M=$(CURDIR) KQ_CONF=$(KQ_CONF) modules
+
+install: modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) KQ_CONF=$(KQ_CONF) modules_install
+	depmod -a $(KRELEASE)
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true
+	rm -rf conf build
+
+deps:
+	scripts/deps.sh
+
+userspace:
+	cmake -S userspace -B build/userspace -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build build/userspace -j2
+
+testvmm:
+	cmake -S tests/vmm -B build/testvmm -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build build/testvmm -j2
+
+kunit:
+	scripts/kunit.sh
+
+checkpatch:
+	scripts/checkpatch.sh
+
+check:
+	scripts/check.sh
+
+demo:
+	scripts/demo.sh

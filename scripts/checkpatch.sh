@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Runs the kernel's checkpatch.pl --strict over the module's C sources, as
+# a test: prints "KQTEST ok|not ok checkpatch:<file>" per file.  checkpatch
+# comes from Debian's linux-source-6.1 tarball.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cache=${KQ_CACHE:-/var/cache/kvm-quanta}/checkpatch
+tarball=$(ls /usr/src/linux-source-6.1.tar.xz 2>/dev/null || true)
+
+if [ ! -x "$cache/scripts/checkpatch.pl" ]; then
+	[ -n "$tarball" ] || { echo "KQTEST not ok checkpatch:setup - linux-source-6.1 not installed"; exit 1; }
+	mkdir -p "$cache"
+	tar -xJf "$tarball" -C "$cache" --strip-components=1 --wildcards \
+		'*/scripts/checkpatch.pl' '*/scripts/spelling.txt' \
+		'*/scripts/const_structs.checkpatch'
+fi
+
+cd "$repo"
+fail=0
+while IFS= read -r f; do
+	if out=$("$cache/scripts/checkpatch.pl" --strict --no-tree --quiet \
+		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG -f "$f" 2>&1); then
+		echo "KQTEST ok checkpatch:$f"
+	else
+		fail=1
+		first=$(printf '%s\n' "$out" | grep -m1 -E '^(ERROR|WARNING|CHECK)' || true)
+		echo "KQTEST not ok checkpatch:$f - $first"
+		printf '%s\n' "$out" >&2
+	fi
+done < <(git ls-files -co --exclude-standard -- 'src/*.[ch]' 'src/core/*.[ch]' \
+	'include/uapi/linux/*.h' 'kunit/*.c' | sort -u)
+exit $fail

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kvm_quanta: every difference between the kernels we build for, in one
+ * place.  compat_config.h is written by scripts/configure.sh, which compiles
+ * small probes against the target kernel's headers: signatures changed
+ * inside stable series, so kernel versions do not tell.
+ */
+#ifndef _KQ_COMPAT_H
+#define _KQ_COMPAT_H
+
+#include <linux/kvm_host.h>
+#include <linux/tracepoint.h>
+
+#include "compat_config.h"
+#include "core/exit_kind.h"
+
+/*
+ * KVM's tracepoints, exported by kvm.ko (EXPORT_TRACEPOINT_SYMBOL_GPL in
+ * arch/x86/kvm/x86.c) on every kernel we support.  Using them makes
+ * kvm_quanta depend on kvm, which keeps kvm loaded while we are.
+ */
+extern struct tracepoint __tracepoint_kvm_exit;
+extern struct tracepoint __tracepoint_kvm_entry;
+
+/*
+ * kvm_entry gained a force_immediate_exit argument upstream in 6.9 and in
+ * 6.1.149.  Its header (arch/x86/kvm/trace.h) is not shipped with kernel
+ * headers, so configure detects the change that came with it: the vendor
+ * vcpu_run() hook taking a second argument.
+ */
+#ifdef KQ_HAVE_KVM_ENTRY_IMMEDIATE_EXIT
+#define KQ_PROBE_KVM_ENTRY(fn) \
+	void fn(void *data, struct kvm_vcpu *vcpu, bool force_immediate_exit)
+#else
+#define KQ_PROBE_KVM_ENTRY(fn) void fn(void *data, struct kvm_vcpu *vcpu)
+#endif
+
+/* kvm_exit(vcpu, isa) is the same on every kernel we support. */
+#define KQ_PROBE_KVM_EXIT(fn) void fn(void *data, struct kvm_vcpu *vcpu, u32 isa)
+
+/**
+ * kq_read_exit_stat() - snapshot the KVM counters that tell exit kinds
+ * @vcpu: the vCPU; its VM must be pinned
+ * @s: output
+ *
+ * The counters are written by the vCPU's thread only; a reader elsewhere
+ * may see them mid-update, which is fine for monotonic counters.
+ */
+static inline void kq_read_exit_stat(const struct kvm_vcpu *vcpu,
+				     struct kq_exit_stat *s)
+{
+	const struct kvm_vcpu_stat *st = &vcpu->stat;
+
+	s->c[KVM_QUANTA_EXIT_IO] = READ_ONCE(st->io_exits);
+	s->c[KVM_QUANTA_EXIT_MMIO] = READ_ONCE(st->mmio_exits);
+	s->c[KVM_QUANTA_EXIT_HLT] = READ_ONCE(st->halt_exits);
+	s->c[KVM_QUANTA_EXIT_INTR] = READ_ONCE(st->irq_exits);
+	s->c[KVM_QUANTA_EXIT_NPF] = READ_ONCE(st->pf_taken);
+	s->c[KVM_QUANTA_EXIT_HYPERCALL] = READ_ONCE(st->hypercalls);
+	s->c[KVM_QUANTA_EXIT_IRQ_WINDOW] = READ_ONCE(st->irq_window_exits);
+	s->c[KVM_QUANTA_EXIT_NMI_WINDOW] = READ_ONCE(st->nmi_window_exits);
+	s->c[KVM_QUANTA_EXIT_EMULATION] = READ_ONCE(st->insn_emulation);
+}
+
+#endif /* _KQ_COMPAT_H */

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Fixed-width types for the pure policy code, which is compiled into the
+ * module, into KUnit and into userspace tools and tests.
+ */
+#ifndef _KQ_CORE_TYPES_H
+#define _KQ_CORE_TYPES_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#else
+#include <linux/types.h>
+#include <stdbool.h>
+#include <stddef.h>
+typedef __u8 u8;
+typedef __u32 u32;
+typedef __u64 u64;
+typedef __s32 s32;
+typedef __s64 s64;
+#endif
+
+#endif /* _KQ_CORE_TYPES_H */

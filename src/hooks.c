@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvm_quanta: the exit path.  Probes on KVM's kvm_exit and kvm_entry
+ * tracepoints, run by the vCPU's own thread with preemption disabled, for
+ * every exit and entry on the host.  O(1), lock-free, no allocation: a hash
+ * lookup and a few counter updates.
+ */
+#include <linux/kvm_host.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/tracepoint.h>
+
+#include "compat.h"
+#include "kvm_quanta.h"
+
+static KQ_PROBE_KVM_EXIT(kq_probe_exit)
+{
+	struct kq_vcpu *v;
+
+	rcu_read_lock();
+	v = kq_vcpu_lookup(vcpu);
+	if (likely(v)) {
+		write_seqcount_begin(&v->seq);
+		v->acct.exits++;
+		write_seqcount_end(&v->seq);
+		/* Any thread may run a vCPU; QEMU keeps one per vCPU. */
+		if (unlikely(v->tid != current->pid))
+			WRITE_ONCE(v->tid, current->pid);
+	} else {
+		kq_vcpu_sight(vcpu);
+	}
+	rcu_read_unlock();
+}
+
+/*
+ * The exit's handler has run by the time the vCPU re-enters: KVM's per-kind
+ * counters now say what the exit was.
+ */
+static KQ_PROBE_KVM_ENTRY(kq_probe_entry)
+{
+	struct kq_exit_stat now;
+	struct kq_vcpu *v;
+
+	rcu_read_lock();
+	v = kq_vcpu_lookup(vcpu);
+	if (likely(v)) {
+		kq_read_exit_stat(vcpu, &now);
+		write_seqcount_begin(&v->seq);
+		kq_exit_attribute(&v->acct, &now);
+		write_seqcount_end(&v->seq);
+	}
+	rcu_read_unlock();
+}
+
+/**
+ * kq_hooks_register() - attach to KVM's vCPU entry and exit
+ *
+ * Return: 0 or the error from tracepoint_probe_register().
+ */
+int kq_hooks_register(void)
+{
+	int ret;
+
+	ret = tracepoint_probe_register(&__tracepoint_kvm_entry,
+					kq_probe_entry, NULL);
+	if (ret)
+		return ret;
+	ret = tracepoint_probe_register(&__tracepoint_kvm_exit,
+					kq_probe_exit, NULL);
+	if (ret) {
+		tracepoint_probe_unregister(&__tracepoint_kvm_entry,
+					    kq_probe_entry, NULL);
+		tracepoint_synchronize_unregister();
+	}
+	return ret;
+}
+
+/**
+ * kq_hooks_unregister() - detach, and wait until no probe is running
+ */
+void kq_hooks_unregister(void)
+{
+	tracepoint_probe_unregister(&__tracepoint_kvm_exit, kq_probe_exit, NULL);
+	tracepoint_probe_unregister(&__tracepoint_kvm_entry, kq_probe_entry,
+				    NULL);
+	tracepoint_synchronize_unregister();
+}

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kvm_quanta: objects shared by the module's files.
+ *
+ * A vCPU is first seen at its first VM exit after the module loaded.  The
+ * exit hook then takes a kq_vcpu from a per-CPU pool filled in advance (the
+ * exit path never allocates), inserts it into an RCU hash keyed by the
+ * struct kvm_vcpu, and queues the rest of the bookkeeping (the VM object,
+ * sysfs) to process context.  Each kq_vcpu holds a reference on its struct
+ * kvm, so the vCPU and VM it points to stay valid until the reaper sees
+ * that only our references are left and lets go.
+ */
+#ifndef _KVM_QUANTA_H
+#define _KVM_QUANTA_H
+
+#include <linux/kobject.h>
+#include <linux/list.h>
+#include <linux/list_bl.h>
+#include <linux/llist.h>
+#include <linux/seqlock.h>
+#include <linux/types.h>
+
+#include "core/exit_kind.h"
+
+struct kvm;
+struct kvm_vcpu;
+
+/**
+ * enum kq_mode - what the module does with its decisions
+ * @KQ_MODE_OBSERVE: watch and report only
+ * @KQ_MODE_ENFORCE: act on the vCPU threads
+ */
+enum kq_mode {
+	KQ_MODE_OBSERVE,
+	KQ_MODE_ENFORCE,
+};
+
+extern int kq_mode;
+
+/**
+ * struct kq_vm - one VM (one struct kvm) with at least one vCPU seen
+ * @kobj: /sys/kernel/kvm_quanta/vms/<pid>-<id>
+ * @vcpus_kobj: its vcpus/ directory
+ * @kvm: the VM; kept alive by the references of its kq_vcpus
+ * @pid: the VMM process (tgid) that ran its first vCPU
+ * @id: module-wide unique number, tells apart VMs of one process
+ * @node: entry in the VM list, under kq_registry_lock
+ * @vcpus: its kq_vcpus, under kq_registry_lock
+ * @nr_vcpus: length of @vcpus
+ */
+struct kq_vm {
+	struct kobject kobj;
+	struct kobject *vcpus_kobj;
+	struct kvm *kvm;
+	pid_t pid;
+	u64 id;
+	struct list_head node;
+	struct list_head vcpus;
+	unsigned int nr_vcpus;
+};
+
+/**
+ * struct kq_vcpu - state kept per vCPU
+ * @hnode: entry in the vCPU hash, RCU
+ * @vcpu: the KVM vCPU
+ * @kvm: its VM; this object holds one reference on it
+ * @vm: our VM object, set once registered, under kq_registry_lock
+ * @vm_node: entry in @vm's list
+ * @pend: entry in the pool, then in the list awaiting registration
+ * @kobj: /sys/kernel/kvm_quanta/vms/<vm>/vcpus/<idx>
+ * @idx: the vCPU's index in its VM (vcpu_idx)
+ * @pid: VMM process id seen at the first exit
+ * @tid: thread that last exited from this vCPU
+ * @seq: guards @acct for readers; written only by the vCPU's thread
+ * @acct: exits and their kinds
+ */
+struct kq_vcpu {
+	struct hlist_bl_node hnode;
+	struct kvm_vcpu *vcpu;
+	struct kvm *kvm;
+	struct kq_vm *vm;
+	struct list_head vm_node;
+	struct llist_node pend;
+	struct kobject kobj;
+	int idx;
+	pid_t pid;
+	pid_t tid;
+	seqcount_t seq;
+	struct kq_exit_acct acct;
+};
+
+/* registry.c */
+struct kq_vcpu *kq_vcpu_lookup(const struct kvm_vcpu *vcpu);
+void kq_vcpu_sight(struct kvm_vcpu *vcpu);
+void kq_vcpu_read_kinds(struct kq_vcpu *v, u64 *exits,
+			u64 kinds[KVM_QUANTA_EXIT_NR]);
+u64 kq_lost_exits(void);
+int kq_registry_init(void);
+void kq_registry_exit(void);
+
+/* hooks.c */
+int kq_hooks_register(void);
+void kq_hooks_unregister(void);
+
+/* sysfs.c */
+int kq_sysfs_init(void);
+void kq_sysfs_exit(void);
+int kq_sysfs_add_vm(struct kq_vm *vm);
+int kq_sysfs_add_vcpu(struct kq_vm *vm, struct kq_vcpu *v);
+void kq_sysfs_vcpu_init(struct kq_vcpu *v);
+void kq_sysfs_vm_init(struct kq_vm *vm);
+
+#endif /* _KVM_QUANTA_H */

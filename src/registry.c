@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvm_quanta: which VMs and vCPUs exist, and for how long.
+ *
+ * The exit hook finds a vCPU's state by an RCU hash lookup.  A vCPU not in
+ * the hash is new: it gets an object from a per-CPU pool that process
+ * context keeps filled, so the exit path neither allocates nor takes a
+ * global lock.  Registration (VM object, sysfs) and the reaper, which
+ * notices VMs whose file descriptors are all closed, run from a workqueue
+ * under kq_registry_lock.
+ */
+#include <linux/hash.h>
+#include <linux/kvm_host.h>
+#include <linux/mutex.h>
+#include <linux/percpu.h>
+#include <linux/rculist_bl.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
+
+#include "compat.h"
+#include "kvm_quanta.h"
+
+#define KQ_HASH_BITS 10
+#define KQ_POOL_PER_CPU 8
+#define KQ_REAP_INTERVAL (HZ / 5)
+
+/**
+ * struct kq_pool - per-CPU reserve of vCPU objects for the exit path
+ * @free: objects ready to use; the exit hook on this CPU is the only taker
+ * @nr: objects in @free
+ */
+struct kq_pool {
+	struct llist_head free;
+	atomic_t nr;
+};
+
+static DEFINE_PER_CPU(struct kq_pool, kq_pools);
+static struct hlist_bl_head kq_vcpu_hash[1 << KQ_HASH_BITS];
+static LLIST_HEAD(kq_pending);
+static atomic64_t kq_lost;
+static atomic64_t kq_vm_seq;
+
+/* Serializes the VM list, VM objects' vCPU lists and sysfs changes. */
+static DEFINE_MUTEX(kq_registry_lock);
+static LIST_HEAD(kq_vms);
+
+static void kq_register_fn(struct work_struct *work);
+static void kq_reap_fn(struct work_struct *work);
+static DECLARE_WORK(kq_register_work, kq_register_fn);
+static DECLARE_DELAYED_WORK(kq_reap_work, kq_reap_fn);
+
+static struct hlist_bl_head *kq_bucket(const struct kvm_vcpu *vcpu)
+{
+	return &kq_vcpu_hash[hash_ptr(vcpu, KQ_HASH_BITS)];
+}
+
+/**
+ * kq_vcpu_lookup() - state of a vCPU, if it has been seen
+ * @vcpu: the KVM vCPU
+ *
+ * Context: RCU read side (the tracepoint hooks run with preemption off).
+ * Return: the state, or NULL for a vCPU not seen yet.
+ */
+struct kq_vcpu *kq_vcpu_lookup(const struct kvm_vcpu *vcpu)
+{
+	struct hlist_bl_node *pos;
+	struct kq_vcpu *v;
+
+	hlist_bl_for_each_entry_rcu(v, pos, kq_bucket(vcpu), hnode)
+		if (v->vcpu == vcpu)
+			return v;
+	return NULL;
+}
+
+u64 kq_lost_exits(void)
+{
+	return atomic64_read(&kq_lost);
+}
+
+/**
+ * kq_vcpu_sight() - start tracking a vCPU at its first exit
+ * @vcpu: the vCPU that just exited; current is its thread
+ *
+ * Context: the kvm_exit hook.  Takes a preallocated object, pins the VM and
+ * publishes the object in the hash; the rest happens in process context.
+ * Counts this exit, so exits are exact from the first one seen.  Only the
+ * vCPU's own thread calls this, and KVM runs a vCPU on one thread at a
+ * time, so no two callers race for one vCPU.
+ */
+void kq_vcpu_sight(struct kvm_vcpu *vcpu)
+{
+	struct kq_pool *pool = this_cpu_ptr(&kq_pools);
+	struct hlist_bl_head *b = kq_bucket(vcpu);
+	struct kq_exit_stat now;
+	struct llist_node *n;
+	struct kq_vcpu *v;
+
+	n = llist_del_first(&pool->free);
+	if (unlikely(!n)) {
+		atomic64_inc(&kq_lost);
+		queue_work(system_unbound_wq, &kq_register_work);
+		return;
+	}
+	atomic_dec(&pool->nr);
+	v = llist_entry(n, struct kq_vcpu, pend);
+
+	if (unlikely(!kvm_get_kvm_safe(vcpu->kvm))) {
+		/* Only while the VM is being destroyed: nothing to track. */
+		llist_add(&v->pend, &pool->free);
+		atomic_inc(&pool->nr);
+		return;
+	}
+	v->vcpu = vcpu;
+	v->kvm = vcpu->kvm;
+	v->idx = vcpu->vcpu_idx;
+	v->pid = task_tgid_nr(current);
+	v->tid = task_pid_nr(current);
+	kq_read_exit_stat(vcpu, &now);
+	kq_exit_acct_init(&v->acct, &now);
+	v->acct.exits = 1;
+
+	hlist_bl_lock(b);
+	hlist_bl_add_head_rcu(&v->hnode, b);
+	hlist_bl_unlock(b);
+
+	llist_add(&v->pend, &kq_pending);
+	queue_work(system_unbound_wq, &kq_register_work);
+}
+
+/**
+ * kq_vcpu_read_kinds() - a vCPU's exits and their kinds, as of now
+ * @v: the vCPU; its VM is pinned by @v
+ * @exits: output, all exits seen
+ * @kinds: output, exits by kind, summing to @exits
+ */
+void kq_vcpu_read_kinds(struct kq_vcpu *v, u64 *exits,
+			u64 kinds[KVM_QUANTA_EXIT_NR])
+{
+	struct kq_exit_acct a;
+	struct kq_exit_stat now;
+	unsigned int seq;
+
+	do {
+		seq = read_seqcount_begin(&v->seq);
+		a = v->acct;
+	} while (read_seqcount_retry(&v->seq, seq));
+	kq_read_exit_stat(v->vcpu, &now);
+	kq_exit_acct_view(&a, &now, kinds);
+	*exits = a.exits;
+}
+
+static void kq_vcpu_free(struct kq_vcpu *v)
+{
+	kobject_put(&v->kobj);	/* kq_sysfs' release frees it */
+}
+
+static struct kq_vcpu *kq_vcpu_alloc(void)
+{
+	struct kq_vcpu *v = kzalloc(sizeof(*v), GFP_KERNEL);
+
+	if (!v)
+		return NULL;
+	seqcount_init(&v->seq);
+	INIT_LIST_HEAD(&v->vm_node);
+	kq_sysfs_vcpu_init(v);
+	return v;
+}
+
+static void kq_pools_fill(void)
+{
+	struct kq_vcpu *v;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct kq_pool *pool = per_cpu_ptr(&kq_pools, cpu);
+
+		while (atomic_read(&pool->nr) < KQ_POOL_PER_CPU) {
+			v = kq_vcpu_alloc();
+			if (!v)
+				return;
+			llist_add(&v->pend, &pool->free);
+			atomic_inc(&pool->nr);
+		}
+	}
+}
+
+static void kq_pools_drain(void)
+{
+	struct kq_vcpu *v, *tmp;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct kq_pool *pool = per_cpu_ptr(&kq_pools, cpu);
+
+		llist_for_each_entry_safe(v, tmp, llist_del_all(&pool->free), pend)
+			kq_vcpu_free(v);
+		atomic_set(&pool->nr, 0);
+	}
+}
+
+static struct kq_vm *kq_vm_get(struct kq_vcpu *v)
+{
+	struct kq_vm *vm;
+
+	lockdep_assert_held(&kq_registry_lock);
+	list_for_each_entry(vm, &kq_vms, node)
+		if (vm->kvm == v->kvm)
+			return vm;
+
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL);
+	if (!vm)
+		return NULL;
+	vm->kvm = v->kvm;
+	vm->pid = v->pid;
+	vm->id = atomic64_inc_return(&kq_vm_seq);
+	INIT_LIST_HEAD(&vm->vcpus);
+	kq_sysfs_vm_init(vm);
+	if (kq_sysfs_add_vm(vm)) {
+		kobject_put(&vm->kobj);
+		return NULL;
+	}
+	list_add_tail(&vm->node, &kq_vms);
+	return vm;
+}
+
+/* Link newly seen vCPUs to their VMs and give them sysfs entries. */
+static void kq_register_fn(struct work_struct *work)
+{
+	struct llist_node *list = llist_del_all(&kq_pending);
+	struct kq_vcpu *v, *tmp;
+	struct kq_vm *vm;
+
+	/* Oldest first, so vCPU directories appear in the order seen. */
+	list = llist_reverse_order(list);
+	mutex_lock(&kq_registry_lock);
+	llist_for_each_entry_safe(v, tmp, list, pend) {
+		vm = kq_vm_get(v);
+		if (!vm) {
+			/* Keep counting; try again on the next registration. */
+			llist_add(&v->pend, &kq_pending);
+			continue;
+		}
+		v->vm = vm;
+		list_add_tail(&v->vm_node, &vm->vcpus);
+		vm->nr_vcpus++;
+		if (kq_sysfs_add_vcpu(vm, v))
+			pr_warn_ratelimited("kvm_quanta: no sysfs entry for a vCPU of VM %d-%llu\n",
+					    vm->pid, vm->id);
+	}
+	mutex_unlock(&kq_registry_lock);
+	kq_pools_fill();
+}
+
+/* Unpublish a vCPU from the hash; the caller waits for RCU readers. */
+static void kq_vcpu_unhash(struct kq_vcpu *v)
+{
+	struct hlist_bl_head *b = kq_bucket(v->vcpu);
+
+	hlist_bl_lock(b);
+	hlist_bl_del_rcu(&v->hnode);
+	hlist_bl_unlock(b);
+}
+
+/* Take a VM and its vCPUs out of every index, onto @dead. */
+static void kq_vm_unlink(struct kq_vm *vm, struct list_head *dead)
+{
+	struct kq_vcpu *v;
+
+	lockdep_assert_held(&kq_registry_lock);
+	list_for_each_entry(v, &vm->vcpus, vm_node) {
+		kq_vcpu_unhash(v);
+		if (v->kobj.state_in_sysfs)
+			kobject_del(&v->kobj);
+	}
+	kobject_del(vm->vcpus_kobj);
+	kobject_del(&vm->kobj);
+	list_move_tail(&vm->node, dead);
+}
+
+/* After an RCU grace period: drop our VM references and free. */
+static void kq_vms_free(struct list_head *dead)
+{
+	struct kq_vcpu *v, *vtmp;
+	struct kq_vm *vm, *tmp;
+
+	list_for_each_entry_safe(vm, tmp, dead, node) {
+		list_for_each_entry_safe(v, vtmp, &vm->vcpus, vm_node) {
+			list_del(&v->vm_node);
+			/* May be the last reference: KVM destroys the VM here. */
+			kvm_put_kvm(v->kvm);
+			kq_vcpu_free(v);
+		}
+		list_del(&vm->node);
+		kobject_put(vm->vcpus_kobj);
+		kobject_put(&vm->kobj);
+	}
+}
+
+/*
+ * A VM is gone for its users when every reference left on it is ours: its
+ * VM and vCPU file descriptors are closed, so no thread can run it again.
+ * References are only taken from existing ones, so the count cannot rise
+ * again once it is down to ours (a vCPU seen but not yet registered holds
+ * one more, which keeps the VM here until it is registered).
+ */
+static bool kq_vm_dead(const struct kq_vm *vm)
+{
+	return refcount_read(&vm->kvm->users_count) <= vm->nr_vcpus;
+}
+
+static void kq_reap_fn(struct work_struct *work)
+{
+	struct kq_vm *vm, *tmp;
+	LIST_HEAD(dead);
+
+	mutex_lock(&kq_registry_lock);
+	list_for_each_entry_safe(vm, tmp, &kq_vms, node)
+		if (kq_vm_dead(vm))
+			kq_vm_unlink(vm, &dead);
+	mutex_unlock(&kq_registry_lock);
+
+	if (!list_empty(&dead)) {
+		synchronize_rcu();
+		kq_vms_free(&dead);
+	}
+	/* Registration that failed for lack of memory is retried from here. */
+	if (!llist_empty(&kq_pending))
+		queue_work(system_unbound_wq, &kq_register_work);
+	schedule_delayed_work(&kq_reap_work, KQ_REAP_INTERVAL);
+}
+
+int kq_registry_init(void)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(kq_vcpu_hash); i++)
+		INIT_HLIST_BL_HEAD(&kq_vcpu_hash[i]);
+	kq_pools_fill();
+	schedule_delayed_work(&kq_reap_work, KQ_REAP_INTERVAL);
+	return 0;
+}
+
+/**
+ * kq_registry_exit() - forget every VM, leaving the VMs themselves running
+ *
+ * Context: process; the hooks are unregistered and their callers are done.
+ */
+void kq_registry_exit(void)
+{
+	struct hlist_bl_node *pos, *n;
+	struct kq_vcpu *v;
+	struct kq_vm *vm, *tmp;
+	LIST_HEAD(dead);
+	int i;
+
+	cancel_work_sync(&kq_register_work);
+	cancel_delayed_work_sync(&kq_reap_work);
+	/* Seen but never registered: the hash still has them. */
+	llist_del_all(&kq_pending);
+
+	mutex_lock(&kq_registry_lock);
+	list_for_each_entry_safe(vm, tmp, &kq_vms, node)
+		kq_vm_unlink(vm, &dead);
+	mutex_unlock(&kq_registry_lock);
+	synchronize_rcu();
+	kq_vms_free(&dead);
+
+	for (i = 0; i < ARRAY_SIZE(kq_vcpu_hash); i++) {
+		hlist_bl_for_each_entry_safe(v, pos, n, &kq_vcpu_hash[i], hnode) {
+			hlist_bl_del(&v->hnode);
+			kvm_put_kvm(v->kvm);
+			kq_vcpu_free(v);
+		}
+	}
+	kq_pools_drain();
+}
