@@ -31,7 +31,7 @@ install: modules
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true
-	rm -rf conf build
+	rm -rf conf
 
 deps:
 	scripts/deps.sh

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# make check: every suite, one tally.  Each suite prints
+# "KQTEST ok NAME" / "KQTEST not ok NAME - REASON" lines; this script
+# collects them into build/logs/results.txt and ends with the line
+# "N passed, N failed".  Suites: userspace (GoogleTest via ctest), the test
+# VMM's unit tests, checkpatch, KUnit on UML, and per kernel of the matrix a
+# zero-warning W=1 build plus the rig tests in QEMU.
+#   KQ_SUITES="bookworm trixie sid"  kernels to test (default all three)
+#   KQ_RIG_TESTS="foundation ..."    rig test scripts under tests/rig/
+set -uo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+logs=build/logs
+mkdir -p "$logs"
+results=$logs/results.txt
+: >"$results"
+suites=${KQ_SUITES:-bookworm trixie sid}
+rig_tests=${KQ_RIG_TESTS:-vmm-selftest foundation}
+
+# run NAME CMD...: run a suite, keep its KQTEST lines, log everything.
+run() {
+	local name=$1
+	shift
+	echo "== $name"
+	"$@" >"$logs/$name.out" 2>&1
+	local rc=$?
+	grep -E '^KQTEST (ok|not ok) ' "$logs/$name.out" | tee -a "$results"
+	if [ $rc -ne 0 ] && ! grep -q '^KQTEST not ok' "$logs/$name.out"; then
+		echo "KQTEST not ok $name - exited $rc with no failing test; see $logs/$name.out" |
+			tee -a "$results"
+	fi
+}
+
+# ctest_results DIR PREFIX: ctest's per-test lines as KQTEST lines.
+ctest_results() {
+	local out
+	out=$(cd "$1" && ctest --output-on-failure 2>&1)
+	local rc=$?
+	printf '%s\n' "$out" >&2
+	printf '%s\n' "$out" | sed -nE \
+		-e "s/^ *[0-9]+\/[0-9]+ Test +#[0-9]+: ([^ ]+) \.+ *Passed.*/KQTEST ok $2:\1/p" \
+		-e "s/^ *[0-9]+\/[0-9]+ Test +#[0-9]+: ([^ ]+) \.+.*(Failed|Exception|Timeout|Not Run).*/KQTEST not ok $2:\1 - \2/p"
+	return $rc
+}
+
+build_userspace() {
+	make -s userspace >&2 && ctest_results build/userspace userspace
+}
+
+build_testvmm() {
+	make -s testvmm >&2 && ctest_results build/testvmm testvmm
+}
+
+# The matrix: one W=1 build per kernel, then its rig tests.
+rig() {
+	local suite=$1 t
+	if scripts/build-module.sh "$suite"; then
+		echo "KQTEST ok $suite:build-w1-clean"
+	else
+		echo "KQTEST not ok $suite:build-w1-clean - see the build output above"
+		return 1
+	fi
+	for t in $rig_tests; do
+		scripts/vmtest.sh "$suite" "tests/rig/$t.sh"
+	done
+}
+
+if ! scripts/deps.sh >"$logs/deps.out" 2>&1; then
+	echo "KQTEST not ok deps - scripts/deps.sh failed; see $logs/deps.out" | tee -a "$results"
+fi
+run userspace build_userspace
+run testvmm build_testvmm
+run checkpatch scripts/checkpatch.sh
+run kunit scripts/kunit.sh
+for s in $suites; do
+	run "rig-$s" rig "$s"
+done
+
+passed=$(grep -c '^KQTEST ok ' "$results")
+failed=$(grep -c '^KQTEST not ok ' "$results")
+echo
+grep '^KQTEST not ok ' "$results" || true
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

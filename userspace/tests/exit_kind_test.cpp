@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0
+// Property tests for exit classification (src/core/exit_kind.c), run on
+// random exit streams shaped like KVM's: an exit, its handler moving zero or
+// more counters, then usually an entry.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstring>
+#include <numeric>
+#include <random>
+
+#include "exit_kind.h"
+
+namespace {
+
+u64 Sum(const u64* kinds) { return std::accumulate(kinds, kinds + KVM_QUANTA_EXIT_NR, u64{0}); }
+
+TEST(ExitKind, RandomStreamsKeepEveryExitWithOneKind) {
+  std::mt19937_64 rng(42);
+  for (int run = 0; run < 200; ++run) {
+    kq_exit_stat now{};
+    for (auto& c : now.c) c = rng();  // counters start anywhere, may wrap
+    kq_exit_acct a;
+    kq_exit_acct_init(&a, &now);
+    std::array<u64, KVM_QUANTA_EXIT_NR> expect{};
+    const int n = 1 + static_cast<int>(rng() % 500);
+    for (int i = 0; i < n; ++i) {
+      a.exits++;
+      const unsigned kind = rng() % KVM_QUANTA_EXIT_NR;
+      if (kind != KVM_QUANTA_EXIT_OTHER) now.c[kind]++;
+      // Lower-priority counters moving too must not change the kind.
+      for (unsigned j = kind + 1; j < KQ_EXIT_STAT_NR; ++j)
+        if (rng() % 4 == 0) now.c[j]++;
+      expect[kind]++;
+      if (i + 1 < n || rng() % 2) kq_exit_attribute(&a, &now);
+    }
+    u64 kinds[KVM_QUANTA_EXIT_NR];
+    kq_exit_acct_view(&a, &now, kinds);
+    for (unsigned k = 0; k < KVM_QUANTA_EXIT_NR; ++k)
+      EXPECT_EQ(kinds[k], expect[k]) << "run " << run << " kind " << kq_exit_kind_name(k);
+    EXPECT_EQ(Sum(kinds), a.exits);
+  }
+}
+
+TEST(ExitKind, ViewIsPureAndRepeatable) {
+  kq_exit_stat now{};
+  kq_exit_acct a;
+  kq_exit_acct_init(&a, &now);
+  a.exits = 2;
+  now.c[KVM_QUANTA_EXIT_MMIO] = 1;
+  const kq_exit_acct before = a;
+  u64 first[KVM_QUANTA_EXIT_NR], second[KVM_QUANTA_EXIT_NR];
+  kq_exit_acct_view(&a, &now, first);
+  kq_exit_acct_view(&a, &now, second);
+  EXPECT_EQ(0, memcmp(&before, &a, sizeof(a)));
+  EXPECT_EQ(0, memcmp(first, second, sizeof(first)));
+  EXPECT_EQ(first[KVM_QUANTA_EXIT_MMIO], 1u);
+  EXPECT_EQ(first[KVM_QUANTA_EXIT_OTHER], 1u);
+}
+
+TEST(ExitKind, NamesMatchTheSysfsAbi) {
+  // Documentation/ABI/testing/sysfs-kernel-kvm_quanta lists these names.
+  const char* abi[] = {"io",         "mmio",       "hlt",       "intr",  "npf", "hypercall",
+                       "irq_window", "nmi_window", "emulation", "other"};
+  static_assert(std::size(abi) == KVM_QUANTA_EXIT_NR);
+  for (unsigned k = 0; k < KVM_QUANTA_EXIT_NR; ++k) EXPECT_STREQ(kq_exit_kind_name(k), abi[k]);
+  EXPECT_EQ(kq_exit_kind_name(KVM_QUANTA_EXIT_NR), nullptr);
+}
+
+}  // namespace
