@@ -24,9 +24,10 @@ extern struct tracepoint __tracepoint_kvm_entry;
 
 /*
  * kvm_entry gained a force_immediate_exit argument upstream in 6.9 and in
- * 6.1.149.  Its header (arch/x86/kvm/trace.h) is not shipped with kernel
- * headers, so configure detects the change that came with it: the vendor
- * vcpu_run() hook taking a second argument.
+ * the 6.1 and 6.6 stable series (6.1.149).  Its header, arch/x86/kvm/
+ * trace.h, is not shipped with kernel headers; the same commit gave the
+ * vendor vcpu_run() hook in asm/kvm_host.h its second argument, and that is
+ * what configure tests.
  */
 #ifdef KQ_HAVE_KVM_ENTRY_IMMEDIATE_EXIT
 #define KQ_PROBE_KVM_ENTRY(fn) \
