@@ -1,0 +1,127 @@
+#include "cli.hpp"
+
+#include <sched.h>
+
+#include <string_view>
+
+namespace kq {
+namespace {
+
+// Parses "--vm" PROGS: comma-separated, at least one program, no empty entries.
+bool ParseVm(const std::string& progs, std::vector<ProgramSpec>* out, std::string* error) {
+  if (progs.empty()) {
+    *error = "--vm: empty program list";
+    return false;
+  }
+  size_t start = 0;
+  while (true) {
+    const size_t comma = progs.find(',', start);
+    const std::string_view item = std::string_view(progs).substr(
+        start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::string why;
+    auto spec = ParseProgram(item, &why);
+    if (!spec) {
+      *error = "--vm '" + progs + "': " + why;
+      return false;
+    }
+    out->push_back(*spec);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (out->size() > static_cast<size_t>(kMaxVcpusPerVm)) {
+    *error = "--vm '" + progs + "': more than " + std::to_string(kMaxVcpusPerVm) + " vCPUs";
+    return false;
+  }
+  return true;
+}
+
+// Decimal integer in [lo, hi].
+std::optional<int> ParseInt(const std::string& s, int lo, int hi) {
+  if (s.empty() || s.size() > 9) return std::nullopt;
+  int v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  if (v < lo || v > hi) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+std::string UsageText() {
+  return "usage: kq-testvmm [--vm PROGS]... [--pin CPU] [--report FILE] [--hold-file PATH]\n"
+         "                  [--timeout SEC]\n"
+         "  --vm PROGS       add a VM; PROGS = comma-separated programs, one per vCPU:\n"
+         "                   io:N cpuid:N hlt:N compute:MS[:ITERS] iostorm:MS\n"
+         "                   cpuidstorm:MS[:PER]   (numbers decimal, 1..2147483648)\n"
+         "  --pin CPU        pin every vCPU thread to CPU\n"
+         "  --report FILE    also write the JSON report to FILE (atomically)\n"
+         "  --hold-file PATH after the report keep the VM/vCPU fds open until PATH exists\n"
+         "  --timeout SEC    overall timeout (default 120), exit 3 on expiry\n";
+}
+
+CliResult ParseCli(const std::vector<std::string>& args) {
+  CliOptions opts;
+  bool seen_pin = false, seen_report = false, seen_hold = false, seen_timeout = false;
+  auto usage_error = [](const std::string& msg) { return CliResult{std::nullopt, msg}; };
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string name = args[i];
+    std::optional<std::string> value;
+    if (const size_t eq = name.find('='); name.rfind("--", 0) == 0 && eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    if (name == "--help" || name == "-h") {
+      opts.help = true;
+      continue;
+    }
+    if (name != "--vm" && name != "--pin" && name != "--report" && name != "--hold-file" &&
+        name != "--timeout") {
+      return usage_error("unknown argument '" + args[i] + "'");
+    }
+    if (!value) {
+      if (i + 1 >= args.size()) return usage_error(name + ": missing value");
+      value = args[++i];
+    }
+    auto once = [&](bool* seen) {
+      const bool first = !*seen;
+      *seen = true;
+      return first;
+    };
+    if (name == "--vm") {
+      std::vector<ProgramSpec> vm;
+      std::string error;
+      if (!ParseVm(*value, &vm, &error)) return usage_error(error);
+      opts.vms.push_back(std::move(vm));
+    } else if (name == "--pin") {
+      if (!once(&seen_pin)) return usage_error("--pin given twice");
+      auto cpu = ParseInt(*value, 0, CPU_SETSIZE - 1);
+      if (!cpu) {
+        return usage_error("--pin '" + *value + "': expected a CPU number 0.." +
+                           std::to_string(CPU_SETSIZE - 1));
+      }
+      opts.pin_cpu = *cpu;
+    } else if (name == "--report") {
+      if (!once(&seen_report)) return usage_error("--report given twice");
+      if (value->empty()) return usage_error("--report: empty path");
+      opts.report_path = *value;
+    } else if (name == "--hold-file") {
+      if (!once(&seen_hold)) return usage_error("--hold-file given twice");
+      if (value->empty()) return usage_error("--hold-file: empty path");
+      opts.hold_file = *value;
+    } else {  // --timeout
+      if (!once(&seen_timeout)) return usage_error("--timeout given twice");
+      auto sec = ParseInt(*value, 1, kMaxTimeoutSec);
+      if (!sec) {
+        return usage_error("--timeout '" + *value + "': expected seconds 1.." +
+                           std::to_string(kMaxTimeoutSec));
+      }
+      opts.timeout_sec = *sec;
+    }
+  }
+  if (opts.vms.empty() && !opts.help) return usage_error("at least one --vm is required");
+  return CliResult{std::move(opts), ""};
+}
+
+}  // namespace kq

@@ -1,0 +1,34 @@
+// Command line of kq-testvmm.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "guest_programs.hpp"
+
+namespace kq {
+
+inline constexpr int kDefaultTimeoutSec = 120;
+inline constexpr int kMaxTimeoutSec = 7 * 24 * 3600;
+
+struct CliOptions {
+  std::vector<std::vector<ProgramSpec>> vms;  // one entry per --vm, one program per vCPU
+  std::optional<int> pin_cpu;
+  std::string report_path;  // empty: no report file (JSON still goes to stdout)
+  std::string hold_file;    // empty: no holding
+  int timeout_sec = kDefaultTimeoutSec;
+  bool help = false;
+};
+
+struct CliResult {
+  std::optional<CliOptions> options;  // nullopt: usage error, see error
+  std::string error;
+};
+
+// args excludes argv[0]. Options take their value as the next argument or after '='.
+CliResult ParseCli(const std::vector<std::string>& args);
+
+std::string UsageText();
+
+}  // namespace kq

@@ -1,0 +1,88 @@
+#include "cli.hpp"
+
+#include <gtest/gtest.h>
+
+namespace kq {
+namespace {
+
+CliResult P(std::vector<std::string> args) { return ParseCli(args); }
+
+TEST(Cli, TwoVmsAndAllOptions) {
+  CliResult r = P({"--vm", "io:2000,cpuid:5000", "--vm=hlt:50,compute:300", "--pin", "1",
+                   "--report", "/tmp/r.json", "--hold-file", "/tmp/h", "--timeout", "30"});
+  ASSERT_TRUE(r.options) << r.error;
+  const CliOptions& o = *r.options;
+  ASSERT_EQ(o.vms.size(), 2u);
+  ASSERT_EQ(o.vms[0].size(), 2u);
+  EXPECT_EQ(o.vms[0][0].text, "io:2000");
+  EXPECT_EQ(o.vms[0][1].kind, ProgramKind::kCpuid);
+  EXPECT_EQ(o.vms[1][0].count, 50u);
+  EXPECT_EQ(o.vms[1][1].kind, ProgramKind::kCompute);
+  EXPECT_EQ(o.pin_cpu, 1);
+  EXPECT_EQ(o.report_path, "/tmp/r.json");
+  EXPECT_EQ(o.hold_file, "/tmp/h");
+  EXPECT_EQ(o.timeout_sec, 30);
+}
+
+TEST(Cli, Defaults) {
+  CliResult r = P({"--vm", "io:1"});
+  ASSERT_TRUE(r.options) << r.error;
+  EXPECT_FALSE(r.options->pin_cpu);
+  EXPECT_EQ(r.options->timeout_sec, 120);
+  EXPECT_TRUE(r.options->report_path.empty());
+  EXPECT_TRUE(r.options->hold_file.empty());
+}
+
+TEST(Cli, Help) {
+  CliResult r = P({"--help"});
+  ASSERT_TRUE(r.options);
+  EXPECT_TRUE(r.options->help);
+}
+
+// Each bad command line is rejected with a message containing `needle`.
+void ExpectBad(std::vector<std::string> args, const std::string& needle) {
+  CliResult r = ParseCli(args);
+  EXPECT_FALSE(r.options.has_value()) << needle;
+  EXPECT_NE(r.error.find(needle), std::string::npos) << "error was: " << r.error;
+}
+
+TEST(Cli, BadArguments) {
+  ExpectBad({}, "at least one --vm");
+  ExpectBad({"--pin", "0"}, "at least one --vm");
+  ExpectBad({"--vm"}, "--vm: missing value");
+  ExpectBad({"--vm", ""}, "--vm: empty program list");
+  ExpectBad({"--vm="}, "--vm: empty program list");
+  ExpectBad({"--vm", "bogus:1"}, "unknown program 'bogus'");
+  ExpectBad({"--vm", "io"}, "missing number");
+  ExpectBad({"--vm", "io:"}, "bad number ''");
+  ExpectBad({"--vm", "io:0"}, "bad number '0'");
+  ExpectBad({"--vm", "io:-5"}, "bad number '-5'");
+  ExpectBad({"--vm", "io:99999999999"}, "bad number '99999999999'");
+  ExpectBad({"--vm", "io:2147483649"}, "bad number '2147483649'");
+  ExpectBad({"--vm", "io:1,,io:2"}, "empty program");
+  ExpectBad({"--vm", "io:1,"}, "empty program");
+  ExpectBad({"--vm", "io:1", "--pin", "x"}, "--pin 'x'");
+  ExpectBad({"--vm", "io:1", "--pin", "-1"}, "--pin '-1'");
+  ExpectBad({"--vm", "io:1", "--pin", "1024"}, "--pin '1024'");
+  ExpectBad({"--vm", "io:1", "--pin", ""}, "--pin ''");
+  ExpectBad({"--vm", "io:1", "--pin"}, "--pin: missing value");
+  ExpectBad({"--vm", "io:1", "--pin", "0", "--pin", "1"}, "--pin given twice");
+  ExpectBad({"--vm", "io:1", "--timeout", "0"}, "--timeout '0'");
+  ExpectBad({"--vm", "io:1", "--timeout", "abc"}, "--timeout 'abc'");
+  ExpectBad({"--vm", "io:1", "--report", ""}, "--report: empty path");
+  ExpectBad({"--vm", "io:1", "--frobnicate"}, "unknown argument '--frobnicate'");
+  ExpectBad({"--vm", "io:1", "extra"}, "unknown argument 'extra'");
+  std::string many = "io:1";
+  for (int i = 1; i < kMaxVcpusPerVm + 1; ++i) many += ",io:1";
+  ExpectBad({"--vm", many}, "more than 64 vCPUs");
+}
+
+TEST(Cli, UsageMentionsEveryOption) {
+  const std::string u = UsageText();
+  for (const char* opt : {"--vm", "--pin", "--report", "--hold-file", "--timeout"}) {
+    EXPECT_NE(u.find(opt), std::string::npos) << opt;
+  }
+}
+
+}  // namespace
+}  // namespace kq

@@ -1,0 +1,47 @@
+// The JSON report kq-testvmm prints and writes after all vCPUs finished.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "exit_policy.hpp"
+#include "schedstat.hpp"
+
+namespace kq {
+
+struct VcpuReport {
+  int index = 0;
+  pid_t tid = 0;
+  std::string program;
+  ExitCounts exits;
+  uint64_t guest_iterations = 0;
+  uint64_t run_ms = 0;           // wall time from the first KVM_RUN to the stop, floor
+  uint64_t kvm_run_calls = 0;    // every KVM_RUN ioctl, retries included
+  uint64_t kvm_run_retries = 0;  // KVM_RUN calls that failed with EINTR/EAGAIN and were retried
+  SchedStat schedstat;
+};
+
+struct VmReport {
+  int index = 0;
+  std::vector<VcpuReport> vcpus;
+};
+
+struct Report {
+  pid_t pid = 0;
+  std::vector<VmReport> vms;
+};
+
+// JSON string contents (without quotes): escapes ", \ and control characters.
+std::string JsonEscape(std::string_view s);
+
+// One line of JSON, no trailing newline.
+std::string ReportToJson(const Report& report);
+
+// Writes content to path + ".tmp" and renames it to path. False with *error on failure.
+bool WriteFileAtomically(const std::string& path, const std::string& content, std::string* error);
+
+}  // namespace kq

@@ -1,0 +1,80 @@
+#include "json_report.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace kq {
+namespace {
+
+TEST(JsonEscape, EscapesSpecials) {
+  EXPECT_EQ(JsonEscape("plain io:1000"), "plain io:1000");
+  EXPECT_EQ(JsonEscape("a\"b\\c"), "a\\\"b\\\\c");
+  EXPECT_EQ(JsonEscape("l1\nl2\tx\r"), "l1\\nl2\\tx\\r");
+  EXPECT_EQ(JsonEscape(std::string("\x01\x1f", 2)), "\\u0001\\u001f");
+  EXPECT_EQ(JsonEscape("\xc3\xa9"), "\xc3\xa9");  // UTF-8 passes through
+}
+
+TEST(ReportToJson, EmptyReport) {
+  Report r;
+  r.pid = 42;
+  EXPECT_EQ(ReportToJson(r), "{\"pid\":42,\"vms\":[]}");
+}
+
+TEST(ReportToJson, Structure) {
+  Report r;
+  r.pid = 7;
+  VcpuReport v;
+  v.index = 1;
+  v.tid = 1234;
+  v.program = "io:\"2\"";
+  v.exits.io = 2000;
+  v.exits.hlt = 1;
+  v.exits.io_data = 2000;
+  v.guest_iterations = 2000;
+  v.run_ms = 15;
+  v.kvm_run_calls = 2003;
+  v.kvm_run_retries = 2;
+  v.schedstat = {100, 200, 3};
+  r.vms.push_back(VmReport{0, {v}});
+  r.vms.push_back(VmReport{1, {}});
+  EXPECT_EQ(ReportToJson(r),
+            "{\"pid\":7,\"vms\":[{\"index\":0,\"vcpus\":[{\"index\":1,\"tid\":1234,"
+            "\"program\":\"io:\\\"2\\\"\","
+            "\"userspace_exits\":{\"io\":2000,\"hlt\":1,\"total\":2001},"
+            "\"io_by_port\":{\"data\":2000,\"done\":0,\"tick\":0},"
+            "\"guest_iterations\":2000,\"run_ms\":15,\"kvm_run_calls\":2003,"
+            "\"kvm_run_retries\":2,"
+            "\"schedstat\":{\"run_ns\":100,\"wait_ns\":200,\"timeslices\":3}}]},"
+            "{\"index\":1,\"vcpus\":[]}]}");
+}
+
+TEST(ReportToJson, LargeNumbers) {
+  Report r;
+  VcpuReport v;
+  v.schedstat.run_ns = 18446744073709551615ull;
+  r.vms.push_back(VmReport{0, {v}});
+  EXPECT_NE(ReportToJson(r).find("\"run_ns\":18446744073709551615"), std::string::npos);
+}
+
+TEST(WriteFileAtomically, WritesAndLeavesNoTmp) {
+  char dir[] = "/tmp/kq-testvmm-test-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string path = std::string(dir) + "/report.json";
+  std::string error;
+  ASSERT_TRUE(WriteFileAtomically(path, "{\"a\":1}\n", &error)) << error;
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_EQ(ss.str(), "{\"a\":1}\n");
+  EXPECT_NE(access((path + ".tmp").c_str(), F_OK), 0);
+  EXPECT_FALSE(WriteFileAtomically(std::string(dir) + "/missing/r.json", "x", &error));
+  EXPECT_NE(error.find("missing/r.json.tmp"), std::string::npos) << error;
+  unlink(path.c_str());
+  rmdir(dir);
+}
+
+}  // namespace
+}  // namespace kq

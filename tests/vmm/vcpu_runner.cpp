@@ -1,0 +1,134 @@
+#include "vcpu_runner.hpp"
+
+#include <pthread.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+
+#include "exit_policy.hpp"
+
+namespace kq {
+namespace {
+
+std::string Hex(uint64_t v) {
+  char b[24];
+  snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+std::string ExitDescription(const kvm_run& run) {
+  switch (run.exit_reason) {
+    case KVM_EXIT_FAIL_ENTRY:
+      return "KVM_EXIT_FAIL_ENTRY (hardware_entry_failure_reason " +
+             Hex(run.fail_entry.hardware_entry_failure_reason) + ")";
+    case KVM_EXIT_INTERNAL_ERROR:
+      return "KVM_EXIT_INTERNAL_ERROR (suberror " + std::to_string(run.internal.suberror) + ")";
+    case KVM_EXIT_SHUTDOWN:
+      return "KVM_EXIT_SHUTDOWN (triple fault)";
+    case KVM_EXIT_MMIO:
+      return "KVM_EXIT_MMIO at " + Hex(run.mmio.phys_addr);
+    default:
+      return "unexpected exit reason " + std::to_string(run.exit_reason);
+  }
+}
+
+// The vCPU loop proper; returns an error message or "".
+std::string Loop(Vcpu& vcpu, ExitPolicy& policy, const VcpuRunContext& ctx, VcpuReport& rep) {
+  kvm_run* run = vcpu.run();
+  const auto start = std::chrono::steady_clock::now();
+  auto elapsed_ms = [&] {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+        .count();
+  };
+  std::string error;
+  while (true) {
+    if (ctx.abort->load(std::memory_order_relaxed)) {
+      error = "stopped because another vCPU failed";
+      break;
+    }
+    ++rep.kvm_run_calls;
+    if (ioctl(vcpu.fd(), KVM_RUN, 0) < 0) {
+      if (errno == EINTR || errno == EAGAIN) {
+        ++rep.kvm_run_retries;
+        continue;
+      }
+      error = std::string("KVM_RUN: ") + strerror(errno);
+      break;
+    }
+    Verdict verdict;
+    if (run->exit_reason == KVM_EXIT_IO) {
+      IoExit io;
+      io.port = run->io.port;
+      io.out = run->io.direction == KVM_EXIT_IO_OUT;
+      io.size = run->io.size;
+      io.count = run->io.count;
+      const uint8_t* data = reinterpret_cast<const uint8_t*>(run) + run->io.data_offset;
+      for (unsigned i = 0; i < io.size && i < 4; ++i) io.value |= uint32_t{data[i]} << (8 * i);
+      verdict = policy.OnIo(io, elapsed_ms());
+    } else if (run->exit_reason == KVM_EXIT_HLT) {
+      verdict = policy.OnHlt();
+    } else {
+      error = "guest '" + rep.program + "': " + ExitDescription(*run);
+      break;
+    }
+    if (verdict == Verdict::kError) {
+      error = policy.error();
+      break;
+    }
+    if (verdict == Verdict::kStop) break;
+  }
+  rep.run_ms = static_cast<uint64_t>(elapsed_ms());
+  if (!error.empty()) return error;
+  const kvm_regs regs = vcpu.GetRegs();
+  if (!policy.Finish(static_cast<uint32_t>(regs.rsi))) return policy.error();
+  rep.guest_iterations = policy.guest_iterations();
+  return "";
+}
+
+}  // namespace
+
+void RunVcpu(int vm_index, Vcpu& vcpu, const ProgramSpec& spec, const VcpuRunContext& ctx,
+             VcpuOutcome* out) {
+  const std::string name =
+      "kq-vm" + std::to_string(vm_index) + "-vcpu" + std::to_string(vcpu.index());
+  pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+  VcpuReport& rep = out->report;
+  rep.index = vcpu.index();
+  rep.program = spec.text;
+  rep.tid = static_cast<pid_t>(syscall(SYS_gettid));
+  std::string error;
+  if (ctx.pin_cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(*ctx.pin_cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0) {
+      error = "sched_setaffinity(CPU " + std::to_string(*ctx.pin_cpu) + "): " + strerror(errno);
+    }
+  }
+  ctx.start->wait();
+  if (error.empty()) {
+    ExitPolicy policy(spec);
+    try {
+      error = Loop(vcpu, policy, ctx, rep);
+    } catch (const KvmError& e) {
+      error = e.what();
+    }
+    rep.exits = policy.counts();
+  }
+  if (error.empty()) {
+    auto stat = ReadThreadSchedstat(rep.tid, &error);
+    if (stat) rep.schedstat = *stat;
+  }
+  if (!error.empty()) {
+    out->error = "vcpu " + std::to_string(rep.index) + ": " + error;
+    ctx.abort->store(true);
+  }
+}
+
+}  // namespace kq
