@@ -30,8 +30,12 @@ static ssize_t mode_show(struct kobject *kobj, struct kobj_attribute *attr,
 static ssize_t mode_store(struct kobject *kobj, struct kobj_attribute *attr,
 			  const char *buf, size_t count)
 {
-	int i = sysfs_match_string(kq_mode_names, buf);
+	int i;
 
+	/* sysfs_streq() would stop at an embedded NUL and accept the rest. */
+	if (strnlen(buf, count) != count)
+		return -EINVAL;
+	i = sysfs_match_string(kq_mode_names, buf);
 	if (i < 0)
 		return -EINVAL;
 	WRITE_ONCE(kq_mode, i);
