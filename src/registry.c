@@ -40,6 +40,8 @@ static struct hlist_bl_head kq_vcpu_hash[1 << KQ_HASH_BITS];
 static LLIST_HEAD(kq_pending);
 static atomic64_t kq_lost;
 static atomic64_t kq_vm_seq;
+/* Set on unload: the work items stop queueing each other. */
+static bool kq_stopping;
 
 /* Serializes the VM list, VM objects' vCPU lists and sysfs changes. */
 static DEFINE_MUTEX(kq_registry_lock);
@@ -250,6 +252,8 @@ static void kq_register_fn(struct work_struct *work)
 	}
 	mutex_unlock(&kq_registry_lock);
 	kq_pools_fill();
+	if (!READ_ONCE(kq_stopping))
+		schedule_delayed_work(&kq_reap_work, KQ_REAP_INTERVAL);
 }
 
 /* Unpublish a vCPU from the hash; the caller waits for RCU readers. */
@@ -324,10 +328,16 @@ static void kq_reap_fn(struct work_struct *work)
 		synchronize_rcu();
 		kq_vms_free(&dead);
 	}
+	if (READ_ONCE(kq_stopping))
+		return;
 	/* Registration that failed for lack of memory is retried from here. */
 	if (!llist_empty(&kq_pending))
 		queue_work(system_unbound_wq, &kq_register_work);
-	schedule_delayed_work(&kq_reap_work, KQ_REAP_INTERVAL);
+	/* Registration re-arms the reaper; an idle host has no timer. */
+	mutex_lock(&kq_registry_lock);
+	if (!list_empty(&kq_vms) || !llist_empty(&kq_pending))
+		schedule_delayed_work(&kq_reap_work, KQ_REAP_INTERVAL);
+	mutex_unlock(&kq_registry_lock);
 }
 
 int kq_registry_init(void)
@@ -337,7 +347,6 @@ int kq_registry_init(void)
 	for (i = 0; i < ARRAY_SIZE(kq_vcpu_hash); i++)
 		INIT_HLIST_BL_HEAD(&kq_vcpu_hash[i]);
 	kq_pools_fill();
-	schedule_delayed_work(&kq_reap_work, KQ_REAP_INTERVAL);
 	return 0;
 }
 
@@ -354,6 +363,12 @@ void kq_registry_exit(void)
 	LIST_HEAD(dead);
 	int i;
 
+	/*
+	 * Each work item can queue the other; once they see kq_stopping they
+	 * stop, and the last cancel catches an arming made before that.
+	 */
+	WRITE_ONCE(kq_stopping, true);
+	cancel_delayed_work_sync(&kq_reap_work);
 	cancel_work_sync(&kq_register_work);
 	cancel_delayed_work_sync(&kq_reap_work);
 	/* Seen but never registered: the hash still has them. */
