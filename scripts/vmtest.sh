@@ -4,12 +4,13 @@
 #
 # Usage: scripts/vmtest.sh SUITE GUEST_SCRIPT [ARGS...]
 #   SUITE         bookworm | trixie | sid (run scripts/deps.sh first)
-#   GUEST_SCRIPT  a file in the repo (any host path outside /tmp, /run, /dev, /proc, /sys), run as
+#   GUEST_SCRIPT  a file in the repo (or any host path outside /tmp, /run, /dev, /proc, /sys), run as
 #                 `bash GUEST_SCRIPT ARGS...` inside the guest, with the current directory at the
 #                 repo root and stdin from /dev/null.
 #
 # Guest view: the host's / is shared read-only over 9p and is the guest's root (chroot), so host
-# tools and the repo are at the same paths. /tmp, /run and /dev/shm are tmpfs. The guest script gets:
+# tools and the repo are at the same paths (the repo has a 9p share of its own, so it may live
+# under /tmp). /tmp, /run and /dev/shm are tmpfs. The guest script gets:
 #   KQ_SUITE, KQ_KVER, KQ_REPO (repo path), KQ_MODULE (absolute path of build/SUITE/kvm_quanta.ko;
 #   may not exist, and it is NOT loaded: tests load/unload it), KQ_OUT=/tmp/kq-out (writable 9p
 #   share; its files appear on the host in KQ_OUTDIR, default build/logs/SUITE-<script>.out/).
@@ -47,6 +48,7 @@ esac
 [ -f "$gs_abs" ] || kq_die "guest script $GUEST_SCRIPT not found"
 gs_abs=$(readlink -f "$gs_abs")
 case "$gs_abs" in
+"$KQ_REPO"/*) ;;
 /tmp/* | /run/* | /dev/* | /proc/* | /sys/*)
 	kq_die "guest script $gs_abs is hidden in the guest (tmpfs/proc/sys/dev there): put it in the repo" ;;
 esac
@@ -102,6 +104,12 @@ mount -t debugfs debugfs /mnt/sys/kernel/debug
 mount -t tracefs tracefs /mnt/sys/kernel/tracing
 mkdir -p /mnt/tmp/kq-out
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 out /mnt/tmp/kq-out || die "mount out failed"
+# The repo has a share of its own, mounted at its host path, so a clone
+# under /tmp (hidden by the tmpfs above) is there too.
+repo=$(cat /mnt/tmp/kq-out/.kq-repo)
+mkdir -p "/mnt$repo" 2>/dev/null
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=loose,ro repo "/mnt$repo" ||
+	die "mount repo failed"
 [ -f /mnt/tmp/kq-out/.kq-run.sh ] || die "no run script"
 chroot /mnt /bin/bash /tmp/kq-out/.kq-run.sh
 echo "KQ-INIT: run script exited $?"
@@ -170,6 +178,7 @@ sync
 echo "KQ-RUN-DONE"
 EOF
 } >"$outdir/.kq-run.sh"
+printf '%s\n' "$KQ_REPO" >"$outdir/.kq-repo"
 
 # ---------------------------------------------------------------- boot
 # shellcheck disable=SC2054 # commas are QEMU option syntax
@@ -178,6 +187,7 @@ qemu=(qemu-system-x86_64 -machine q35 -accel "$ACCEL" -cpu "$CPU" -smp "$SMP" -m
 	-append "console=ttyS0 panic=-1 quiet ${KQ_APPEND:-}"
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
 	-virtfs "local,path=$outdir,mount_tag=out,security_model=none"
+	-virtfs "local,path=$KQ_REPO,mount_tag=repo,security_model=none,readonly=on,multidevs=remap"
 	-nic none)
 kq_log "booting $SUITE ($KVER) for $gs_base (timeout ${TIMEOUT}s)"
 start=$(date +%s)
