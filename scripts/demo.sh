@@ -10,4 +10,13 @@ suite=${KQ_SUITE:-bookworm}
 scripts/deps.sh
 make -s testvmm >/dev/null
 scripts/build-module.sh "$suite"
-KQ_SHOW_CONSOLE=1 scripts/vmtest.sh "$suite" tests/rig/demo.sh
+rc=0
+results=$(scripts/vmtest.sh "$suite" tests/rig/demo.sh) || rc=$?
+# What the guest printed, without the kernel's boot log and dmesg.
+tr -d '\r' <"build/logs/$suite-demo.log" | sed -n '/KQ-RUN-START/,/KQ-DMESG-BEGIN/p' |
+	grep -v 'KQ-RUN-START\|KQ-DMESG-BEGIN\|^KQTEST' || true
+if [ "$rc" -ne 0 ]; then
+	printf '%s\n' "$results" | grep 'not ok' >&2
+	echo "demo: the rig reported a failure; see build/logs/$suite-demo.log" >&2
+fi
+exit "$rc"

@@ -9,7 +9,9 @@ insmod "$KQ_MODULE"
 echo enforce >/sys/kernel/kvm_quanta/mode
 echo "kvm_quanta loaded on $(uname -r), mode $(cat /sys/kernel/kvm_quanta/mode)"
 
+rm -f "$out/demo.json" "$out/demo.release"
 "$repo/build/testvmm/kq-testvmm" --pin 0 --report "$out/demo.json" \
+	--hold-file "$out/demo.release" \
 	--vm compute:4000 --vm iostorm:4000 --vm cpuidstorm:4000 \
 	--vm hlt:2000,io:20000 >"$out/demo-vmm.log" 2>&1 &
 vmm=$!
@@ -21,17 +23,21 @@ show() {
 		[ -d "$vm" ] || continue
 		for v in "$vm"vcpus/*/; do
 			printf '%-12s %-5s %-7s %10s  %s\n' "$(basename "$vm")" "$(basename "$v")" \
-				"$(cat "$v/tid")" "$(cat "$v/exits")" \
-				"$(awk '$2 > 0 { printf "%s=%s ", $1, $2 }' "$v/exit_reasons")"
+				"$(cat "$v/tid" 2>/dev/null)" "$(cat "$v/exits" 2>/dev/null)" \
+				"$(awk '$2 > 0 { printf "%s=%s ", $1, $2 }' "$v/exit_reasons" 2>/dev/null)"
 		done
 	done
 }
 
-for i in 1 2 3; do
-	sleep 1.5
-	echo "--- after $((i * 3 / 2)) s"
+start=$(date +%s%N)
+while [ ! -e "$out/demo.json" ] && kill -0 "$vmm" 2>/dev/null; do
+	sleep 1
+	echo "--- VMs running, $((($(date +%s%N) - start) / 1000000)) ms"
 	show
 done
+echo "--- every vCPU finished; the VMM still holds the VMs' fds"
+show
+touch "$out/demo.release"
 wait "$vmm" || true
 echo "--- the VMM's own view (userspace exits, schedstat per vCPU thread)"
 python3 - "$out/demo.json" <<'PY'
