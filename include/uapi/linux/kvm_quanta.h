@@ -41,4 +41,136 @@ enum kvm_quanta_exit_kind {
 	KVM_QUANTA_EXIT_NR,
 };
 
+/**
+ * enum kvm_quanta_event - roles of the perf events counted per vCPU
+ * @KVM_QUANTA_EV_CYCLES: guest CPU cycles
+ * @KVM_QUANTA_EV_INSTRUCTIONS: guest instructions retired
+ * @KVM_QUANTA_EV_LLC_MISSES: last-level cache misses in the guest
+ * @KVM_QUANTA_EV_BRANCH_MISSES: mispredicted branches in the guest
+ * @KVM_QUANTA_EV_NR: number of roles
+ *
+ * The default event set counts these four; derived values (IPC, MPKI) are
+ * reported only for the roles whose event is counted and available.
+ */
+enum kvm_quanta_event {
+	KVM_QUANTA_EV_CYCLES,
+	KVM_QUANTA_EV_INSTRUCTIONS,
+	KVM_QUANTA_EV_LLC_MISSES,
+	KVM_QUANTA_EV_BRANCH_MISSES,
+	KVM_QUANTA_EV_NR,
+};
+
+/* Generic netlink: family, version, multicast group. */
+#define KVM_QUANTA_GENL_NAME		"kvm_quanta"
+#define KVM_QUANTA_GENL_VERSION		1
+#define KVM_QUANTA_MCGRP_SAMPLES	"samples"
+
+/**
+ * enum kvm_quanta_cmd - generic netlink commands
+ * @KVM_QUANTA_CMD_UNSPEC: unused
+ * @KVM_QUANTA_CMD_SAMPLES: notification on the "samples" group: one batch
+ *	of per-vCPU samples for one window (a window with many vCPUs may take
+ *	several messages, all with the same KVM_QUANTA_A_SEQ)
+ * @KVM_QUANTA_CMD_GET_STATE: dump: the latest sample of every vCPU
+ * @KVM_QUANTA_CMD_GET_CONFIG: do: the telemetry configuration and counters
+ * @KVM_QUANTA_CMD_SET_CONFIG: do, CAP_NET_ADMIN: change the configuration
+ * @__KVM_QUANTA_CMD_MAX: number of commands
+ */
+enum kvm_quanta_cmd {
+	KVM_QUANTA_CMD_UNSPEC,
+	KVM_QUANTA_CMD_SAMPLES,
+	KVM_QUANTA_CMD_GET_STATE,
+	KVM_QUANTA_CMD_GET_CONFIG,
+	KVM_QUANTA_CMD_SET_CONFIG,
+	__KVM_QUANTA_CMD_MAX,
+};
+#define KVM_QUANTA_CMD_MAX (__KVM_QUANTA_CMD_MAX - 1)
+
+/**
+ * enum kvm_quanta_attr - top-level attributes
+ * @KVM_QUANTA_A_UNSPEC: unused
+ * @KVM_QUANTA_A_PAD: padding for 64-bit attributes
+ * @KVM_QUANTA_A_SEQ: u64, window sequence number, from 1
+ * @KVM_QUANTA_A_TIME_NS: u64, end of the window, CLOCK_MONOTONIC ns
+ * @KVM_QUANTA_A_DROPS: u64, sample messages that could not be delivered
+ *	to a listener since the module was loaded
+ * @KVM_QUANTA_A_INTERVAL_MS: u32, sampling window length in ms (10-10000)
+ * @KVM_QUANTA_A_MODE: u32, 0 observe, 1 enforce
+ * @KVM_QUANTA_A_VCPU: nested, enum kvm_quanta_vcpu_attr; repeated
+ * @KVM_QUANTA_A_NR_VCPUS: u32, vCPUs in this window (all messages)
+ * @__KVM_QUANTA_A_MAX: number of attributes
+ */
+enum kvm_quanta_attr {
+	KVM_QUANTA_A_UNSPEC,
+	KVM_QUANTA_A_PAD,
+	KVM_QUANTA_A_SEQ,
+	KVM_QUANTA_A_TIME_NS,
+	KVM_QUANTA_A_DROPS,
+	KVM_QUANTA_A_INTERVAL_MS,
+	KVM_QUANTA_A_MODE,
+	KVM_QUANTA_A_VCPU,
+	KVM_QUANTA_A_NR_VCPUS,
+	__KVM_QUANTA_A_MAX,
+};
+#define KVM_QUANTA_A_MAX (__KVM_QUANTA_A_MAX - 1)
+
+/**
+ * enum kvm_quanta_vcpu_attr - one vCPU's sample, nested in KVM_QUANTA_A_VCPU
+ * @KVM_QUANTA_V_UNSPEC: unused
+ * @KVM_QUANTA_V_PAD: padding for 64-bit attributes
+ * @KVM_QUANTA_V_VM_ID: u64, the VM's module-wide id (as in sysfs <pid>-<id>)
+ * @KVM_QUANTA_V_PID: u32, the VMM process id
+ * @KVM_QUANTA_V_VCPU_IDX: u32, the vCPU's index in its VM
+ * @KVM_QUANTA_V_TID: u32, the vCPU thread
+ * @KVM_QUANTA_V_WINDOW_NS: u64, length of the window the deltas cover
+ * @KVM_QUANTA_V_GUEST_NS: u64, time spent in guest mode in the window
+ * @KVM_QUANTA_V_EXITS: u64, VM exits in the window
+ * @KVM_QUANTA_V_EXIT_KINDS: binary, u64[KVM_QUANTA_EXIT_NR], exits in the
+ *	window by enum kvm_quanta_exit_kind
+ * @KVM_QUANTA_V_RUN_NS: u64, time the thread ran on a CPU (task clock)
+ * @KVM_QUANTA_V_WAIT_NS: u64, time the thread waited runnable
+ * @KVM_QUANTA_V_SLICES: u64, times the thread was scheduled in
+ * @KVM_QUANTA_V_HALT_NS: u64, time blocked in guest HLT
+ * @KVM_QUANTA_V_CPU: u32, the CPU the thread last ran on
+ * @KVM_QUANTA_V_PMU: binary, u64[KVM_QUANTA_EV_NR], guest-only counts by
+ *	enum kvm_quanta_event, scaled for multiplexing; present when at least
+ *	one event counts; a role not counted is U64_MAX
+ * @KVM_QUANTA_V_IPC_MILLI: u32, instructions per cycle x 1000
+ * @KVM_QUANTA_V_LLC_MPKI_MILLI: u32, LLC misses per 1000 instructions x 1000
+ * @KVM_QUANTA_V_BR_MPKI_MILLI: u32, branch misses per 1000 instructions x 1000
+ * @KVM_QUANTA_V_EXIT_RATE_MILLI: u64, exits per ms of guest time x 1000
+ * @KVM_QUANTA_V_MEAN_RUN_NS: u64, mean guest time between exits
+ * @KVM_QUANTA_V_QUANTUM_NS: u64, mean time on CPU per scheduling
+ * @__KVM_QUANTA_V_MAX: number of attributes
+ *
+ * Derived values are present only when their inputs are: no IPC without
+ * cycles and instructions, no quantum without a slice in the window.
+ */
+enum kvm_quanta_vcpu_attr {
+	KVM_QUANTA_V_UNSPEC,
+	KVM_QUANTA_V_PAD,
+	KVM_QUANTA_V_VM_ID,
+	KVM_QUANTA_V_PID,
+	KVM_QUANTA_V_VCPU_IDX,
+	KVM_QUANTA_V_TID,
+	KVM_QUANTA_V_WINDOW_NS,
+	KVM_QUANTA_V_GUEST_NS,
+	KVM_QUANTA_V_EXITS,
+	KVM_QUANTA_V_EXIT_KINDS,
+	KVM_QUANTA_V_RUN_NS,
+	KVM_QUANTA_V_WAIT_NS,
+	KVM_QUANTA_V_SLICES,
+	KVM_QUANTA_V_HALT_NS,
+	KVM_QUANTA_V_CPU,
+	KVM_QUANTA_V_PMU,
+	KVM_QUANTA_V_IPC_MILLI,
+	KVM_QUANTA_V_LLC_MPKI_MILLI,
+	KVM_QUANTA_V_BR_MPKI_MILLI,
+	KVM_QUANTA_V_EXIT_RATE_MILLI,
+	KVM_QUANTA_V_MEAN_RUN_NS,
+	KVM_QUANTA_V_QUANTUM_NS,
+	__KVM_QUANTA_V_MAX,
+};
+#define KVM_QUANTA_V_MAX (__KVM_QUANTA_V_MAX - 1)
+
 #endif /* _UAPI_LINUX_KVM_QUANTA_H */

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Processor state of a vCPU: windows of deltas between two cumulative
+ * readings, the values derived from them, and short- and long-term
+ * history.  Pure code: integer arithmetic, bounded memory, no kernel
+ * dependency beyond types.
+ */
+#ifndef _KQ_CORE_STATE_H
+#define _KQ_CORE_STATE_H
+
+#include "kq_types.h"
+#include <linux/kvm_quanta.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* "No value": the input it needs was not there. */
+#define KQ_NONE64 (~(u64)0)
+#define KQ_NONE32 (~(u32)0)
+
+/**
+ * struct kq_pmu_value - a perf counter as read: value and multiplexing times
+ * @value: count
+ * @enabled: time the event was enabled
+ * @running: time it was actually on the PMU
+ * @valid: the counter exists and was read
+ */
+struct kq_pmu_value {
+	u64 value;
+	u64 enabled;
+	u64 running;
+	bool valid;
+};
+
+/**
+ * struct kq_reading - cumulative counters of one vCPU at one instant
+ * @t_ns: when, monotonic
+ * @guest_ns: time in guest mode
+ * @exits: VM exits
+ * @kinds: exits by kind
+ * @run_ns: time the vCPU thread ran (task clock)
+ * @wait_ns: time it waited runnable
+ * @slices: times it was scheduled in
+ * @halt_ns: time blocked in guest HLT
+ * @pmu: guest-only perf counters by role
+ */
+struct kq_reading {
+	u64 t_ns;
+	u64 guest_ns;
+	u64 exits;
+	u64 kinds[KVM_QUANTA_EXIT_NR];
+	u64 run_ns;
+	u64 wait_ns;
+	u64 slices;
+	u64 halt_ns;
+	struct kq_pmu_value pmu[KVM_QUANTA_EV_NR];
+};
+
+/**
+ * struct kq_window - what a vCPU did between two readings
+ * @window_ns: length
+ * @guest_ns: time in guest mode
+ * @exits: VM exits
+ * @kinds: exits by kind
+ * @run_ns: time on a CPU
+ * @wait_ns: time waiting runnable
+ * @slices: times scheduled in
+ * @halt_ns: time blocked in guest HLT
+ * @pmu: counts by role, scaled for multiplexing; KQ_NONE64 if not counted
+ * @ipc_milli: instructions per cycle x 1000
+ * @llc_mpki_milli: LLC misses per 1000 instructions x 1000
+ * @br_mpki_milli: branch misses per 1000 instructions x 1000
+ * @exit_rate_milli: exits per ms of guest time x 1000
+ * @mean_run_ns: mean guest time between exits
+ * @quantum_ns: mean time on a CPU per scheduling
+ *
+ * Derived values are KQ_NONE32/KQ_NONE64 when their inputs are missing or
+ * zero.
+ */
+struct kq_window {
+	u64 window_ns;
+	u64 guest_ns;
+	u64 exits;
+	u64 kinds[KVM_QUANTA_EXIT_NR];
+	u64 run_ns;
+	u64 wait_ns;
+	u64 slices;
+	u64 halt_ns;
+	u64 pmu[KVM_QUANTA_EV_NR];
+	u32 ipc_milli;
+	u32 llc_mpki_milli;
+	u32 br_mpki_milli;
+	u64 exit_rate_milli;
+	u64 mean_run_ns;
+	u64 quantum_ns;
+};
+
+/**
+ * struct kq_history - short- and long-term profile
+ * @recent: exponentially weighted moving average of the derived values
+ *	(weight 1/4 per window); only the derived fields are meaningful
+ * @total: sums of every window's deltas since the vCPU or VM was first
+ *	seen, with derived values computed from the sums
+ * @windows: windows added
+ */
+struct kq_history {
+	struct kq_window recent;
+	struct kq_window total;
+	u64 windows;
+};
+
+u64 kq_pmu_scaled_delta(const struct kq_pmu_value *prev,
+			const struct kq_pmu_value *cur);
+void kq_window_derive(struct kq_window *w);
+void kq_window_from(struct kq_window *w, const struct kq_reading *prev,
+		    const struct kq_reading *cur);
+void kq_window_add(struct kq_window *sum, const struct kq_window *w);
+void kq_history_init(struct kq_history *h);
+void kq_history_add(struct kq_history *h, const struct kq_window *w);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* _KQ_CORE_STATE_H */
