@@ -140,16 +140,16 @@ name:
  * @set: output; untouched on error
  *
  * Return: 0, or -EINVAL for bad syntax, an unknown name, a duplicate (the
- * same event, or two events for one role), an empty set, -ERANGE for a number out of range, -E2BIG for too many events.
+ * same event, or two events for one role) or an empty set, -ERANGE for a
+ * number out of range, -E2BIG for too many events.
  */
 int kq_event_set_parse(const char *buf, size_t len, struct kq_event_set *set)
 {
-	struct kq_event_set s;
+	struct kq_event_set s = { 0 };	/* no stack garbage in the copy */
 	size_t i = 0, start;
 	unsigned int j;
 	int ret;
 
-	s.nr = 0;
 	while (i < len) {
 		if (kq_is_sep(buf[i])) {
 			i++;

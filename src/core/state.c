@@ -10,14 +10,31 @@
  */
 #include "state.h"
 
-typedef unsigned __int128 kq_u128;
-
-/* a * b / c in 128 bits, saturating at @limit; c must be non-zero. */
+/*
+ * a * b / c with a 128-bit product, saturating at @limit; c must be
+ * non-zero.  The kernel has no 128-bit division (__udivti3), so the
+ * quotient comes from a restoring division, 64 steps of shift and
+ * subtract: cheap at sampling rate, never on the exit path.
+ */
 static u64 kq_muldiv(u64 a, u64 b, u64 c, u64 limit)
 {
-	kq_u128 q = (kq_u128)a * b / c;
+	unsigned __int128 p = (unsigned __int128)a * b;
+	u64 hi = (u64)(p >> 64), lo = (u64)p;
+	unsigned int i;
+	bool carry;
 
-	return q > limit ? limit : (u64)q;
+	if (hi >= c)		/* the quotient needs more than 64 bits */
+		return limit;
+	for (i = 0; i < 64; i++) {
+		carry = hi >> 63;
+		hi = (hi << 1) | (lo >> 63);
+		lo <<= 1;
+		if (carry || hi >= c) {
+			hi -= c;
+			lo |= 1;
+		}
+	}
+	return lo > limit ? limit : lo;
 }
 
 /**
@@ -77,9 +94,9 @@ void kq_window_derive(struct kq_window *w)
 	w->exit_rate_milli = KQ_NONE64;
 	w->mean_run_ns = KQ_NONE64;
 	if (w->guest_ns) {
-		/* exits per ms x 1000 = exits * 10^6 / guest_ns */
-		w->exit_rate_milli = kq_muldiv(w->exits, 1000000, w->guest_ns,
-					       KQ_NONE64 - 1);
+		/* exits per ms x 1000 = exits * 10^9 / guest_ns */
+		w->exit_rate_milli = kq_muldiv(w->exits, 1000000000,
+					       w->guest_ns, KQ_NONE64 - 1);
 		if (w->exits)
 			w->mean_run_ns = w->guest_ns / w->exits;
 	}
@@ -165,7 +182,11 @@ static u32 kq_ewma32(u32 avg, u32 v)
 	return v >= avg ? avg + (v - avg) / 4 : avg - (avg - v) / 4;
 }
 
-static void kq_window_clear(struct kq_window *w)
+/**
+ * kq_window_init() - an empty window: no time, no counts, no PMU roles
+ * @w: the window
+ */
+void kq_window_init(struct kq_window *w)
 {
 	unsigned int i;
 
@@ -181,8 +202,8 @@ static void kq_window_clear(struct kq_window *w)
  */
 void kq_history_init(struct kq_history *h)
 {
-	kq_window_clear(&h->recent);
-	kq_window_clear(&h->total);
+	kq_window_init(&h->recent);
+	kq_window_init(&h->total);
 	h->windows = 0;
 }
 

@@ -112,6 +112,7 @@ struct kq_history {
 
 u64 kq_pmu_scaled_delta(const struct kq_pmu_value *prev,
 			const struct kq_pmu_value *cur);
+void kq_window_init(struct kq_window *w);
 void kq_window_derive(struct kq_window *w);
 void kq_window_from(struct kq_window *w, const struct kq_reading *prev,
 		    const struct kq_reading *cur);
