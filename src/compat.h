@@ -63,4 +63,33 @@ static inline void kq_read_exit_stat(const struct kvm_vcpu *vcpu,
 	s->c[KVM_QUANTA_EXIT_EMULATION] = READ_ONCE(st->insn_emulation);
 }
 
+/**
+ * kq_read_halt_ns() - time the vCPU spent blocked in guest HLT
+ * @vcpu: the vCPU; its VM must be pinned
+ */
+static inline u64 kq_read_halt_ns(const struct kvm_vcpu *vcpu)
+{
+	return READ_ONCE(vcpu->stat.generic.halt_wait_ns);
+}
+
+/**
+ * kq_task_sched() - a thread's scheduler statistics, as /proc/<tid>/schedstat
+ * @t: the thread, referenced
+ * @run_ns: time on a CPU
+ * @wait_ns: time waiting runnable
+ * @slices: times scheduled in
+ */
+static inline void kq_task_sched(struct task_struct *t, u64 *run_ns,
+				 u64 *wait_ns, u64 *slices)
+{
+	*run_ns = READ_ONCE(t->se.sum_exec_runtime);
+#ifdef CONFIG_SCHED_INFO
+	*wait_ns = READ_ONCE(t->sched_info.run_delay);
+	*slices = READ_ONCE(t->sched_info.pcount);
+#else
+	*wait_ns = 0;
+	*slices = 0;
+#endif
+}
+
 #endif /* _KQ_COMPAT_H */

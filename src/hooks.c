@@ -8,6 +8,7 @@
 #include <linux/kvm_host.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
+#include <linux/sched/clock.h>
 #include <linux/tracepoint.h>
 
 #include "compat.h"
@@ -20,9 +21,21 @@ static KQ_PROBE_KVM_EXIT(kq_probe_exit)
 	rcu_read_lock();
 	v = kq_vcpu_lookup(vcpu);
 	if (likely(v)) {
+		u64 now = local_clock(), dt = 0;
+		struct kq_vm *vm;
+
 		write_seqcount_begin(&v->seq);
 		v->acct.exits++;
+		/* The clock may differ a little if the thread changed CPU. */
+		if (v->entry_ns && now > v->entry_ns)
+			dt = now - v->entry_ns;
+		v->guest_ns += dt;
+		v->entry_ns = 0;
 		write_seqcount_end(&v->seq);
+		vm = READ_ONCE(v->vm);	/* freed only after an RCU grace period */
+		this_cpu_add(kq_pcpu_now.guest_ns, dt);
+		this_cpu_inc(kq_pcpu_now.exits);
+		this_cpu_write(kq_pcpu_now.vm_id, vm ? vm->id : 0);
 		/* Any thread may run a vCPU; QEMU keeps one per vCPU. */
 		if (unlikely(v->tid != current->pid))
 			WRITE_ONCE(v->tid, current->pid);
@@ -48,6 +61,7 @@ static KQ_PROBE_KVM_ENTRY(kq_probe_entry)
 		write_seqcount_begin(&v->seq);
 		kq_exit_attribute(&v->acct, &now);
 		write_seqcount_end(&v->seq);
+		v->entry_ns = local_clock();
 	}
 	rcu_read_unlock();
 }

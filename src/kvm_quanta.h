@@ -17,23 +17,24 @@
 #include <linux/list.h>
 #include <linux/list_bl.h>
 #include <linux/llist.h>
+#include <linux/percpu.h>
 #include <linux/seqlock.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 
+#include "core/events.h"
 #include "core/exit_kind.h"
+#include "core/pcpu.h"
+#include "core/state.h"
+#include "telemetry.h"
 
 struct kvm;
 struct kvm_vcpu;
+struct task_struct;
 
-/**
- * enum kq_mode - what the module does with its decisions
- * @KQ_MODE_OBSERVE: watch and report only
- * @KQ_MODE_ENFORCE: act on the vCPU threads
- */
-enum kq_mode {
-	KQ_MODE_OBSERVE,
-	KQ_MODE_ENFORCE,
-};
+/* What the module does with its decisions: enum kvm_quanta_mode. */
+#define KQ_MODE_OBSERVE KVM_QUANTA_MODE_OBSERVE
+#define KQ_MODE_ENFORCE KVM_QUANTA_MODE_ENFORCE
 
 extern int kq_mode;
 
@@ -47,6 +48,9 @@ extern int kq_mode;
  * @node: entry in the VM list, under kq_registry_lock
  * @vcpus: its kq_vcpus, under kq_registry_lock
  * @nr_vcpus: length of @vcpus
+ * @state_lock: guards @last and @hist for sysfs readers
+ * @last: the last window, summed over the VM's vCPUs
+ * @hist: history of the VM's windows
  */
 struct kq_vm {
 	struct kobject kobj;
@@ -57,6 +61,9 @@ struct kq_vm {
 	struct list_head node;
 	struct list_head vcpus;
 	unsigned int nr_vcpus;
+	spinlock_t state_lock;	/* @last, @hist */
+	struct kq_window last;
+	struct kq_history hist;
 };
 
 /**
@@ -71,8 +78,19 @@ struct kq_vm {
  * @idx: the vCPU's index in its VM (vcpu_idx)
  * @pid: VMM process id seen at the first exit
  * @tid: thread that last exited from this vCPU
- * @seq: guards @acct for readers; written only by the vCPU's thread
+ * @task: the thread that first ran the vCPU, referenced; its scheduler
+ *	statistics and perf counters are the vCPU's
+ * @seq: guards @acct and @guest_ns for readers; written only by the vCPU's
+ *	thread
  * @acct: exits and their kinds
+ * @entry_ns: local_clock() at the last entry, 0 when not in the guest
+ * @guest_ns: time spent in guest mode
+ * @counters: its perf counters, sampling context only
+ * @counters_gen: event set generation @counters were opened for
+ * @prev: the reading that ended the last window, sampling context only
+ * @state_lock: guards @last and @hist for sysfs readers
+ * @last: the last window
+ * @hist: history of its windows
  */
 struct kq_vcpu {
 	struct hlist_bl_node hnode;
@@ -85,8 +103,17 @@ struct kq_vcpu {
 	int idx;
 	pid_t pid;
 	pid_t tid;
+	struct task_struct *task;
 	seqcount_t seq;
 	struct kq_exit_acct acct;
+	u64 entry_ns;
+	u64 guest_ns;
+	struct kq_counters counters;
+	unsigned int counters_gen;
+	struct kq_reading prev;
+	spinlock_t state_lock;	/* @last, @hist */
+	struct kq_window last;
+	struct kq_history hist;
 };
 
 /* registry.c */
@@ -96,7 +123,29 @@ void kq_vcpu_read_kinds(struct kq_vcpu *v, u64 *exits,
 			u64 kinds[KVM_QUANTA_EXIT_NR]);
 u64 kq_lost_exits(void);
 int kq_registry_init(void);
+void kq_registry_stop(void);
 void kq_registry_exit(void);
+
+struct kq_sample *kq_registry_sample(u64 now, unsigned int *n);
+
+/* sample.c */
+void kq_vcpu_reading(struct kq_vcpu *v, u64 now, struct kq_reading *r);
+void kq_sample_kick(void);
+void kq_sample_exit(void);
+
+/* pmu.c */
+void kq_pmu_init(void);
+void kq_pmu_read(struct kq_vcpu *v, struct kq_pmu_value pmu[KVM_QUANTA_EV_NR]);
+void kq_pmu_release(struct kq_vcpu *v);
+ssize_t kq_pmu_events_show(char *buf);
+int kq_pmu_events_store(const char *buf, size_t count);
+ssize_t kq_pmu_status_show(char *buf);
+
+/* pcpu.c */
+DECLARE_PER_CPU(struct kq_pcpu_reading, kq_pcpu_now);
+void kq_pcpu_sample(u64 now);
+int kq_pcpu_init(struct kobject *parent);
+void kq_pcpu_exit(void);
 
 /* hooks.c */
 int kq_hooks_register(void);

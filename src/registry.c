@@ -10,6 +10,8 @@
  * under kq_registry_lock.
  */
 #include <linux/hash.h>
+#include <linux/sched/task.h>
+#include <linux/timekeeping.h>
 #include <linux/kvm_host.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
@@ -118,6 +120,8 @@ void kq_vcpu_sight(struct kvm_vcpu *vcpu)
 	v->idx = vcpu->vcpu_idx;
 	v->pid = task_tgid_nr(current);
 	v->tid = task_pid_nr(current);
+	v->task = current;
+	get_task_struct(current);
 	kq_read_exit_stat(vcpu, &now);
 	kq_exit_acct_init(&v->acct, &now);
 	v->acct.exits = 1;
@@ -152,8 +156,13 @@ void kq_vcpu_read_kinds(struct kq_vcpu *v, u64 *exits,
 	*exits = a.exits;
 }
 
+/* Context: process; releasing perf counters may sleep. */
 static void kq_vcpu_free(struct kq_vcpu *v)
 {
+	if (v->task) {
+		kq_pmu_release(v);
+		put_task_struct(v->task);
+	}
 	kobject_put(&v->kobj);	/* kq_sysfs' release frees it */
 }
 
@@ -164,7 +173,9 @@ static struct kq_vcpu *kq_vcpu_alloc(void)
 	if (!v)
 		return NULL;
 	seqcount_init(&v->seq);
+	spin_lock_init(&v->state_lock);
 	INIT_LIST_HEAD(&v->vm_node);
+	kq_history_init(&v->hist);
 	kq_sysfs_vcpu_init(v);
 	return v;
 }
@@ -217,6 +228,8 @@ static struct kq_vm *kq_vm_get(struct kq_vcpu *v)
 	vm->pid = v->pid;
 	vm->id = atomic64_inc_return(&kq_vm_seq);
 	INIT_LIST_HEAD(&vm->vcpus);
+	spin_lock_init(&vm->state_lock);
+	kq_history_init(&vm->hist);
 	kq_sysfs_vm_init(vm);
 	if (kq_sysfs_add_vm(vm)) {
 		kobject_put(&vm->kobj);
@@ -246,14 +259,81 @@ static void kq_register_fn(struct work_struct *work)
 		v->vm = vm;
 		list_add_tail(&v->vm_node, &vm->vcpus);
 		vm->nr_vcpus++;
+		/* The first window starts now. */
+		kq_vcpu_reading(v, ktime_get_ns(), &v->prev);
 		if (kq_sysfs_add_vcpu(vm, v))
 			pr_warn_ratelimited("kvm_quanta: no sysfs entry for a vCPU of VM %d-%llu\n",
 					    vm->pid, vm->id);
 	}
 	mutex_unlock(&kq_registry_lock);
 	kq_pools_fill();
-	if (!READ_ONCE(kq_stopping))
+	if (!READ_ONCE(kq_stopping)) {
 		schedule_delayed_work(&kq_reap_work, KQ_REAP_INTERVAL);
+		kq_sample_kick();
+	}
+}
+
+/**
+ * kq_registry_sample() - end the current window of every registered vCPU
+ * @now: the window's end, ktime_get_ns()
+ * @n: output, number of samples
+ *
+ * Context: process (reads perf counters).  Updates each vCPU's and VM's
+ * last window and history.
+ *
+ * Return: an array of @n samples to kvfree(), or NULL when there are no
+ * vCPUs or no memory.
+ */
+struct kq_sample *kq_registry_sample(u64 now, unsigned int *n)
+{
+	struct kq_sample *out = NULL, *s;
+	struct kq_window w, vmw;
+	struct kq_reading r;
+	unsigned int nr = 0;
+	struct kq_vcpu *v;
+	struct kq_vm *vm;
+
+	*n = 0;
+	mutex_lock(&kq_registry_lock);
+	list_for_each_entry(vm, &kq_vms, node)
+		nr += vm->nr_vcpus;
+	if (nr)
+		out = kvmalloc_array(nr, sizeof(*out), GFP_KERNEL);
+	if (!out)
+		goto unlock;
+	s = out;
+	list_for_each_entry(vm, &kq_vms, node) {
+		kq_window_init(&vmw);
+		list_for_each_entry(v, &vm->vcpus, vm_node) {
+			kq_vcpu_reading(v, now, &r);
+			kq_window_from(&w, &v->prev, &r);
+			v->prev = r;
+			spin_lock(&v->state_lock);
+			v->last = w;
+			kq_history_add(&v->hist, &w);
+			spin_unlock(&v->state_lock);
+
+			kq_window_add(&vmw, &w);
+			s->vm_id = vm->id;
+			s->pid = vm->pid;
+			s->vcpu_idx = v->idx;
+			s->tid = READ_ONCE(v->tid);
+			s->cpu = task_cpu(v->task);
+			s->w = w;
+			s++;
+		}
+		/* The VM's window is as long as its vCPUs', not their sum. */
+		vmw.window_ns = s > out ? s[-1].w.window_ns : 0;
+		kq_window_derive(&vmw);
+		spin_lock(&vm->state_lock);
+		vm->last = vmw;
+		kq_history_add(&vm->hist, &vmw);
+		spin_unlock(&vm->state_lock);
+	}
+	*n = s - out;
+unlock:
+	mutex_unlock(&kq_registry_lock);
+	return out;
 }
 
 /* Unpublish a vCPU from the hash; the caller waits for RCU readers. */
@@ -351,9 +431,26 @@ int kq_registry_init(void)
 }
 
 /**
- * kq_registry_exit() - forget every VM, leaving the VMs themselves running
+ * kq_registry_stop() - stop registering and reaping
  *
  * Context: process; the hooks are unregistered and their callers are done.
+ */
+void kq_registry_stop(void)
+{
+	/*
+	 * Each work item can queue the other; once they see kq_stopping they
+	 * stop, and the last cancel catches an arming made before that.
+	 */
+	WRITE_ONCE(kq_stopping, true);
+	cancel_delayed_work_sync(&kq_reap_work);
+	cancel_work_sync(&kq_register_work);
+	cancel_delayed_work_sync(&kq_reap_work);
+}
+
+/**
+ * kq_registry_exit() - forget every VM, leaving the VMs themselves running
+ *
+ * Context: process; after kq_registry_stop() and with nothing sampling.
  */
 void kq_registry_exit(void)
 {
@@ -363,14 +460,6 @@ void kq_registry_exit(void)
 	LIST_HEAD(dead);
 	int i;
 
-	/*
-	 * Each work item can queue the other; once they see kq_stopping they
-	 * stop, and the last cancel catches an arming made before that.
-	 */
-	WRITE_ONCE(kq_stopping, true);
-	cancel_delayed_work_sync(&kq_reap_work);
-	cancel_work_sync(&kq_register_work);
-	cancel_delayed_work_sync(&kq_reap_work);
 	/* Seen but never registered: the hash still has them. */
 	llist_del_all(&kq_pending);
 

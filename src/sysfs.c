@@ -38,8 +38,50 @@ static ssize_t mode_store(struct kobject *kobj, struct kobj_attribute *attr,
 	i = sysfs_match_string(kq_mode_names, buf);
 	if (i < 0)
 		return -EINVAL;
-	WRITE_ONCE(kq_mode, i);
-	return count;
+	return kq_mode_set(i) ?: count;
+}
+
+static ssize_t events_show(struct kobject *kobj, struct kobj_attribute *attr,
+			   char *buf)
+{
+	return kq_pmu_events_show(buf);
+}
+
+static ssize_t events_store(struct kobject *kobj, struct kobj_attribute *attr,
+			    const char *buf, size_t count)
+{
+	return kq_pmu_events_store(buf, count) ?: count;
+}
+
+static ssize_t pmu_show(struct kobject *kobj, struct kobj_attribute *attr,
+			char *buf)
+{
+	return kq_pmu_status_show(buf);
+}
+
+static ssize_t sample_interval_ms_show(struct kobject *kobj,
+				       struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", kq_sample_interval_ms());
+}
+
+static ssize_t sample_interval_ms_store(struct kobject *kobj,
+					struct kobj_attribute *attr,
+					const char *buf, size_t count)
+{
+	u32 ms;
+	int ret;
+
+	ret = kstrtou32(buf, 10, &ms);
+	if (ret)
+		return ret;
+	return kq_sample_set_interval_ms(ms) ?: count;
+}
+
+static ssize_t telemetry_drops_show(struct kobject *kobj,
+				    struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", kq_nl_drops());
 }
 
 static ssize_t lost_exits_show(struct kobject *kobj,
@@ -50,15 +92,241 @@ static ssize_t lost_exits_show(struct kobject *kobj,
 
 static struct kobj_attribute kq_attr_mode = __ATTR_RW(mode);
 static struct kobj_attribute kq_attr_lost_exits = __ATTR_RO(lost_exits);
+static struct kobj_attribute kq_attr_events = __ATTR_RW(events);
+static struct kobj_attribute kq_attr_pmu = __ATTR_RO(pmu);
+static struct kobj_attribute kq_attr_sample_interval_ms =
+	__ATTR_RW(sample_interval_ms);
+static struct kobj_attribute kq_attr_telemetry_drops =
+	__ATTR_RO(telemetry_drops);
 
 static struct attribute *kq_root_attrs[] = {
 	&kq_attr_mode.attr,
 	&kq_attr_lost_exits.attr,
+	&kq_attr_events.attr,
+	&kq_attr_pmu.attr,
+	&kq_attr_sample_interval_ms.attr,
+	&kq_attr_telemetry_drops.attr,
 	NULL,
 };
 
 static const struct attribute_group kq_root_group = {
 	.attrs = kq_root_attrs,
+};
+
+/*
+ * Processor state, per vCPU and per VM, in three views, one value per
+ * file: window/ (the last sampling window), recent/ (moving average over
+ * windows) and total/ (since first seen).  A value with no inputs (no PMU,
+ * no exits) reads "none".
+ */
+enum kq_view { KQ_VIEW_WINDOW, KQ_VIEW_RECENT, KQ_VIEW_TOTAL };
+
+enum kq_field {
+	KQ_F_IPC_MILLI,
+	KQ_F_LLC_MPKI_MILLI,
+	KQ_F_BRANCH_MPKI_MILLI,
+	KQ_F_EXIT_RATE_MILLI,
+	KQ_F_MEAN_RUN_NS,
+	KQ_F_QUANTUM_NS,
+	KQ_F_WINDOW_NS,
+	KQ_F_GUEST_NS,
+	KQ_F_EXITS,
+	KQ_F_RUN_NS,
+	KQ_F_WAIT_NS,
+	KQ_F_SLICES,
+	KQ_F_HALT_NS,
+};
+
+struct kq_state_attr {
+	struct kobj_attribute attr;
+	enum kq_view view;
+	enum kq_field field;
+};
+
+static struct kq_window *kq_view_of(struct kq_history *h,
+				    struct kq_window *last, enum kq_view view)
+{
+	switch (view) {
+	case KQ_VIEW_RECENT:
+		return &h->recent;
+	case KQ_VIEW_TOTAL:
+		return &h->total;
+	default:
+		return last;
+	}
+}
+
+static ssize_t kq_emit_u64(char *buf, u64 v)
+{
+	return v == KQ_NONE64 ? sysfs_emit(buf, "none\n") :
+				sysfs_emit(buf, "%llu\n", v);
+}
+
+static ssize_t kq_emit_u32(char *buf, u32 v)
+{
+	return v == KQ_NONE32 ? sysfs_emit(buf, "none\n") :
+				sysfs_emit(buf, "%u\n", v);
+}
+
+static ssize_t kq_emit_field(char *buf, const struct kq_window *w,
+			     enum kq_field f)
+{
+	switch (f) {
+	case KQ_F_IPC_MILLI:
+		return kq_emit_u32(buf, w->ipc_milli);
+	case KQ_F_LLC_MPKI_MILLI:
+		return kq_emit_u32(buf, w->llc_mpki_milli);
+	case KQ_F_BRANCH_MPKI_MILLI:
+		return kq_emit_u32(buf, w->br_mpki_milli);
+	case KQ_F_EXIT_RATE_MILLI:
+		return kq_emit_u64(buf, w->exit_rate_milli);
+	case KQ_F_MEAN_RUN_NS:
+		return kq_emit_u64(buf, w->mean_run_ns);
+	case KQ_F_QUANTUM_NS:
+		return kq_emit_u64(buf, w->quantum_ns);
+	case KQ_F_WINDOW_NS:
+		return kq_emit_u64(buf, w->window_ns);
+	case KQ_F_GUEST_NS:
+		return kq_emit_u64(buf, w->guest_ns);
+	case KQ_F_EXITS:
+		return kq_emit_u64(buf, w->exits);
+	case KQ_F_RUN_NS:
+		return kq_emit_u64(buf, w->run_ns);
+	case KQ_F_WAIT_NS:
+		return kq_emit_u64(buf, w->wait_ns);
+	case KQ_F_SLICES:
+		return kq_emit_u64(buf, w->slices);
+	case KQ_F_HALT_NS:
+		return kq_emit_u64(buf, w->halt_ns);
+	}
+	return -EINVAL;
+}
+
+static const struct kobj_type kq_vm_ktype;
+
+/* Shared by vCPU and VM directories; the group's parent tells which. */
+static ssize_t kq_state_show(struct kobject *kobj, struct kobj_attribute *a,
+			     char *buf)
+{
+	struct kq_state_attr *sa = container_of(a, struct kq_state_attr, attr);
+	struct kq_window w;
+
+	if (kobj->ktype == &kq_vm_ktype) {
+		struct kq_vm *vm = container_of(kobj, struct kq_vm, kobj);
+
+		spin_lock(&vm->state_lock);
+		w = *kq_view_of(&vm->hist, &vm->last, sa->view);
+		spin_unlock(&vm->state_lock);
+	} else {
+		struct kq_vcpu *v = container_of(kobj, struct kq_vcpu, kobj);
+
+		spin_lock(&v->state_lock);
+		w = *kq_view_of(&v->hist, &v->last, sa->view);
+		spin_unlock(&v->state_lock);
+	}
+	return kq_emit_field(buf, &w, sa->field);
+}
+
+#define KQ_STATE_ATTR(v, f, name)					\
+	static struct kq_state_attr kq_sa_##v##_##name = {		\
+		.attr = __ATTR(name, 0444, kq_state_show, NULL),	\
+		.view = KQ_VIEW_##v,					\
+		.field = KQ_F_##f,					\
+	}
+
+/* Derived values are in every view; amounts in window/ and total/. */
+KQ_STATE_ATTR(WINDOW, IPC_MILLI, ipc_milli);
+KQ_STATE_ATTR(WINDOW, LLC_MPKI_MILLI, llc_mpki_milli);
+KQ_STATE_ATTR(WINDOW, BRANCH_MPKI_MILLI, branch_mpki_milli);
+KQ_STATE_ATTR(WINDOW, EXIT_RATE_MILLI, exit_rate_milli);
+KQ_STATE_ATTR(WINDOW, MEAN_RUN_NS, mean_run_ns);
+KQ_STATE_ATTR(WINDOW, QUANTUM_NS, quantum_ns);
+KQ_STATE_ATTR(WINDOW, WINDOW_NS, window_ns);
+KQ_STATE_ATTR(WINDOW, GUEST_NS, guest_ns);
+KQ_STATE_ATTR(WINDOW, EXITS, exits);
+KQ_STATE_ATTR(WINDOW, RUN_NS, run_ns);
+KQ_STATE_ATTR(WINDOW, WAIT_NS, wait_ns);
+KQ_STATE_ATTR(WINDOW, SLICES, slices);
+KQ_STATE_ATTR(WINDOW, HALT_NS, halt_ns);
+
+KQ_STATE_ATTR(RECENT, IPC_MILLI, ipc_milli);
+KQ_STATE_ATTR(RECENT, LLC_MPKI_MILLI, llc_mpki_milli);
+KQ_STATE_ATTR(RECENT, BRANCH_MPKI_MILLI, branch_mpki_milli);
+KQ_STATE_ATTR(RECENT, EXIT_RATE_MILLI, exit_rate_milli);
+KQ_STATE_ATTR(RECENT, MEAN_RUN_NS, mean_run_ns);
+KQ_STATE_ATTR(RECENT, QUANTUM_NS, quantum_ns);
+
+KQ_STATE_ATTR(TOTAL, IPC_MILLI, ipc_milli);
+KQ_STATE_ATTR(TOTAL, LLC_MPKI_MILLI, llc_mpki_milli);
+KQ_STATE_ATTR(TOTAL, BRANCH_MPKI_MILLI, branch_mpki_milli);
+KQ_STATE_ATTR(TOTAL, EXIT_RATE_MILLI, exit_rate_milli);
+KQ_STATE_ATTR(TOTAL, MEAN_RUN_NS, mean_run_ns);
+KQ_STATE_ATTR(TOTAL, QUANTUM_NS, quantum_ns);
+KQ_STATE_ATTR(TOTAL, WINDOW_NS, window_ns);
+KQ_STATE_ATTR(TOTAL, GUEST_NS, guest_ns);
+KQ_STATE_ATTR(TOTAL, EXITS, exits);
+KQ_STATE_ATTR(TOTAL, RUN_NS, run_ns);
+KQ_STATE_ATTR(TOTAL, WAIT_NS, wait_ns);
+KQ_STATE_ATTR(TOTAL, SLICES, slices);
+KQ_STATE_ATTR(TOTAL, HALT_NS, halt_ns);
+
+static struct attribute *kq_window_attrs[] = {
+	&kq_sa_WINDOW_ipc_milli.attr.attr,
+	&kq_sa_WINDOW_llc_mpki_milli.attr.attr,
+	&kq_sa_WINDOW_branch_mpki_milli.attr.attr,
+	&kq_sa_WINDOW_exit_rate_milli.attr.attr,
+	&kq_sa_WINDOW_mean_run_ns.attr.attr,
+	&kq_sa_WINDOW_quantum_ns.attr.attr,
+	&kq_sa_WINDOW_window_ns.attr.attr,
+	&kq_sa_WINDOW_guest_ns.attr.attr,
+	&kq_sa_WINDOW_exits.attr.attr,
+	&kq_sa_WINDOW_run_ns.attr.attr,
+	&kq_sa_WINDOW_wait_ns.attr.attr,
+	&kq_sa_WINDOW_slices.attr.attr,
+	&kq_sa_WINDOW_halt_ns.attr.attr,
+	NULL,
+};
+
+static struct attribute *kq_recent_attrs[] = {
+	&kq_sa_RECENT_ipc_milli.attr.attr,
+	&kq_sa_RECENT_llc_mpki_milli.attr.attr,
+	&kq_sa_RECENT_branch_mpki_milli.attr.attr,
+	&kq_sa_RECENT_exit_rate_milli.attr.attr,
+	&kq_sa_RECENT_mean_run_ns.attr.attr,
+	&kq_sa_RECENT_quantum_ns.attr.attr,
+	NULL,
+};
+
+static struct attribute *kq_total_attrs[] = {
+	&kq_sa_TOTAL_ipc_milli.attr.attr,
+	&kq_sa_TOTAL_llc_mpki_milli.attr.attr,
+	&kq_sa_TOTAL_branch_mpki_milli.attr.attr,
+	&kq_sa_TOTAL_exit_rate_milli.attr.attr,
+	&kq_sa_TOTAL_mean_run_ns.attr.attr,
+	&kq_sa_TOTAL_quantum_ns.attr.attr,
+	&kq_sa_TOTAL_window_ns.attr.attr,
+	&kq_sa_TOTAL_guest_ns.attr.attr,
+	&kq_sa_TOTAL_exits.attr.attr,
+	&kq_sa_TOTAL_run_ns.attr.attr,
+	&kq_sa_TOTAL_wait_ns.attr.attr,
+	&kq_sa_TOTAL_slices.attr.attr,
+	&kq_sa_TOTAL_halt_ns.attr.attr,
+	NULL,
+};
+
+static const struct attribute_group kq_window_group = {
+	.name = "window",
+	.attrs = kq_window_attrs,
+};
+
+static const struct attribute_group kq_recent_group = {
+	.name = "recent",
+	.attrs = kq_recent_attrs,
+};
+
+static const struct attribute_group kq_total_group = {
+	.name = "total",
+	.attrs = kq_total_attrs,
 };
 
 /* vms/<vm>/ */
@@ -77,7 +345,15 @@ static struct attribute *kq_vm_attrs[] = {
 	&kq_attr_pid.attr,
 	NULL,
 };
-ATTRIBUTE_GROUPS(kq_vm);
+
+static const struct attribute_group kq_vm_group = {
+	.attrs = kq_vm_attrs,
+};
+
+static const struct attribute_group *kq_vm_groups[] = {
+	&kq_vm_group, &kq_window_group, &kq_recent_group, &kq_total_group,
+	NULL,
+};
 
 static void kq_vm_release(struct kobject *kobj)
 {
@@ -135,7 +411,15 @@ static struct attribute *kq_vcpu_attrs[] = {
 	&kq_attr_exit_reasons.attr,
 	NULL,
 };
-ATTRIBUTE_GROUPS(kq_vcpu);
+
+static const struct attribute_group kq_vcpu_group = {
+	.attrs = kq_vcpu_attrs,
+};
+
+static const struct attribute_group *kq_vcpu_groups[] = {
+	&kq_vcpu_group, &kq_window_group, &kq_recent_group, &kq_total_group,
+	NULL,
+};
 
 static void kq_vcpu_release(struct kobject *kobj)
 {
@@ -206,8 +490,13 @@ int kq_sysfs_init(void)
 		ret = -ENOMEM;
 		goto err_root;
 	}
+	ret = kq_pcpu_init(kq_root_kobj);
+	if (ret)
+		goto err_vms;
 	return 0;
 
+err_vms:
+	kobject_put(kq_vms_kobj);
 err_root:
 	kobject_put(kq_root_kobj);
 	return ret;
@@ -215,6 +504,7 @@ err_root:
 
 void kq_sysfs_exit(void)
 {
+	kq_pcpu_exit();
 	kobject_put(kq_vms_kobj);
 	kobject_put(kq_root_kobj);
 }

@@ -23,9 +23,10 @@
  *
  * The order is the classification priority: when one exit moved several of
  * KVM's per-vCPU counters (an MMIO exit also counts a page fault and an
- * emulated instruction), the first kind in this order wins.  New kinds are
- * only ever added before KVM_QUANTA_EXIT_OTHER's name in the sysfs listing,
- * so parse exit_reasons by name, not by line number.
+ * emulated instruction), the first kind in this order wins.  The values are
+ * ABI (netlink's KVM_QUANTA_V_EXIT_KINDS is an array indexed by them): a
+ * new kind would get a new value before KVM_QUANTA_EXIT_NR, never shift
+ * these.  Parse sysfs exit_reasons by name.
  */
 enum kvm_quanta_exit_kind {
 	KVM_QUANTA_EXIT_IO,
@@ -39,6 +40,16 @@ enum kvm_quanta_exit_kind {
 	KVM_QUANTA_EXIT_EMULATION,
 	KVM_QUANTA_EXIT_OTHER,
 	KVM_QUANTA_EXIT_NR,
+};
+
+/**
+ * enum kvm_quanta_mode - /sys/kernel/kvm_quanta/mode, netlink KVM_QUANTA_A_MODE
+ * @KVM_QUANTA_MODE_OBSERVE: watch and report only
+ * @KVM_QUANTA_MODE_ENFORCE: act on the vCPU threads
+ */
+enum kvm_quanta_mode {
+	KVM_QUANTA_MODE_OBSERVE,
+	KVM_QUANTA_MODE_ENFORCE,
 };
 
 /**
@@ -84,6 +95,7 @@ enum kvm_quanta_cmd {
 	KVM_QUANTA_CMD_SET_CONFIG,
 	__KVM_QUANTA_CMD_MAX,
 };
+
 #define KVM_QUANTA_CMD_MAX (__KVM_QUANTA_CMD_MAX - 1)
 
 /**
@@ -93,11 +105,13 @@ enum kvm_quanta_cmd {
  * @KVM_QUANTA_A_SEQ: u64, window sequence number, from 1
  * @KVM_QUANTA_A_TIME_NS: u64, end of the window, CLOCK_MONOTONIC ns
  * @KVM_QUANTA_A_DROPS: u64, sample messages that could not be delivered
- *	to a listener since the module was loaded
+ *	to a listener (its socket buffer was full) or not be allocated, since
+ *	the module was loaded
  * @KVM_QUANTA_A_INTERVAL_MS: u32, sampling window length in ms (10-10000)
- * @KVM_QUANTA_A_MODE: u32, 0 observe, 1 enforce
+ * @KVM_QUANTA_A_MODE: u32, enum kvm_quanta_mode
  * @KVM_QUANTA_A_VCPU: nested, enum kvm_quanta_vcpu_attr; repeated
- * @KVM_QUANTA_A_NR_VCPUS: u32, vCPUs in this window (all messages)
+ * @KVM_QUANTA_A_NR_VCPUS: u32, vCPUs in this window (in each of its
+ *	messages), or in the snapshot a GET_STATE dump sends
  * @__KVM_QUANTA_A_MAX: number of attributes
  */
 enum kvm_quanta_attr {
@@ -112,6 +126,7 @@ enum kvm_quanta_attr {
 	KVM_QUANTA_A_NR_VCPUS,
 	__KVM_QUANTA_A_MAX,
 };
+
 #define KVM_QUANTA_A_MAX (__KVM_QUANTA_A_MAX - 1)
 
 /**
@@ -171,6 +186,7 @@ enum kvm_quanta_vcpu_attr {
 	KVM_QUANTA_V_QUANTUM_NS,
 	__KVM_QUANTA_V_MAX,
 };
+
 #define KVM_QUANTA_V_MAX (__KVM_QUANTA_V_MAX - 1)
 
 #endif /* _UAPI_LINUX_KVM_QUANTA_H */
