@@ -1,0 +1,228 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Rig tests for the netlink telemetry: 32 vCPUs in 4 VMs of mixed
+character are all published every window, windows are complete and come
+every ~100 ms, nothing is dropped, io-storm vCPUs look exit-heavy next to
+compute ones; GET_STATE, GET_CONFIG and SET_CONFIG work, bad values and
+unprivileged writers are refused and change nothing.  Runs inside the QEMU
+guest, through kq-nlwatch."""
+import json
+import os
+import statistics
+import subprocess
+
+import kqtest as t
+from kqtest import SYSFS, check, result
+
+NLWATCH = os.path.join(t.REPO, "build", "userspace", "nl", "kq-nlwatch")
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+PROG_MS = 5000
+VM_PROGS = ",".join([f"compute:{PROG_MS}", f"iostorm:{PROG_MS}", f"cpuidstorm:{PROG_MS}",
+                     f"compute:{PROG_MS}", f"iostorm:{PROG_MS}", f"compute:{PROG_MS}",
+                     f"iostorm:{PROG_MS}", f"cpuidstorm:{PROG_MS}"])
+N_VMS, PER_VM = 4, 8
+
+
+def nlwatch(*args, user=None, timeout=120):
+    cmd = (NOBODY if user == "nobody" else []) + [NLWATCH, *args]
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        return subprocess.CompletedProcess(cmd, -1, e.stdout or "", "timeout")
+
+
+def get_config(user=None):
+    p = nlwatch("config", "--json", user=user)
+    if p.returncode != 0:
+        return None, p.stderr.strip()
+    return json.loads(p.stdout), ""
+
+
+def parse_watch(out):
+    windows, summary = [], None
+    for line in out.splitlines():
+        if not line.startswith("{"):
+            continue
+        obj = json.loads(line)
+        if "summary" in obj:
+            summary = obj["summary"]
+        else:
+            windows.append(obj)
+    return windows, summary
+
+
+def expected_vcpus(pid):
+    """(vm_id, vcpu_idx) of every vCPU of pid, from sysfs (<pid>-<id>)."""
+    out = set()
+    for vm in t.vms_of(pid):
+        vm_id = int(vm.split("-")[1])
+        for idx in os.listdir(os.path.join(SYSFS, "vms", vm, "vcpus")):
+            out.add((vm_id, int(idx)))
+    return out
+
+
+def test_config_default():
+    conf, err = get_config()
+    check("config-default", conf and conf["interval_ms"] == 100 and conf["mode"] == "observe",
+          f"config {conf} {err}")
+
+
+def check_watch(tag, windows, summary, want_vcpus, lo, hi):
+    if not result(f"{tag}-ran", summary is not None and len(windows) >= 2,
+                  f"{len(windows)} windows, summary {summary}"):
+        return
+    check(f"{tag}-windows-complete", summary["incomplete"] == 0 and summary["missed"] == 0 and
+          all(w["complete"] for w in windows),
+          f"summary {summary}")
+    check(f"{tag}-no-drops", summary["kernel_drops"] == 0 and summary["enobufs"] == 0,
+          f"kernel drops {summary['kernel_drops']}, ENOBUFS {summary['enobufs']}")
+    seen = {(v["vm_id"], v["vcpu_idx"]) for w in windows for v in w["vcpus"]}
+    if want_vcpus is not None:
+        check(f"{tag}-all-vcpus", want_vcpus <= seen,
+              f"missing {sorted(want_vcpus - seen)} (saw {len(seen)})")
+    first, last = windows[0], windows[-1]
+    span = (last["time_ns"] - first["time_ns"]) / 1e9
+    rate = (last["seq"] - first["seq"]) / span if span > 0 else 0
+    print(f"# {tag}: {len(windows)} windows, seq {first['seq']}..{last['seq']} over "
+          f"{span:.2f} s: {rate:.1f}/s", flush=True)
+    check(f"{tag}-window-rate", lo <= rate <= hi, f"{rate:.1f} windows/s, want {lo}..{hi}")
+    check(f"{tag}-nr-vcpus-consistent", all(w["nr_vcpus"] == w["received"] for w in windows),
+          "a window's nr_vcpus differs from what arrived")
+
+
+def program_groups(report):
+    """tid -> program kind, from kq-testvmm's report."""
+    return {v["tid"]: v["program"].split(":")[0] for vm in report["vms"] for v in vm["vcpus"]}
+
+
+def test_character(windows, report):
+    kinds = program_groups(report)
+    per_tid = {}
+    for w in windows:
+        for v in w["vcpus"]:
+            if "exit_rate_milli" in v and "mean_run_ns" in v:
+                per_tid.setdefault(v["tid"], []).append((v["exit_rate_milli"], v["mean_run_ns"]))
+    groups = {}
+    for tid, vals in per_tid.items():
+        kind = kinds.get(tid)
+        if kind:
+            groups.setdefault(kind, []).append(
+                (statistics.median(r for r, _ in vals), statistics.median(m for _, m in vals)))
+    io, comp = groups.get("iostorm", []), groups.get("compute", [])
+    if not result("character-data", io and comp, f"groups {sorted(groups)} from {len(per_tid)} tids"):
+        return
+    io_rate = statistics.median(r for r, _ in io)
+    comp_rate = statistics.median(r for r, _ in comp)
+    io_run = statistics.median(m for _, m in io)
+    comp_run = statistics.median(m for _, m in comp)
+    print(f"# iostorm: exit rate {io_rate / 1000:.1f}/ms, mean run {io_run} ns; "
+          f"compute: {comp_rate / 1000:.1f}/ms, {comp_run} ns", flush=True)
+    check("iostorm-exit-rate-higher", io_rate > 2 * comp_rate,
+          f"iostorm {io_rate} vs compute {comp_rate} (exits/ms x1000)")
+    check("iostorm-mean-run-shorter", io_run * 2 < comp_run,
+          f"iostorm {io_run} ns vs compute {comp_run} ns")
+
+
+def test_dump(want, user=None, tag="dump"):
+    p = nlwatch("dump", "--json", user=user)
+    if not result(f"{tag}-runs", p.returncode == 0, f"rc {p.returncode}: {p.stderr.strip()}"):
+        return
+    d = json.loads(p.stdout)
+    seen = {(v["vm_id"], v["vcpu_idx"]) for v in d["vcpus"]}
+    check(f"{tag}-lists-all", want <= seen and d["nr_vcpus"] == len(d["vcpus"]),
+          f"missing {sorted(want - seen)}; {len(d['vcpus'])} vcpus")
+
+
+def refused(args, tag, want_conf, user=None, errno_text=None):
+    p = nlwatch("set", *args, user=user)
+    conf, err = get_config()
+    msg = p.stderr.strip()
+    ok = p.returncode == 1 and "refused" in msg and conf == want_conf
+    if errno_text:
+        ok = ok and errno_text in msg
+    print(f"# set {' '.join(args) or '(empty)'}: rc {p.returncode}: {msg}", flush=True)
+    check(tag, ok, f"rc {p.returncode}, stderr {msg!r}, config now {conf} (want {want_conf})")
+
+
+def test_set_config(want):
+    p = nlwatch("set", "interval=50")
+    conf, err = get_config()
+    check("set-interval-50", p.returncode == 0 and conf and conf["interval_ms"] == 50,
+          f"rc {p.returncode} {p.stderr.strip()}, config {conf}")
+    # 50 ms windows: about 20 per second.
+    p = nlwatch("watch", "--seconds", "2", "--json")
+    windows, summary = parse_watch(p.stdout)
+    check_watch("watch50", windows, summary, None, 14, 26)
+
+    base = dict(conf) if conf else None
+    for args, name in ((["interval=0"], "interval-0"), (["interval=5"], "interval-5"),
+                       (["interval=10001"], "interval-10001"), (["mode=7"], "mode-7"),
+                       ([], "empty"), (["interval=200", "mode=7"], "half-bad")):
+        refused(args, f"set-refuses-{name}", base)
+    p = nlwatch("set", "mode=enforce")
+    conf, _ = get_config()
+    check("set-mode-enforce", p.returncode == 0 and conf and conf["mode"] == "enforce",
+          f"rc {p.returncode}, config {conf}")
+    mode_now = t.read(f"{SYSFS}/mode").strip()
+    check("set-mode-shows-in-sysfs", mode_now == "enforce", f"sysfs mode {mode_now!r}")
+    base = dict(conf) if conf else None
+    refused(["interval=100"], "unprivileged-set-refused", base, user="nobody",
+            errno_text="Operation not permitted")
+    conf, err = get_config(user="nobody")
+    check("unprivileged-config", conf == base, f"config {conf} {err}")
+    test_dump(want, user="nobody", tag="unprivileged-dump")
+    p = nlwatch("watch", "--seconds", "1", "--json", user="nobody")
+    windows, summary = parse_watch(p.stdout)
+    check("unprivileged-watch", p.returncode == 0 and summary and summary["windows"] >= 5,
+          f"rc {p.returncode} {p.stderr.strip()}, summary {summary}")
+    p = nlwatch("set", "interval=100", "mode=observe")
+    conf, _ = get_config()
+    check("set-restore", p.returncode == 0 and conf and conf["interval_ms"] == 100 and
+          conf["mode"] == "observe", f"rc {p.returncode}, config {conf}")
+    p = nlwatch("set", "bogus=1")
+    check("set-usage", p.returncode == 2, f"rc {p.returncode}")
+
+
+def main():
+    p = t.load_module()
+    if not check("load", p.returncode == 0 and t.module_loaded(), f"insmod: {p.stderr.strip()}"):
+        t.finish()
+    if not check("nlwatch-built", os.access(NLWATCH, os.X_OK), f"{NLWATCH} missing"):
+        t.unload_module()
+        t.finish()
+    test_config_default()
+
+    vmm = t.Vmm("telemetry", [VM_PROGS] * N_VMS, timeout=600)
+    n, waited = t.wait_for(lambda: len(expected_vcpus(vmm.pid)) == N_VMS * PER_VM, 120, 0.1)
+    if not check("vcpus-tracked", n, f"{len(expected_vcpus(vmm.pid))} vCPUs after {waited:.1f}s"):
+        vmm.kill()
+        t.unload_module()
+        t.finish()
+    want = expected_vcpus(vmm.pid)
+    print(f"# {len(want)} vCPUs tracked after {waited:.1f}s", flush=True)
+
+    p = nlwatch("watch", "--seconds", "3", "--json")
+    check("watch-exit", p.returncode == 0, f"rc {p.returncode}: {p.stderr.strip()}")
+    windows, summary = parse_watch(p.stdout)
+    print(f"# summary {summary}", flush=True)
+    check_watch("watch", windows, summary, want, 7, 13)
+    if summary:
+        check("watch-distinct-vcpus", summary["distinct_vcpus"] >= N_VMS * PER_VM,
+              f"distinct {summary['distinct_vcpus']}")
+
+    test_dump(want)
+    report = vmm.wait_report(300)
+    if result("vmm-report", report is not None, "no report from kq-testvmm"):
+        test_character(windows, report)
+    # The VMM holds its VMs (fds open) after the report: still tracked.
+    test_set_config(want)
+
+    vmm.release()
+    rc = vmm.wait(120)
+    check("vmm-exit", rc == 0, f"kq-testvmm exit code {rc}")
+    p = t.unload_module()
+    check("unload", p.returncode == 0 and not t.module_loaded(), f"rmmod: {p.stderr.strip()}")
+    t.finish()
+
+
+if __name__ == "__main__":
+    main()
