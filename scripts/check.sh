@@ -16,7 +16,7 @@ mkdir -p "$logs"
 results=$logs/results.txt
 : >"$results"
 suites=${KQ_SUITES:-bookworm trixie sid}
-rig_tests=${KQ_RIG_TESTS:-vmm-selftest foundation}
+rig_tests=${KQ_RIG_TESTS:-vmm-selftest foundation state telemetry}
 
 # run NAME CMD...: run a suite, keep its KQTEST lines, log everything.
 run() {
@@ -72,6 +72,7 @@ fi
 run userspace build_userspace
 run testvmm build_testvmm
 run checkpatch scripts/checkpatch.sh
+run netlink-spec python3 tests/netlink/spec_check.py
 run kunit scripts/kunit.sh
 for s in $suites; do
 	run "rig-$s" rig "$s"
