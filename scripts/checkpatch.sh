@@ -16,11 +16,21 @@ if [ ! -x "$cache/scripts/checkpatch.pl" ]; then
 		'*/scripts/const_structs.checkpatch'
 fi
 
+# Justified exceptions, per file: "file:TYPE[,TYPE]".
+#   src/enforce.c:YIELD  yield() is the early switch that works on CFS and
+#   under EEVDF's RUN_TO_PARITY (a reschedule request does not; measured,
+#   see Documentation/design.rst, Enforcement).
+exceptions="src/enforce.c:YIELD"
+
 cd "$repo"
 fail=0
 while IFS= read -r f; do
+	ignore=FILE_PATH_CHANGES,SPDX_LICENSE_TAG
+	for e in $exceptions; do
+		[ "${e%%:*}" = "$f" ] && ignore="$ignore,${e#*:}"
+	done
 	if out=$("$cache/scripts/checkpatch.pl" --strict --no-tree --quiet \
-		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG -f "$f" 2>&1); then
+		--ignore "$ignore" -f "$f" 2>&1); then
 		echo "KQTEST ok checkpatch:$f"
 	else
 		fail=1

@@ -23,6 +23,15 @@ static enum exit_fastpath_completion kq_run(struct kvm_vcpu *vcpu)
 }
 struct kvm_x86_ops kq_ops = { .vcpu_run = kq_run };
 '
+probes[KQ_HAVE_SCHED_CUSTOM_SLICE]='
+#include <linux/sched.h>
+/* EEVDF per-task slice (6.12+): sched_setattr() sched_runtime sets it. */
+int kq_probe(struct sched_entity *se);
+int kq_probe(struct sched_entity *se)
+{
+	return se->custom_slice;
+}
+'
 # Negated on purpose: the probe compiles on kernels WITHOUT the argument.
 negated=" KQ_HAVE_KVM_ENTRY_IMMEDIATE_EXIT "
 

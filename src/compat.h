@@ -9,10 +9,14 @@
 #define _KQ_COMPAT_H
 
 #include <linux/kvm_host.h>
+#include <linux/sched.h>
+#include <linux/sched/clock.h>
+#include <uapi/linux/sched/types.h>
 #include <linux/tracepoint.h>
 
 #include "compat_config.h"
 #include "core/exit_kind.h"
+#include "kvm_quanta.h"
 
 /*
  * KVM's tracepoints, exported by kvm.ko (EXPORT_TRACEPOINT_SYMBOL_GPL in
@@ -89,6 +93,92 @@ static inline void kq_task_sched(struct task_struct *t, u64 *run_ns,
 #else
 	*wait_ns = 0;
 	*slices = 0;
+#endif
+}
+
+/**
+ * kq_read_spin() - KVM's count of directed-yield attempts (PAUSE loops)
+ * @vcpu: the vCPU; its VM must be pinned
+ */
+static inline u64 kq_read_spin(const struct kvm_vcpu *vcpu)
+{
+	return READ_ONCE(vcpu->stat.directed_yield_attempted);
+}
+
+/**
+ * kq_ran_ns() - how long current has been on its CPU since scheduled in
+ * @now: local_clock() now
+ *
+ * sched_info.last_arrival is stamped with the runqueue clock, which is
+ * sched_clock_cpu() like local_clock().
+ */
+static inline u64 kq_ran_ns(u64 now)
+{
+#ifdef CONFIG_SCHED_INFO
+	u64 arrived = READ_ONCE(current->sched_info.last_arrival);
+
+	return now > arrived ? now - arrived : 0;
+#else
+	return 0;
+#endif
+}
+
+/*
+ * A per-task slice (EEVDF, 6.12+) ends exit-heavy and payback slices on
+ * time by itself; CFS (6.1) has none, and those need an early yield.
+ */
+#ifdef KQ_HAVE_SCHED_CUSTOM_SLICE
+#define KQ_HAVE_TASK_SLICE true
+#else
+#define KQ_HAVE_TASK_SLICE false
+#endif
+
+/**
+ * kq_task_sched_get() - a thread's current parameters
+ * @t: the thread
+ * @sp: output
+ */
+static inline void kq_task_sched_get(struct task_struct *t,
+				     struct kq_sched_params *sp)
+{
+	sp->nice = task_nice(t);
+#ifdef KQ_HAVE_SCHED_CUSTOM_SLICE
+	sp->slice_ns = t->se.custom_slice ? t->se.slice : 0;
+#else
+	sp->slice_ns = 0;
+#endif
+}
+
+/**
+ * kq_task_sched_set() - set a thread's nice and (EEVDF) slice
+ * @t: the thread, referenced
+ * @sp: the parameters
+ *
+ * Context: process, may sleep.  Only SCHED_NORMAL and SCHED_BATCH threads
+ * are touched: a VMM that made its vCPUs real-time knows better.
+ *
+ * Return: 0, -EPERM for a thread of another policy, or the scheduler's
+ * error.
+ */
+static inline int kq_task_sched_set(struct task_struct *t,
+				    const struct kq_sched_params *sp)
+{
+	if (t->policy != SCHED_NORMAL && t->policy != SCHED_BATCH)
+		return -EPERM;
+#ifdef KQ_HAVE_SCHED_CUSTOM_SLICE
+	{
+		struct sched_attr attr = {
+			.size = sizeof(attr),
+			.sched_policy = t->policy,
+			.sched_nice = sp->nice,
+			.sched_runtime = sp->slice_ns,
+		};
+
+		return sched_setattr_nocheck(t, &attr);
+	}
+#else
+	set_user_nice(t, sp->nice);
+	return 0;
 #endif
 }
 

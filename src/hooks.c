@@ -36,6 +36,7 @@ static KQ_PROBE_KVM_EXIT(kq_probe_exit)
 		this_cpu_add(kq_pcpu_now.guest_ns, dt);
 		this_cpu_inc(kq_pcpu_now.exits);
 		this_cpu_write(kq_pcpu_now.vm_id, vm ? vm->id : 0);
+		kq_enforce_exit(v, now);
 		/* Any thread may run a vCPU; QEMU keeps one per vCPU. */
 		if (unlikely(v->tid != current->pid))
 			WRITE_ONCE(v->tid, current->pid);
@@ -53,14 +54,22 @@ static KQ_PROBE_KVM_ENTRY(kq_probe_entry)
 {
 	struct kq_exit_stat now;
 	struct kq_vcpu *v;
+	u64 spins;
 
 	rcu_read_lock();
 	v = kq_vcpu_lookup(vcpu);
 	if (likely(v)) {
 		kq_read_exit_stat(vcpu, &now);
+		spins = kq_read_spin(vcpu);
+
 		write_seqcount_begin(&v->seq);
 		kq_exit_attribute(&v->acct, &now);
 		write_seqcount_end(&v->seq);
+		/* A PAUSE-loop exit tried a directed yield: it was spinning. */
+		if (unlikely(spins != v->spin_snap)) {
+			v->spin_snap = spins;
+			set_bit(KQ_V_SPINNING, &v->flags);
+		}
 		v->entry_ns = local_clock();
 	}
 	rcu_read_unlock();

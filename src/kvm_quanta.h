@@ -51,6 +51,7 @@ extern int kq_mode;
  * @state_lock: guards @last and @hist for sysfs readers
  * @last: the last window, summed over the VM's vCPUs
  * @hist: history of the VM's windows
+ * @pol: its policy knobs, under @state_lock
  */
 struct kq_vm {
 	struct kobject kobj;
@@ -64,7 +65,22 @@ struct kq_vm {
 	spinlock_t state_lock;	/* @last, @hist */
 	struct kq_window last;
 	struct kq_history hist;
+	struct kq_vm_policy pol;
 };
+
+/**
+ * struct kq_sched_params - what kvm_quanta may change on a vCPU thread
+ * @nice: its nice value
+ * @slice_ns: its own slice, 0 for the scheduler's default (EEVDF only)
+ */
+struct kq_sched_params {
+	int nice;
+	u64 slice_ns;
+};
+
+/* kq_vcpu.flags bits */
+#define KQ_V_YIELD_PENDING 0	/* yield_work is queued on the thread */
+#define KQ_V_SPINNING 1		/* its last exit was a directed-yield try */
 
 /**
  * struct kq_vcpu - state kept per vCPU
@@ -91,6 +107,16 @@ struct kq_vm {
  * @state_lock: guards @last and @hist for sysfs readers
  * @last: the last window
  * @hist: history of its windows
+ * @pol: policy state: target, reason, ledger; written by the sampler under
+ *	@state_lock, target and reason read locklessly by the exit path
+ * @early: early switches by reason, written by the vCPU's thread only
+ * @flags: KQ_V_* bits
+ * @spin_snap: KVM's directed-yield count at the last entry
+ * @yield_work: task_work that yields the CPU before the next entry
+ * @enforce: the exit path may act (mode enforce, VM policy enabled)
+ * @applied: @orig holds the thread's parameters before we changed them
+ * @orig: those parameters, restored when we stop acting
+ * @set: what we last set
  */
 struct kq_vcpu {
 	struct hlist_bl_node hnode;
@@ -114,6 +140,15 @@ struct kq_vcpu {
 	spinlock_t state_lock;	/* @last, @hist */
 	struct kq_window last;
 	struct kq_history hist;
+	struct kq_vcpu_policy pol;
+	u64 early[KVM_QUANTA_R_NR];
+	unsigned long flags;
+	u64 spin_snap;
+	struct callback_head yield_work;
+	bool enforce;
+	bool applied;
+	struct kq_sched_params orig;
+	struct kq_sched_params set;
 };
 
 /* registry.c */
@@ -127,10 +162,22 @@ void kq_registry_stop(void);
 void kq_registry_exit(void);
 
 struct kq_sample *kq_registry_sample(u64 now, unsigned int *n);
+void kq_registry_kick_yields(void);
+void kq_vcpu_decisions(struct kq_vcpu *v, u64 out[KVM_QUANTA_R_NR]);
+
+/* enforce.c */
+extern struct kq_policy_params kq_params;
+extern spinlock_t kq_params_lock;
+void kq_enforce_exit(struct kq_vcpu *v, u64 now);
+void kq_enforce_window(struct kq_vcpu *v, const struct kq_vm_policy *vp);
+void kq_enforce_restore(struct kq_vcpu *v);
+void kq_enforce_drain(void);
+void kq_enforce_kick(struct task_struct *t);
 
 /* sample.c */
 void kq_vcpu_reading(struct kq_vcpu *v, u64 now, struct kq_reading *r);
 void kq_sample_kick(void);
+void kq_sample_now(void);
 void kq_sample_exit(void);
 
 /* pmu.c */

@@ -24,6 +24,8 @@ int kq_mode_set(unsigned int mode)
 	if (mode > KQ_MODE_ENFORCE)
 		return -EINVAL;
 	WRITE_ONCE(kq_mode, mode);
+	/* The sampler applies or undoes at once, not a window later. */
+	kq_sample_now();
 	return 0;
 }
 
@@ -35,6 +37,7 @@ static int __init kq_init(void)
 	if (ret)
 		return ret;
 	kq_pmu_init();
+	kq_policy_defaults(&kq_params);
 	ret = kq_registry_init();
 	if (ret)
 		goto err_sysfs;
@@ -62,6 +65,7 @@ err_sysfs:
 static void __exit kq_exit(void)
 {
 	kq_hooks_unregister();
+	kq_enforce_drain();
 	kq_registry_stop();
 	kq_sample_exit();
 	kq_nl_exit();

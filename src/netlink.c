@@ -129,6 +129,13 @@ static int kq_nl_put_sample(struct sk_buff *skb, const struct kq_sample *s)
 	    kq_nl_put_opt_u64(skb, KVM_QUANTA_V_MEAN_RUN_NS, w->mean_run_ns) ||
 	    kq_nl_put_opt_u64(skb, KVM_QUANTA_V_QUANTUM_NS, w->quantum_ns))
 		goto cancel;
+	if (kq_nl_put_u64(skb, KVM_QUANTA_V_TARGET_NS, s->target_ns) ||
+	    nla_put_u32(skb, KVM_QUANTA_V_REASON, s->reason) ||
+	    nla_put_s64(skb, KVM_QUANTA_V_DEBT_NS, s->debt_ns,
+			KVM_QUANTA_V_PAD) ||
+	    nla_put(skb, KVM_QUANTA_V_DECISIONS, sizeof(s->decisions),
+		    s->decisions))
+		goto cancel;
 	nla_nest_end(skb, nest);
 	return 0;
 

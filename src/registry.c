@@ -22,6 +22,7 @@
 
 #include "compat.h"
 #include "kvm_quanta.h"
+#include "trace.h"
 
 #define KQ_HASH_BITS 10
 #define KQ_POOL_PER_CPU 8
@@ -156,10 +157,48 @@ void kq_vcpu_read_kinds(struct kq_vcpu *v, u64 *exits,
 	*exits = a.exits;
 }
 
+/**
+ * kq_vcpu_decisions() - decisions taken for a vCPU, by reason
+ * @v: the vCPU
+ * @out: output; window decisions plus early switches
+ *
+ * Context: under @v->state_lock.
+ */
+void kq_vcpu_decisions(struct kq_vcpu *v, u64 out[KVM_QUANTA_R_NR])
+{
+	unsigned int i;
+
+	for (i = 0; i < KVM_QUANTA_R_NR; i++)
+		out[i] = v->pol.decisions[i] + READ_ONCE(v->early[i]);
+}
+
+/**
+ * kq_registry_kick_yields() - kick every thread with a yield queued
+ *
+ * Context: unload, hooks gone.
+ */
+void kq_registry_kick_yields(void)
+{
+	struct hlist_bl_node *pos;
+	struct kq_vcpu *v;
+	int i;
+
+	mutex_lock(&kq_registry_lock);
+	for (i = 0; i < ARRAY_SIZE(kq_vcpu_hash); i++) {
+		rcu_read_lock();
+		hlist_bl_for_each_entry_rcu(v, pos, &kq_vcpu_hash[i], hnode)
+			if (test_bit(KQ_V_YIELD_PENDING, &v->flags))
+				kq_enforce_kick(v->task);
+		rcu_read_unlock();
+	}
+	mutex_unlock(&kq_registry_lock);
+}
+
 /* Context: process; releasing perf counters may sleep. */
 static void kq_vcpu_free(struct kq_vcpu *v)
 {
 	if (v->task) {
+		kq_enforce_restore(v);
 		kq_pmu_release(v);
 		put_task_struct(v->task);
 	}
@@ -230,6 +269,7 @@ static struct kq_vm *kq_vm_get(struct kq_vcpu *v)
 	INIT_LIST_HEAD(&vm->vcpus);
 	spin_lock_init(&vm->state_lock);
 	kq_history_init(&vm->hist);
+	kq_vm_policy_defaults(&vm->pol);
 	kq_sysfs_vm_init(vm);
 	if (kq_sysfs_add_vm(vm)) {
 		kobject_put(&vm->kobj);
@@ -261,6 +301,10 @@ static void kq_register_fn(struct work_struct *work)
 		vm->nr_vcpus++;
 		/* The first window starts now. */
 		kq_vcpu_reading(v, ktime_get_ns(), &v->prev);
+		v->spin_snap = kq_read_spin(v->vcpu);
+		spin_lock(&vm->state_lock);
+		kq_vcpu_policy_init(&v->pol, &vm->pol);
+		spin_unlock(&vm->state_lock);
 		if (kq_sysfs_add_vcpu(vm, v))
 			pr_warn_ratelimited("kvm_quanta: no sysfs entry for a vCPU of VM %d-%llu\n",
 					    vm->pid, vm->id);
@@ -273,13 +317,63 @@ static void kq_register_fn(struct work_struct *work)
 	}
 }
 
+/* Each vCPU's policy for its window, fed by the ledger; then act on it. */
+static void kq_registry_decide(struct kq_vcpu **vs, struct kq_sample *out,
+			       unsigned int n)
+{
+	struct kq_ledger_entry *e;
+	struct kq_policy_params params;
+	struct kq_vm_policy vp;
+	unsigned int i;
+
+	spin_lock(&kq_params_lock);
+	params = kq_params;
+	spin_unlock(&kq_params_lock);
+
+	e = kvmalloc_array(n, sizeof(*e), GFP_KERNEL);
+	if (e) {
+		for (i = 0; i < n; i++) {
+			e[i].cpu = out[i].cpu;
+			e[i].run_ns = out[i].w.run_ns;
+			e[i].wait_ns = out[i].w.wait_ns;
+			e[i].weight = vs[i]->vm->pol.weight;
+			e[i].debt_ns = vs[i]->pol.debt_ns;
+		}
+		kq_ledger_update(e, n, (s64)params.debt_max_us * 1000);
+	}
+	for (i = 0; i < n; i++) {
+		struct kq_vcpu *v = vs[i];
+		struct kq_sample *s = &out[i];
+
+		spin_lock(&v->vm->state_lock);
+		vp = v->vm->pol;
+		spin_unlock(&v->vm->state_lock);
+
+		spin_lock(&v->state_lock);
+		if (e)
+			v->pol.debt_ns = e[i].debt_ns;
+		/* The policy compares the window with the history before it. */
+		kq_policy_window(&params, &vp, &v->pol, &s->w, &v->hist);
+		kq_history_add(&v->hist, &s->w);
+		s->target_ns = v->pol.target_ns;
+		s->reason = v->pol.reason;
+		s->debt_ns = v->pol.debt_ns;
+		kq_vcpu_decisions(v, s->decisions);
+		spin_unlock(&v->state_lock);
+		trace_decision(v, s->reason, s->target_ns, 0, false);
+		kq_enforce_window(v, &vp);
+	}
+	kvfree(e);
+}
+
 /**
  * kq_registry_sample() - end the current window of every registered vCPU
  * @now: the window's end, ktime_get_ns()
  * @n: output, number of samples
  *
- * Context: process (reads perf counters).  Updates each vCPU's and VM's
- * last window and history.
+ * Context: process (reads perf counters, sets scheduler parameters).
+ * Updates each vCPU's and VM's last window and history, the fairness
+ * ledger, and each vCPU's policy decision, and applies it.
  *
  * Return: an array of @n samples to kvfree(), or NULL when there are no
  * vCPUs or no memory.
@@ -287,6 +381,7 @@ static void kq_register_fn(struct work_struct *work)
 struct kq_sample *kq_registry_sample(u64 now, unsigned int *n)
 {
 	struct kq_sample *out = NULL, *s;
+	struct kq_vcpu **vs = NULL;
 	struct kq_window w, vmw;
 	struct kq_reading r;
 	unsigned int nr = 0;
@@ -297,10 +392,15 @@ struct kq_sample *kq_registry_sample(u64 now, unsigned int *n)
 	mutex_lock(&kq_registry_lock);
 	list_for_each_entry(vm, &kq_vms, node)
 		nr += vm->nr_vcpus;
-	if (nr)
-		out = kvmalloc_array(nr, sizeof(*out), GFP_KERNEL);
-	if (!out)
+	if (!nr)
 		goto unlock;
+	out = kvmalloc_array(nr, sizeof(*out), GFP_KERNEL);
+	vs = kvmalloc_array(nr, sizeof(*vs), GFP_KERNEL);
+	if (!out || !vs) {
+		kvfree(out);
+		out = NULL;
+		goto unlock;
+	}
 	s = out;
 	list_for_each_entry(vm, &kq_vms, node) {
 		kq_window_init(&vmw);
@@ -310,7 +410,6 @@ struct kq_sample *kq_registry_sample(u64 now, unsigned int *n)
 			v->prev = r;
 			spin_lock(&v->state_lock);
 			v->last = w;
-			kq_history_add(&v->hist, &w);
 			spin_unlock(&v->state_lock);
 
 			kq_window_add(&vmw, &w);
@@ -320,6 +419,7 @@ struct kq_sample *kq_registry_sample(u64 now, unsigned int *n)
 			s->tid = READ_ONCE(v->tid);
 			s->cpu = task_cpu(v->task);
 			s->w = w;
+			vs[s - out] = v;
 			s++;
 		}
 		/* The VM's window is as long as its vCPUs', not their sum. */
@@ -331,8 +431,10 @@ struct kq_sample *kq_registry_sample(u64 now, unsigned int *n)
 		spin_unlock(&vm->state_lock);
 	}
 	*n = s - out;
+	kq_registry_decide(vs, out, *n);
 unlock:
 	mutex_unlock(&kq_registry_lock);
+	kvfree(vs);
 	return out;
 }
 

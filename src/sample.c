@@ -96,6 +96,15 @@ void kq_sample_kick(void)
 				      msecs_to_jiffies(READ_ONCE(kq_interval_ms)));
 }
 
+/**
+ * kq_sample_now() - end the current window as soon as possible
+ */
+void kq_sample_now(void)
+{
+	if (!READ_ONCE(kq_sample_stopping))
+		mod_delayed_work(system_wq, &kq_sample_work, 0);
+}
+
 u32 kq_sample_interval_ms(void)
 {
 	return READ_ONCE(kq_interval_ms);

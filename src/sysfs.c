@@ -7,6 +7,7 @@
  * for its readers, and removal runs under that lock.
  */
 #include <linux/kobject.h>
+#include <linux/math64.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
@@ -98,6 +99,143 @@ static struct kobj_attribute kq_attr_sample_interval_ms =
 	__ATTR_RW(sample_interval_ms);
 static struct kobj_attribute kq_attr_telemetry_drops =
 	__ATTR_RO(telemetry_drops);
+
+/*
+ * /sys/kernel/kvm_quanta/policy/: host-wide thresholds.  Each is a number
+ * within its range; thresholds are independent of each other.
+ */
+struct kq_param_attr {
+	struct kobj_attribute attr;
+	size_t off;
+	bool is64;
+	u64 max;
+};
+
+static ssize_t kq_param_show(struct kobject *kobj, struct kobj_attribute *a,
+			     char *buf)
+{
+	struct kq_param_attr *pa = container_of(a, struct kq_param_attr, attr);
+	struct kq_policy_params p;
+	u64 v;
+
+	spin_lock(&kq_params_lock);
+	p = kq_params;
+	spin_unlock(&kq_params_lock);
+	v = pa->is64 ? *(u64 *)((char *)&p + pa->off) :
+		       *(u32 *)((char *)&p + pa->off);
+	return sysfs_emit(buf, "%llu\n", v);
+}
+
+static ssize_t kq_param_store(struct kobject *kobj, struct kobj_attribute *a,
+			      const char *buf, size_t count)
+{
+	struct kq_param_attr *pa = container_of(a, struct kq_param_attr, attr);
+	u64 v;
+	int ret;
+
+	ret = kstrtou64(buf, 10, &v);
+	if (ret)
+		return ret;
+	if (v > pa->max)
+		return -ERANGE;
+	spin_lock(&kq_params_lock);
+	if (pa->is64)
+		*(u64 *)((char *)&kq_params + pa->off) = v;
+	else
+		*(u32 *)((char *)&kq_params + pa->off) = (u32)v;
+	spin_unlock(&kq_params_lock);
+	return count;
+}
+
+/* Ratios up to 1000 per instruction; rates up to 10^6 exits per ms. */
+static struct kq_param_attr kq_pa_warm_ipc_milli = {
+	.attr = __ATTR(warm_ipc_milli, 0644, kq_param_show, kq_param_store),
+	.off = offsetof(struct kq_policy_params, warm_ipc_milli),
+	.is64 = false,
+	.max = 100000,
+};
+
+static struct kq_param_attr kq_pa_warm_llc_mpki_milli = {
+	.attr = __ATTR(warm_llc_mpki_milli, 0644, kq_param_show, kq_param_store),
+	.off = offsetof(struct kq_policy_params, warm_llc_mpki_milli),
+	.is64 = false,
+	.max = 1000000,
+};
+
+static struct kq_param_attr kq_pa_warm_br_mpki_milli = {
+	.attr = __ATTR(warm_br_mpki_milli, 0644, kq_param_show, kq_param_store),
+	.off = offsetof(struct kq_policy_params, warm_br_mpki_milli),
+	.is64 = false,
+	.max = 1000000,
+};
+
+static struct kq_param_attr kq_pa_warm_exit_rate_milli = {
+	.attr = __ATTR(warm_exit_rate_milli, 0644, kq_param_show, kq_param_store),
+	.off = offsetof(struct kq_policy_params, warm_exit_rate_milli),
+	.is64 = true,
+	.max = 1000000000,
+};
+
+static struct kq_param_attr kq_pa_heavy_exit_rate_milli = {
+	.attr = __ATTR(heavy_exit_rate_milli, 0644, kq_param_show, kq_param_store),
+	.off = offsetof(struct kq_policy_params, heavy_exit_rate_milli),
+	.is64 = true,
+	.max = 1000000000,
+};
+
+static struct kq_param_attr kq_pa_flush_llc_mpki_milli = {
+	.attr = __ATTR(flush_llc_mpki_milli, 0644, kq_param_show, kq_param_store),
+	.off = offsetof(struct kq_policy_params, flush_llc_mpki_milli),
+	.is64 = false,
+	.max = 1000000,
+};
+
+static struct kq_param_attr kq_pa_phase_drop_pct = {
+	.attr = __ATTR(phase_drop_pct, 0644, kq_param_show, kq_param_store),
+	.off = offsetof(struct kq_policy_params, phase_drop_pct),
+	.is64 = false,
+	.max = 100,
+};
+
+static struct kq_param_attr kq_pa_idle_halt_pct = {
+	.attr = __ATTR(idle_halt_pct, 0644, kq_param_show, kq_param_store),
+	.off = offsetof(struct kq_policy_params, idle_halt_pct),
+	.is64 = false,
+	.max = 100,
+};
+
+static struct kq_param_attr kq_pa_history_max_pct = {
+	.attr = __ATTR(history_max_pct, 0644, kq_param_show, kq_param_store),
+	.off = offsetof(struct kq_policy_params, history_max_pct),
+	.is64 = false,
+	.max = 100,
+};
+
+static struct kq_param_attr kq_pa_debt_max_us = {
+	.attr = __ATTR(debt_max_us, 0644, kq_param_show, kq_param_store),
+	.off = offsetof(struct kq_policy_params, debt_max_us),
+	.is64 = false,
+	.max = 10000000,
+};
+
+static struct attribute *kq_param_attrs[] = {
+	&kq_pa_warm_ipc_milli.attr.attr,
+	&kq_pa_warm_llc_mpki_milli.attr.attr,
+	&kq_pa_warm_br_mpki_milli.attr.attr,
+	&kq_pa_warm_exit_rate_milli.attr.attr,
+	&kq_pa_heavy_exit_rate_milli.attr.attr,
+	&kq_pa_flush_llc_mpki_milli.attr.attr,
+	&kq_pa_phase_drop_pct.attr.attr,
+	&kq_pa_idle_halt_pct.attr.attr,
+	&kq_pa_history_max_pct.attr.attr,
+	&kq_pa_debt_max_us.attr.attr,
+	NULL,
+};
+
+static const struct attribute_group kq_param_group = {
+	.name = "policy",
+	.attrs = kq_param_attrs,
+};
 
 static struct attribute *kq_root_attrs[] = {
 	&kq_attr_mode.attr,
@@ -350,9 +488,109 @@ static const struct attribute_group kq_vm_group = {
 	.attrs = kq_vm_attrs,
 };
 
+/*
+ * vms/<vm>/policy/: the VM's knobs.  A write is checked against the other
+ * knobs (min <= base <= max) and applied whole or not at all.
+ */
+enum kq_vm_knob { KQ_K_ENABLED, KQ_K_MIN, KQ_K_BASE, KQ_K_MAX, KQ_K_WEIGHT };
+
+struct kq_knob_attr {
+	struct kobj_attribute attr;
+	enum kq_vm_knob knob;
+};
+
+static u32 *kq_knob_field(struct kq_vm_policy *vp, enum kq_vm_knob k)
+{
+	switch (k) {
+	case KQ_K_MIN:
+		return &vp->min_us;
+	case KQ_K_BASE:
+		return &vp->base_us;
+	case KQ_K_MAX:
+		return &vp->max_us;
+	case KQ_K_WEIGHT:
+		return &vp->weight;
+	default:
+		return NULL;
+	}
+}
+
+static ssize_t kq_knob_show(struct kobject *kobj, struct kobj_attribute *a,
+			    char *buf)
+{
+	struct kq_knob_attr *ka = container_of(a, struct kq_knob_attr, attr);
+	struct kq_vm *vm = to_kq_vm(kobj);
+	struct kq_vm_policy vp;
+
+	spin_lock(&vm->state_lock);
+	vp = vm->pol;
+	spin_unlock(&vm->state_lock);
+	if (ka->knob == KQ_K_ENABLED)
+		return sysfs_emit(buf, "%d\n", vp.enabled);
+	return sysfs_emit(buf, "%u\n", *kq_knob_field(&vp, ka->knob));
+}
+
+static ssize_t kq_knob_store(struct kobject *kobj, struct kobj_attribute *a,
+			     const char *buf, size_t count)
+{
+	struct kq_knob_attr *ka = container_of(a, struct kq_knob_attr, attr);
+	struct kq_vm *vm = to_kq_vm(kobj);
+	struct kq_vm_policy vp;
+	bool on;
+	u32 val;
+	int ret;
+
+	if (ka->knob == KQ_K_ENABLED)
+		ret = kstrtobool(buf, &on);
+	else
+		ret = kstrtou32(buf, 10, &val);
+	if (ret)
+		return ret;
+	spin_lock(&vm->state_lock);
+	vp = vm->pol;
+	if (ka->knob == KQ_K_ENABLED)
+		vp.enabled = on;
+	else
+		*kq_knob_field(&vp, ka->knob) = val;
+	ret = kq_vm_policy_validate(&vp);
+	if (!ret)
+		vm->pol = vp;
+	spin_unlock(&vm->state_lock);
+	if (ret)
+		return ret;
+	kq_sample_now();
+	return count;
+}
+
+#define KQ_KNOB_ATTR(k, name)						\
+	static struct kq_knob_attr kq_ka_##name = {			\
+		.attr = __ATTR(name, 0644, kq_knob_show, kq_knob_store),\
+		.knob = KQ_K_##k,					\
+	}
+
+KQ_KNOB_ATTR(ENABLED, enabled);
+KQ_KNOB_ATTR(MIN, min_quantum_us);
+KQ_KNOB_ATTR(BASE, base_quantum_us);
+KQ_KNOB_ATTR(MAX, max_quantum_us);
+KQ_KNOB_ATTR(WEIGHT, weight);
+
+static struct attribute *kq_knob_attrs[] = {
+	&kq_ka_enabled.attr.attr,
+	&kq_ka_min_quantum_us.attr.attr,
+	&kq_ka_base_quantum_us.attr.attr,
+	&kq_ka_max_quantum_us.attr.attr,
+	&kq_ka_weight.attr.attr,
+	NULL,
+};
+
+static const struct attribute_group kq_knob_group = {
+	.name = "policy",
+	.attrs = kq_knob_attrs,
+};
+
 static const struct attribute_group *kq_vm_groups[] = {
 	&kq_vm_group, &kq_window_group, &kq_recent_group, &kq_total_group,
-	NULL,
+	&kq_knob_group, NULL,
 };
 
 static void kq_vm_release(struct kobject *kobj)
@@ -401,6 +639,64 @@ static ssize_t exit_reasons_show(struct kobject *kobj,
 	return len;
 }
 
+static ssize_t target_quantum_us_show(struct kobject *kobj,
+				      struct kobj_attribute *attr, char *buf)
+{
+	struct kq_vcpu *v = to_kq_vcpu(kobj);
+	u64 t;
+
+	spin_lock(&v->state_lock);
+	t = v->pol.target_ns;
+	spin_unlock(&v->state_lock);
+	return sysfs_emit(buf, "%llu\n", t / 1000);
+}
+
+static ssize_t reason_show(struct kobject *kobj, struct kobj_attribute *attr,
+			   char *buf)
+{
+	struct kq_vcpu *v = to_kq_vcpu(kobj);
+	u32 r;
+
+	spin_lock(&v->state_lock);
+	r = v->pol.reason;
+	spin_unlock(&v->state_lock);
+	return sysfs_emit(buf, "%s\n", kq_reason_name(r));
+}
+
+static ssize_t debt_us_show(struct kobject *kobj, struct kobj_attribute *attr,
+			    char *buf)
+{
+	struct kq_vcpu *v = to_kq_vcpu(kobj);
+	s64 d;
+
+	spin_lock(&v->state_lock);
+	d = v->pol.debt_ns;
+	spin_unlock(&v->state_lock);
+	return sysfs_emit(buf, "%lld\n", div_s64(d, 1000));
+}
+
+static ssize_t decisions_show(struct kobject *kobj,
+			      struct kobj_attribute *attr, char *buf)
+{
+	struct kq_vcpu *v = to_kq_vcpu(kobj);
+	u64 d[KVM_QUANTA_R_NR];
+	unsigned int i;
+	ssize_t len = 0;
+
+	spin_lock(&v->state_lock);
+	kq_vcpu_decisions(v, d);
+	spin_unlock(&v->state_lock);
+	for (i = 0; i < KVM_QUANTA_R_NR; i++)
+		len += sysfs_emit_at(buf, len, "%s %llu\n", kq_reason_name(i),
+				     d[i]);
+	return len;
+}
+
+static struct kobj_attribute kq_attr_target_quantum_us =
+	__ATTR_RO(target_quantum_us);
+static struct kobj_attribute kq_attr_reason = __ATTR_RO(reason);
+static struct kobj_attribute kq_attr_debt_us = __ATTR_RO(debt_us);
+static struct kobj_attribute kq_attr_decisions = __ATTR_RO(decisions);
 static struct kobj_attribute kq_attr_tid = __ATTR_RO(tid);
 static struct kobj_attribute kq_attr_exits = __ATTR_RO(exits);
 static struct kobj_attribute kq_attr_exit_reasons = __ATTR_RO(exit_reasons);
@@ -409,6 +705,10 @@ static struct attribute *kq_vcpu_attrs[] = {
 	&kq_attr_tid.attr,
 	&kq_attr_exits.attr,
 	&kq_attr_exit_reasons.attr,
+	&kq_attr_target_quantum_us.attr,
+	&kq_attr_reason.attr,
+	&kq_attr_debt_us.attr,
+	&kq_attr_decisions.attr,
 	NULL,
 };
 
@@ -483,6 +783,8 @@ int kq_sysfs_init(void)
 	if (!kq_root_kobj)
 		return -ENOMEM;
 	ret = sysfs_create_group(kq_root_kobj, &kq_root_group);
+	if (!ret)
+		ret = sysfs_create_group(kq_root_kobj, &kq_param_group);
 	if (ret)
 		goto err_root;
 	kq_vms_kobj = kobject_create_and_add("vms", kq_root_kobj);

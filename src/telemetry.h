@@ -8,6 +8,7 @@
 
 #include <linux/types.h>
 
+#include "core/policy.h"
 #include "core/state.h"
 
 /**
@@ -18,6 +19,10 @@
  * @tid: the vCPU thread
  * @cpu: the CPU the thread last ran on
  * @w: the window: deltas and derived values
+ * @target_ns: the policy's target quantum for the next window
+ * @reason: its enum kvm_quanta_reason
+ * @debt_ns: the vCPU's ledger
+ * @decisions: decisions since first seen, by reason (window and early)
  */
 struct kq_sample {
 	u64 vm_id;
@@ -26,6 +31,10 @@ struct kq_sample {
 	u32 tid;
 	u32 cpu;
 	struct kq_window w;
+	u64 target_ns;
+	u32 reason;
+	s64 debt_ns;
+	u64 decisions[KVM_QUANTA_R_NR];
 };
 
 #define KQ_INTERVAL_MIN_MS 10

@@ -10,6 +10,7 @@
 
 #include <linux/tracepoint.h>
 
+#include "kvm_quanta.h"
 #include "telemetry.h"
 
 /*
@@ -59,6 +60,45 @@ TRACE_EVENT(sample,
 		      (int)__entry->ipc_milli, (int)__entry->llc_mpki_milli,
 		      (s64)__entry->exit_rate_milli, (s64)__entry->mean_run_ns,
 		      (s64)__entry->quantum_ns)
+);
+
+/*
+ * A policy decision: the per-window target (early 0) or an early switch at
+ * an exit (early 1, with the time the vCPU had run in its slice).
+ */
+TRACE_EVENT(decision,
+	    TP_PROTO(const struct kq_vcpu *v, u32 reason, u64 target_ns,
+		     u64 ran_ns, bool early),
+	    TP_ARGS(v, reason, target_ns, ran_ns, early),
+	    TP_STRUCT__entry(__field(u64, vm_id)
+			     __field(u32, pid)
+			     __field(u32, vcpu_idx)
+			     __field(u32, tid)
+			     __field(u32, reason)
+			     __field(u64, target_ns)
+			     __field(u64, ran_ns)
+			     __field(u8, early)),
+	    TP_fast_assign(__entry->vm_id = v->vm ? v->vm->id : 0;
+			   __entry->pid = v->pid;
+			   __entry->vcpu_idx = v->idx;
+			   __entry->tid = v->tid;
+			   __entry->reason = reason;
+			   __entry->target_ns = target_ns;
+			   __entry->ran_ns = ran_ns;
+			   __entry->early = early),
+	    TP_printk("vm %u-%llu vcpu %u tid %u reason=%s target_ns %llu ran_ns %llu early %u",
+		      __entry->pid, __entry->vm_id, __entry->vcpu_idx,
+		      __entry->tid,
+		      __print_symbolic(__entry->reason,
+				       { KVM_QUANTA_R_BASE, "base" },
+				       { KVM_QUANTA_R_WARM, "warm" },
+				       { KVM_QUANTA_R_EXIT_HEAVY, "exit_heavy" },
+				       { KVM_QUANTA_R_FLUSH, "flush" },
+				       { KVM_QUANTA_R_SPIN, "spin" },
+				       { KVM_QUANTA_R_PHASE_END, "phase_end" },
+				       { KVM_QUANTA_R_PAYBACK, "payback" },
+				       { KVM_QUANTA_R_IDLE, "idle" }),
+		      __entry->target_ns, __entry->ran_ns, __entry->early)
 );
 
 #endif /* _KQ_TRACE_H */

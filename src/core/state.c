@@ -10,13 +10,20 @@
  */
 #include "state.h"
 
-/*
- * a * b / c with a 128-bit product, saturating at @limit; c must be
- * non-zero.  The kernel has no 128-bit division (__udivti3), so the
- * quotient comes from a restoring division, 64 steps of shift and
- * subtract: cheap at sampling rate, never on the exit path.
+/**
+ * kq_mul_div() - a * b / c with a 128-bit product
+ * @a: factor
+ * @b: factor
+ * @c: divisor, non-zero
+ * @limit: saturate the quotient at this
+ *
+ * The kernel has no 128-bit division (__udivti3), so the quotient comes
+ * from a restoring division, 64 steps of shift and subtract: cheap at
+ * sampling rate, never on the exit path.
+ *
+ * Return: the quotient, at most @limit.
  */
-static u64 kq_muldiv(u64 a, u64 b, u64 c, u64 limit)
+u64 kq_mul_div(u64 a, u64 b, u64 c, u64 limit)
 {
 	unsigned __int128 p = (unsigned __int128)a * b;
 	u64 hi = (u64)(p >> 64), lo = (u64)p;
@@ -63,7 +70,7 @@ u64 kq_pmu_scaled_delta(const struct kq_pmu_value *prev,
 		return KQ_NONE64;
 	if (running >= enabled)
 		return value;
-	return kq_muldiv(value, enabled, running, KQ_NONE64 - 1);
+	return kq_mul_div(value, enabled, running, KQ_NONE64 - 1);
 }
 
 /* Events per 1000 instructions, x 1000. */
@@ -71,7 +78,7 @@ static u32 kq_per_kilo(u64 events, u64 instructions)
 {
 	if (events == KQ_NONE64 || instructions == KQ_NONE64 || !instructions)
 		return KQ_NONE32;
-	return (u32)kq_muldiv(events, 1000000, instructions, KQ_NONE32 - 1);
+	return (u32)kq_mul_div(events, 1000000, instructions, KQ_NONE32 - 1);
 }
 
 /**
@@ -85,8 +92,8 @@ void kq_window_derive(struct kq_window *w)
 
 	w->ipc_milli = KQ_NONE32;
 	if (cycles != KQ_NONE64 && insns != KQ_NONE64 && cycles)
-		w->ipc_milli = (u32)kq_muldiv(insns, 1000, cycles,
-					      KQ_NONE32 - 1);
+		w->ipc_milli = (u32)kq_mul_div(insns, 1000, cycles,
+					       KQ_NONE32 - 1);
 	w->llc_mpki_milli = kq_per_kilo(w->pmu[KVM_QUANTA_EV_LLC_MISSES], insns);
 	w->br_mpki_milli = kq_per_kilo(w->pmu[KVM_QUANTA_EV_BRANCH_MISSES],
 				       insns);
@@ -95,8 +102,8 @@ void kq_window_derive(struct kq_window *w)
 	w->mean_run_ns = KQ_NONE64;
 	if (w->guest_ns) {
 		/* exits per ms x 1000 = exits * 10^9 / guest_ns */
-		w->exit_rate_milli = kq_muldiv(w->exits, 1000000000,
-					       w->guest_ns, KQ_NONE64 - 1);
+		w->exit_rate_milli = kq_mul_div(w->exits, 1000000000,
+						w->guest_ns, KQ_NONE64 - 1);
 		if (w->exits)
 			w->mean_run_ns = w->guest_ns / w->exits;
 	}

@@ -110,6 +110,7 @@ struct kq_history {
 	u64 windows;
 };
 
+u64 kq_mul_div(u64 a, u64 b, u64 c, u64 limit);
 u64 kq_pmu_scaled_delta(const struct kq_pmu_value *prev,
 			const struct kq_pmu_value *cur);
 void kq_window_init(struct kq_window *w);

@@ -103,7 +103,7 @@ def check_enum(what, yaml_entries, prefix, members, sentinel=None):
     result(what, problems)
 
 
-TYPE_WORD = {"u32": "u32", "u64": "u64", "nest": "nested", "binary": "binary"}
+TYPE_WORD = {"u32": "u32", "u64": "u64", "s64": "s64", "nest": "nested", "binary": "binary"}
 
 
 def main():

@@ -46,10 +46,43 @@ enum kvm_quanta_exit_kind {
  * enum kvm_quanta_mode - /sys/kernel/kvm_quanta/mode, netlink KVM_QUANTA_A_MODE
  * @KVM_QUANTA_MODE_OBSERVE: watch and report only
  * @KVM_QUANTA_MODE_ENFORCE: act on the vCPU threads
+ * @KVM_QUANTA_MODE_NR: number of modes
  */
 enum kvm_quanta_mode {
 	KVM_QUANTA_MODE_OBSERVE,
 	KVM_QUANTA_MODE_ENFORCE,
+	KVM_QUANTA_MODE_NR,
+};
+
+/**
+ * enum kvm_quanta_reason - why the policy chose a vCPU's quantum
+ * @KVM_QUANTA_R_BASE: nothing notable: the VM's base quantum
+ * @KVM_QUANTA_R_WARM: cache-warm steady phase (stable high IPC, few cache
+ *	and branch misses, few exits): extended toward the VM's maximum
+ * @KVM_QUANTA_R_EXIT_HEAVY: exit-heavy, latency-sensitive: shorter, more
+ *	frequent slices
+ * @KVM_QUANTA_R_FLUSH: just flushed its cache (LLC miss burst): cut short
+ * @KVM_QUANTA_R_SPIN: spinning (PAUSE exits, directed-yield attempts): cut
+ * @KVM_QUANTA_R_PHASE_END: its phase ended (IPC dropped): cut short
+ * @KVM_QUANTA_R_PAYBACK: ran beyond its fair share of the CPU: no
+ *	extension and a lower weight until the ledger is even
+ * @KVM_QUANTA_R_IDLE: mostly halted: base quantum, nothing to keep warm
+ * @KVM_QUANTA_R_NR: number of reasons
+ *
+ * Values are ABI (netlink arrays are indexed by them); names are the
+ * sysfs and tracepoint spellings: base, warm, exit_heavy, flush, spin,
+ * phase_end, payback, idle.
+ */
+enum kvm_quanta_reason {
+	KVM_QUANTA_R_BASE,
+	KVM_QUANTA_R_WARM,
+	KVM_QUANTA_R_EXIT_HEAVY,
+	KVM_QUANTA_R_FLUSH,
+	KVM_QUANTA_R_SPIN,
+	KVM_QUANTA_R_PHASE_END,
+	KVM_QUANTA_R_PAYBACK,
+	KVM_QUANTA_R_IDLE,
+	KVM_QUANTA_R_NR,
 };
 
 /**
@@ -156,6 +189,13 @@ enum kvm_quanta_attr {
  * @KVM_QUANTA_V_EXIT_RATE_MILLI: u64, exits per ms of guest time x 1000
  * @KVM_QUANTA_V_MEAN_RUN_NS: u64, mean guest time between exits
  * @KVM_QUANTA_V_QUANTUM_NS: u64, mean time on CPU per scheduling
+ * @KVM_QUANTA_V_TARGET_NS: u64, the policy's target quantum for the next
+ *	window
+ * @KVM_QUANTA_V_REASON: u32, enum kvm_quanta_reason of that target
+ * @KVM_QUANTA_V_DEBT_NS: s64, ledger: time granted beyond the base not yet
+ *	paid back (negative: owed to the vCPU)
+ * @KVM_QUANTA_V_DECISIONS: binary, u64[KVM_QUANTA_R_NR], decisions since
+ *	the vCPU was seen, by enum kvm_quanta_reason
  * @__KVM_QUANTA_V_MAX: number of attributes
  *
  * Derived values are present only when their inputs are: no IPC without
@@ -184,6 +224,10 @@ enum kvm_quanta_vcpu_attr {
 	KVM_QUANTA_V_EXIT_RATE_MILLI,
 	KVM_QUANTA_V_MEAN_RUN_NS,
 	KVM_QUANTA_V_QUANTUM_NS,
+	KVM_QUANTA_V_TARGET_NS,
+	KVM_QUANTA_V_REASON,
+	KVM_QUANTA_V_DEBT_NS,
+	KVM_QUANTA_V_DECISIONS,
 	__KVM_QUANTA_V_MAX,
 };
 

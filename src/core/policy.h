@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The quantum policy: from a vCPU's processor state and history, its
+ * target quantum for the next window and whether to switch it out early,
+ * each with a reason; and the fairness ledger that pays back time granted
+ * beyond the base.  Pure code, shared by the module, KUnit and userspace
+ * (quantactl replay).
+ */
+#ifndef _KQ_CORE_POLICY_H
+#define _KQ_CORE_POLICY_H
+
+#include "kq_types.h"
+#include "state.h"
+#include <linux/kvm_quanta.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * struct kq_policy_params - host-wide policy knobs
+ * @warm_ipc_milli: IPC at least this is "high" (with a PMU)
+ * @warm_llc_mpki_milli: LLC MPKI at most this is "cache warm"
+ * @warm_br_mpki_milli: branch MPKI at most this is "predictors warm"
+ * @warm_exit_rate_milli: exits per guest ms at most this is "few exits"
+ * @heavy_exit_rate_milli: exits per guest ms at least this is exit-heavy
+ * @flush_llc_mpki_milli: a window's LLC MPKI at least this is a flush
+ * @phase_drop_pct: IPC this many percent below its recent average ends
+ *	a phase
+ * @idle_halt_pct: halted this share of the window or more is idle
+ * @history_max_pct: bound of the slow per-VM history adjustment, percent
+ *	of the base quantum, either way
+ * @debt_max_us: ledger bound: CPU time run beyond the fair share before
+ *	payback
+ */
+struct kq_policy_params {
+	u32 warm_ipc_milli;
+	u32 warm_llc_mpki_milli;
+	u32 warm_br_mpki_milli;
+	u64 warm_exit_rate_milli;
+	u64 heavy_exit_rate_milli;
+	u32 flush_llc_mpki_milli;
+	u32 phase_drop_pct;
+	u32 idle_halt_pct;
+	u32 history_max_pct;
+	u32 debt_max_us;
+};
+
+/**
+ * struct kq_vm_policy - per-VM knobs
+ * @enabled: the policy acts on this VM's vCPUs
+ * @min_us: shortest quantum
+ * @base_us: quantum with nothing notable
+ * @max_us: longest quantum
+ * @weight: relative CPU weight of its vCPU threads, 1 to 10000, 100 normal
+ */
+struct kq_vm_policy {
+	bool enabled;
+	u32 min_us;
+	u32 base_us;
+	u32 max_us;
+	u32 weight;
+};
+
+#define KQ_QUANTUM_MIN_US 100
+#define KQ_QUANTUM_MAX_US 100000
+#define KQ_WEIGHT_MIN 1
+#define KQ_WEIGHT_MAX 10000
+
+/**
+ * struct kq_vcpu_policy - what the policy remembers per vCPU
+ * @debt_ns: CPU time it ran beyond its fair share and has not paid back
+ *	(negative: owed to it), see kq_ledger_update()
+ * @history_pct: slow, bounded adjustment of the base from this VM's
+ *	long-term profile, percent
+ * @target_ns: the current target quantum
+ * @reason: why
+ * @decisions: decisions taken, by reason
+ */
+struct kq_vcpu_policy {
+	s64 debt_ns;
+	s32 history_pct;
+	u64 target_ns;
+	u32 reason;
+	u64 decisions[KVM_QUANTA_R_NR];
+};
+
+/**
+ * struct kq_ledger_entry - one vCPU's window, for the fairness ledger
+ * @cpu: the CPU it ran on
+ * @run_ns: time it ran
+ * @wait_ns: time it waited runnable
+ * @weight: its VM's weight
+ * @debt_ns: its ledger, updated
+ */
+struct kq_ledger_entry {
+	int cpu;
+	u64 run_ns;
+	u64 wait_ns;
+	u32 weight;
+	s64 debt_ns;
+};
+
+const char *kq_reason_name(unsigned int reason);
+void kq_ledger_update(struct kq_ledger_entry *e, unsigned int n,
+		      s64 bound_ns);
+void kq_policy_defaults(struct kq_policy_params *p);
+void kq_vm_policy_defaults(struct kq_vm_policy *vp);
+int kq_vm_policy_validate(const struct kq_vm_policy *vp);
+void kq_vcpu_policy_init(struct kq_vcpu_policy *st,
+			 const struct kq_vm_policy *vp);
+void kq_policy_window(const struct kq_policy_params *p,
+		      const struct kq_vm_policy *vp, struct kq_vcpu_policy *st,
+		      const struct kq_window *w, const struct kq_history *h);
+int kq_weight_to_nice(u32 weight);
+bool kq_policy_cut_now(const struct kq_vcpu_policy *st, u64 ran_ns,
+		       bool spinning);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* _KQ_CORE_POLICY_H */

@@ -1,0 +1,165 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Rig tests for the quantum policy and its enforcement: three single-vCPU
+VMs pinned to one CPU (one compute-bound, two exit-heavy).  In enforce the
+compute vCPU's achieved quantum is at least twice each exit-heavy one's
+and CPU shares stay fair; in observe nothing changes; every change to a
+thread is undone.  Runs inside the guest."""
+import ctypes
+import os
+import time
+
+import kqtest as t
+from kqtest import SYSFS, check, result
+
+PROGS = ["compute:6000", "iostorm:6000", "cpuidstorm:6000"]
+SYS_sched_getattr = 315  # x86-64
+
+
+class SchedAttr(ctypes.Structure):
+    _fields_ = [("size", ctypes.c_uint32), ("sched_policy", ctypes.c_uint32),
+                ("sched_flags", ctypes.c_uint64), ("sched_nice", ctypes.c_int32),
+                ("sched_priority", ctypes.c_uint32), ("sched_runtime", ctypes.c_uint64),
+                ("sched_deadline", ctypes.c_uint64), ("sched_period", ctypes.c_uint64),
+                ("util_min", ctypes.c_uint32), ("util_max", ctypes.c_uint32)]
+
+
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def sched_params(tid):
+    """(policy, nice, runtime) of a thread, or None if it is gone."""
+    a = SchedAttr()
+    if libc.syscall(SYS_sched_getattr, tid, ctypes.byref(a), ctypes.sizeof(a), 0) != 0:
+        return None
+    return (a.sched_policy, a.sched_nice, a.sched_runtime)
+
+
+def tids_of(vmm, n, timeout=60):
+    def get():
+        tids = []
+        for vm in t.vms_of(vmm.pid):
+            try:
+                tids.append(int(t.read(os.path.join(t.vcpu_dir(vm, 0), "tid"))))
+            except OSError:
+                pass
+        return tids if len(tids) == n else None
+    tids, _ = t.wait_for(get, timeout)
+    return tids or []
+
+
+def run(tag, mode, observe_params=False):
+    """One pinned run; returns {program: (mean quantum ns, run ns)} and extras."""
+    t.write(f"{SYSFS}/mode", mode)
+    vmm = t.Vmm(tag, PROGS, pin=0, hold=True)
+    tids = tids_of(vmm, 3)
+    before = {tid: sched_params(tid) for tid in tids}
+    time.sleep(2.0)
+    during = {tid: sched_params(tid) for tid in tids}
+    reasons = {}
+    for vm in t.vms_of(vmm.pid):
+        d = t.vcpu_dir(vm, 0)
+        reasons[int(t.read(os.path.join(d, "tid")))] = (
+            t.read(os.path.join(d, "reason")).strip(),
+            {ln.split()[0]: int(ln.split()[1]) for ln in t.read(os.path.join(d, "decisions")).splitlines()})
+    report = vmm.wait_report(240)
+    vmm.release()
+    vmm.wait(60)
+    out = {}
+    if report:
+        for rvm in report["vms"]:
+            rv = rvm["vcpus"][0]
+            ss = rv["schedstat"]
+            out[rv["program"].split(":")[0]] = (ss["run_ns"] / max(ss["timeslices"], 1),
+                                                ss["run_ns"], rv["tid"])
+    return out, before, during, reasons
+
+
+def shares_ok(name, res):
+    total = sum(r[1] for r in res.values())
+    shares = {p: 100.0 * r[1] / total for p, r in res.items()}
+    text = ", ".join(f"{p}: {s:.1f}%" for p, s in shares.items())
+    print(f"# {name} shares: {text}", flush=True)
+    check(f"{name}-shares-fair", all(28 <= s <= 39 for s in shares.values()), f"shares {text}")
+    return shares
+
+
+def main():
+    p = t.load_module()
+    if not check("load", p.returncode == 0, p.stderr.strip()):
+        t.finish()
+
+    # Observe: decisions are computed and reported, nothing is acted on.
+    res, before, during, reasons = run("observe", "observe")
+    if result("observe-ran", len(res) == 3, f"results {res}"):
+        q = {p: r[0] for p, r in res.items()}
+        print(f"# observe quanta (ms): { {p: round(v / 1e6, 2) for p, v in q.items()} }", flush=True)
+        for heavy in ("iostorm", "cpuidstorm"):
+            ratio = q["compute"] / q[heavy]
+            check(f"observe-ratio-{heavy}", 0.75 <= ratio <= 1.33,
+                  f"compute/{heavy} quantum ratio {ratio:.2f}")
+        shares_ok("observe", res)
+        check("observe-params-unchanged", all(before[k] == during[k] for k in before),
+              f"before {before} during {during}")
+        check("observe-decisions-counted", any(sum(d.values()) > 0 for _, d in reasons.values()),
+              f"decisions {reasons}")
+
+    # Enforce: warm compute extended, exit-heavy cut short, fair shares.
+    ev = "/sys/kernel/tracing/events/kvm_quanta/decision"
+    t.write(f"{ev}/enable", "1")
+    t.write("/sys/kernel/tracing/trace", "")
+    res, before, during, reasons = run("enforce", "enforce")
+    t.write(f"{ev}/enable", "0")
+    if result("enforce-ran", len(res) == 3, f"results {res}"):
+        q = {p: r[0] for p, r in res.items()}
+        print(f"# enforce quanta (ms): { {p: round(v / 1e6, 2) for p, v in q.items()} }", flush=True)
+        print(f"# enforce reasons: {reasons}", flush=True)
+        for heavy in ("iostorm", "cpuidstorm"):
+            ratio = q["compute"] / q[heavy]
+            check(f"enforce-ratio-{heavy}", ratio >= 2.0,
+                  f"compute/{heavy} quantum ratio {ratio:.2f} (want >= 2)")
+        shares_ok("enforce", res)
+        by_prog = {r[2]: p for p, r in res.items()}
+        dec = {by_prog.get(tid, tid): d for tid, (_, d) in reasons.items()}
+        check("decisions-warm", dec.get("compute", {}).get("warm", 0) > 0, f"{dec}")
+        check("decisions-exit-heavy", all(dec.get(h, {}).get("exit_heavy", 0) > 0
+                                          for h in ("iostorm", "cpuidstorm")), f"{dec}")
+        trace = t.read("/sys/kernel/tracing/trace")
+        check("tracepoint-shows-reasons", "reason=warm" in trace and "reason=exit_heavy" in trace,
+              f"{trace.count('decision:')} decision events")
+    t.write(f"{SYSFS}/mode", "observe")
+
+    # Everything undone: mode back to observe mid-run, and rmmod mid-run.
+    for tag, undo in (("undo-mode", lambda: t.write(f"{SYSFS}/mode", "observe")),
+                      ("undo-rmmod", lambda: t.unload_module())):
+        if not t.module_loaded():
+            t.load_module()
+        t.write(f"{SYSFS}/mode", "observe")
+        vmm = t.Vmm(tag, ["compute:3000", "iostorm:3000"], pin=0, hold=True)
+        tids = tids_of(vmm, 2)
+        orig = {tid: sched_params(tid) for tid in tids}
+        # A heavier VM weight changes nice on every kernel, slices on 6.12+.
+        for vm in t.vms_of(vmm.pid):
+            t.write(os.path.join(SYSFS, "vms", vm, "policy", "weight"), "200")
+        t.write(f"{SYSFS}/mode", "enforce")
+        time.sleep(1.0)
+        changed = {tid: sched_params(tid) for tid in tids}
+        check(f"{tag}-enforce-changes-threads", all(changed[k] != orig[k] for k in orig),
+              f"orig {orig} enforced {changed}")
+        undo()
+        time.sleep(0.5)
+        after = {tid: sched_params(tid) for tid in tids}
+        print(f"# {tag}: orig {orig} enforced {changed} after {after}", flush=True)
+        check(f"{tag}-restores", after == orig, f"orig {orig} after {after}")
+        vmm.wait_report(120)
+        vmm.release()
+        vmm.wait(60)
+    if not t.module_loaded():
+        t.load_module()
+    t.write(f"{SYSFS}/mode", "observe")
+    p = t.unload_module()
+    check("unload", p.returncode == 0, p.stderr.strip())
+    t.finish()
+
+
+if __name__ == "__main__":
+    main()
