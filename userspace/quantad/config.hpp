@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0
+// quantad's configuration: a TOML file with [daemon] settings, [defaults]
+// per-VM policy and [[vm]] overrides matched by name (exact or fnmatch glob).
+// Everything is validated; errors are reported as "FILE:LINE: reason".
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kq::quantad {
+
+// Ranges of the per-VM policy knobs (/sys/kernel/kvm_quanta/vms/<vm>/policy/).
+inline constexpr int64_t kQuantumMinUs = 100;
+inline constexpr int64_t kQuantumMaxUs = 100000;
+inline constexpr int64_t kWeightMin = 1;
+inline constexpr int64_t kWeightMax = 10000;
+
+// One VM's complete policy, as written to sysfs.
+struct Policy {
+  bool enabled = true;
+  uint32_t min_quantum_us = 1000;
+  uint32_t base_quantum_us = 4000;
+  uint32_t max_quantum_us = 8000;
+  uint32_t weight = 100;
+  bool operator==(const Policy&) const = default;
+};
+
+// The keys a [defaults] table or a [[vm]] entry sets.
+struct PolicyOverride {
+  std::optional<bool> enabled;
+  std::optional<uint32_t> min_quantum_us;
+  std::optional<uint32_t> base_quantum_us;
+  std::optional<uint32_t> max_quantum_us;
+  std::optional<uint32_t> weight;
+  Policy MergedOnto(Policy base) const;
+};
+
+struct VmRule {
+  std::string name;  // exact name or fnmatch(3) pattern
+  bool glob = false;
+  PolicyOverride policy;
+  int line = 0;
+};
+
+struct DaemonSettings {
+  std::string metrics_listen = "127.0.0.1:9477";
+  bool metrics_allow_remote = false;
+  std::string database = "/var/lib/kvm-quanta/quantad.db";
+  std::optional<std::string> mode;  // "observe" | "enforce"; unset: leave alone
+  uint32_t summary_interval_s = 60;
+  uint32_t persist_interval_s = 60;
+  uint32_t history_max_pct = 20;       // 0 disables the history adjustment
+  uint64_t history_min_windows = 600;  // vCPU windows before history counts
+};
+
+struct Config {
+  std::string path;  // where it was read from ("" for built-in defaults)
+  DaemonSettings daemon;
+  Policy defaults;
+  std::vector<VmRule> vms;
+
+  // The policy for a VM: the first [[vm]] whose name equals it, else the
+  // first whose glob matches it (file order), else [defaults].  *rule gets
+  // the matching entry's name ("" for defaults).
+  Policy PolicyFor(std::string_view vm_name, std::string* rule = nullptr) const;
+};
+
+struct ListenAddress {
+  std::string host;  // without brackets
+  uint16_t port = 0;
+  bool loopback = false;
+};
+// "HOST:PORT" or "[V6]:PORT"; HOST an IP literal or "localhost".
+std::optional<ListenAddress> ParseListen(std::string_view s, std::string* error);
+
+// Parses TOML text; path is only used in messages.  On error returns
+// nullopt and *error is "PATH:LINE: reason".
+std::optional<Config> ParseConfig(std::string_view text, const std::string& path,
+                                  std::string* error);
+// Reads and parses a file ("PATH: reason" when it cannot be read).
+std::optional<Config> LoadConfig(const std::string& path, std::string* error);
+
+}  // namespace kq::quantad

@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "daemon.hpp"
+
+#include <httplib.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+
+#include <cstring>
+#include <ctime>
+#include <set>
+#include <thread>
+
+#include "naming.hpp"
+
+namespace kq::quantad {
+
+using Clock = std::chrono::steady_clock;
+
+Daemon::Daemon(Options opts, Config cfg) : opts_(std::move(opts)), cfg_(std::move(cfg)) {
+  listen_ = opts_.metrics_listen.value_or(cfg_.daemon.metrics_listen);
+  db_path_ = opts_.database.value_or(cfg_.daemon.database);
+}
+
+Daemon::~Daemon() = default;
+
+HistoryParams Daemon::History() const {
+  HistoryParams h;
+  h.max_pct = cfg_.daemon.history_max_pct;
+  h.min_windows = cfg_.daemon.history_min_windows;
+  return h;
+}
+
+void Daemon::Status(const std::string& s) { sd_notifyf(0, "STATUS=%s", s.c_str()); }
+
+void Daemon::ModuleGone(const std::string& why) {
+  spdlog::warn("kvm_quanta {}: telemetry lost, forgetting {} VMs; retrying every second", why,
+               state_.vms.size());
+  Persist();
+  if (sub_) enobufs_base_ += sub_->enobufs();
+  sub_.reset();
+  std::lock_guard lock(mu_);
+  state_.module_present = false;
+  state_.vms.clear();
+  state_.last_seq = 0;
+  Status("kvm_quanta not loaded; waiting for it");
+}
+
+void Daemon::CheckModule() {
+  struct stat st {};
+  const bool present = stat(opts_.sysfs_root.c_str(), &st) == 0;
+  if (!present) {
+    if (sub_ || state_.module_present) ModuleGone("unloaded");
+    if (!absent_logged_) {
+      spdlog::info("kvm_quanta is not loaded ({} absent); retrying every second", opts_.sysfs_root);
+      Status("kvm_quanta not loaded; waiting for it");
+      absent_logged_ = true;
+    }
+    return;
+  }
+  if (sub_ && static_cast<uint64_t>(st.st_ino) != sysfs_ino_) ModuleGone("was reloaded");
+  if (sub_) return;
+  std::string err;
+  // Only the subscription: no requests, whose replies libnl's client waits
+  // for without a timeout.  An unload or reload shows in sysfs (the
+  // directory goes, or comes back as a new inode) and restarts SEQ.
+  auto sub = nl::Client::Connect(&err);
+  if (sub && sub->Subscribe(&err)) {
+    sub_ = std::move(sub);
+    sysfs_ino_ = static_cast<uint64_t>(st.st_ino);
+    absent_logged_ = connect_fail_logged_ = false;
+    {
+      std::lock_guard lock(mu_);
+      state_.module_present = true;
+      ++state_.module_loads;
+      state_.last_seq = 0;
+    }
+    spdlog::info("subscribed to kvm_quanta telemetry (family id {}, group {})", sub_->family_id(),
+                 sub_->samples_group());
+    Status("subscribed to kvm_quanta telemetry");
+    ApplyMode();
+    return;
+  }
+  if (!connect_fail_logged_) {
+    spdlog::warn("kvm_quanta telemetry unavailable: {}; retrying every second", err);
+    connect_fail_logged_ = true;
+  }
+}
+
+void Daemon::ApplyMode() {
+  if (!cfg_.daemon.mode) return;
+  const std::string path = opts_.sysfs_root + "/mode";
+  auto cur = ReadSmallFile(path);
+  std::string now = cur.value_or("");
+  while (!now.empty() && (now.back() == '\n' || now.back() == ' ')) now.pop_back();
+  if (now == *cfg_.daemon.mode) return;
+  if (int e = WriteKnob(path, *cfg_.daemon.mode))
+    spdlog::error("writing {}={} failed: {} (errno {})", path, *cfg_.daemon.mode, strerror(e), e);
+  else
+    spdlog::info("mode {} -> {}", now.empty() ? "?" : now, *cfg_.daemon.mode);
+}
+
+VmState* Daemon::AddVm(uint32_t pid, uint64_t id) {
+  VmState vm;
+  vm.id = id;
+  vm.pid = pid;
+  vm.dir = std::to_string(pid) + "-" + std::to_string(id);
+  vm.name = VmName(opts_.proc_root, pid);
+  spdlog::info("vm {} appeared (sysfs {}, pid {})", vm.name, vm.dir, pid);
+  VmState* p;
+  {
+    std::lock_guard lock(mu_);
+    p = &(state_.vms[id] = std::move(vm));
+  }
+  profiles_.try_emplace(p->name);
+  ApplyVm(p, "new VM");
+  return p;
+}
+
+void Daemon::ApplyVm(VmState* vm, const char* why) {
+  std::string rule;
+  Policy p = cfg_.PolicyFor(vm->name, &rule);
+  const int pct = HistoryAdjustPct(profiles_[vm->name], History());
+  p.base_quantum_us = AdjustedBase(p, pct);
+  const ApplyResult r = ApplyPolicy(opts_.sysfs_root + "/vms/" + vm->dir, p);
+  if (!r.knobs_present) {
+    if (!vm->knobs_absent_logged)
+      spdlog::info("vm {}: no policy knobs in sysfs (module without per-VM policy): not applied",
+                   vm->name);
+    vm->knobs_absent_logged = true;
+    return;
+  }
+  std::string done;
+  for (const KnobWrite& w : r.writes) {
+    if (w.err) {
+      spdlog::error("vm {}: writing policy/{} = {} failed: {} (errno {})", vm->name, w.knob,
+                    w.new_value, strerror(w.err), w.err);
+      continue;
+    }
+    done += fmt::format("{}{} {}->{}", done.empty() ? "" : ", ", w.knob,
+                        w.old_value ? std::to_string(*w.old_value) : "?", w.new_value);
+  }
+  if (!done.empty())
+    spdlog::info("vm {}: applied policy ({}; {}, history {:+}%): {}", vm->name, why,
+                 rule.empty() ? "[defaults]" : "[[vm]] " + rule, pct, done);
+  std::lock_guard lock(mu_);
+  vm->applied = p;
+  vm->history_pct = pct;
+}
+
+void Daemon::ScanVms() {
+  const std::vector<SysfsVm> list = ListVms(opts_.sysfs_root);
+  std::set<uint64_t> seen;
+  for (const SysfsVm& v : list) {
+    seen.insert(v.id);
+    bool known;
+    {
+      std::lock_guard lock(mu_);
+      known = state_.vms.count(v.id) != 0;
+    }
+    if (!known) AddVm(v.pid, v.id);
+  }
+  std::lock_guard lock(mu_);
+  for (auto it = state_.vms.begin(); it != state_.vms.end();) {
+    if (seen.count(it->first)) {
+      ++it;
+      continue;
+    }
+    spdlog::info("vm {} gone (sysfs {})", it->second.name, it->second.dir);
+    it = state_.vms.erase(it);
+  }
+}
+
+void Daemon::ReadPolicyState() {
+  std::lock_guard lock(mu_);
+  for (auto& [id, vm] : state_.vms) {
+    const std::string dir = opts_.sysfs_root + "/vms/" + vm.dir;
+    Profile& prof = profiles_[vm.name];
+    for (uint32_t idx : ListVcpus(dir)) {
+      VcpuPolicyState ps = ReadVcpuPolicyState(dir, idx);
+      if (!ps.target_ns && !ps.decisions) continue;
+      VcpuState& v = vm.vcpus[idx];
+      v.target_ns = ps.target_ns;
+      v.reason = ps.reason;
+      v.debt_ns = ps.debt_ns;
+      if (ps.decisions) {
+        for (size_t r = 0; r < kReasons; ++r) {
+          const uint64_t now = (*ps.decisions)[r];
+          if (now >= v.decisions_folded[r]) prof.decisions[r] += now - v.decisions_folded[r];
+          v.decisions_folded[r] = now;
+        }
+        v.decisions = ps.decisions;
+      }
+    }
+  }
+}
+
+void Daemon::OnMessage(const nl::Message& m) {
+  std::lock_guard lock(mu_);
+  if (m.drops) state_.kernel_drops = *m.drops;
+  if (m.seq) {
+    if (*m.seq > state_.last_seq) {
+      if (state_.last_seq) state_.windows_missed += *m.seq - state_.last_seq - 1;
+      ++state_.windows;
+      state_.last_seq = *m.seq;
+    } else if (*m.seq < state_.last_seq) {
+      ++state_.windows;  // sequence restarted: a reloaded module
+      state_.last_seq = *m.seq;
+    }
+  }
+  for (const nl::VcpuSample& s : m.vcpus) {
+    auto it = state_.vms.find(s.vm_id);
+    if (it == state_.vms.end()) continue;  // picked up by the next sysfs scan
+    AddSample(&it->second, s);
+    Profile& p = profiles_[it->second.name];
+    ++p.windows;
+    if (s.ipc_milli) {
+      p.ipc_sum += *s.ipc_milli / 1000.0;
+      ++p.ipc_n;
+    }
+    if (s.exit_rate_milli) {
+      p.exit_rate_sum += static_cast<double>(*s.exit_rate_milli) / 1000.0;
+      ++p.exit_rate_n;
+    }
+    if (s.quantum_ns) {
+      p.quantum_ns_sum += static_cast<double>(*s.quantum_ns);
+      ++p.quantum_n;
+    }
+    p.updated_unix = static_cast<int64_t>(time(nullptr));
+  }
+}
+
+void Daemon::Persist() {
+  if (!store_) return;
+  std::string err;
+  if (!store_->SaveAll(profiles_, &err)) spdlog::error("saving profiles to {}: {}", db_path_, err);
+}
+
+void Daemon::Summary() {
+  std::lock_guard lock(mu_);
+  size_t vcpus = 0;
+  for (const auto& [id, vm] : state_.vms) vcpus += vm.vcpus.size();
+  spdlog::info("summary: module {}, {} VMs, {} vCPUs, {} windows ({} missed), drops {}",
+               state_.module_present ? "present" : "absent", state_.vms.size(), vcpus,
+               state_.windows, state_.windows_missed, state_.kernel_drops);
+  for (const auto& [id, vm] : state_.vms) {
+    const Profile& p = profiles_[vm.name];
+    auto& base = summary_base_[vm.name];
+    std::string dec;
+    for (size_t r = 0; r < kReasons; ++r) {
+      const uint64_t d = p.decisions[r] - std::min(p.decisions[r], base[r]);
+      if (d) dec += fmt::format(" {}={}", kReasonNames[r], d);
+    }
+    base = p.decisions;
+    spdlog::info(
+        "  vm {} ({}): {} vCPUs, decisions since last summary:{}; long-term: {} "
+        "windows, {:.2f} exits/ms, mean quantum {:.2f} ms, history {:+}%",
+        vm.name, vm.dir, vm.vcpus.size(), dec.empty() ? " none" : dec, p.windows,
+        p.mean_exit_rate().value_or(0), p.mean_quantum_ns().value_or(0) / 1e6, vm.history_pct);
+  }
+}
+
+void Daemon::Reload() {
+  std::string err;
+  auto c = LoadConfig(opts_.config_path, &err);
+  if (!c) {
+    spdlog::error("reload: {}; keeping the running configuration", err);
+    Status("reload failed: " + err);
+    return;
+  }
+  if (opts_.metrics_listen.value_or(c->daemon.metrics_listen) != listen_)
+    spdlog::warn("reload: metrics_listen changes only at restart");
+  if (opts_.database.value_or(c->daemon.database) != db_path_)
+    spdlog::warn("reload: database changes only at restart");
+  cfg_ = std::move(*c);
+  spdlog::info("reloaded {} ({} [[vm]] entries)", opts_.config_path, cfg_.vms.size());
+  if (state_.module_present) {
+    ApplyMode();
+    for (auto& [id, vm] : state_.vms) ApplyVm(&vm, "reload");
+  }
+  Status("configuration reloaded");
+}
+
+void Daemon::Tick() {
+  CheckModule();
+  if (state_.module_present) {
+    ScanVms();
+    ReadPolicyState();
+  }
+  const auto now = Clock::now();
+  if (now - last_persist_ >= std::chrono::seconds(cfg_.daemon.persist_interval_s)) {
+    last_persist_ = now;
+    // The slow history adjustment: re-evaluated as often as profiles are saved.
+    for (auto& [id, vm] : state_.vms) {
+      if (!vm.applied) continue;
+      Policy p = cfg_.PolicyFor(vm.name);
+      if (AdjustedBase(p, HistoryAdjustPct(profiles_[vm.name], History())) !=
+          vm.applied->base_quantum_us)
+        ApplyVm(&vm, "history");
+    }
+    Persist();
+  }
+  if (now - last_summary_ >= std::chrono::seconds(cfg_.daemon.summary_interval_s)) {
+    last_summary_ = now;
+    Summary();
+  }
+  if (!ready_) {
+    ready_ = true;
+    sd_notify(0, "READY=1");
+  }
+  if (watchdog_) sd_notify(0, "WATCHDOG=1");
+}
+
+int Daemon::Run() {
+  uint64_t watchdog_usec = 0;
+  watchdog_ = sd_watchdog_enabled(0, &watchdog_usec) > 0;
+  std::string err;
+  store_ = ProfileStore::Open(db_path_, &err);
+  if (!store_) {
+    spdlog::error("database: {}", err);
+    return 1;
+  }
+  if (!store_->LoadAll(&profiles_, &err)) {
+    spdlog::error("database {}: {}", db_path_, err);
+    return 1;
+  }
+  spdlog::info("loaded {} VM profiles from {}", profiles_.size(), db_path_);
+
+  auto addr = ParseListen(listen_, &err);
+  if (!addr) {
+    spdlog::error("metrics listen address {}: {}", listen_, err);
+    return 1;
+  }
+  httplib::Server http;
+  http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    std::string body;
+    {
+      std::lock_guard lock(mu_);
+      body = FormatMetrics(state_);
+    }
+    res.set_content(body, "text/plain; version=0.0.4; charset=utf-8");
+  });
+  http.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("quantad: metrics at /metrics\n", "text/plain");
+  });
+  if (!http.bind_to_port(addr->host, addr->port)) {
+    spdlog::error("metrics: cannot listen on {}", listen_);
+    return 1;
+  }
+  std::thread http_thread([&http] { http.listen_after_bind(); });
+  spdlog::info("metrics on http://{}/metrics", listen_);
+
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  for (int s : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&sigs, s);
+  const timespec zero{0, 0};
+  last_persist_ = last_summary_ = Clock::now();
+  auto next_tick = Clock::now();
+  int rc = 0;
+  while (true) {
+    const int sig = sigtimedwait(&sigs, nullptr, &zero);
+    if (sig == SIGTERM || sig == SIGINT) {
+      spdlog::info("{}: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      break;
+    }
+    if (sig == SIGHUP) {
+      sd_notify(0, "RELOADING=1");
+      Reload();
+      sd_notify(0, "READY=1");
+    }
+    if (Clock::now() >= next_tick) {
+      Tick();
+      next_tick = Clock::now() + std::chrono::seconds(1);
+    }
+    if (sub_) {
+      std::string rerr;
+      if (sub_->Receive(
+              200, [this](const nl::Message& m) { OnMessage(m); }, &rerr) < 0) {
+        spdlog::warn("telemetry: {}", rerr);
+        ModuleGone("telemetry failed");
+      }
+      std::lock_guard lock(mu_);
+      if (sub_) state_.enobufs = enobufs_base_ + sub_->enobufs();
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+  sd_notify(0, "STOPPING=1");
+  http.stop();
+  http_thread.join();
+  Persist();
+  spdlog::info("saved {} VM profiles to {}", profiles_.size(), db_path_);
+  return rc;
+}
+
+}  // namespace kq::quantad

@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <gtest/gtest.h>
+
+#include "config.hpp"
+
+namespace kq::quantad {
+namespace {
+
+std::string ErrorOf(const std::string& text) {
+  std::string err;
+  auto c = ParseConfig(text, "q.toml", &err);
+  EXPECT_FALSE(c.has_value()) << text;
+  return err;
+}
+
+TEST(QuantadConfig, EmptyIsDefaults) {
+  std::string err;
+  auto c = ParseConfig("", "q.toml", &err);
+  ASSERT_TRUE(c) << err;
+  EXPECT_EQ(c->defaults, Policy{});
+  EXPECT_EQ(c->daemon.metrics_listen, "127.0.0.1:9477");
+  EXPECT_FALSE(c->daemon.mode);
+  EXPECT_TRUE(c->vms.empty());
+}
+
+TEST(QuantadConfig, FullFile) {
+  const char* text = R"(
+[daemon]
+metrics_listen = "[::1]:9500"
+database = "/var/lib/q.db"
+mode = "enforce"
+summary_interval_s = 30
+history_max_pct = 10
+
+[defaults]
+min_quantum_us = 500
+base_quantum_us = 3000
+max_quantum_us = 9000
+weight = 200
+
+[[vm]]
+name = "web*"
+base_quantum_us = 2000
+weight = 300
+
+[[vm]]
+name = "web1"
+enabled = false
+
+[[vm]]
+name = "db[0-9]"
+max_quantum_us = 20000
+base_quantum_us = 12000
+)";
+  std::string err;
+  auto c = ParseConfig(text, "q.toml", &err);
+  ASSERT_TRUE(c) << err;
+  EXPECT_EQ(c->daemon.metrics_listen, "[::1]:9500");
+  EXPECT_EQ(c->daemon.mode, "enforce");
+  EXPECT_EQ(c->daemon.history_max_pct, 10u);
+  EXPECT_EQ(c->defaults, (Policy{true, 500, 3000, 9000, 200}));
+  ASSERT_EQ(c->vms.size(), 3u);
+  EXPECT_TRUE(c->vms[0].glob);
+  EXPECT_FALSE(c->vms[1].glob);
+  EXPECT_EQ(c->vms[0].line, 15);
+
+  std::string rule;
+  // Exact name beats an earlier glob.
+  EXPECT_EQ(c->PolicyFor("web1", &rule), (Policy{false, 500, 3000, 9000, 200}));
+  EXPECT_EQ(rule, "web1");
+  EXPECT_EQ(c->PolicyFor("web2", &rule), (Policy{true, 500, 2000, 9000, 300}));
+  EXPECT_EQ(rule, "web*");
+  EXPECT_EQ(c->PolicyFor("db7", &rule), (Policy{true, 500, 12000, 20000, 200}));
+  EXPECT_EQ(c->PolicyFor("db77", &rule), c->defaults);
+  EXPECT_EQ(rule, "");
+  EXPECT_EQ(c->PolicyFor("xweb1"), c->defaults);
+}
+
+TEST(QuantadConfig, GlobFirstMatchWins) {
+  std::string err;
+  auto c = ParseConfig("[[vm]]\nname = \"a*\"\nweight = 1\n[[vm]]\nname = \"*\"\nweight = 2\n",
+                       "q.toml", &err);
+  ASSERT_TRUE(c) << err;
+  EXPECT_EQ(c->PolicyFor("abc").weight, 1u);
+  EXPECT_EQ(c->PolicyFor("b").weight, 2u);
+  EXPECT_EQ(c->PolicyFor("pid-12").weight, 2u);
+}
+
+TEST(QuantadConfig, Errors) {
+  EXPECT_EQ(ErrorOf("[defaults]\nweight = \"x\"\n"),
+            "q.toml:2: weight must be an integer, not a string");
+  EXPECT_EQ(ErrorOf("[defaults]\n\nmin_quantum_us = 99\n"),
+            "q.toml:3: min_quantum_us = 99 is out of range 100..100000");
+  EXPECT_EQ(ErrorOf("[defaults]\nmax_quantum_us = 100001\n"),
+            "q.toml:2: max_quantum_us = 100001 is out of range 100..100000");
+  EXPECT_EQ(ErrorOf("[defaults]\nweight = 0\n"), "q.toml:2: weight = 0 is out of range 1..10000");
+  EXPECT_EQ(ErrorOf("[defaults]\nweight = 10001\n"),
+            "q.toml:2: weight = 10001 is out of range 1..10000");
+  EXPECT_EQ(ErrorOf("[defaults]\nenabled = 1\n"),
+            "q.toml:2: enabled must be true or false, not an integer");
+  EXPECT_EQ(ErrorOf("[defaults]\nbogus = 1\n"), "q.toml:2: unknown key \"bogus\" in [defaults]");
+  EXPECT_EQ(ErrorOf("\n[daemon]\nmetrics_port = 1\n"),
+            "q.toml:3: unknown key \"metrics_port\" in [daemon]");
+  EXPECT_EQ(ErrorOf("[[vm]]\nname = \"a\"\nquantum = 5\n"),
+            "q.toml:3: unknown key \"quantum\" in [[vm]]");
+  EXPECT_EQ(ErrorOf("[whatever]\n"), "q.toml:1: unknown key or table \"whatever\"");
+  EXPECT_EQ(ErrorOf("[daemon]\nmode = \"fast\"\n"),
+            "q.toml:2: mode must be \"observe\" or \"enforce\", not \"fast\"");
+  EXPECT_EQ(ErrorOf("[daemon]\ndatabase = \"rel.db\"\n"),
+            "q.toml:2: database must be an absolute path");
+  EXPECT_EQ(ErrorOf("[daemon]\nmetrics_listen = \"127.0.0.1\"\n"),
+            "q.toml:2: metrics_listen: expected HOST:PORT");
+  EXPECT_EQ(ErrorOf("[daemon]\nmetrics_listen = \"127.0.0.1:0\"\n"),
+            "q.toml:2: metrics_listen: port must be 1..65535");
+  EXPECT_EQ(ErrorOf("[daemon]\nmetrics_listen = \"example.com:80\"\n"),
+            "q.toml:2: metrics_listen: \"example.com\" is not an IP address");
+  EXPECT_EQ(ErrorOf("[daemon]\nmetrics_listen = \"0.0.0.0:9477\"\n"),
+            "q.toml:2: metrics_listen 0.0.0.0:9477 is not a loopback address: set "
+            "metrics_allow_remote = true to expose the metrics beyond this host");
+  // Duplicate names, missing names.
+  EXPECT_EQ(ErrorOf("[[vm]]\nname = \"a\"\n[[vm]]\nname = \"a\"\n"),
+            "q.toml:4: duplicate [[vm]] name \"a\"");
+  EXPECT_EQ(ErrorOf("[[vm]]\nname = \"a\"\n\n[[vm]]\nweight = 3\n"),
+            "q.toml:4: [[vm]] without a name");
+  EXPECT_EQ(ErrorOf("[[vm]]\nname = \"\"\n"), "q.toml:2: name must not be empty");
+  EXPECT_EQ(ErrorOf("vm = 3\n"),
+            "q.toml:1: vm must be an array of tables ([[vm]]), not an integer");
+  // TOML syntax errors come with their line too.
+  EXPECT_EQ(ErrorOf("[defaults]\nweight = = 3\n").rfind("q.toml:2: ", 0), 0u);
+  EXPECT_EQ(ErrorOf("[defaults]\n[defaults]\n").rfind("q.toml:2: ", 0), 0u);
+}
+
+TEST(QuantadConfig, OrderAfterMerge) {
+  EXPECT_EQ(ErrorOf("[defaults]\nmin_quantum_us = 5000\n"),
+            "q.toml:1: [defaults]: min_quantum_us 5000 <= base_quantum_us 4000 <= "
+            "max_quantum_us 8000 does not hold (after merging with [defaults])");
+  // Valid alone, invalid merged: a VM's base above the defaults' max.
+  EXPECT_EQ(ErrorOf("[defaults]\nmax_quantum_us = 6000\n\n[[vm]]\nname = \"big\"\n"
+                    "base_quantum_us = 7000\n"),
+            "q.toml:4: [[vm]] \"big\": min_quantum_us 1000 <= base_quantum_us 7000 <= "
+            "max_quantum_us 6000 does not hold (after merging with [defaults])");
+  // Raising max with base is fine.
+  std::string err;
+  EXPECT_TRUE(
+      ParseConfig("[[vm]]\nname = \"big\"\nbase_quantum_us = 9000\n"
+                  "max_quantum_us = 12000\n",
+                  "q.toml", &err))
+      << err;
+}
+
+TEST(QuantadConfig, RemoteNeedsOptIn) {
+  std::string err;
+  auto c = ParseConfig("[daemon]\nmetrics_listen = \"0.0.0.0:9477\"\nmetrics_allow_remote = true\n",
+                       "q.toml", &err);
+  ASSERT_TRUE(c) << err;
+}
+
+TEST(QuantadConfig, ParseListen) {
+  std::string err;
+  auto a = ParseListen("127.0.0.2:1", &err);
+  ASSERT_TRUE(a);
+  EXPECT_TRUE(a->loopback);
+  EXPECT_EQ(a->port, 1);
+  a = ParseListen("localhost:9477", &err);
+  ASSERT_TRUE(a);
+  EXPECT_TRUE(a->loopback);
+  EXPECT_EQ(a->host, "127.0.0.1");
+  a = ParseListen("[::1]:9477", &err);
+  ASSERT_TRUE(a);
+  EXPECT_TRUE(a->loopback);
+  EXPECT_EQ(a->host, "::1");
+  a = ParseListen("[::]:9477", &err);
+  ASSERT_TRUE(a);
+  EXPECT_FALSE(a->loopback);
+  EXPECT_FALSE(ParseListen("1.2.3.4:65536", &err));
+  EXPECT_FALSE(ParseListen("[::1]9477", &err));
+}
+
+TEST(QuantadConfig, LoadMissingFile) {
+  std::string err;
+  EXPECT_FALSE(LoadConfig("/nonexistent/q.toml", &err));
+  EXPECT_EQ(err, "/nonexistent/q.toml: cannot open: No such file or directory");
+}
+
+}  // namespace
+}  // namespace kq::quantad
