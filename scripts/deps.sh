@@ -14,7 +14,9 @@ PACKAGES=(
 	qemu-system-x86 busybox-static debootstrap build-essential cmake googletest libgtest-dev
 	libgmock-dev flex bison bc libelf-dev libssl-dev python3 xz-utils zstd cpio kmod rsync
 	linux-source-6.1 linux-headers-amd64 gzip util-linux mount debian-archive-keyring
-	ca-certificates bpftrace libnl-3-dev libnl-genl-3-dev
+	ca-certificates bpftrace libnl-3-dev libnl-genl-3-dev libtomlplusplus-dev libcli11-dev
+	libspdlog-dev libfmt-dev libcpp-httplib-dev libsystemd-dev libsqlite3-dev pkg-config
+	bpftool libbpf-dev clang nlohmann-json3-dev
 )
 
 fetch_kernels=1

@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "knobs.hpp"
+
+#include <algorithm>
+
+namespace kq::ctl {
+
+const std::vector<KnobSpec>& VmKnobs() {
+  static const std::vector<KnobSpec> k = {
+      {"enabled", 0, 1},
+      {"min_quantum_us", 100, 100000},
+      {"base_quantum_us", 100, 100000},
+      {"max_quantum_us", 100, 100000},
+      {"weight", 1, 10000},
+  };
+  return k;
+}
+
+const std::vector<KnobSpec>& HostParams() {
+  static const std::vector<KnobSpec> k = {
+      {"warm_ipc_milli", 0, UINT32_MAX},
+      {"warm_llc_mpki_milli", 0, UINT32_MAX},
+      {"warm_br_mpki_milli", 0, UINT32_MAX},
+      {"warm_exit_rate_milli", 0, UINT32_MAX},
+      {"heavy_exit_rate_milli", 0, UINT32_MAX},
+      {"flush_llc_mpki_milli", 0, UINT32_MAX},
+      {"phase_drop_pct", 0, 100},
+      {"idle_halt_pct", 0, 100},
+      {"history_max_pct", 0, 100},
+      {"debt_max_us", 0, UINT32_MAX},
+  };
+  return k;
+}
+
+const KnobSpec* FindKnob(const std::vector<KnobSpec>& specs, const std::string& name) {
+  for (const auto& s : specs) {
+    if (name == s.name) return &s;
+  }
+  return nullptr;
+}
+
+namespace {
+
+std::string KnownKeys(const std::vector<KnobSpec>& specs) {
+  std::string out;
+  for (const auto& s : specs) out += (out.empty() ? "" : ", ") + std::string(s.name);
+  return out;
+}
+
+}  // namespace
+
+std::optional<KnobValues> ParseAssignments(const std::vector<std::string>& args,
+                                           const std::vector<KnobSpec>& specs, std::string* error) {
+  KnobValues out;
+  if (args.empty()) {
+    *error = "nothing to set: give key=value (keys: " + KnownKeys(specs) + ")";
+    return std::nullopt;
+  }
+  for (const auto& a : args) {
+    const size_t eq = a.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      *error = "'" + a + "': expected key=value";
+      return std::nullopt;
+    }
+    const std::string key = a.substr(0, eq), value = a.substr(eq + 1);
+    const KnobSpec* spec = FindKnob(specs, key);
+    if (!spec) {
+      *error = "unknown key '" + key + "' (keys: " + KnownKeys(specs) + ")";
+      return std::nullopt;
+    }
+    if (out.count(key)) {
+      *error = key + " given twice";
+      return std::nullopt;
+    }
+    if (value.empty() || value.size() > 19 ||
+        value.find_first_not_of("0123456789") != std::string::npos) {
+      *error = key + "=" + value + ": not a decimal number (allowed " + std::to_string(spec->lo) +
+               ".." + std::to_string(spec->hi) + ")";
+      return std::nullopt;
+    }
+    const uint64_t v = std::stoull(value);
+    if (v < spec->lo || v > spec->hi) {
+      *error = key + "=" + value + ": out of range " + std::to_string(spec->lo) + ".." +
+               std::to_string(spec->hi);
+      return std::nullopt;
+    }
+    out[key] = v;
+  }
+  return out;
+}
+
+bool QuantaOrdered(const KnobValues& v, std::string* error) {
+  const uint64_t mn = v.at("min_quantum_us"), b = v.at("base_quantum_us"),
+                 mx = v.at("max_quantum_us");
+  if (mn <= b && b <= mx) return true;
+  *error = "min_quantum_us <= base_quantum_us <= max_quantum_us must hold, would be " +
+           std::to_string(mn) + ", " + std::to_string(b) + ", " + std::to_string(mx);
+  return false;
+}
+
+std::vector<Write> PlanWrites(const KnobValues& cur, const KnobValues& changes) {
+  std::vector<Write> plan;
+  auto changed = [&](const char* k) -> std::optional<uint64_t> {
+    auto it = changes.find(k);
+    if (it == changes.end()) return std::nullopt;
+    auto c = cur.find(k);
+    if (c != cur.end() && c->second == it->second) return std::nullopt;
+    return it->second;
+  };
+  auto old = [&](const char* k) {
+    auto c = cur.find(k);
+    return c == cur.end() ? uint64_t{0} : c->second;
+  };
+  const auto mn = changed("min_quantum_us"), b = changed("base_quantum_us"),
+             mx = changed("max_quantum_us");
+  if (mn && *mn < old("min_quantum_us")) plan.push_back({"min_quantum_us", *mn});
+  if (mx && *mx > old("max_quantum_us")) plan.push_back({"max_quantum_us", *mx});
+  if (b) plan.push_back({"base_quantum_us", *b});
+  if (mn && *mn > old("min_quantum_us")) plan.push_back({"min_quantum_us", *mn});
+  if (mx && *mx < old("max_quantum_us")) plan.push_back({"max_quantum_us", *mx});
+  for (const char* k : {"enabled", "weight"}) {
+    if (auto v = changed(k)) plan.push_back({k, *v});
+  }
+  return plan;
+}
+
+ApplyResult ApplyWrites(const std::vector<Write>& plan, const KnobValues& cur,
+                        const KnobWriter& write) {
+  ApplyResult r;
+  for (const auto& w : plan) {
+    if (int err = write(w.key, w.value); err != 0) {
+      r.ok = false;
+      r.failed_key = w.key;
+      r.error = err;
+      break;
+    }
+    ++r.written;
+  }
+  if (r.ok) return r;
+  for (size_t i = r.written; i-- > 0;) {
+    const auto& w = plan[i];
+    auto it = cur.find(w.key);
+    if (it == cur.end() || write(w.key, it->second) != 0) {
+      r.restore_failed.push_back(w.key);
+    } else {
+      ++r.restored;
+    }
+  }
+  return r;
+}
+
+std::optional<KnobValues> ReadVmKnobs(const Sysfs& sys, const VmName& vm, std::string* error) {
+  KnobValues out;
+  for (const auto& k : VmKnobs()) {
+    const std::string rel = "vms/" + vm.dir + "/policy/" + k.name;
+    auto text = sys.Read(rel);
+    if (!text || text->empty() || text->find_first_not_of("0123456789") != std::string::npos) {
+      *error = "cannot read " + sys.root() + "/" + rel +
+               (text ? " ('" + *text + "')" : std::string(" (no such file: module too old?)"));
+      return std::nullopt;
+    }
+    out[k.name] = std::stoull(*text);
+  }
+  return out;
+}
+
+KnobWriter SysfsVmKnobWriter(const Sysfs& sys, const VmName& vm) {
+  return [&sys, dir = vm.dir](const std::string& key, uint64_t value) {
+    return sys.Write("vms/" + dir + "/policy/" + key, std::to_string(value));
+  };
+}
+
+}  // namespace kq::ctl

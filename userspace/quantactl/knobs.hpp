@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: GPL-2.0
+// Per-VM policy knobs (vms/<vm>/policy/): validation in the CLI, a write
+// order that keeps min <= base <= max at every step, and all-or-nothing
+// application with rollback.  Host-wide thresholds (policy/) for replay.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sysfs.hpp"
+
+namespace kq::ctl {
+
+struct KnobSpec {
+  const char* name;
+  uint64_t lo;
+  uint64_t hi;
+};
+
+// enabled, min_quantum_us, base_quantum_us, max_quantum_us, weight.
+const std::vector<KnobSpec>& VmKnobs();
+// warm_ipc_milli, ..., debt_max_us (policy/ at the sysfs root).
+const std::vector<KnobSpec>& HostParams();
+const KnobSpec* FindKnob(const std::vector<KnobSpec>& specs, const std::string& name);
+
+using KnobValues = std::map<std::string, uint64_t>;
+
+// Parses "key=value" assignments against specs: known keys, decimal values
+// in range, each key once.  On failure *error is a message for the user.
+std::optional<KnobValues> ParseAssignments(const std::vector<std::string>& args,
+                                           const std::vector<KnobSpec>& specs, std::string* error);
+
+// min <= base <= max for the VM knobs in v (all three must be present).
+bool QuantaOrdered(const KnobValues& v, std::string* error);
+
+struct Write {
+  std::string key;
+  uint64_t value;
+};
+
+// The writes that take cur to cur+changes, ordered so that every prefix
+// keeps min <= base <= max (if cur and the result both do): lower min and
+// raise max first, then base, then raise min and lower max; enabled and
+// weight after.  Keys whose value does not change are left out.
+std::vector<Write> PlanWrites(const KnobValues& cur, const KnobValues& changes);
+
+// Where knob writes go: sysfs policy/ of one VM, or a fake in tests.
+// Write returns 0 or an errno.
+using KnobWriter = std::function<int(const std::string& key, uint64_t value)>;
+
+struct ApplyResult {
+  bool ok = true;
+  std::string failed_key;  // the write that failed
+  int error = 0;           // its errno
+  size_t written = 0;      // writes that succeeded before it
+  size_t restored = 0;     // of those, rolled back
+  std::vector<std::string> restore_failed;
+};
+
+// Performs plan in order; on the first failure writes the old values of
+// the keys already written back in reverse order.
+ApplyResult ApplyWrites(const std::vector<Write>& plan, const KnobValues& cur,
+                        const KnobWriter& write);
+
+// Reads vms/<vm>/policy/<knob> for every VM knob.
+std::optional<KnobValues> ReadVmKnobs(const Sysfs& sys, const VmName& vm, std::string* error);
+KnobWriter SysfsVmKnobWriter(const Sysfs& sys, const VmName& vm);
+
+}  // namespace kq::ctl

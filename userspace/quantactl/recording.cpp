@@ -1,0 +1,449 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "recording.hpp"
+
+#include <cstdio>
+
+extern "C" {
+#include "policy.h"
+#include "state.h"
+}
+
+namespace kq::ctl {
+namespace {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+template <typename T>
+void Put(ordered_json& j, const char* key, const std::optional<T>& v) {
+  if (v) j[key] = *v;
+}
+
+// Reads an optional unsigned field; false if present with the wrong type.
+template <typename T>
+bool Get(const json& j, const char* key, std::optional<T>* out) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return true;
+  if (!it->is_number_unsigned() && !(it->is_number_integer() && it->get<int64_t>() >= 0)) {
+    return false;
+  }
+  *out = it->get<T>();
+  return true;
+}
+
+const std::array<const char*, KVM_QUANTA_R_NR> kReasonNames = {
+    "base", "warm", "exit_heavy", "flush", "spin", "phase_end", "payback", "idle"};
+
+}  // namespace
+
+ordered_json SampleToJson(const nl::VcpuSample& v) {
+  ordered_json j;
+  j["vm_id"] = v.vm_id;
+  j["pid"] = v.pid;
+  j["vcpu_idx"] = v.vcpu_idx;
+  j["tid"] = v.tid;
+  Put(j, "cpu", v.cpu);
+  Put(j, "window_ns", v.window_ns);
+  Put(j, "guest_ns", v.guest_ns);
+  Put(j, "exits", v.exits);
+  if (v.exit_kinds) {
+    ordered_json k;
+    for (size_t i = 0; i < nl::kExitKinds; ++i) {
+      k[std::string(nl::kExitKindNames[i])] = (*v.exit_kinds)[i];
+    }
+    j["exit_kinds"] = k;
+  }
+  Put(j, "run_ns", v.run_ns);
+  Put(j, "wait_ns", v.wait_ns);
+  Put(j, "slices", v.slices);
+  Put(j, "halt_ns", v.halt_ns);
+  if (v.pmu) {
+    ordered_json p;
+    for (size_t i = 0; i < nl::kPmuRoles; ++i) {
+      const auto& c = (*v.pmu)[i];
+      p[std::string(nl::kPmuRoleNames[i])] = c ? ordered_json(*c) : ordered_json(nullptr);
+    }
+    j["pmu"] = p;
+  }
+  Put(j, "ipc_milli", v.ipc_milli);
+  Put(j, "llc_mpki_milli", v.llc_mpki_milli);
+  Put(j, "br_mpki_milli", v.br_mpki_milli);
+  Put(j, "exit_rate_milli", v.exit_rate_milli);
+  Put(j, "mean_run_ns", v.mean_run_ns);
+  Put(j, "quantum_ns", v.quantum_ns);
+  return j;
+}
+
+std::optional<nl::VcpuSample> SampleFromJson(const json& j, std::string* error) {
+  if (!j.is_object()) {
+    *error = "sample is not an object";
+    return std::nullopt;
+  }
+  nl::VcpuSample v;
+  std::optional<uint64_t> vm_id;
+  std::optional<uint32_t> pid, idx, tid;
+  if (!Get(j, "vm_id", &vm_id) || !Get(j, "pid", &pid) || !Get(j, "vcpu_idx", &idx) ||
+      !Get(j, "tid", &tid) || !vm_id || !pid || !idx || !tid) {
+    *error = "sample without its identity (vm_id, pid, vcpu_idx, tid)";
+    return std::nullopt;
+  }
+  v.vm_id = *vm_id;
+  v.pid = *pid;
+  v.vcpu_idx = *idx;
+  v.tid = *tid;
+  bool ok = Get(j, "cpu", &v.cpu) && Get(j, "window_ns", &v.window_ns) &&
+            Get(j, "guest_ns", &v.guest_ns) && Get(j, "exits", &v.exits) &&
+            Get(j, "run_ns", &v.run_ns) && Get(j, "wait_ns", &v.wait_ns) &&
+            Get(j, "slices", &v.slices) && Get(j, "halt_ns", &v.halt_ns) &&
+            Get(j, "ipc_milli", &v.ipc_milli) && Get(j, "llc_mpki_milli", &v.llc_mpki_milli) &&
+            Get(j, "br_mpki_milli", &v.br_mpki_milli) &&
+            Get(j, "exit_rate_milli", &v.exit_rate_milli) &&
+            Get(j, "mean_run_ns", &v.mean_run_ns) && Get(j, "quantum_ns", &v.quantum_ns);
+  if (auto it = j.find("exit_kinds"); ok && it != j.end() && it->is_object()) {
+    std::array<uint64_t, nl::kExitKinds> k{};
+    for (size_t i = 0; i < nl::kExitKinds; ++i) {
+      std::optional<uint64_t> c;
+      ok = ok && Get(*it, std::string(nl::kExitKindNames[i]).c_str(), &c);
+      k[i] = c.value_or(0);
+    }
+    v.exit_kinds = k;
+  }
+  if (auto it = j.find("pmu"); ok && it != j.end() && it->is_object()) {
+    std::array<std::optional<uint64_t>, nl::kPmuRoles> p{};
+    for (size_t i = 0; i < nl::kPmuRoles; ++i) {
+      ok = ok && Get(*it, std::string(nl::kPmuRoleNames[i]).c_str(), &p[i]);
+    }
+    v.pmu = p;
+  }
+  if (!ok) {
+    *error = "sample with a value that is not an unsigned number";
+    return std::nullopt;
+  }
+  return v;
+}
+
+ordered_json WindowLine(const nl::Window& w) {
+  ordered_json j;
+  j["type"] = "window";
+  j["seq"] = w.seq;
+  j["time_ns"] = w.time_ns;
+  j["nr_vcpus"] = w.nr_vcpus;
+  j["complete"] = w.complete();
+  j["vcpus"] = ordered_json::array();
+  for (const auto& v : w.vcpus) j["vcpus"].push_back(SampleToJson(v));
+  return j;
+}
+
+std::optional<Recording> ReadRecording(std::istream& in, std::string* error) {
+  Recording rec;
+  std::string line;
+  size_t n = 0;
+  auto fail = [&](const std::string& why) {
+    *error = "line " + std::to_string(n) + ": " + why;
+    return std::nullopt;
+  };
+  auto knobs = [](const json& j) {
+    KnobValues out;
+    if (!j.is_object()) return out;
+    for (const auto& [k, v] : j.items()) {
+      if (v.is_number_unsigned()) out[k] = v.get<uint64_t>();
+    }
+    return out;
+  };
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.empty()) continue;
+    json j = json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return fail("not a JSON object");
+    const std::string type = j.value("type", "");
+    if (type == "header") {
+      rec.params = knobs(j.value("params", json::object()));
+    } else if (type == "vm") {
+      RecordedVm vm;
+      vm.vm = j.value("vm", "");
+      vm.pid = j.value("pid", 0u);
+      vm.vm_id = j.value("vm_id", uint64_t{0});
+      vm.policy = knobs(j.value("policy", json::object()));
+      rec.vms[vm.vm_id] = vm;
+    } else if (type == "window") {
+      RecordedWindow w;
+      w.seq = j.value("seq", uint64_t{0});
+      w.time_ns = j.value("time_ns", uint64_t{0});
+      auto it = j.find("vcpus");
+      if (it == j.end() || !it->is_array()) return fail("window without vcpus");
+      for (const auto& s : *it) {
+        std::string why;
+        auto v = SampleFromJson(s, &why);
+        if (!v) return fail(why);
+        w.vcpus.push_back(*v);
+      }
+      rec.windows.push_back(std::move(w));
+    } else {
+      return fail("unknown type '" + type + "'");
+    }
+  }
+  if (in.bad()) return fail("read error");
+  return rec;
+}
+
+namespace {
+
+kq_window ToWindow(const nl::VcpuSample& v) {
+  kq_window w;
+  kq_window_init(&w);
+  w.window_ns = v.window_ns.value_or(0);
+  w.guest_ns = v.guest_ns.value_or(0);
+  w.exits = v.exits.value_or(0);
+  if (v.exit_kinds) {
+    for (size_t i = 0; i < nl::kExitKinds; ++i) w.kinds[i] = (*v.exit_kinds)[i];
+  }
+  w.run_ns = v.run_ns.value_or(0);
+  w.wait_ns = v.wait_ns.value_or(0);
+  w.slices = v.slices.value_or(0);
+  w.halt_ns = v.halt_ns.value_or(0);
+  if (v.pmu) {
+    for (size_t i = 0; i < nl::kPmuRoles; ++i) w.pmu[i] = (*v.pmu)[i].value_or(KQ_NONE64);
+  }
+  kq_window_derive(&w);
+  return w;
+}
+
+void SetParam(kq_policy_params* p, const std::string& k, uint64_t v) {
+  const auto u = static_cast<u32>(v);
+  if (k == "warm_ipc_milli") p->warm_ipc_milli = u;
+  if (k == "warm_llc_mpki_milli") p->warm_llc_mpki_milli = u;
+  if (k == "warm_br_mpki_milli") p->warm_br_mpki_milli = u;
+  if (k == "warm_exit_rate_milli") p->warm_exit_rate_milli = v;
+  if (k == "heavy_exit_rate_milli") p->heavy_exit_rate_milli = v;
+  if (k == "flush_llc_mpki_milli") p->flush_llc_mpki_milli = u;
+  if (k == "phase_drop_pct") p->phase_drop_pct = u;
+  if (k == "idle_halt_pct") p->idle_halt_pct = u;
+  if (k == "history_max_pct") p->history_max_pct = u;
+  if (k == "debt_max_us") p->debt_max_us = u;
+}
+
+KnobValues ParamValues(const kq_policy_params& p) {
+  return {{"warm_ipc_milli", p.warm_ipc_milli},
+          {"warm_llc_mpki_milli", p.warm_llc_mpki_milli},
+          {"warm_br_mpki_milli", p.warm_br_mpki_milli},
+          {"warm_exit_rate_milli", p.warm_exit_rate_milli},
+          {"heavy_exit_rate_milli", p.heavy_exit_rate_milli},
+          {"flush_llc_mpki_milli", p.flush_llc_mpki_milli},
+          {"phase_drop_pct", p.phase_drop_pct},
+          {"idle_halt_pct", p.idle_halt_pct},
+          {"history_max_pct", p.history_max_pct},
+          {"debt_max_us", p.debt_max_us}};
+}
+
+kq_vm_policy ToVmPolicy(const KnobValues& k) {
+  kq_vm_policy vp;
+  kq_vm_policy_defaults(&vp);
+  auto get = [&](const char* key, u32 def) {
+    auto it = k.find(key);
+    return it == k.end() ? def : static_cast<u32>(it->second);
+  };
+  vp.enabled = get("enabled", vp.enabled ? 1 : 0) != 0;
+  vp.min_us = get("min_quantum_us", vp.min_us);
+  vp.base_us = get("base_quantum_us", vp.base_us);
+  vp.max_us = get("max_quantum_us", vp.max_us);
+  vp.weight = get("weight", vp.weight);
+  return vp;
+}
+
+KnobValues VmPolicyValues(const kq_vm_policy& vp) {
+  return {{"enabled", vp.enabled ? 1 : 0},
+          {"min_quantum_us", vp.min_us},
+          {"base_quantum_us", vp.base_us},
+          {"max_quantum_us", vp.max_us},
+          {"weight", vp.weight}};
+}
+
+struct VcpuState {
+  kq_history h;
+  kq_vcpu_policy st;
+};
+
+std::string Ms(double ns, bool sign = false) {
+  char b[32];
+  std::snprintf(b, sizeof(b), sign ? "%+.2f ms" : "%.2f ms", ns / 1e6);
+  return b;
+}
+
+}  // namespace
+
+std::optional<ReplayResult> Replay(const Recording& rec, const KnobValues& vm_overrides,
+                                   const KnobValues& param_overrides, std::string* error) {
+  ReplayResult r;
+  kq_policy_params params;
+  kq_policy_defaults(&params);
+  for (const auto& [k, v] : rec.params) SetParam(&params, k, v);
+  for (const auto& [k, v] : param_overrides) SetParam(&params, k, v);
+  r.params = ParamValues(params);
+
+  std::map<uint64_t, kq_vm_policy> policies;
+  std::map<std::pair<uint64_t, uint32_t>, VcpuState> state;
+  for (const auto& w : rec.windows) {
+    ++r.windows;
+    // As the module does every window: the ledger over all vCPUs
+    // (kq_ledger_update), then each vCPU's decision against its history so
+    // far, then the window joins the history.
+    std::vector<kq_window> wins;
+    std::vector<VcpuState*> states;
+    std::vector<kq_ledger_entry> ledger;
+    for (const auto& v : w.vcpus) {
+      auto pit = policies.find(v.vm_id);
+      if (pit == policies.end()) {
+        KnobValues k;
+        if (auto it = rec.vms.find(v.vm_id); it != rec.vms.end()) k = it->second.policy;
+        for (const auto& [key, val] : vm_overrides) k[key] = val;
+        kq_vm_policy vp = ToVmPolicy(k);
+        const std::string name = std::to_string(v.pid) + "-" + std::to_string(v.vm_id);
+        if (kq_vm_policy_validate(&vp) != 0) {
+          std::string why;
+          KnobValues vals = VmPolicyValues(vp);
+          if (QuantaOrdered(vals, &why)) why = "a value is out of range";
+          *error = "VM " + name + ": invalid policy: " + why;
+          return std::nullopt;
+        }
+        pit = policies.emplace(v.vm_id, vp).first;
+        ReplayVm& vm = r.vms[v.vm_id];
+        vm.vm = name;
+        vm.pid = v.pid;
+        vm.vm_id = v.vm_id;
+        vm.policy = VmPolicyValues(vp);
+      }
+      auto [sit, fresh] = state.try_emplace({v.vm_id, v.vcpu_idx});
+      VcpuState& s = sit->second;
+      if (fresh) {
+        kq_history_init(&s.h);
+        kq_vcpu_policy_init(&s.st, &pit->second);
+      }
+      wins.push_back(ToWindow(v));
+      states.push_back(&s);
+      kq_ledger_entry e{};
+      e.cpu = static_cast<int>(v.cpu.value_or(0));
+      e.run_ns = wins.back().run_ns;
+      e.wait_ns = wins.back().wait_ns;
+      e.weight = pit->second.weight;
+      e.debt_ns = s.st.debt_ns;
+      ledger.push_back(e);
+    }
+    kq_ledger_update(ledger.data(), static_cast<unsigned>(ledger.size()),
+                     static_cast<s64>(params.debt_max_us) * 1000);
+    for (size_t i = 0; i < w.vcpus.size(); ++i) {
+      const auto& v = w.vcpus[i];
+      const kq_vm_policy& vp = policies.at(v.vm_id);
+      VcpuState& s = *states[i];
+      const kq_window& win = wins[i];
+      s.st.debt_ns = ledger[i].debt_ns;
+      kq_policy_window(&params, &vp, &s.st, &win, &s.h);
+      kq_history_add(&s.h, &win);
+
+      ReplayVm& vm = r.vms[v.vm_id];
+      ReplayVcpu& rv = vm.vcpus[v.vcpu_idx];
+      rv.vcpu = v.vcpu_idx;
+      rv.tid = v.tid;
+      ++rv.windows;
+      rv.target_ns_sum += s.st.target_ns;
+      rv.run_ns += win.run_ns;
+      rv.slices += win.slices;
+      rv.debt_ns = s.st.debt_ns;
+      const char* reason = kq_reason_name(s.st.reason);
+      auto& rs = rv.by_reason[reason ? reason : "?"];
+      ++rs.windows;
+      rs.target_ns_sum += s.st.target_ns;
+      vm.run_ns += win.run_ns;
+      r.run_ns += win.run_ns;
+    }
+  }
+  return r;
+}
+
+ordered_json ReplayJson(const ReplayResult& r) {
+  ordered_json j;
+  j["windows"] = r.windows;
+  j["params"] = r.params;
+  uint64_t weights = 0;
+  for (const auto& [id, vm] : r.vms) weights += vm.policy.at("weight");
+  j["vms"] = ordered_json::array();
+  for (const auto& [id, vm] : r.vms) {
+    ordered_json o;
+    o["vm"] = vm.vm;
+    o["pid"] = vm.pid;
+    o["vm_id"] = vm.vm_id;
+    o["policy"] = vm.policy;
+    o["run_ns"] = vm.run_ns;
+    o["run_share"] = r.run_ns ? static_cast<double>(vm.run_ns) / r.run_ns : 0.0;
+    o["weight_share"] = weights ? static_cast<double>(vm.policy.at("weight")) / weights : 0.0;
+    int64_t ledger = 0;
+    o["vcpus"] = ordered_json::array();
+    for (const auto& [idx, v] : vm.vcpus) {
+      ordered_json c;
+      c["vcpu"] = v.vcpu;
+      c["tid"] = v.tid;
+      c["windows"] = v.windows;
+      c["mean_target_ns"] = v.windows ? v.target_ns_sum / v.windows : 0;
+      c["mean_achieved_ns"] = v.slices ? ordered_json(v.run_ns / v.slices) : ordered_json(nullptr);
+      c["debt_ns"] = v.debt_ns;
+      ordered_json by = ordered_json::object();
+      // In enum order.
+      for (const char* name : kReasonNames) {
+        auto it = v.by_reason.find(name);
+        if (it == v.by_reason.end()) continue;
+        by[name] = {{"windows", it->second.windows},
+                    {"mean_target_ns", it->second.target_ns_sum / it->second.windows}};
+      }
+      c["by_reason"] = by;
+      ledger += v.debt_ns;
+      o["vcpus"].push_back(c);
+    }
+    o["ledger_ns"] = ledger;
+    j["vms"].push_back(o);
+  }
+  return j;
+}
+
+std::string FormatReplay(const ReplayResult& r) {
+  const ordered_json j = ReplayJson(r);
+  std::string out = "replay: " + std::to_string(r.windows) + " windows, " +
+                    std::to_string(r.vms.size()) + " VMs (what the policy would have decided)\n";
+  char b[256];
+  for (const auto& vm : j["vms"]) {
+    std::snprintf(b, sizeof(b),
+                  "VM %s  quanta %llu/%llu/%llu us  weight %llu (%.1f%%)  run share %.1f%%  "
+                  "ledger %s\n",
+                  vm["vm"].get<std::string>().c_str(),
+                  static_cast<unsigned long long>(vm["policy"]["min_quantum_us"].get<uint64_t>()),
+                  static_cast<unsigned long long>(vm["policy"]["base_quantum_us"].get<uint64_t>()),
+                  static_cast<unsigned long long>(vm["policy"]["max_quantum_us"].get<uint64_t>()),
+                  static_cast<unsigned long long>(vm["policy"]["weight"].get<uint64_t>()),
+                  vm["weight_share"].get<double>() * 100, vm["run_share"].get<double>() * 100,
+                  Ms(static_cast<double>(vm["ledger_ns"].get<int64_t>()), true).c_str());
+    out += b;
+    for (const auto& c : vm["vcpus"]) {
+      const std::string achieved =
+          c["mean_achieved_ns"].is_null()
+              ? std::string("-")
+              : Ms(static_cast<double>(c["mean_achieved_ns"].get<uint64_t>()));
+      std::snprintf(
+          b, sizeof(b), "  vCPU %u tid %u: %llu windows, mean target %s vs achieved %s, debt %s\n",
+          c["vcpu"].get<unsigned>(), c["tid"].get<unsigned>(),
+          static_cast<unsigned long long>(c["windows"].get<uint64_t>()),
+          Ms(static_cast<double>(c["mean_target_ns"].get<uint64_t>())).c_str(), achieved.c_str(),
+          Ms(static_cast<double>(c["debt_ns"].get<int64_t>()), true).c_str());
+      out += b;
+      std::string reasons = "    targets by reason:";
+      bool first = true;
+      for (const auto& [name, rs] : c["by_reason"].items()) {
+        reasons += std::string(first ? " " : ", ") + name + " " +
+                   std::to_string(rs["windows"].get<uint64_t>()) + " x " +
+                   Ms(static_cast<double>(rs["mean_target_ns"].get<uint64_t>()));
+        first = false;
+      }
+      out += reasons + "\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace kq::ctl

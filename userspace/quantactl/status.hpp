@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-2.0
+// quantactl status: one row per vCPU from the latest netlink samples
+// (GET_STATE) and the policy's view in sysfs (target, reason, debt).
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kq_nl.hpp"
+#include "sysfs.hpp"
+
+namespace kq::ctl {
+
+struct StatusRow {
+  std::string vm;  // "<pid>-<id>"
+  uint32_t pid = 0;
+  uint64_t vm_id = 0;
+  uint32_t vcpu = 0;
+  std::optional<uint32_t> tid;
+  std::optional<uint64_t> quantum_ns;
+  std::optional<uint64_t> target_ns;
+  std::optional<std::string> reason;
+  std::optional<uint64_t> exit_rate_milli;
+  std::optional<uint64_t> mean_run_ns;
+  std::optional<uint32_t> ipc_milli;
+  std::optional<int64_t> debt_ns;
+};
+
+struct Status {
+  std::optional<std::string> mode;
+  std::vector<StatusRow> rows;  // sorted by pid, vm id, vCPU
+};
+
+// Rows for every vCPU in sysfs and every sample, joined on (VM id, vCPU).
+Status BuildStatus(const Sysfs& sys, const std::vector<nl::VcpuSample>& samples);
+
+std::string FormatStatusTable(const Status& s);
+// {"mode":..,"vms":[{"vm":"p-i","pid":..,"vm_id":..,"vcpus":[{...}]}]}
+nlohmann::ordered_json StatusJson(const Status& s);
+
+}  // namespace kq::ctl

@@ -1,0 +1,540 @@
+// SPDX-License-Identifier: GPL-2.0
+// quantactl: knob validation, the write order and rollback (against a fake
+// kernel and a fake sysfs directory), VM resolution, status table and JSON,
+// record/replay round trip, and the binary's exit codes.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "knobs.hpp"
+#include "recording.hpp"
+#include "status.hpp"
+#include "sysfs.hpp"
+
+namespace fs = std::filesystem;
+
+namespace kq::ctl {
+namespace {
+
+KnobValues Defaults() {
+  return {{"enabled", 1},
+          {"min_quantum_us", 1000},
+          {"base_quantum_us", 4000},
+          {"max_quantum_us", 8000},
+          {"weight", 100}};
+}
+
+// The kernel's rules for vms/<vm>/policy/: ranges, and min <= base <= max
+// after every single write; optionally fails the n-th write.
+struct FakeKernel {
+  KnobValues v = Defaults();
+  std::vector<std::string> log;
+  int fail_at = -1;  // index of the write that fails with EIO
+  int writes = 0;
+  int Write(const std::string& k, uint64_t val) {
+    if (writes++ == fail_at) return EIO;
+    const KnobSpec* s = FindKnob(VmKnobs(), k);
+    if (!s) return ENOENT;
+    if (val < s->lo || val > s->hi) return ERANGE;
+    KnobValues next = v;
+    next[k] = val;
+    std::string why;
+    if (!QuantaOrdered(next, &why)) return EINVAL;
+    v = next;
+    log.push_back(k + "=" + std::to_string(val));
+    return 0;
+  }
+  KnobWriter Writer() {
+    return [this](const std::string& k, uint64_t val) { return Write(k, val); };
+  }
+};
+
+TEST(ParseAssignments, Good) {
+  std::string err;
+  auto v = ParseAssignments({"min_quantum_us=100", "weight=10000", "enabled=0"}, VmKnobs(), &err);
+  ASSERT_TRUE(v) << err;
+  EXPECT_EQ(v->at("min_quantum_us"), 100u);
+  EXPECT_EQ(v->at("weight"), 10000u);
+  EXPECT_EQ(v->at("enabled"), 0u);
+}
+
+TEST(ParseAssignments, Refused) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{}, "nothing to set"},
+      {{"min_quantum_us"}, "expected key=value"},
+      {{"=5"}, "expected key=value"},
+      {{"quantum=5"}, "unknown key 'quantum'"},
+      {{"weight=abc"}, "not a decimal number"},
+      {{"weight=-1"}, "not a decimal number"},
+      {{"weight="}, "not a decimal number"},
+      {{"weight=0"}, "out of range 1..10000"},
+      {{"max_quantum_us=100001"}, "out of range 100..100000"},
+      {{"min_quantum_us=99"}, "out of range"},
+      {{"enabled=2"}, "out of range 0..1"},
+      {{"weight=5", "weight=6"}, "given twice"},
+      {{"weight=99999999999999999999"}, "not a decimal number"},
+  };
+  for (const auto& [args, want] : cases) {
+    std::string err;
+    EXPECT_FALSE(ParseAssignments(args, VmKnobs(), &err));
+    EXPECT_NE(err.find(want), std::string::npos) << "got: " << err << ", want: " << want;
+  }
+}
+
+TEST(QuantaOrdered, Checks) {
+  std::string err;
+  KnobValues v = Defaults();
+  EXPECT_TRUE(QuantaOrdered(v, &err));
+  v["min_quantum_us"] = 5000;
+  EXPECT_FALSE(QuantaOrdered(v, &err));
+  EXPECT_NE(err.find("5000, 4000, 8000"), std::string::npos) << err;
+}
+
+// Every change between valid settings on a grid is applied in an order the
+// kernel accepts at every step.
+TEST(PlanWrites, OrderKeepsMinBaseMax) {
+  const std::array<uint64_t, 5> vals = {100, 1000, 4000, 8000, 100000};
+  int plans = 0;
+  for (uint64_t m0 : vals)
+    for (uint64_t b0 : vals)
+      for (uint64_t x0 : vals) {
+        if (!(m0 <= b0 && b0 <= x0)) continue;
+        for (uint64_t m1 : vals)
+          for (uint64_t b1 : vals)
+            for (uint64_t x1 : vals) {
+              if (!(m1 <= b1 && b1 <= x1)) continue;
+              FakeKernel k;
+              k.v["min_quantum_us"] = m0;
+              k.v["base_quantum_us"] = b0;
+              k.v["max_quantum_us"] = x0;
+              const KnobValues cur = k.v;
+              const KnobValues ch = {
+                  {"min_quantum_us", m1}, {"base_quantum_us", b1}, {"max_quantum_us", x1}};
+              auto plan = PlanWrites(cur, ch);
+              auto r = ApplyWrites(plan, cur, k.Writer());
+              ASSERT_TRUE(r.ok) << m0 << "/" << b0 << "/" << x0 << " -> " << m1 << "/" << b1 << "/"
+                                << x1 << " failed at " << r.failed_key;
+              EXPECT_EQ(k.v["min_quantum_us"], m1);
+              EXPECT_EQ(k.v["base_quantum_us"], b1);
+              EXPECT_EQ(k.v["max_quantum_us"], x1);
+              ++plans;
+            }
+      }
+  EXPECT_GT(plans, 100);
+}
+
+TEST(PlanWrites, SkipsUnchangedAndOrdersWidenFirst) {
+  auto plan = PlanWrites(Defaults(), {{"min_quantum_us", 1000},
+                                      {"base_quantum_us", 20000},
+                                      {"max_quantum_us", 50000},
+                                      {"weight", 200}});
+  ASSERT_EQ(plan.size(), 3u);
+  EXPECT_EQ(plan[0].key, "max_quantum_us");
+  EXPECT_EQ(plan[1].key, "base_quantum_us");
+  EXPECT_EQ(plan[2].key, "weight");
+  plan = PlanWrites(Defaults(),
+                    {{"min_quantum_us", 200}, {"base_quantum_us", 300}, {"max_quantum_us", 400}});
+  ASSERT_EQ(plan.size(), 3u);
+  EXPECT_EQ(plan[0].key, "min_quantum_us");
+  EXPECT_EQ(plan[1].key, "base_quantum_us");
+  EXPECT_EQ(plan[2].key, "max_quantum_us");
+}
+
+TEST(ApplyWrites, RollsBackOnFailure) {
+  for (int fail_at = 0; fail_at < 4; ++fail_at) {
+    FakeKernel k;
+    k.fail_at = fail_at;
+    const KnobValues cur = k.v;
+    const KnobValues ch = {{"min_quantum_us", 10000},
+                           {"base_quantum_us", 20000},
+                           {"max_quantum_us", 30000},
+                           {"weight", 7}};
+    auto plan = PlanWrites(cur, ch);
+    ASSERT_EQ(plan.size(), 4u);
+    auto r = ApplyWrites(plan, cur, k.Writer());
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.error, EIO);
+    EXPECT_EQ(r.written, static_cast<size_t>(fail_at));
+    EXPECT_EQ(r.restored, static_cast<size_t>(fail_at));
+    EXPECT_TRUE(r.restore_failed.empty());
+    EXPECT_EQ(k.v, cur) << "fail at " << fail_at;
+  }
+}
+
+// ---------------------------------------------------------------- fake sysfs
+class FakeSysfs : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() /
+            ("quantactl-test-" + std::to_string(getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    Put("mode", "observe");
+    AddVm("123-4", 2);
+    AddVm("200-5", 1);
+    AddVm("200-6", 1);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+  void Put(const std::string& rel, const std::string& text) {
+    fs::create_directories((root_ / rel).parent_path());
+    std::ofstream(root_ / rel) << text << "\n";
+  }
+  std::string Get(const std::string& rel) {
+    std::ifstream f(root_ / rel);
+    std::string s;
+    std::getline(f, s);
+    return s;
+  }
+  void AddVm(const std::string& dir, int vcpus) {
+    Put("vms/" + dir + "/pid", dir.substr(0, dir.find('-')));
+    for (const auto& [k, v] : Defaults()) Put("vms/" + dir + "/policy/" + k, std::to_string(v));
+    for (int i = 0; i < vcpus; ++i) {
+      const std::string d = "vms/" + dir + "/vcpus/" + std::to_string(i) + "/";
+      Put(d + "tid", std::to_string(1000 + i));
+      Put(d + "exits", "42");
+      Put(d + "exit_reasons", "io 40\nmmio 0\nhlt 2");
+      Put(d + "target_quantum_us", "1000");
+      Put(d + "reason", "exit_heavy");
+      Put(d + "debt_us", "-250");
+      Put(d + "window/quantum_ns", "none");
+      Put(d + "window/exits", "7");
+    }
+  }
+  // Runs the quantactl binary; returns its exit code, stdout in *out.
+  int Run(const std::string& args, std::string* out = nullptr) {
+    const std::string cmd = std::string(QUANTACTL_BIN) + " --sysfs " + root_.string() + " " + args +
+                            " 2>" + (root_ / "stderr").string();
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string s;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), p)) > 0) s.append(buf, n);
+    const int st = pclose(p);
+    if (out) *out = s;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  }
+  std::string Stderr() {
+    std::ifstream f(root_ / "stderr");
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+  }
+  std::string Policy(const std::string& vm) {
+    std::string s;
+    for (const auto& [k, v] : Defaults()) s += k + "=" + Get("vms/" + vm + "/policy/" + k) + " ";
+    return s;
+  }
+  fs::path root_;
+};
+
+TEST_F(FakeSysfs, ResolveVm) {
+  Sysfs sys(root_);
+  std::string err;
+  ASSERT_EQ(sys.ListVms().size(), 3u);
+  EXPECT_EQ(sys.ResolveVm("123-4", &err)->dir, "123-4");
+  EXPECT_EQ(sys.ResolveVm("123", &err)->vm_id, 4u);
+  EXPECT_FALSE(sys.ResolveVm("200", &err));
+  EXPECT_NE(err.find("200-5 200-6"), std::string::npos) << err;
+  EXPECT_FALSE(sys.ResolveVm("999", &err));
+  EXPECT_FALSE(sys.ResolveVm("123-9", &err));
+  EXPECT_FALSE(sys.ResolveVm("abc", &err));
+  EXPECT_EQ(sys.VcpuIndices(*sys.ResolveVm("123-4", &err)), (std::vector<uint32_t>{0, 1}));
+}
+
+TEST_F(FakeSysfs, VmTree) {
+  Sysfs sys(root_);
+  std::string err;
+  auto t = sys.VmTree(*sys.ResolveVm("123-4", &err));
+  EXPECT_EQ(t["pid"], 123);
+  EXPECT_EQ(t["policy"]["base_quantum_us"], 4000);
+  EXPECT_EQ(t["vcpus"]["1"]["exit_reasons"]["io"], 40);
+  EXPECT_EQ(t["vcpus"]["1"]["debt_us"], -250);
+  EXPECT_EQ(t["vcpus"]["0"]["reason"], "exit_heavy");
+  EXPECT_TRUE(t["vcpus"]["0"]["window"]["quantum_ns"].is_null());
+}
+
+TEST_F(FakeSysfs, SetWritesAll) {
+  std::string out;
+  EXPECT_EQ(Run("set 123 min_quantum_us=10000 base_quantum_us=20000 max_quantum_us=30000 "
+                "weight=50",
+                &out),
+            0)
+      << Stderr();
+  EXPECT_EQ(Policy("123-4"),
+            "base_quantum_us=20000 enabled=1 max_quantum_us=30000 min_quantum_us=10000 "
+            "weight=50 ");
+  // Order: widen max, base, then raise min; weight last.
+  EXPECT_LT(out.find("max_quantum_us"), out.find("base_quantum_us"));
+  EXPECT_LT(out.find("base_quantum_us"), out.find("min_quantum_us"));
+  EXPECT_EQ(Policy("200-5").find("weight=100") != std::string::npos, true);
+  EXPECT_EQ(Run("--json set 123-4 weight=50", &out), 0);
+  EXPECT_NE(out.find("\"writes\":[]"), std::string::npos) << out;
+}
+
+TEST_F(FakeSysfs, SetRefusesBadValuesAndChangesNothing) {
+  const std::string before = Policy("123-4");
+  EXPECT_EQ(Run("set 123-4 weight=0"), 2);
+  EXPECT_NE(Stderr().find("weight=0: out of range 1..10000"), std::string::npos) << Stderr();
+  EXPECT_EQ(Run("set 123-4 base_quantum_us=9000"), 2);
+  EXPECT_NE(Stderr().find("min_quantum_us <= base_quantum_us <= max_quantum_us"),
+            std::string::npos);
+  EXPECT_EQ(Run("set 123-4 bogus=1"), 2);
+  EXPECT_EQ(Run("set 123-4 min_quantum_us=200 weight=x"), 2);
+  EXPECT_EQ(Run("set 123-4"), 2);
+  EXPECT_EQ(Run("set 200 weight=5"), 1);  // two VMs
+  EXPECT_EQ(Run("set 999 weight=5"), 1);
+  EXPECT_EQ(Policy("123-4"), before);
+}
+
+TEST_F(FakeSysfs, SetRollsBackWhenAWriteFails) {
+  // weight is written last; make it unwritable (a directory).
+  fs::remove(root_ / "vms/123-4/policy/weight");
+  fs::create_directories(root_ / "vms/123-4/policy/weight");
+  Put("vms/123-4/policy/weight/x", "");
+  // ReadVmKnobs needs a number: reading a directory fails, so give it one
+  // through a file of another VM instead: test rollback on 200-5.
+  fs::remove(root_ / "vms/200-5/policy/max_quantum_us");
+  fs::create_directories(root_ / "vms/200-5/policy/max_quantum_us");
+  EXPECT_EQ(Run("set 123-4 weight=5"), 1);
+  EXPECT_NE(Stderr().find("cannot read"), std::string::npos) << Stderr();
+}
+
+TEST(ApplyWritesSysfs, RollbackRestoresFiles) {
+  const fs::path root = fs::temp_directory_path() / ("quantactl-rb-" + std::to_string(getpid()));
+  fs::remove_all(root);
+  fs::create_directories(root / "vms/1-1/policy");
+  for (const auto& [k, v] : Defaults()) {
+    std::ofstream(root / "vms/1-1/policy" / k) << v << "\n";
+  }
+  Sysfs sys(root);
+  const VmName vm{"1-1", 1, 1};
+  std::string err;
+  auto cur = ReadVmKnobs(sys, vm, &err);
+  ASSERT_TRUE(cur) << err;
+  const KnobValues ch = {{"min_quantum_us", 500}, {"base_quantum_us", 600}, {"weight", 3}};
+  auto plan = PlanWrites(*cur, ch);
+  ASSERT_EQ(plan.back().key, "weight");
+  // The weight write fails: a directory now.
+  fs::remove(root / "vms/1-1/policy/weight");
+  fs::create_directories(root / "vms/1-1/policy/weight");
+  auto r = ApplyWrites(plan, *cur, SysfsVmKnobWriter(sys, vm));
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.failed_key, "weight");
+  EXPECT_EQ(r.error, EISDIR);
+  EXPECT_EQ(r.written, 2u);
+  EXPECT_EQ(r.restored, 2u);
+  EXPECT_EQ(*sys.Read("vms/1-1/policy/min_quantum_us"), "1000");
+  EXPECT_EQ(*sys.Read("vms/1-1/policy/base_quantum_us"), "4000");
+  fs::remove_all(root);
+}
+
+TEST_F(FakeSysfs, Mode) {
+  std::string out;
+  EXPECT_EQ(Run("mode", &out), 0);
+  EXPECT_EQ(out, "observe\n");
+  EXPECT_EQ(Run("mode enforce", &out), 0);
+  EXPECT_EQ(Get("mode"), "enforce");
+  EXPECT_EQ(Run("--json mode", &out), 0);
+  EXPECT_EQ(out, "{\"mode\":\"enforce\"}\n");
+  EXPECT_EQ(Run("mode fast"), 2);
+  EXPECT_EQ(Get("mode"), "enforce");
+}
+
+TEST_F(FakeSysfs, Show) {
+  std::string out;
+  EXPECT_EQ(Run("show 123-4", &out), 0);
+  EXPECT_NE(out.find("policy/\n  base_quantum_us: 4000\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("    exit_reasons:\n      io 40\n      mmio 0\n      hlt 2\n"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(Run("--json show 123", &out), 0);
+  auto j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["vm"], "123-4");
+  EXPECT_EQ(j["sysfs"]["vcpus"]["0"]["tid"], 1000);
+  EXPECT_EQ(Run("show 7"), 1);
+  EXPECT_EQ(Run("show"), 2);
+  EXPECT_EQ(Run("frobnicate"), 2);
+  EXPECT_EQ(Run(""), 2);
+}
+
+TEST_F(FakeSysfs, StatusTableAndJson) {
+  Sysfs sys(root_);
+  nl::VcpuSample v;
+  v.vm_id = 4;
+  v.pid = 123;
+  v.vcpu_idx = 1;
+  v.tid = 1001;
+  v.quantum_ns = 6'940'000;
+  v.exit_rate_milli = 12'500;
+  v.mean_run_ns = 80'000;
+  Status s = BuildStatus(sys, {v});
+  ASSERT_EQ(s.rows.size(), 4u);
+  EXPECT_EQ(s.mode, "observe");
+  const std::string t = FormatStatusTable(s);
+  EXPECT_NE(t.find("mode observe, 4 vCPUs\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("VM     VCPU   TID  QUANTUM_MS  TARGET_MS  REASON      EXITS/MS  MEAN_RUN_US  "
+                   "IPC  DEBT_MS\n"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("123-4     1  1001        6.94       1.00  exit_heavy     12.50        80.00"
+                   "    -    -0.25\n"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("123-4     0  1000           -       1.00  exit_heavy         -            -"
+                   "    -    -0.25\n"),
+            std::string::npos)
+      << t;
+  auto j = StatusJson(s);
+  ASSERT_EQ(j["vms"].size(), 3u);
+  EXPECT_EQ(j["vms"][0]["vm"], "123-4");
+  EXPECT_EQ(j["vms"][0]["vcpus"].size(), 2u);
+  EXPECT_EQ(j["vms"][0]["vcpus"][1]["quantum_ns"], 6'940'000u);
+  EXPECT_EQ(j["vms"][0]["vcpus"][1]["debt_ns"], -250'000);
+  EXPECT_EQ(j["vms"][0]["vcpus"][1]["target_ns"], 1'000'000u);
+  EXPECT_TRUE(j["vms"][0]["vcpus"][0]["ipc_milli"].is_null());
+  EXPECT_EQ(j["vms"][2]["vm"], "200-6");
+}
+
+// ---------------------------------------------------------------- record/replay
+nl::VcpuSample Sample(uint64_t vm_id, uint32_t idx, bool io) {
+  nl::VcpuSample v;
+  v.vm_id = vm_id;
+  v.pid = 50;
+  v.vcpu_idx = idx;
+  v.tid = static_cast<uint32_t>(500 + vm_id * 10 + idx);
+  v.cpu = 0;
+  v.window_ns = 100'000'000;
+  v.guest_ns = 30'000'000;
+  v.exits = io ? 30'000 : 10;  // 1000 vs 0.33 exits per guest ms
+  std::array<uint64_t, nl::kExitKinds> k{};
+  k[KVM_QUANTA_EXIT_IO] = *v.exits;
+  v.exit_kinds = k;
+  // On one CPU, equally runnable: the compute vCPU ran 60 of 80 ms.
+  v.run_ns = io ? 20'000'000 : 60'000'000;
+  v.wait_ns = io ? 60'000'000 : 20'000'000;
+  v.slices = 5;
+  v.halt_ns = 0;
+  v.exit_rate_milli = *v.exits * 1'000'000'000 / *v.guest_ns;
+  v.mean_run_ns = *v.guest_ns / *v.exits;
+  v.quantum_ns = *v.run_ns / *v.slices;
+  return v;
+}
+
+TEST(Recording, SampleRoundTrip) {
+  nl::VcpuSample v = Sample(3, 1, true);
+  std::array<std::optional<uint64_t>, nl::kPmuRoles> pmu{};
+  pmu[0] = 1000;
+  v.pmu = pmu;
+  v.ipc_milli = 700;
+  std::string err;
+  auto back = SampleFromJson(nlohmann::json::parse(SampleToJson(v).dump()), &err);
+  ASSERT_TRUE(back) << err;
+  EXPECT_EQ(SampleToJson(*back), SampleToJson(v));
+  EXPECT_EQ(back->exit_kinds, v.exit_kinds);
+  EXPECT_EQ(back->pmu, v.pmu);
+  EXPECT_FALSE((*back->pmu)[1].has_value());
+  EXPECT_FALSE(SampleFromJson(nlohmann::json::parse("{\"vm_id\":1}"), &err));
+  EXPECT_FALSE(SampleFromJson(
+      nlohmann::json::parse("{\"vm_id\":1,\"pid\":2,\"vcpu_idx\":0,\"tid\":3,\"exits\":\"x\"}"),
+      &err));
+}
+
+std::string Write(int windows) {
+  std::string s =
+      "{\"type\":\"header\",\"version\":1,\"interval_ms\":100,\"mode\":\"observe\","
+      "\"params\":{}}\n"
+      "{\"type\":\"vm\",\"vm\":\"50-1\",\"pid\":50,\"vm_id\":1,\"policy\":{\"enabled\":1,"
+      "\"min_quantum_us\":1000,\"base_quantum_us\":4000,\"max_quantum_us\":8000,\"weight\":100}}"
+      "\n";
+  for (int i = 0; i < windows; ++i) {
+    nl::Window w;
+    w.seq = static_cast<uint64_t>(i + 1);
+    w.time_ns = static_cast<uint64_t>(i + 1) * 100'000'000;
+    w.vcpus = {Sample(1, 0, true), Sample(2, 0, false)};
+    w.nr_vcpus = 2;
+    s += WindowLine(w).dump() + "\n";
+  }
+  return s;
+}
+
+TEST(Recording, ReplayRoundTrip) {
+  std::istringstream in(Write(20));
+  std::string err;
+  auto rec = ReadRecording(in, &err);
+  ASSERT_TRUE(rec) << err;
+  ASSERT_EQ(rec->windows.size(), 20u);
+  ASSERT_EQ(rec->vms.size(), 1u);
+  auto r = Replay(*rec, {}, {}, &err);
+  ASSERT_TRUE(r) << err;
+  EXPECT_EQ(r->windows, 20u);
+  ASSERT_EQ(r->vms.size(), 2u);
+  const auto& io = r->vms.at(1).vcpus.at(0);
+  EXPECT_EQ(io.windows, 20u);
+  ASSERT_TRUE(io.by_reason.count("exit_heavy"));
+  EXPECT_EQ(io.by_reason.at("exit_heavy").target_ns_sum / io.by_reason.at("exit_heavy").windows,
+            1'000'000u);
+  EXPECT_EQ(io.run_ns / io.slices, 4'000'000u);
+  // Fair share is 40 ms a window each: the compute vCPU owes 20 ms more
+  // every window, up to the bound (2 x debt_max_us), the I/O one is owed.
+  const int64_t debt = r->vms.at(2).vcpus.at(0).debt_ns;
+  EXPECT_GT(debt, 0);
+  EXPECT_LE(debt, 2 * static_cast<int64_t>(r->params.at("debt_max_us")) * 1000);
+  EXPECT_EQ(r->vms.at(1).vcpus.at(0).debt_ns, -debt);
+  ASSERT_TRUE(r->vms.at(2).vcpus.at(0).by_reason.count("payback"));
+  auto j = ReplayJson(*r);
+  EXPECT_EQ(j["vms"][0]["vm"], "50-1");
+  EXPECT_DOUBLE_EQ(j["vms"][0]["run_share"].get<double>(), 0.25);
+  EXPECT_EQ(j["vms"][0]["vcpus"][0]["mean_achieved_ns"], 4'000'000u);
+  EXPECT_EQ(j["vms"][0]["ledger_ns"], -debt);
+  EXPECT_EQ(j["vms"][0]["vcpus"][0]["by_reason"]["exit_heavy"]["mean_target_ns"], 1'000'000u);
+  const std::string text = FormatReplay(*r);
+  EXPECT_NE(text.find("VM 50-1  quanta 1000/4000/8000 us"), std::string::npos) << text;
+  EXPECT_NE(text.find("VM 50-2"), std::string::npos) << text;
+
+  // What-if: a shorter minimum for every VM.
+  auto r2 = Replay(*rec, {{"min_quantum_us", 500}}, {{"heavy_exit_rate_milli", 5000}}, &err);
+  ASSERT_TRUE(r2) << err;
+  const auto& io2 = r2->vms.at(1).vcpus.at(0);
+  EXPECT_EQ(io2.by_reason.at("exit_heavy").target_ns_sum / io2.windows, 500'000u);
+  EXPECT_EQ(r2->params.at("heavy_exit_rate_milli"), 5000u);
+  // Invalid as a whole.
+  EXPECT_FALSE(Replay(*rec, {{"min_quantum_us", 9000}}, {}, &err));
+  EXPECT_NE(err.find("min_quantum_us <= base_quantum_us"), std::string::npos) << err;
+}
+
+TEST(Recording, BadInput) {
+  std::string err;
+  std::istringstream a("{\"type\":\"window\",\"vcpus\":[{\"vm_id\":1}]}\n");
+  EXPECT_FALSE(ReadRecording(a, &err));
+  EXPECT_NE(err.find("line 1"), std::string::npos);
+  std::istringstream b("{\"type\":\"header\"}\nnot json\n");
+  EXPECT_FALSE(ReadRecording(b, &err));
+  EXPECT_NE(err.find("line 2"), std::string::npos);
+}
+
+TEST_F(FakeSysfs, ReplayBinary) {
+  std::ofstream(root_ / "rec.jsonl") << Write(5);
+  std::string out;
+  EXPECT_EQ(Run("replay " + (root_ / "rec.jsonl").string(), &out), 0) << Stderr();
+  EXPECT_NE(out.find("replay: 5 windows, 2 VMs"), std::string::npos) << out;
+  EXPECT_EQ(Run("--json replay " + (root_ / "rec.jsonl").string() +
+                    " --policy base_quantum_us=2000 debt_max_us=1000",
+                &out),
+            0)
+      << Stderr();
+  auto j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["vms"][1]["policy"]["base_quantum_us"], 2000);
+  EXPECT_EQ(j["params"]["debt_max_us"], 1000);
+  EXPECT_EQ(Run("replay " + (root_ / "rec.jsonl").string() + " --policy nope=1"), 2);
+  EXPECT_EQ(Run("replay " + (root_ / "rec.jsonl").string() + " --policy weight=0"), 2);
+  EXPECT_EQ(Run("replay " + (root_ / "missing.jsonl").string()), 1);
+}
+
+}  // namespace
+}  // namespace kq::ctl
