@@ -334,8 +334,19 @@ static void kq_registry_decide(struct kq_vcpu **vs, struct kq_sample *out,
 	if (e) {
 		for (i = 0; i < n; i++) {
 			e[i].cpu = out[i].cpu;
-			e[i].run_ns = out[i].w.run_ns;
-			e[i].wait_ns = out[i].w.wait_ns;
+			/*
+			 * A vCPU's first window starts at its registration,
+			 * not with its CPU-mates': it would be charged for
+			 * time before they were seen.  It joins from its
+			 * second window.
+			 */
+			if (vs[i]->hist.windows) {
+				e[i].run_ns = out[i].w.run_ns;
+				e[i].wait_ns = out[i].w.wait_ns;
+			} else {
+				e[i].run_ns = 0;
+				e[i].wait_ns = 0;
+			}
 			e[i].weight = vs[i]->vm->pol.weight;
 			e[i].debt_ns = vs[i]->pol.debt_ns;
 		}
