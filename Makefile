@@ -12,7 +12,8 @@ KDIR ?= /lib/modules/$(shell uname -r)/build
 KRELEASE := $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
 KQ_CONF := $(CURDIR)/conf/$(or $(KRELEASE),unknown)
 
-.PHONY: all modules configure install clean userspace testvmm kunit rig \
+.PHONY: all modules configure install install-userspace clean userspace testvmm \
+	kunit rig \
 	check demo deps checkpatch
 
 all: modules
@@ -39,6 +40,14 @@ deps:
 userspace:
 	cmake -S userspace -B build/userspace -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build build/userspace -j2
+
+# quantad (/usr/sbin), its unit, quantactl (/usr/bin); PREFIX=/usr by default.
+PREFIX ?= /usr
+install-userspace:
+	cmake -S userspace -B build/userspace -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DCMAKE_INSTALL_PREFIX=$(PREFIX)
+	cmake --build build/userspace -j2 --target quantad quantactl
+	cmake --install build/userspace
 
 testvmm:
 	cmake -S tests/vmm -B build/testvmm -DCMAKE_BUILD_TYPE=RelWithDebInfo

@@ -298,6 +298,12 @@ def main():
                                            "quantad_module_present", "quantad_telemetry_drops",
                                            "quantad_vcpu_exit_rate_per_ms"} <= families,
               f"families {sorted(families)}")
+        # quantad runs as root here: its own BPF tracer measures the vCPUs'
+        # achieved quanta at sched_switch, beside the module's numbers.
+        bpf_ok, _ = t.wait_for(lambda: value(metrics(), "quantad_bpf_loaded") == 1 and
+                               "quantad_vcpu_quantum_bpf_ns{" in metrics(), 10, 0.2)
+        check("quantad-bpf-quanta", bpf_ok,
+              f"bpf_loaded {value(metrics(), 'quantad_bpf_loaded')}, no quantum_bpf_ns series")
     check_policies("start", names, CONF_A)
 
     # SIGHUP with a changed configuration.

@@ -109,6 +109,8 @@ void ParseDaemon(const toml::table& t, DaemonSettings* d) {
       if (!ParseListen(d->metrics_listen, &why)) Fail(n, "metrics_listen: " + why);
     } else if (key == "metrics_allow_remote") {
       d->metrics_allow_remote = GetBool(n, key);
+    } else if (key == "bpf") {
+      d->bpf = GetBool(n, key);
     } else if (key == "database") {
       d->database = GetString(n, key);
       if (d->database.empty() || d->database[0] != '/')

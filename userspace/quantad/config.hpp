@@ -54,6 +54,7 @@ struct DaemonSettings {
   uint32_t persist_interval_s = 60;
   uint32_t history_max_pct = 20;       // 0 disables the history adjustment
   uint64_t history_min_windows = 600;  // vCPU windows before history counts
+  bool bpf = true;  // measure achieved quanta with bpf/vcpu_quanta when allowed
 };
 
 struct Config {

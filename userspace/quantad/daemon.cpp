@@ -172,6 +172,45 @@ void Daemon::ScanVms() {
   }
 }
 
+// The achieved quanta of every vCPU thread, measured by the BPF program at
+// sched_switch, so the metrics show target against achieved from a source
+// that does not depend on the module.  Loaded once, when allowed (root or
+// CAP_BPF + CAP_PERFMON, and [daemon] bpf = true); without it quantad works
+// as before.
+void Daemon::TraceQuanta() {
+  if (!cfg_.daemon.bpf) return;
+  if (!bpf_ && !bpf_tried_) {
+    bpf_tried_ = true;
+    std::string err;
+    bpf_ = bpfq::QuantaTracer::Open(&err);
+    if (bpf_)
+      spdlog::info("BPF quanta tracer attached to sched_switch");
+    else
+      spdlog::info("BPF quanta tracer not loaded ({}); achieved quanta from the module only", err);
+  }
+  std::lock_guard lock(mu_);
+  state_.bpf_loaded = bpf_ != nullptr;
+  if (!bpf_) return;
+  std::set<uint32_t> live;
+  for (auto& [id, vm] : state_.vms)
+    for (auto& [idx, v] : vm.vcpus) {
+      if (!v.tid) continue;
+      live.insert(v.tid);
+      std::string err;
+      if (!bpf_->AddTid(v.tid, &err)) continue;
+      auto q = bpf_->Read(v.tid);
+      if (!q) continue;
+      const uint64_t n = q->count - v.bpf_count, t = q->total_ns - v.bpf_total_ns;
+      v.bpf_quantum_ns = n ? std::optional<uint64_t>(t / n) : std::nullopt;
+      v.bpf_count = q->count;
+      v.bpf_total_ns = q->total_ns;
+    }
+  for (const auto& [tid, q] : bpf_->ReadAll()) {
+    std::string err;
+    if (!live.count(tid)) bpf_->RemoveTid(tid, &err);
+  }
+}
+
 void Daemon::ReadPolicyState() {
   std::lock_guard lock(mu_);
   for (auto& [id, vm] : state_.vms) {
@@ -287,6 +326,7 @@ void Daemon::Tick() {
   if (state_.module_present) {
     ScanVms();
     ReadPolicyState();
+    TraceQuanta();
   }
   const auto now = Clock::now();
   if (now - last_persist_ >= std::chrono::seconds(cfg_.daemon.persist_interval_s)) {

@@ -4,6 +4,10 @@
 // profile database, the metrics endpoint, logging and systemd notification.
 #pragma once
 
+#include <memory>
+
+#include "quanta_tracer.hpp"
+
 #include <chrono>
 #include <map>
 #include <memory>
@@ -45,6 +49,7 @@ class Daemon {
   void ApplyVm(VmState* vm, const char* why);
   void ApplyMode();
   void ReadPolicyState();
+  void TraceQuanta();
   void OnMessage(const nl::Message& m);
   void Reload();
   void Persist();
@@ -64,6 +69,8 @@ class Daemon {
   bool absent_logged_ = false;
   bool connect_fail_logged_ = false;
   bool ready_ = false;
+  std::unique_ptr<bpfq::QuantaTracer> bpf_;  // loaded when allowed
+  bool bpf_tried_ = false;
   bool watchdog_ = false;  // WatchdogSec= set: ping every tick
   std::mutex mu_;          // guards state_
   State state_;

@@ -102,6 +102,9 @@ std::string FormatMetrics(const State& s) {
   w.Family("quantad_telemetry_enobufs_total", "counter",
            "Receive buffer overruns of quantad's own netlink socket.");
   w.Sample("", s.enobufs);
+  w.Family("quantad_bpf_loaded", "gauge",
+           "Whether quantad's own BPF quanta tracer (sched_switch) is attached (1) or not (0).");
+  w.Sample("", s.bpf_loaded ? 1 : 0);
   w.Family("quantad_vms", "gauge", "VMs tracked.");
   w.Sample("", s.vms.size());
   if (!s.vms.empty()) {
@@ -125,6 +128,10 @@ std::string FormatMetrics(const State& s) {
   VcpuGauge(w, s, "quantad_vcpu_quantum_ns",
             "Achieved quantum: mean time on a CPU per scheduling in the last window, ns.",
             [](const VcpuState& v) { return v.quantum_ns; });
+  VcpuGauge(w, s, "quantad_vcpu_quantum_bpf_ns",
+            "Achieved quantum measured at sched_switch by quantad's BPF program, independently "
+            "of the module: mean over the last second, ns.",
+            [](const VcpuState& v) { return v.bpf_quantum_ns; });
   VcpuGauge(w, s, "quantad_vcpu_target_quantum_ns",
             "The policy's target quantum for the next window, ns.",
             [](const VcpuState& v) { return v.target_ns; });

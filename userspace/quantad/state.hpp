@@ -30,6 +30,9 @@ struct VcpuState {
   std::array<uint64_t, nl::kExitKinds> exits{};             // cumulative, from the windows seen
   std::optional<std::array<uint64_t, kReasons>> decisions;  // cumulative (kernel)
   std::array<uint64_t, kReasons> decisions_folded{};        // already added to the profile
+  // Achieved quantum measured by quantad's BPF program over its last tick.
+  std::optional<uint64_t> bpf_quantum_ns;
+  uint64_t bpf_count = 0, bpf_total_ns = 0;  // cumulative, as last read
 };
 
 struct VmState {
@@ -51,6 +54,7 @@ struct State {
   uint64_t windows_missed = 0;
   uint64_t last_seq = 0;
   uint64_t module_loads = 0;        // times the family was (re)subscribed
+  bool bpf_loaded = false;          // the BPF quanta tracer is attached
   std::map<uint64_t, VmState> vms;  // by VM id
 };
 

@@ -39,6 +39,10 @@ TEST(QuantadMetrics, EmptyState) {
             "netlink socket.\n"
             "# TYPE quantad_telemetry_enobufs_total counter\n"
             "quantad_telemetry_enobufs_total 0\n"
+            "# HELP quantad_bpf_loaded Whether quantad's own BPF quanta tracer (sched_switch) is "
+            "attached (1) or not (0).\n"
+            "# TYPE quantad_bpf_loaded gauge\n"
+            "quantad_bpf_loaded 0\n"
             "# HELP quantad_vms VMs tracked.\n"
             "# TYPE quantad_vms gauge\n"
             "quantad_vms 0\n");
@@ -59,6 +63,7 @@ TEST(QuantadMetrics, SmallState) {
   s.module_loads = 1;
   s.windows = 42;
   s.kernel_drops = 3;
+  s.bpf_loaded = true;
   VmState& vm = s.vms[7];
   vm.id = 7;
   vm.pid = 1234;
@@ -81,6 +86,7 @@ TEST(QuantadMetrics, SmallState) {
   v.target_ns = 4800000;
   v.debt_ns = -20000;
   v.decisions = std::array<uint64_t, kReasons>{1, 2, 0, 0, 0, 0, 0, 3};
+  v.bpf_quantum_ns = 3900000;
   const std::string got = WithoutHelp(FormatMetrics(s));
   const std::string l = "vm=\"we\\\"b\\\\1\",vm_id=\"7\"";
   const std::string vl = l + ",vcpu=\"0\"";
@@ -91,6 +97,7 @@ TEST(QuantadMetrics, SmallState) {
       "# TYPE quantad_windows_missed_total counter\nquantad_windows_missed_total 0\n"
       "# TYPE quantad_telemetry_drops gauge\nquantad_telemetry_drops 3\n"
       "# TYPE quantad_telemetry_enobufs_total counter\nquantad_telemetry_enobufs_total 0\n"
+      "# TYPE quantad_bpf_loaded gauge\nquantad_bpf_loaded 1\n"
       "# TYPE quantad_vms gauge\nquantad_vms 1\n"
       "# TYPE quantad_vm_info gauge\nquantad_vm_info{" +
       l +
@@ -104,6 +111,9 @@ TEST(QuantadMetrics, SmallState) {
       "# TYPE quantad_vcpu_quantum_ns gauge\nquantad_vcpu_quantum_ns{" +
       vl +
       "} 4000000\n"
+      "# TYPE quantad_vcpu_quantum_bpf_ns gauge\nquantad_vcpu_quantum_bpf_ns{" +
+      vl +
+      "} 3900000\n"
       "# TYPE quantad_vcpu_target_quantum_ns gauge\n"
       "quantad_vcpu_target_quantum_ns{" +
       vl +
