@@ -167,8 +167,7 @@ static void kq_test_parse_separators(struct kunit *test)
 		"cycles\ninstructions",
 		"cycles\tinstructions",
 		"cycles,instructions\n",
-		"cycles,instructions,",
-		" ,cycles,, \t\n instructions ,\n",
+		" cycles , \t\n instructions \n",
 		"\ncycles\n\ninstructions\n\n",
 	};
 	struct kq_event_set *s = kq_test_set_alloc(test);
@@ -222,6 +221,13 @@ static const struct {
 	{ "cycle", 0, -EINVAL },
 	{ "cyclesx", 0, -EINVAL },
 	{ "cycles,bogus", 0, -EINVAL },
+	/* empty elements */
+	{ "cycles,,instructions", 0, -EINVAL },
+	{ "cycles, ,instructions", 0, -EINVAL },
+	{ ",cycles", 0, -EINVAL },
+	{ "cycles,", 0, -EINVAL },
+	{ "cycles,instructions,\n", 0, -EINVAL },
+	{ "none,", 0, -EINVAL },
 	{ "nonee", 0, -EINVAL },
 	{ "4:", 0, -EINVAL },
 	{ ":1", 0, -EINVAL },
@@ -887,6 +893,88 @@ static void kq_test_counters_window(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->poison_uses, 0);
 }
 
+/*
+ * A write to "events" reopens the counters (module: pmu.c bumps the
+ * vCPU's epoch).  The window across the reopening must not subtract the
+ * old counters from the new ones: no counts, and the history after it is
+ * clean.  Without the epoch check the new cycles (1000 + config) minus the
+ * old ones wrap to ~1.8e19 and the window reads as a flush.
+ */
+static void kq_test_counters_reopen(struct kunit *test)
+{
+	struct kq_fake *f = kq_fake_alloc(test);
+	struct kq_event_set *set = kq_test_set_alloc(test);
+	struct kq_counters *c = kq_test_counters_alloc(test);
+	struct kq_reading *r0 = kunit_kzalloc(test, sizeof(*r0), GFP_KERNEL);
+	struct kq_reading *r1 = kunit_kzalloc(test, sizeof(*r1), GFP_KERNEL);
+	struct kq_window *w = kunit_kzalloc(test, sizeof(*w), GFP_KERNEL);
+	struct kq_history *h = kunit_kzalloc(test, sizeof(*h), GFP_KERNEL);
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, r0);
+	KUNIT_ASSERT_NOT_NULL(test, r1);
+	KUNIT_ASSERT_NOT_NULL(test, w);
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	kq_history_init(h);
+	kq_event_set_default(set);
+	kq_counters_open(c, set, &kq_fake_ops, f);
+	for (i = 0; i < f->nctr; i++) {
+		f->ctr[i].script[0] = (struct kq_pmu_value){ 5000000, 100, 100 };
+		f->ctr[i].nscript = 1;
+	}
+	kq_counters_read(c, set, &kq_fake_ops, r0->pmu);
+	r0->pmu_epoch = 1;
+
+	/* The same set written again: closed and opened afresh. */
+	kq_counters_close(c, &kq_fake_ops);
+	kq_counters_open(c, set, &kq_fake_ops, f);
+	kq_counters_read(c, set, &kq_fake_ops, r1->pmu);
+	r1->pmu_epoch = 2;
+	r1->t_ns = 100000000;
+	r1->guest_ns = 100000000;
+	kq_window_from(w, r0, r1);
+	for (i = 0; i < KVM_QUANTA_EV_NR; i++)
+		KUNIT_EXPECT_EQ_MSG(test, w->pmu[i], KQ_NONE64, "role %u", i);
+	KUNIT_EXPECT_EQ(test, w->llc_mpki_milli, KQ_NONE32);
+	KUNIT_EXPECT_EQ(test, w->ipc_milli, KQ_NONE32);
+	kq_history_add(h, w);
+	KUNIT_EXPECT_EQ(test, h->total.pmu[KVM_QUANTA_EV_LLC_MISSES], KQ_NONE64);
+
+	/* The next window, within one opening, counts again. */
+	*r0 = *r1;
+	for (i = 0; i < f->nctr; i++) {
+		f->ctr[f->nctr - 1 - i].script[0].value += 2000;
+		f->ctr[f->nctr - 1 - i].script[0].enabled += 100;
+		f->ctr[f->nctr - 1 - i].script[0].running += 100;
+	}
+	kq_counters_read(c, set, &kq_fake_ops, r1->pmu);
+	r1->t_ns += 100000000;
+	kq_window_from(w, r0, r1);
+	KUNIT_EXPECT_EQ(test, w->pmu[KVM_QUANTA_EV_CYCLES], 2000);
+	KUNIT_EXPECT_EQ(test, w->llc_mpki_milli, 1000000);
+	kq_counters_close(c, &kq_fake_ops);
+}
+
+static void kq_test_set_equal(struct kunit *test)
+{
+	struct kq_event_set *a = kq_test_set_alloc(test);
+	struct kq_event_set *b = kq_test_set_alloc(test);
+
+	kq_event_set_default(a);
+	KUNIT_ASSERT_EQ(test, kq_test_parse("0:0,0:1,llc-misses,branch-misses",
+					    b), 0);
+	KUNIT_EXPECT_TRUE(test, kq_event_set_equal(a, b));
+	KUNIT_ASSERT_EQ(test, kq_test_parse("cycles,instructions,llc-misses",
+					    b), 0);
+	KUNIT_EXPECT_FALSE(test, kq_event_set_equal(a, b));
+	KUNIT_ASSERT_EQ(test, kq_test_parse("instructions,cycles,llc-misses,branch-misses",
+					    b), 0);
+	KUNIT_EXPECT_FALSE(test, kq_event_set_equal(a, b));
+	KUNIT_ASSERT_EQ(test, kq_test_parse("cycles,instructions,llc-misses,4:1",
+					    b), 0);
+	KUNIT_EXPECT_FALSE(test, kq_event_set_equal(a, b));
+}
+
 static struct kunit_case kq_events_cases[] = {
 	KUNIT_CASE(kq_test_parse_default),
 	KUNIT_CASE(kq_test_parse_aliases),
@@ -905,6 +993,8 @@ static struct kunit_case kq_events_cases[] = {
 	KUNIT_CASE(kq_test_counters_close_once),
 	KUNIT_CASE(kq_test_counters_empty),
 	KUNIT_CASE(kq_test_counters_window),
+	KUNIT_CASE(kq_test_counters_reopen),
+	KUNIT_CASE(kq_test_set_equal),
 	{}
 };
 

@@ -139,6 +139,52 @@ static void kq_test_kind_names(struct kunit *test)
 	}
 }
 
+/*
+ * A vCPU registered after it ran (a burst emptied the pool) counts from
+ * KVM's totals: every exit since creation, kinds as KVM counted them,
+ * capped by the exits in priority order, the rest "other"; later exits
+ * are attributed one by one as usual.
+ */
+static void kq_test_init_since(struct kunit *test)
+{
+	struct kq_exit_stat now = {};
+	struct kq_exit_acct a;
+	u64 kinds[KVM_QUANTA_EXIT_NR];
+
+	now.c[KVM_QUANTA_EXIT_IO] = 100;
+	now.c[KVM_QUANTA_EXIT_HLT] = 1;
+	now.c[KVM_QUANTA_EXIT_INTR] = 7;
+	kq_exit_acct_init_since(&a, &now, 110);
+	kq_exit_acct_view(&a, &now, kinds);
+	KUNIT_EXPECT_EQ(test, a.exits, 110);
+	KUNIT_EXPECT_EQ(test, kinds[KVM_QUANTA_EXIT_IO], 100);
+	KUNIT_EXPECT_EQ(test, kinds[KVM_QUANTA_EXIT_HLT], 1);
+	KUNIT_EXPECT_EQ(test, kinds[KVM_QUANTA_EXIT_INTR], 7);
+	KUNIT_EXPECT_EQ(test, kinds[KVM_QUANTA_EXIT_OTHER], 2);
+	KUNIT_EXPECT_EQ(test, kq_test_sum(kinds), 110);
+
+	/* One more I/O exit, attributed at the next entry. */
+	a.exits++;
+	now.c[KVM_QUANTA_EXIT_IO]++;
+	kq_exit_attribute(&a, &now);
+	kq_exit_acct_view(&a, &now, kinds);
+	KUNIT_EXPECT_EQ(test, kinds[KVM_QUANTA_EXIT_IO], 101);
+	KUNIT_EXPECT_EQ(test, kq_test_sum(kinds), 111);
+
+	/* Counters that say more than the exits: capped in priority order. */
+	now = (struct kq_exit_stat){};
+	now.c[KVM_QUANTA_EXIT_MMIO] = 5;
+	now.c[KVM_QUANTA_EXIT_NPF] = 5;
+	now.c[KVM_QUANTA_EXIT_EMULATION] = 5;
+	kq_exit_acct_init_since(&a, &now, 8);
+	kq_exit_acct_view(&a, &now, kinds);
+	KUNIT_EXPECT_EQ(test, kinds[KVM_QUANTA_EXIT_MMIO], 5);
+	KUNIT_EXPECT_EQ(test, kinds[KVM_QUANTA_EXIT_NPF], 3);
+	KUNIT_EXPECT_EQ(test, kinds[KVM_QUANTA_EXIT_EMULATION], 0);
+	KUNIT_EXPECT_EQ(test, kinds[KVM_QUANTA_EXIT_OTHER], 0);
+	KUNIT_EXPECT_EQ(test, kq_test_sum(kinds), 8);
+}
+
 static struct kunit_case kq_exit_kind_cases[] = {
 	KUNIT_CASE(kq_test_classify_each_kind),
 	KUNIT_CASE(kq_test_classify_priority),
@@ -147,6 +193,7 @@ static struct kunit_case kq_exit_kind_cases[] = {
 	KUNIT_CASE(kq_test_attribute_no_exit),
 	KUNIT_CASE(kq_test_attribute_unhooked_exits),
 	KUNIT_CASE(kq_test_kind_names),
+	KUNIT_CASE(kq_test_init_since),
 	{}
 };
 

@@ -139,22 +139,36 @@ name:
  * @len: its length
  * @set: output; untouched on error
  *
- * Return: 0, or -EINVAL for bad syntax, an unknown name, a duplicate (the
- * same event, or two events for one role) or an empty set, -ERANGE for a
- * number out of range, -E2BIG for too many events.
+ * Events are separated by commas, with blanks around them allowed (and
+ * blanks alone, for compatibility); an empty element ("a,,b", a leading or
+ * trailing comma) is an error.
+ *
+ * Return: 0, or -EINVAL for bad syntax, an empty element, an unknown name,
+ * a duplicate (the same event, or two events for one role) or an empty
+ * set, -ERANGE for a number out of range, -E2BIG for too many events.
  */
 int kq_event_set_parse(const char *buf, size_t len, struct kq_event_set *set)
 {
 	struct kq_event_set s = { 0 };	/* no stack garbage in the copy */
+	bool comma = true;	/* an element is due: at the start, after ',' */
 	size_t i = 0, start;
 	unsigned int j;
 	int ret;
 
 	while (i < len) {
+		if (buf[i] == ',') {
+			/* "a,,b", ",a" and "a," name an empty event. */
+			if (comma)
+				return -EINVAL;
+			comma = true;
+			i++;
+			continue;
+		}
 		if (kq_is_sep(buf[i])) {
 			i++;
 			continue;
 		}
+		comma = false;
 		if (!buf[i])
 			return -EINVAL;
 		start = i;
@@ -182,12 +196,35 @@ int kq_event_set_parse(const char *buf, size_t len, struct kq_event_set *set)
 				return -EINVAL;
 		s.nr++;
 	}
-	if (!s.nr)
+	if (!s.nr || (comma && s.nr))
 		return -EINVAL;
 	if (s.nr == KQ_EVENTS_MAX + 1)
 		s.nr = 0;
 	*set = s;
 	return 0;
+}
+
+/**
+ * kq_event_set_equal() - whether two sets count the same events
+ * @a: a set
+ * @b: another
+ *
+ * Return: true when both have the same events (type, config, role) in the
+ * same order; names do not matter ("cycles" and "0:0" are one event).
+ */
+bool kq_event_set_equal(const struct kq_event_set *a,
+			const struct kq_event_set *b)
+{
+	unsigned int i;
+
+	if (a->nr != b->nr)
+		return false;
+	for (i = 0; i < a->nr; i++)
+		if (a->ev[i].type != b->ev[i].type ||
+		    a->ev[i].config != b->ev[i].config ||
+		    a->ev[i].role != b->ev[i].role)
+			return false;
+	return true;
 }
 
 /**

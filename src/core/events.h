@@ -75,6 +75,8 @@ struct kq_counters {
 
 void kq_event_set_default(struct kq_event_set *set);
 int kq_event_set_parse(const char *buf, size_t len, struct kq_event_set *set);
+bool kq_event_set_equal(const struct kq_event_set *a,
+			const struct kq_event_set *b);
 int kq_event_set_format(const struct kq_event_set *set, char *buf,
 			size_t size);
 void kq_counters_open(struct kq_counters *c, const struct kq_event_set *set,

@@ -122,3 +122,33 @@ void kq_exit_acct_view(const struct kq_exit_acct *a,
 		kinds[i] = a->kinds[i];
 	kq_exit_add(kinds, a->exits - a->attributed, &a->snap, now);
 }
+
+/**
+ * kq_exit_acct_init_since() - start accounting from KVM's totals
+ * @a: the accounting to reset
+ * @now: KVM's per-kind counters at this moment
+ * @exits: KVM's count of every exit of the vCPU at this moment
+ *
+ * For a vCPU first seen after it already ran (registered in process
+ * context, see registry.c): its exits since creation are taken from KVM's
+ * counters, so none is lost.  Per-kind counters that together exceed
+ * @exits (one exit can move two) are capped in priority order; exits no
+ * counter explains are "other".
+ */
+void kq_exit_acct_init_since(struct kq_exit_acct *a,
+			     const struct kq_exit_stat *now, u64 exits)
+{
+	u64 left = exits;
+	unsigned int i;
+
+	for (i = 0; i < KVM_QUANTA_EXIT_NR; i++)
+		a->kinds[i] = 0;
+	for (i = 0; i < KQ_EXIT_STAT_NR; i++) {
+		a->kinds[i] = now->c[i] < left ? now->c[i] : left;
+		left -= a->kinds[i];
+	}
+	a->kinds[KVM_QUANTA_EXIT_OTHER] = left;
+	a->exits = exits;
+	a->attributed = exits;
+	a->snap = *now;
+}

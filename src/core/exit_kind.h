@@ -46,6 +46,8 @@ const char *kq_exit_kind_name(unsigned int kind);
 enum kvm_quanta_exit_kind kq_exit_classify(const struct kq_exit_stat *before,
 					   const struct kq_exit_stat *after);
 void kq_exit_acct_init(struct kq_exit_acct *a, const struct kq_exit_stat *now);
+void kq_exit_acct_init_since(struct kq_exit_acct *a,
+			     const struct kq_exit_stat *now, u64 exits);
 void kq_exit_attribute(struct kq_exit_acct *a, const struct kq_exit_stat *now);
 void kq_exit_acct_view(const struct kq_exit_acct *a,
 		       const struct kq_exit_stat *now,

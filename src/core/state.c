@@ -130,8 +130,14 @@ void kq_window_from(struct kq_window *w, const struct kq_reading *prev,
 	w->wait_ns = cur->wait_ns - prev->wait_ns;
 	w->slices = cur->slices - prev->slices;
 	w->halt_ns = cur->halt_ns - prev->halt_ns;
+	/*
+	 * Counters reopened in between (the event set changed, the vCPU
+	 * moved to another thread) start again from zero: no delta.
+	 */
 	for (i = 0; i < KVM_QUANTA_EV_NR; i++)
-		w->pmu[i] = kq_pmu_scaled_delta(&prev->pmu[i], &cur->pmu[i]);
+		w->pmu[i] = prev->pmu_epoch == cur->pmu_epoch ?
+			    kq_pmu_scaled_delta(&prev->pmu[i], &cur->pmu[i]) :
+			    KQ_NONE64;
 	kq_window_derive(w);
 }
 

@@ -44,6 +44,8 @@ struct kq_pmu_value {
  * @slices: times it was scheduled in
  * @halt_ns: time blocked in guest HLT
  * @pmu: guest-only perf counters by role
+ * @pmu_epoch: which opening of the counters @pmu was read from; counts of
+ *	two openings cannot be subtracted
  */
 struct kq_reading {
 	u64 t_ns;
@@ -55,6 +57,7 @@ struct kq_reading {
 	u64 slices;
 	u64 halt_ns;
 	struct kq_pmu_value pmu[KVM_QUANTA_EV_NR];
+	u32 pmu_epoch;
 };
 
 /**

@@ -108,8 +108,23 @@ std::optional<unsigned __int128> Number(const std::string& s) {
 }
 
 // A model of the documented syntax: the set, or nothing if it is invalid.
+// Elements are separated by commas; one of blanks only is empty ("a,,b",
+// a leading or a trailing comma), and that is an error.
+bool HasEmptyElement(const std::string& s) {
+  if (s.find(',') == std::string::npos) return false;
+  size_t start = 0;
+  for (;;) {
+    const size_t end = s.find(',', start);
+    const std::string part = s.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (Tokens(part).empty()) return true;
+    if (end == std::string::npos) return false;
+    start = end + 1;
+  }
+}
+
 std::optional<std::vector<Spec>> Model(const std::string& s) {
   if (s.find('\0') != std::string::npos) return std::nullopt;
+  if (HasEmptyElement(s)) return std::nullopt;
   const auto tok = Tokens(s);
   if (tok.empty()) return std::nullopt;
   std::vector<Spec> out;
@@ -173,18 +188,25 @@ std::string Spell(std::mt19937_64& rng, u64 v) {
   return s;
 }
 
-std::string Seps(std::mt19937_64& rng, size_t min) {
-  static const char seps[] = {',', ' ', '\t', '\n'};
+// Blanks (no comma): allowed around elements and at either end.
+std::string Blanks(std::mt19937_64& rng, size_t min) {
+  static const char blanks[] = {' ', '\t', '\n'};
   std::string s;
   const size_t n = min + rng() % 3;
-  for (size_t i = 0; i < n; ++i) s += seps[rng() % 4];
+  for (size_t i = 0; i < n; ++i) s += blanks[rng() % 3];
   return s;
+}
+
+// Between two elements: one comma with blanks around it, or blanks alone.
+std::string Between(std::mt19937_64& rng) {
+  if (rng() % 2) return Blanks(rng, 0) + "," + Blanks(rng, 0);
+  return Blanks(rng, 1);
 }
 
 // A random valid set and a random way to write it.
 std::pair<std::string, std::vector<Spec>> RandomValid(std::mt19937_64& rng) {
   std::vector<Spec> set;
-  if (rng() % 16 == 0) return {Seps(rng, 0) + "none" + Seps(rng, 0), set};
+  if (rng() % 16 == 0) return {Blanks(rng, 0) + "none" + Blanks(rng, 0), set};
   const size_t want = 1 + rng() % KQ_EVENTS_MAX;
   for (int tries = 0; set.size() < want && tries < 100; ++tries) {
     Spec e;
@@ -204,9 +226,9 @@ std::pair<std::string, std::vector<Spec>> RandomValid(std::mt19937_64& rng) {
       clash |= (o.type == e.type && o.config == e.config) || (o.role != KQ_ROLE_NONE && o.role == e.role);
     if (!clash) set.push_back(e);
   }
-  std::string s = rng() % 4 ? "" : Seps(rng, 1);
-  for (size_t i = 0; i < set.size(); ++i) s += (i ? Seps(rng, 1) : "") + set[i].name;
-  if (rng() % 2) s += rng() % 2 ? "\n" : Seps(rng, 1);
+  std::string s = rng() % 4 ? "" : Blanks(rng, 1);
+  for (size_t i = 0; i < set.size(); ++i) s += (i ? Between(rng) : "") + set[i].name;
+  if (rng() % 2) s += rng() % 2 ? "\n" : Blanks(rng, 1);
   return {s, set};
 }
 
@@ -233,7 +255,7 @@ TEST(Events, TooManyEventsIsE2big) {
   for (int i = 0; i < 2000; ++i) {
     std::string text;
     const unsigned n = KQ_EVENTS_MAX + 1 + rng() % 8;
-    for (unsigned k = 0; k < n; ++k) text += Seps(rng, 1) + Spell(rng, 4) + ":" + Spell(rng, 100 + k);
+    for (unsigned k = 0; k < n; ++k) text += (k ? Between(rng) : Blanks(rng, 0)) + Spell(rng, 4) + ":" + Spell(rng, 100 + k);
     kq_event_set s, orig;
     std::memset(&orig, 0x3c, sizeof(orig));
     std::memcpy(&s, &orig, sizeof(s));
@@ -259,7 +281,7 @@ TEST(Events, TwoEventsForOneRoleAreRejected) {
     else
       other = rng() % 2 ? (rng() % 2 ? "llc-misses" : "cache-misses") : Spell(rng, 0) + ":" + Spell(rng, 3);
     // Before or after the other events
-    text = rng() % 2 ? other + Seps(rng, 1) + text : text + Seps(rng, 1) + other;
+    text = rng() % 2 ? other + Between(rng) + text : text + Between(rng) + other;
     kq_event_set s;
     EXPECT_EQ(Parse(text, &s), -EINVAL) << text;
   }
