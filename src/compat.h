@@ -9,7 +9,9 @@
 #define _KQ_COMPAT_H
 
 #include <linux/kvm_host.h>
+#include <linux/pid.h>
 #include <linux/sched.h>
+#include <linux/sched/task.h>
 #include <linux/sched/clock.h>
 #include <uapi/linux/sched/types.h>
 #include <linux/tracepoint.h>
@@ -33,11 +35,36 @@ extern struct tracepoint __tracepoint_kvm_entry;
  * vendor vcpu_run() hook in asm/kvm_host.h its second argument, and that is
  * what configure tests.
  */
-#ifdef KQ_HAVE_KVM_ENTRY_IMMEDIATE_EXIT
+#if defined(KQ_HAVE_KVM_ENTRY_IMMEDIATE_EXIT)
 #define KQ_PROBE_KVM_ENTRY(fn) \
 	void fn(void *data, struct kvm_vcpu *vcpu, bool force_immediate_exit)
-#else
+#elif defined(KQ_HAVE_KVM_ENTRY_VCPU_ONLY)
 #define KQ_PROBE_KVM_ENTRY(fn) void fn(void *data, struct kvm_vcpu *vcpu)
+#else
+#error "configure found neither form of kvm_entry"
+#endif
+
+/* kobj_type.get_ownership took a const kobject in 6.2. */
+#ifdef KQ_HAVE_CONST_KOBJ_OWNERSHIP
+#define KQ_GET_OWNERSHIP(fn) \
+	void fn(const struct kobject *kobj, kuid_t *uid, kgid_t *gid)
+#else
+#define KQ_GET_OWNERSHIP(fn) \
+	void fn(struct kobject *kobj, kuid_t *uid, kgid_t *gid)
+#endif
+KQ_GET_OWNERSHIP(kq_sysfs_ownership);	/* sysfs.c */
+
+/*
+ * Multicast groups only CAP_NET_ADMIN may join (6.7, and stable 6.1).
+ * Without them per-vCPU samples are not multicast at all: any local user
+ * could join the group (Documentation/security.rst).
+ */
+#ifdef KQ_HAVE_GENL_MCAST_CAP
+#define KQ_NL_MCGRP_FLAGS GENL_MCAST_CAP_NET_ADMIN
+#define KQ_NL_MCAST_PRIVATE true
+#else
+#define KQ_NL_MCGRP_FLAGS 0
+#define KQ_NL_MCAST_PRIVATE false
 #endif
 
 /* kvm_exit(vcpu, isa) is the same on every kernel we support. */
@@ -65,6 +92,41 @@ static inline void kq_read_exit_stat(const struct kvm_vcpu *vcpu,
 	s->c[KVM_QUANTA_EXIT_IRQ_WINDOW] = READ_ONCE(st->irq_window_exits);
 	s->c[KVM_QUANTA_EXIT_NMI_WINDOW] = READ_ONCE(st->nmi_window_exits);
 	s->c[KVM_QUANTA_EXIT_EMULATION] = READ_ONCE(st->insn_emulation);
+}
+
+/**
+ * kq_read_exits() - KVM's count of the vCPU's exits since its creation
+ * @vcpu: the vCPU; its VM must be pinned
+ */
+static inline u64 kq_read_exits(const struct kvm_vcpu *vcpu)
+{
+	return READ_ONCE(vcpu->stat.exits);
+}
+
+/**
+ * kq_vcpu_task() - the thread that runs a vCPU, as KVM recorded it
+ * @vcpu: the vCPU; its VM must be pinned
+ *
+ * KVM sets vcpu->pid at a KVM_RUN from a new thread.  It is RCU-protected
+ * up to 6.x and guarded by vcpu->pid_lock since 7.0.
+ *
+ * Context: process or atomic.
+ * Return: the thread, referenced, or NULL before the vCPU first ran.
+ */
+static inline struct task_struct *kq_vcpu_task(struct kvm_vcpu *vcpu)
+{
+	struct task_struct *t;
+
+#ifdef KQ_HAVE_VCPU_PID_LOCK
+	read_lock(&vcpu->pid_lock);
+	t = get_pid_task(vcpu->pid, PIDTYPE_PID);
+	read_unlock(&vcpu->pid_lock);
+#else
+	rcu_read_lock();
+	t = get_pid_task(rcu_dereference(vcpu->pid), PIDTYPE_PID);
+	rcu_read_unlock();
+#endif
+	return t;
 }
 
 /**
@@ -141,6 +203,8 @@ static inline u64 kq_ran_ns(u64 now)
 static inline void kq_task_sched_get(struct task_struct *t,
 				     struct kq_sched_params *sp)
 {
+	sp->policy = READ_ONCE(t->policy);
+	sp->reset_on_fork = t->sched_reset_on_fork;
 	sp->nice = task_nice(t);
 #ifdef KQ_HAVE_SCHED_CUSTOM_SLICE
 	sp->slice_ns = t->se.custom_slice ? t->se.slice : 0;
@@ -152,7 +216,8 @@ static inline void kq_task_sched_get(struct task_struct *t,
 /**
  * kq_task_sched_set() - set a thread's nice and (EEVDF) slice
  * @t: the thread, referenced
- * @sp: the parameters
+ * @sp: the parameters; the policy and SCHED_RESET_ON_FORK are kept as
+ *	they are on the thread
  *
  * Context: process, may sleep.  Only SCHED_NORMAL and SCHED_BATCH threads
  * are touched: a VMM that made its vCPUs real-time knows better.
@@ -163,13 +228,17 @@ static inline void kq_task_sched_get(struct task_struct *t,
 static inline int kq_task_sched_set(struct task_struct *t,
 				    const struct kq_sched_params *sp)
 {
-	if (t->policy != SCHED_NORMAL && t->policy != SCHED_BATCH)
+	int policy = READ_ONCE(t->policy);
+
+	if (policy != SCHED_NORMAL && policy != SCHED_BATCH)
 		return -EPERM;
 #ifdef KQ_HAVE_SCHED_CUSTOM_SLICE
 	{
 		struct sched_attr attr = {
 			.size = sizeof(attr),
-			.sched_policy = t->policy,
+			.sched_policy = policy,
+			.sched_flags = t->sched_reset_on_fork ?
+				       SCHED_FLAG_RESET_ON_FORK : 0,
 			.sched_nice = sp->nice,
 			.sched_runtime = sp->slice_ns,
 		};

@@ -12,8 +12,9 @@
  * picks the same task again.
  *
  * Everything is undone when the mode goes back to observe, when a VM's
- * policy is disabled, when the VM goes away and on unload: the thread gets
- * back the nice and slice it had.
+ * policy is disabled, when the VM goes away, when the vCPU moves to another
+ * thread and on unload: the thread gets back the nice and slice it had,
+ * unless somebody else changed them since (their change stands).
  */
 #include <linux/delay.h>
 #include <linux/sched.h>
@@ -23,16 +24,17 @@
 #include "kvm_quanta.h"
 #include "trace.h"
 
-struct kq_policy_params kq_params;
-DEFINE_SPINLOCK(kq_params_lock);	/* kq_params */
-
-/* Queued and not yet run yield task_works, for unload. */
-static atomic_t kq_yields_pending = ATOMIC_INIT(0);
+/* Queued and not yet run task_works (yields and unload kicks). */
+static atomic_t kq_works_pending = ATOMIC_INIT(0);
 
 static void kq_yield_fn(struct callback_head *cb)
 {
 	struct kq_vcpu *v = container_of(cb, struct kq_vcpu, yield_work);
 
+	/*
+	 * The last access to @v: the reaper frees a VM only when none of its
+	 * vCPUs has this bit set.
+	 */
 	clear_bit(KQ_V_YIELD_PENDING, &v->flags);
 	if (!(current->flags & PF_EXITING))
 		yield();
@@ -40,7 +42,16 @@ static void kq_yield_fn(struct callback_head *cb)
 	 * Unload waits for this count, then for an RCU-tasks grace period,
 	 * which also covers the return from this function.
 	 */
-	atomic_dec(&kq_yields_pending);
+	atomic_dec(&kq_works_pending);
+}
+
+/* Runs only to make a blocked thread leave the kernel; see the drain. */
+static void kq_kick_fn(struct callback_head *cb)
+{
+	struct kq_vcpu *v = container_of(cb, struct kq_vcpu, kick_work);
+
+	clear_bit(KQ_V_KICK_PENDING, &v->flags);
+	atomic_dec(&kq_works_pending);
 }
 
 /**
@@ -71,12 +82,13 @@ void kq_enforce_exit(struct kq_vcpu *v, u64 now)
 		return;
 	if (test_and_set_bit(KQ_V_YIELD_PENDING, &v->flags))
 		return;
-	atomic_inc(&kq_yields_pending);
+	atomic_inc(&kq_works_pending);
+	WRITE_ONCE(v->yield_task, current);
 	init_task_work(&v->yield_work, kq_yield_fn);
 	if (task_work_add(current, &v->yield_work, TWA_RESUME)) {
 		/* Only a task past exit_task_work() refuses; not a vCPU. */
 		clear_bit(KQ_V_YIELD_PENDING, &v->flags);
-		atomic_dec(&kq_yields_pending);
+		atomic_dec(&kq_works_pending);
 		return;
 	}
 	reason = spinning ? KVM_QUANTA_R_SPIN : pol.reason;
@@ -84,19 +96,41 @@ void kq_enforce_exit(struct kq_vcpu *v, u64 now)
 	trace_decision(v, reason, pol.target_ns, ran, true);
 }
 
+static bool kq_sched_same(const struct kq_sched_params *a,
+			  const struct kq_sched_params *b)
+{
+	return a->policy == b->policy && a->reset_on_fork == b->reset_on_fork &&
+	       a->nice == b->nice && a->slice_ns == b->slice_ns;
+}
+
+static bool kq_sched_ours(const struct kq_sched_params *sp)
+{
+	return sp->policy == SCHED_NORMAL || sp->policy == SCHED_BATCH;
+}
+
 /**
  * kq_enforce_restore() - give the thread back what it had
  * @v: the vCPU
  *
- * Context: process.  A thread that is exiting is left alone.
+ * Only what we set is undone: when the thread's parameters are no longer
+ * the ones we set, somebody else (an admin's renice or chrt, the VMM)
+ * changed them after us, and theirs stay.  A thread that is exiting is
+ * left alone.
+ *
+ * Context: process.
  */
 void kq_enforce_restore(struct kq_vcpu *v)
 {
+	struct kq_sched_params cur;
+
 	WRITE_ONCE(v->enforce, false);
 	if (!v->applied)
 		return;
 	v->applied = false;
-	if (v->task->flags & PF_EXITING)
+	if (!v->task || (v->task->flags & PF_EXITING))
+		return;
+	kq_task_sched_get(v->task, &cur);
+	if (!kq_sched_same(&cur, &v->set))
 		return;
 	if (kq_task_sched_set(v->task, &v->orig))
 		pr_warn_ratelimited("kvm_quanta: could not restore thread %d\n",
@@ -108,29 +142,44 @@ void kq_enforce_restore(struct kq_vcpu *v)
  * @v: the vCPU, whose policy state was just updated
  * @vp: its VM's knobs
  *
+ * The thread's nice moves relative to its own: by the VM's weight (100:
+ * no change) and by payback; its slice (EEVDF) follows the target
+ * quantum.  A change made by somebody else since our last one is noticed
+ * and becomes the new base: never fought, never undone.  A thread made
+ * real-time is not touched, and gets no early yields.
+ *
  * Context: process (the sampler), under the registry lock.
  */
 void kq_enforce_window(struct kq_vcpu *v, const struct kq_vm_policy *vp)
 {
-	struct kq_sched_params want;
+	struct kq_sched_params cur, want;
+	int nice;
 
 	if (READ_ONCE(kq_mode) != KQ_MODE_ENFORCE || !vp->enabled) {
 		kq_enforce_restore(v);
 		return;
 	}
-	if (v->task->flags & PF_EXITING)
+	if (!v->task || (v->task->flags & PF_EXITING))
 		return;
-	if (!v->applied) {
-		kq_task_sched_get(v->task, &v->orig);
-		v->set = v->orig;
+	kq_task_sched_get(v->task, &cur);
+	if (!v->applied || !kq_sched_same(&cur, &v->set)) {
+		v->orig = cur;
+		v->set = cur;
 		v->applied = true;
 	}
-	want.nice = kq_weight_to_nice(vp->weight);
+	if (!kq_sched_ours(&cur)) {
+		WRITE_ONCE(v->enforce, false);
+		return;
+	}
+	nice = v->orig.nice + kq_weight_to_nice(vp->weight);
 	/* Payback: a lower weight (about 0.64x) until the ledger is even. */
 	if (v->pol.reason == KVM_QUANTA_R_PAYBACK)
-		want.nice = min(want.nice + 2, MAX_NICE);
-	want.slice_ns = KQ_HAVE_TASK_SLICE ? v->pol.target_ns : 0;
-	if (want.nice != v->set.nice || want.slice_ns != v->set.slice_ns) {
+		nice += 2;
+	want = cur;
+	want.nice = clamp(nice, MIN_NICE, MAX_NICE);
+	want.slice_ns = KQ_HAVE_TASK_SLICE ? v->pol.target_ns :
+					     v->orig.slice_ns;
+	if (!kq_sched_same(&want, &cur)) {
 		if (kq_task_sched_set(v->task, &want))
 			pr_warn_ratelimited("kvm_quanta: could not set thread %d\n",
 					    v->tid);
@@ -141,20 +190,21 @@ void kq_enforce_window(struct kq_vcpu *v, const struct kq_vm_policy *vp)
 }
 
 /**
- * kq_enforce_drain() - wait until no yield task_work is queued anywhere
+ * kq_enforce_drain() - wait until no task_work of ours is queued anywhere
  *
- * Context: unload, after the hooks are gone (nothing queues any more).
- * A vCPU blocked in the kernel (HLT with an in-kernel LAPIC) runs its
- * task_work only when it wakes: after a second, such threads are kicked
- * with TIF_NOTIFY_SIGNAL, which makes KVM_RUN return -EINTR to the VMM
- * once (as a signal would; VMMs retry).  Then an RCU-tasks grace period
- * makes sure no thread is still returning from kq_yield_fn().
+ * Context: unload, after the hooks are gone (nothing queues yields any
+ * more).  A vCPU blocked in the kernel (HLT with an in-kernel LAPIC) runs
+ * its task_work only when it wakes: after a second, such threads get a
+ * second task_work queued with TWA_SIGNAL (the notify-signal path: only
+ * interruptible sleeps are woken), which makes KVM_RUN return -EINTR to
+ * the VMM once, as a signal would; VMMs retry.  Then an RCU-tasks grace
+ * period makes sure no thread is still returning from our callbacks.
  */
 void kq_enforce_drain(void)
 {
 	unsigned int i;
 
-	for (i = 0; atomic_read(&kq_yields_pending); i++) {
+	for (i = 0; atomic_read(&kq_works_pending); i++) {
 		if (i >= 50 && i % 50 == 0)
 			kq_registry_kick_yields();
 		msleep(20);
@@ -163,12 +213,31 @@ void kq_enforce_drain(void)
 }
 
 /**
- * kq_enforce_kick() - make a vCPU thread run its task_work soon
- * @t: the thread
+ * kq_enforce_kick() - make a vCPU thread with a yield queued run it soon
+ * @v: the vCPU
+ *
+ * Context: RCU read side, with KQ_V_YIELD_PENDING seen set: the thread
+ * has not run its task_works yet, so it is still there.
  */
-void kq_enforce_kick(struct task_struct *t)
+void kq_enforce_kick(struct kq_vcpu *v)
 {
-	set_tsk_thread_flag(t, TIF_NOTIFY_SIGNAL);
-	wake_up_process(t);
-	kick_process(t);
+	struct task_struct *t = READ_ONCE(v->yield_task);
+
+	if (test_and_set_bit(KQ_V_KICK_PENDING, &v->flags))
+		return;
+	atomic_inc(&kq_works_pending);
+	init_task_work(&v->kick_work, kq_kick_fn);
+	if (task_work_add(t, &v->kick_work, TWA_SIGNAL)) {
+		/* Past exit_task_work(): it ran our yield already. */
+		clear_bit(KQ_V_KICK_PENDING, &v->flags);
+		atomic_dec(&kq_works_pending);
+	}
+}
+
+/**
+ * kq_enforce_pending() - task_works of ours queued and not yet run
+ */
+unsigned int kq_enforce_pending(void)
+{
+	return atomic_read(&kq_works_pending);
 }

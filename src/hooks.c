@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * kvm_quanta: the exit path.  Probes on KVM's kvm_exit and kvm_entry
- * tracepoints, run by the vCPU's own thread with preemption disabled, for
- * every exit and entry on the host.  O(1), lock-free, no allocation: a hash
- * lookup and a few counter updates.
+ * tracepoints, run by the vCPU's own thread for every exit and entry on
+ * the host.  O(1), lock-free, no allocation: a hash lookup and a few
+ * counter updates.  The thread that runs a vCPU is followed by the
+ * sampler (kq_vcpu_follow()), not here.
  */
 #include <linux/kvm_host.h>
 #include <linux/rcupdate.h>
@@ -14,10 +15,17 @@
 #include "compat.h"
 #include "kvm_quanta.h"
 
+/*
+ * Both probes disable preemption themselves: the per-CPU pool (one taker
+ * per CPU) and the per-CPU profile rely on it, and since 7.x tracepoints
+ * call probes under SRCU with preemption enabled; only KVM's call sites
+ * happen to run with it off today.
+ */
 static KQ_PROBE_KVM_EXIT(kq_probe_exit)
 {
 	struct kq_vcpu *v;
 
+	preempt_disable_notrace();
 	rcu_read_lock();
 	v = kq_vcpu_lookup(vcpu);
 	if (likely(v)) {
@@ -32,18 +40,17 @@ static KQ_PROBE_KVM_EXIT(kq_probe_exit)
 		v->guest_ns += dt;
 		v->entry_ns = 0;
 		write_seqcount_end(&v->seq);
-		vm = READ_ONCE(v->vm);	/* freed only after an RCU grace period */
+		/* Published after the VM was set up; freed after RCU. */
+		vm = smp_load_acquire(&v->vm);
 		this_cpu_add(kq_pcpu_now.guest_ns, dt);
 		this_cpu_inc(kq_pcpu_now.exits);
 		this_cpu_write(kq_pcpu_now.vm_id, vm ? vm->id : 0);
 		kq_enforce_exit(v, now);
-		/* Any thread may run a vCPU; QEMU keeps one per vCPU. */
-		if (unlikely(v->tid != current->pid))
-			WRITE_ONCE(v->tid, current->pid);
 	} else {
 		kq_vcpu_sight(vcpu);
 	}
 	rcu_read_unlock();
+	preempt_enable_notrace();
 }
 
 /*
@@ -56,6 +63,7 @@ static KQ_PROBE_KVM_ENTRY(kq_probe_entry)
 	struct kq_vcpu *v;
 	u64 spins;
 
+	preempt_disable_notrace();
 	rcu_read_lock();
 	v = kq_vcpu_lookup(vcpu);
 	if (likely(v)) {
@@ -65,7 +73,7 @@ static KQ_PROBE_KVM_ENTRY(kq_probe_entry)
 		write_seqcount_begin(&v->seq);
 		kq_exit_attribute(&v->acct, &now);
 		write_seqcount_end(&v->seq);
-		/* A PAUSE-loop exit tried a directed yield: it was spinning. */
+		/* Only this thread writes spin_snap once @v is published. */
 		if (unlikely(spins != v->spin_snap)) {
 			v->spin_snap = spins;
 			set_bit(KQ_V_SPINNING, &v->flags);
@@ -73,6 +81,7 @@ static KQ_PROBE_KVM_ENTRY(kq_probe_entry)
 		v->entry_ns = local_clock();
 	}
 	rcu_read_unlock();
+	preempt_enable_notrace();
 }
 
 /**

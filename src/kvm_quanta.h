@@ -6,9 +6,13 @@
  * exit hook then takes a kq_vcpu from a per-CPU pool filled in advance (the
  * exit path never allocates), inserts it into an RCU hash keyed by the
  * struct kvm_vcpu, and queues the rest of the bookkeeping (the VM object,
- * sysfs) to process context.  Each kq_vcpu holds a reference on its struct
- * kvm, so the vCPU and VM it points to stay valid until the reaper sees
- * that only our references are left and lets go.
+ * sysfs) to process context.  When the pool is empty (a burst of new
+ * vCPUs), the hook parks a reference on the VM instead, and process
+ * context registers every vCPU of that VM.  Each kq_vcpu holds a reference
+ * on its struct kvm, so the vCPU and VM it points to stay valid until the
+ * reaper sees that only our references are left, and no yield task_work
+ * is queued on them, and lets go.  registry.c owns these objects and their
+ * lifetime; window.c is the per-window pipeline that reads them.
  */
 #ifndef _KVM_QUANTA_H
 #define _KVM_QUANTA_H
@@ -21,6 +25,7 @@
 #include <linux/seqlock.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/uidgid.h>
 
 #include "core/events.h"
 #include "core/exit_kind.h"
@@ -70,17 +75,23 @@ struct kq_vm {
 
 /**
  * struct kq_sched_params - what kvm_quanta may change on a vCPU thread
+ * @policy: its scheduling policy; only SCHED_NORMAL and SCHED_BATCH are
+ *	touched
+ * @reset_on_fork: its SCHED_RESET_ON_FORK flag, kept as it is
  * @nice: its nice value
  * @slice_ns: its own slice, 0 for the scheduler's default (EEVDF only)
  */
 struct kq_sched_params {
+	int policy;
+	bool reset_on_fork;
 	int nice;
 	u64 slice_ns;
 };
 
 /* kq_vcpu.flags bits */
-#define KQ_V_YIELD_PENDING 0	/* yield_work is queued on the thread */
+#define KQ_V_YIELD_PENDING 0	/* yield_work is queued on yield_task */
 #define KQ_V_SPINNING 1		/* its last exit was a directed-yield try */
+#define KQ_V_KICK_PENDING 2	/* kick_work is queued on yield_task */
 
 /**
  * struct kq_vcpu - state kept per vCPU
@@ -92,10 +103,12 @@ struct kq_sched_params {
  * @pend: entry in the pool, then in the list awaiting registration
  * @kobj: /sys/kernel/kvm_quanta/vms/<vm>/vcpus/<idx>
  * @idx: the vCPU's index in its VM (vcpu_idx)
- * @pid: VMM process id seen at the first exit
- * @tid: thread that last exited from this vCPU
- * @task: the thread that first ran the vCPU, referenced; its scheduler
- *	statistics and perf counters are the vCPU's
+ * @pid: VMM process id (tgid of the thread that runs the vCPU)
+ * @tid: the thread that runs the vCPU, 0 before it ran
+ * @task: that thread, referenced, or NULL; KVM records it at each KVM_RUN
+ *	(vcpu->pid) and the sampler follows it (kq_vcpu_follow()); its
+ *	scheduler statistics and perf counters are the vCPU's.  Sampling
+ *	context only.
  * @seq: guards @acct and @guest_ns for readers; written only by the vCPU's
  *	thread
  * @acct: exits and their kinds
@@ -103,6 +116,8 @@ struct kq_sched_params {
  * @guest_ns: time spent in guest mode
  * @counters: its perf counters, sampling context only
  * @counters_gen: event set generation @counters were opened for
+ * @pmu_epoch: bumped at every (re)opening of @counters; a window whose two
+ *	readings come from different openings has no PMU counts
  * @prev: the reading that ended the last window, sampling context only
  * @state_lock: guards @last and @hist for sysfs readers
  * @last: the last window
@@ -111,11 +126,18 @@ struct kq_sched_params {
  *	@state_lock, target and reason read locklessly by the exit path
  * @early: early switches by reason, written by the vCPU's thread only
  * @flags: KQ_V_* bits
- * @spin_snap: KVM's directed-yield count at the last entry
+ * @spin_snap: KVM's directed-yield count at the last entry, written by the
+ *	vCPU's thread only
  * @yield_work: task_work that yields the CPU before the next entry
+ * @yield_task: the thread @yield_work is queued on, valid while
+ *	KQ_V_YIELD_PENDING is set (the work runs before the thread is gone)
+ * @kick_work: task_work queued with TWA_SIGNAL to make a blocked thread run
+ *	@yield_work on unload
  * @enforce: the exit path may act (mode enforce, VM policy enabled)
- * @applied: @orig holds the thread's parameters before we changed them
- * @orig: those parameters, restored when we stop acting
+ * @applied: @orig holds the thread's own parameters and we have set @set
+ * @orig: the thread's own parameters, which ours are relative to: taken
+ *	when we start acting, and again whenever someone else changed the
+ *	thread (the admin's renice/chrt wins); restored when we stop
  * @set: what we last set
  */
 struct kq_vcpu {
@@ -136,6 +158,7 @@ struct kq_vcpu {
 	u64 guest_ns;
 	struct kq_counters counters;
 	unsigned int counters_gen;
+	u32 pmu_epoch;
 	struct kq_reading prev;
 	spinlock_t state_lock;	/* @last, @hist */
 	struct kq_window last;
@@ -145,6 +168,8 @@ struct kq_vcpu {
 	unsigned long flags;
 	u64 spin_snap;
 	struct callback_head yield_work;
+	struct task_struct *yield_task;
+	struct callback_head kick_work;
 	bool enforce;
 	bool applied;
 	struct kq_sched_params orig;
@@ -152,37 +177,57 @@ struct kq_vcpu {
 };
 
 /* registry.c */
+extern struct workqueue_struct *kq_wq;
 struct kq_vcpu *kq_vcpu_lookup(const struct kvm_vcpu *vcpu);
 void kq_vcpu_sight(struct kvm_vcpu *vcpu);
 void kq_vcpu_read_kinds(struct kq_vcpu *v, u64 *exits,
 			u64 kinds[KVM_QUANTA_EXIT_NR]);
+bool kq_vcpu_follow(struct kq_vcpu *v);
 u64 kq_lost_exits(void);
+void kq_registry_counts(unsigned int *vms, unsigned int *vcpus,
+			unsigned int *pooled);
 int kq_registry_init(void);
 void kq_registry_stop(void);
 void kq_registry_exit(void);
-
-struct kq_sample *kq_registry_sample(u64 now, unsigned int *n);
+void kq_registry_lock(void);
+void kq_registry_unlock(void);
+struct list_head *kq_vm_list(void);
+unsigned int kq_registry_nr_vcpus(void);
 void kq_registry_kick_yields(void);
 void kq_vcpu_decisions(struct kq_vcpu *v, u64 out[KVM_QUANTA_R_NR]);
 
-/* enforce.c */
+/*
+ * kq_for_each_vm() - iterate the registered VMs
+ * Context: between kq_registry_lock() and kq_registry_unlock().
+ */
+#define kq_for_each_vm(vm) list_for_each_entry(vm, kq_vm_list(), node)
+#define kq_for_each_vcpu(v, vm) list_for_each_entry((v), &(vm)->vcpus, vm_node)
+
+/* window.c */
+int kq_window_pipeline(u64 now);
+void kq_window_exit(void);
+
+/* window.c: host-wide policy knobs */
 extern struct kq_policy_params kq_params;
 extern spinlock_t kq_params_lock;
+
+/* enforce.c */
 void kq_enforce_exit(struct kq_vcpu *v, u64 now);
 void kq_enforce_window(struct kq_vcpu *v, const struct kq_vm_policy *vp);
 void kq_enforce_restore(struct kq_vcpu *v);
 void kq_enforce_drain(void);
-void kq_enforce_kick(struct task_struct *t);
+void kq_enforce_kick(struct kq_vcpu *v);
+unsigned int kq_enforce_pending(void);
 
 /* sample.c */
 void kq_vcpu_reading(struct kq_vcpu *v, u64 now, struct kq_reading *r);
 void kq_sample_kick(void);
 void kq_sample_now(void);
-void kq_sample_exit(void);
+void kq_sample_stop(void);
 
 /* pmu.c */
 void kq_pmu_init(void);
-void kq_pmu_read(struct kq_vcpu *v, struct kq_pmu_value pmu[KVM_QUANTA_EV_NR]);
+u32 kq_pmu_read(struct kq_vcpu *v, struct kq_pmu_value pmu[KVM_QUANTA_EV_NR]);
 void kq_pmu_release(struct kq_vcpu *v);
 ssize_t kq_pmu_events_show(char *buf);
 int kq_pmu_events_store(const char *buf, size_t count);
@@ -199,6 +244,7 @@ int kq_hooks_register(void);
 void kq_hooks_unregister(void);
 
 /* sysfs.c */
+extern kgid_t kq_reader_gid;
 int kq_sysfs_init(void);
 void kq_sysfs_exit(void);
 int kq_sysfs_add_vm(struct kq_vm *vm);

@@ -3,9 +3,9 @@
  * kvm_quanta: processor-state-aware vCPU quanta for KVM.
  *
  * Load order: sysfs, counters, the registry, telemetry, then the hooks, so
- * a vCPU seen by the hooks always has somewhere to go.  Unload stops the
- * hooks, then each producer before what it feeds, and frees last; VMs keep
- * running, they just stop being watched.
+ * a vCPU seen by the hooks always has somewhere to go.  Unload undoes the
+ * same steps in reverse (see below); VMs keep running, they just stop
+ * being watched, and every vCPU thread gets back what it had.
  */
 #include <linux/module.h>
 
@@ -27,6 +27,37 @@ int kq_mode_set(unsigned int mode)
 	/* The sampler applies or undoes at once, not a window later. */
 	kq_sample_now();
 	return 0;
+}
+
+/*
+ * Init and exit mirror each other, so that teardown reads as the undo of
+ * setup, step by step:
+ *
+ *   kq_init()                     kq_exit()
+ *   sysfs: root, vms/, cpus/      kq_sysfs_exit()                  (last)
+ *   event set, policy defaults    nothing to undo
+ *   registry: workqueue, pools    kq_registry_teardown():
+ *                                   kq_sample_stop(): no window, ever
+ *                                   kq_registry_stop(): no registering
+ *                                   kq_enforce_drain(): our works ran
+ *                                   kq_registry_exit(): objects freed
+ *                                   kq_window_exit(): last samples
+ *   netlink family                kq_nl_exit(): no request, no publish
+ *   hooks on kvm_exit/kvm_entry   kq_hooks_unregister(): no new vCPU,
+ *                                 no new yield                     (first)
+ *
+ * Sysfs writes may still arrive until the end; they only change knobs,
+ * and kq_sample_now() does nothing once the sampler has stopped.
+ */
+
+/* The registry and everything that uses it, in order. */
+static void kq_registry_teardown(void)
+{
+	kq_sample_stop();
+	kq_registry_stop();
+	kq_enforce_drain();
+	kq_registry_exit();
+	kq_window_exit();
 }
 
 static int __init kq_init(void)
@@ -54,9 +85,7 @@ static int __init kq_init(void)
 err_nl:
 	kq_nl_exit();
 err_registry:
-	kq_registry_stop();
-	kq_sample_exit();
-	kq_registry_exit();
+	kq_registry_teardown();
 err_sysfs:
 	kq_sysfs_exit();
 	return ret;
@@ -65,11 +94,8 @@ err_sysfs:
 static void __exit kq_exit(void)
 {
 	kq_hooks_unregister();
-	kq_enforce_drain();
-	kq_registry_stop();
-	kq_sample_exit();
 	kq_nl_exit();
-	kq_registry_exit();
+	kq_registry_teardown();
 	kq_sysfs_exit();
 	pr_info("kvm_quanta: unloaded\n");
 }

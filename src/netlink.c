@@ -9,18 +9,25 @@
  * can tell whether it got all of them.  Requests: GET_STATE (dump of the
  * latest sample of every vCPU), GET_CONFIG, and SET_CONFIG (CAP_NET_ADMIN).
  *
+ * Per-vCPU samples are tenants' data (Documentation/security.rst): the
+ * "samples" group can be joined with CAP_NET_ADMIN only, and GET_STATE
+ * needs CAP_PERFMON or the reader group, like the sysfs files.
+ *
  * Only what works unchanged from 6.1 to 7.x is used: small_ops (plus one
  * full genl_ops for the dump, which needs start/done), a family-level
  * policy, no pre/post_doit, no user header.  The family lives in the
  * initial network namespace only: this is host telemetry.
  */
 #include <linux/atomic.h>
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/netlink.h>
 #include <net/genetlink.h>
 #include <net/netlink.h>
 
+#include "compat.h"
 #include "kvm_quanta.h"
 #include "telemetry.h"
 
@@ -165,6 +172,8 @@ void kq_nl_publish(u64 seq, u64 time_ns, const struct kq_sample *s,
 {
 	unsigned int i = 0;
 
+	if (!KQ_NL_MCAST_PRIVATE)
+		return;
 	mutex_lock(&kq_nl_pub_lock);
 	if (!kq_nl_live ||
 	    !genl_has_listeners(&kq_nl_family, &init_net, KQ_NL_GRP_SAMPLES))
@@ -248,6 +257,18 @@ static int kq_nl_state_start(struct netlink_callback *cb)
 {
 	struct kq_nl_dump_ctx *ctx = kq_nl_dump_ctx(cb);
 
+	/*
+	 * Runs in the requester's context.  The opener of the socket must
+	 * have had the right too, so a privileged helper cannot be tricked
+	 * into dumping on an unprivileged process's socket.
+	 */
+	if (!netlink_capable(cb->skb, CAP_NET_ADMIN) &&
+	    !netlink_capable(cb->skb, CAP_PERFMON) &&
+	    !in_egroup_p(kq_reader_gid)) {
+		NL_SET_ERR_MSG(cb->extack,
+			       "per-vCPU state needs CAP_PERFMON or the kvm_quanta reader group");
+		return -EPERM;
+	}
 	return kq_sample_snapshot(&ctx->samples, &ctx->n);
 }
 
@@ -384,7 +405,10 @@ static const struct genl_ops kq_nl_ops[] = {
 };
 
 static const struct genl_multicast_group kq_nl_mcgrps[] = {
-	[KQ_NL_GRP_SAMPLES] = { .name = KVM_QUANTA_MCGRP_SAMPLES },
+	[KQ_NL_GRP_SAMPLES] = {
+		.name = KVM_QUANTA_MCGRP_SAMPLES,
+		.flags = KQ_NL_MCGRP_FLAGS,
+	},
 };
 
 /*

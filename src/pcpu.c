@@ -13,6 +13,7 @@
 #include <linux/sysfs.h>
 #include <linux/topology.h>
 
+#include "compat.h"
 #include "kvm_quanta.h"
 
 DEFINE_PER_CPU(struct kq_pcpu_reading, kq_pcpu_now);
@@ -112,7 +113,7 @@ static ssize_t kq_pcpu_show(struct kobject *kobj, struct kobj_attribute *a,
 
 #define KQ_PCPU_ATTR(f, name)						\
 	static struct kq_pcpu_attr kq_pa_##name = {			\
-		.attr = __ATTR(name, 0444, kq_pcpu_show, NULL),		\
+		.attr = __ATTR(name, 0440, kq_pcpu_show, NULL),		\
 		.field = KQ_PF_##f,					\
 	}
 
@@ -135,6 +136,18 @@ static struct attribute *kq_pcpu_attrs[] = {
 
 static const struct attribute_group kq_pcpu_group = {
 	.attrs = kq_pcpu_attrs,
+};
+
+static void kq_cpu_release(struct kobject *kobj)
+{
+	kfree(kobj);
+}
+
+/* Which VM runs where is tenant data: root and the reader group only. */
+static const struct kobj_type kq_cpu_ktype = {
+	.release = kq_cpu_release,
+	.sysfs_ops = &kobj_sysfs_ops,
+	.get_ownership = kq_sysfs_ownership,
 };
 
 /**
@@ -167,8 +180,11 @@ int kq_pcpu_init(struct kobject *parent)
 		char name[16];
 
 		snprintf(name, sizeof(name), "cpu%u", c);
-		kq_cpu_kobjs[c] = kobject_create_and_add(name, kq_cpus_kobj);
-		if (!kq_cpu_kobjs[c] ||
+		kq_cpu_kobjs[c] = kzalloc(sizeof(*kq_cpu_kobjs[c]), GFP_KERNEL);
+		if (!kq_cpu_kobjs[c])
+			goto err;
+		if (kobject_init_and_add(kq_cpu_kobjs[c], &kq_cpu_ktype,
+					 kq_cpus_kobj, "%s", name) ||
 		    sysfs_create_group(kq_cpu_kobjs[c], &kq_pcpu_group))
 			goto err;
 	}

@@ -70,23 +70,36 @@ static void kq_pmu_note(const struct kq_counters *c)
 /**
  * kq_pmu_read() - read a vCPU's counters, (re)opening them as needed
  * @v: the vCPU
- * @pmu: output by role
+ * @pmu: output by role; none valid while the vCPU's thread is unknown
  *
  * Context: process, may sleep.  Opens the counters on the vCPU's thread
- * the first time and after the event set changed.
+ * the first time, after the event set changed and after the vCPU moved to
+ * another thread (kq_pmu_release() was called).
+ *
+ * Return: the epoch of the counters read: it changes at every opening, so
+ * that no window subtracts counts of two different openings.
  */
-void kq_pmu_read(struct kq_vcpu *v, struct kq_pmu_value pmu[KVM_QUANTA_EV_NR])
+u32 kq_pmu_read(struct kq_vcpu *v, struct kq_pmu_value pmu[KVM_QUANTA_EV_NR])
 {
+	unsigned int i;
+
+	if (!v->task) {
+		for (i = 0; i < KVM_QUANTA_EV_NR; i++)
+			pmu[i] = (struct kq_pmu_value){ 0 };
+		return v->pmu_epoch;
+	}
 	mutex_lock(&kq_events_lock);
 	if (v->counters_gen != kq_events_gen) {
 		kq_counters_close(&v->counters, &kq_perf_ops);
 		kq_counters_open(&v->counters, &kq_events, &kq_perf_ops,
 				 v->task);
 		v->counters_gen = kq_events_gen;
+		v->pmu_epoch++;
 		kq_pmu_note(&v->counters);
 	}
 	kq_counters_read(&v->counters, &kq_events, &kq_perf_ops, pmu);
 	mutex_unlock(&kq_events_lock);
+	return v->pmu_epoch;
 }
 
 /**
@@ -139,6 +152,11 @@ int kq_pmu_events_store(const char *buf, size_t count)
 	if (ret)
 		return ret;
 	mutex_lock(&kq_events_lock);
+	/* The same events again: keep the counters and their history. */
+	if (kq_event_set_equal(&set, &kq_events)) {
+		mutex_unlock(&kq_events_lock);
+		return 0;
+	}
 	kq_events = set;
 	kq_events_gen++;
 	memset(kq_events_status, 0, sizeof(kq_events_status));

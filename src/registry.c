@@ -5,50 +5,71 @@
  * The exit hook finds a vCPU's state by an RCU hash lookup.  A vCPU not in
  * the hash is new: it gets an object from a per-CPU pool that process
  * context keeps filled, so the exit path neither allocates nor takes a
- * global lock.  Registration (VM object, sysfs) and the reaper, which
- * notices VMs whose file descriptors are all closed, run from a workqueue
- * under kq_registry_lock.
+ * global lock.  When a burst of new vCPUs empties the pool, the hook parks
+ * a reference on the vCPU's VM in a per-CPU slot instead, and process
+ * context registers every vCPU of that VM, taking their exit counts since
+ * creation from KVM's own counters: no vCPU is missed, no exit lost.
+ *
+ * Registration (VM object, sysfs) and the reaper, which notices VMs whose
+ * file descriptors are all closed, run on the module's workqueue under
+ * kq_registry_lock.  Lifetimes:
+ *  - a kq_vcpu is owned by the hash from the moment it is published until
+ *    the reaper (or unload) unhashes it, waits for RCU readers and frees
+ *    it; it holds a reference on its struct kvm all that time;
+ *  - a VM is reaped only when no vCPU of it has a yield task_work queued
+ *    (the work is embedded in the kq_vcpu, and task_work_cancel() is not
+ *    exported): no new one can be queued once its fds are closed;
+ *  - a parked struct kvm reference is dropped by the worker that takes it
+ *    out of its slot, or on unload.
  */
 #include <linux/hash.h>
-#include <linux/sched/task.h>
-#include <linux/timekeeping.h>
 #include <linux/kvm_host.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/rculist_bl.h>
 #include <linux/sched.h>
+#include <linux/sched/task.h>
 #include <linux/slab.h>
+#include <linux/timekeeping.h>
 #include <linux/workqueue.h>
 
 #include "compat.h"
 #include "kvm_quanta.h"
-#include "trace.h"
 
 #define KQ_HASH_BITS 10
-#define KQ_POOL_PER_CPU 8
+#define KQ_POOL_PER_CPU 16
+#define KQ_PARK_SLOTS 16
 #define KQ_REAP_INTERVAL (HZ / 5)
 
 /**
  * struct kq_pool - per-CPU reserve of vCPU objects for the exit path
  * @free: objects ready to use; the exit hook on this CPU is the only taker
  * @nr: objects in @free
+ * @parked: VMs with a vCPU that found @free empty, each referenced; only
+ *	the exit hook on this CPU fills a slot, only the worker empties one
  */
 struct kq_pool {
 	struct llist_head free;
 	atomic_t nr;
+	struct kvm *parked[KQ_PARK_SLOTS];
 };
+
+struct workqueue_struct *kq_wq;
 
 static DEFINE_PER_CPU(struct kq_pool, kq_pools);
 static struct hlist_bl_head kq_vcpu_hash[1 << KQ_HASH_BITS];
 static LLIST_HEAD(kq_pending);
 static atomic64_t kq_lost;
 static atomic64_t kq_vm_seq;
+static atomic_t kq_nr_hashed;
 /* Set on unload: the work items stop queueing each other. */
 static bool kq_stopping;
 
 /* Serializes the VM list, VM objects' vCPU lists and sysfs changes. */
-static DEFINE_MUTEX(kq_registry_lock);
+static DEFINE_MUTEX(kq_registry_mutex);
 static LIST_HEAD(kq_vms);
+static unsigned int kq_nr_vms;
+static unsigned int kq_nr_vcpus;
 
 static void kq_register_fn(struct work_struct *work);
 static void kq_reap_fn(struct work_struct *work);
@@ -64,7 +85,7 @@ static struct hlist_bl_head *kq_bucket(const struct kvm_vcpu *vcpu)
  * kq_vcpu_lookup() - state of a vCPU, if it has been seen
  * @vcpu: the KVM vCPU
  *
- * Context: RCU read side (the tracepoint hooks run with preemption off).
+ * Context: RCU read side.
  * Return: the state, or NULL for a vCPU not seen yet.
  */
 struct kq_vcpu *kq_vcpu_lookup(const struct kvm_vcpu *vcpu)
@@ -83,56 +104,133 @@ u64 kq_lost_exits(void)
 	return atomic64_read(&kq_lost);
 }
 
+/*
+ * Publish @v for @vcpu unless the vCPU is there already (the exit hook and
+ * a VM scan can meet), taking the reference on its VM that @v then holds.
+ * Returns false, with nothing taken, when it was there or the VM is going.
+ */
+static bool kq_vcpu_publish(struct kq_vcpu *v, struct kvm_vcpu *vcpu)
+{
+	struct hlist_bl_head *b = kq_bucket(vcpu);
+	struct hlist_bl_node *pos;
+	struct kq_vcpu *old;
+	bool ok = false;
+
+	hlist_bl_lock(b);
+	hlist_bl_for_each_entry(old, pos, b, hnode)
+		if (old->vcpu == vcpu)
+			goto out;
+	if (!kvm_get_kvm_safe(vcpu->kvm))
+		goto out;
+	v->vcpu = vcpu;
+	v->kvm = vcpu->kvm;
+	v->idx = vcpu->vcpu_idx;
+	hlist_bl_add_head_rcu(&v->hnode, b);
+	atomic_inc(&kq_nr_hashed);
+	ok = true;
+out:
+	hlist_bl_unlock(b);
+	return ok;
+}
+
+/* Park @kvm for a scan by the worker.  Context: the exit hook. */
+static void kq_vm_park(struct kq_pool *pool, struct kvm *kvm)
+{
+	int i, slot = -1;
+
+	for (i = 0; i < KQ_PARK_SLOTS; i++) {
+		struct kvm *p = READ_ONCE(pool->parked[i]);
+
+		if (p == kvm)
+			return;		/* parked already: the scan finds us */
+		if (!p && slot < 0)
+			slot = i;
+	}
+	/*
+	 * Only this CPU's hook fills slots (preemption is off), so a slot
+	 * seen empty stays empty until we fill it.
+	 */
+	if (slot < 0 || !kvm_get_kvm_safe(kvm)) {
+		atomic64_inc(&kq_lost);
+		return;
+	}
+	/* Pairs with the worker's xchg(): it sees the reference taken. */
+	smp_store_release(&pool->parked[slot], kvm);
+}
+
 /**
  * kq_vcpu_sight() - start tracking a vCPU at its first exit
  * @vcpu: the vCPU that just exited; current is its thread
  *
- * Context: the kvm_exit hook.  Takes a preallocated object, pins the VM and
- * publishes the object in the hash; the rest happens in process context.
- * Counts this exit, so exits are exact from the first one seen.  Only the
- * vCPU's own thread calls this, and KVM runs a vCPU on one thread at a
- * time, so no two callers race for one vCPU.
+ * Context: the kvm_exit hook, preemption disabled.  Takes a preallocated
+ * object and publishes it in the hash; the rest happens in process
+ * context.  Counts this exit, so exits are exact from the first one seen.
+ * With the pool empty, parks the VM: the worker registers all its vCPUs
+ * with their counts since creation.
  */
 void kq_vcpu_sight(struct kvm_vcpu *vcpu)
 {
 	struct kq_pool *pool = this_cpu_ptr(&kq_pools);
-	struct hlist_bl_head *b = kq_bucket(vcpu);
 	struct kq_exit_stat now;
 	struct llist_node *n;
 	struct kq_vcpu *v;
 
 	n = llist_del_first(&pool->free);
 	if (unlikely(!n)) {
-		atomic64_inc(&kq_lost);
-		queue_work(system_unbound_wq, &kq_register_work);
+		kq_vm_park(pool, vcpu->kvm);
+		queue_work(kq_wq, &kq_register_work);
 		return;
 	}
 	atomic_dec(&pool->nr);
 	v = llist_entry(n, struct kq_vcpu, pend);
 
-	if (unlikely(!kvm_get_kvm_safe(vcpu->kvm))) {
-		/* Only while the VM is being destroyed: nothing to track. */
+	v->pid = task_tgid_nr(current);
+	v->tid = task_pid_nr(current);
+	get_task_struct(current);
+	v->task = current;
+	kq_read_exit_stat(vcpu, &now);
+	kq_exit_acct_init(&v->acct, &now);
+	v->acct.exits = 1;
+	v->spin_snap = kq_read_spin(vcpu);
+	if (unlikely(!kq_vcpu_publish(v, vcpu))) {
+		/* A VM scan was faster; it counts from KVM's totals. */
+		put_task_struct(current);	/* never the last: current */
+		v->task = NULL;
 		llist_add(&v->pend, &pool->free);
 		atomic_inc(&pool->nr);
 		return;
 	}
-	v->vcpu = vcpu;
-	v->kvm = vcpu->kvm;
-	v->idx = vcpu->vcpu_idx;
-	v->pid = task_tgid_nr(current);
-	v->tid = task_pid_nr(current);
-	v->task = current;
-	get_task_struct(current);
-	kq_read_exit_stat(vcpu, &now);
-	kq_exit_acct_init(&v->acct, &now);
-	v->acct.exits = 1;
-
-	hlist_bl_lock(b);
-	hlist_bl_add_head_rcu(&v->hnode, b);
-	hlist_bl_unlock(b);
-
 	llist_add(&v->pend, &kq_pending);
-	queue_work(system_unbound_wq, &kq_register_work);
+	queue_work(kq_wq, &kq_register_work);
+}
+
+/**
+ * kq_vcpu_read_exits() - a vCPU's exits, their kinds and its guest time
+ * @v: the vCPU; its VM is pinned by @v
+ * @exits: output, all exits counted
+ * @kinds: output, exits by kind, summing to @exits
+ * @guest_ns: output, time in guest mode, or NULL
+ *
+ * One read section, so @guest_ns and @exits belong to the same instant.
+ */
+static void kq_vcpu_read_exits(struct kq_vcpu *v, u64 *exits,
+			       u64 kinds[KVM_QUANTA_EXIT_NR], u64 *guest_ns)
+{
+	struct kq_exit_acct a;
+	struct kq_exit_stat now;
+	unsigned int seq;
+	u64 g;
+
+	do {
+		seq = read_seqcount_begin(&v->seq);
+		a = v->acct;
+		g = v->guest_ns;
+	} while (read_seqcount_retry(&v->seq, seq));
+	kq_read_exit_stat(v->vcpu, &now);
+	kq_exit_acct_view(&a, &now, kinds);
+	*exits = a.exits;
+	if (guest_ns)
+		*guest_ns = g;
 }
 
 /**
@@ -144,17 +242,64 @@ void kq_vcpu_sight(struct kvm_vcpu *vcpu)
 void kq_vcpu_read_kinds(struct kq_vcpu *v, u64 *exits,
 			u64 kinds[KVM_QUANTA_EXIT_NR])
 {
-	struct kq_exit_acct a;
-	struct kq_exit_stat now;
-	unsigned int seq;
+	kq_vcpu_read_exits(v, exits, kinds, NULL);
+}
 
-	do {
-		seq = read_seqcount_begin(&v->seq);
-		a = v->acct;
-	} while (read_seqcount_retry(&v->seq, seq));
-	kq_read_exit_stat(v->vcpu, &now);
-	kq_exit_acct_view(&a, &now, kinds);
-	*exits = a.exits;
+/**
+ * kq_vcpu_reading() - a vCPU's cumulative counters, now
+ * @v: the vCPU, registered
+ * @now: the time to stamp the reading with
+ * @r: output
+ *
+ * Context: process (reads perf counters, which may sleep), registry lock.
+ * A vCPU whose thread is not known yet reads no scheduler statistics.
+ */
+void kq_vcpu_reading(struct kq_vcpu *v, u64 now, struct kq_reading *r)
+{
+	kq_vcpu_read_exits(v, &r->exits, r->kinds, &r->guest_ns);
+	r->t_ns = now;
+	r->run_ns = 0;
+	r->wait_ns = 0;
+	r->slices = 0;
+	if (v->task)
+		kq_task_sched(v->task, &r->run_ns, &r->wait_ns, &r->slices);
+	r->halt_ns = kq_read_halt_ns(v->vcpu);
+	r->pmu_epoch = kq_pmu_read(v, r->pmu);
+}
+
+/**
+ * kq_vcpu_follow() - follow the thread that runs the vCPU
+ * @v: the vCPU
+ *
+ * KVM records the thread of every KVM_RUN (vcpu->pid); a VMM may move a
+ * vCPU to another thread at any time.  Scheduler statistics, perf counters,
+ * nice and slice all belong to that thread, so when it changed, the old
+ * thread gets back what we changed on it and its counters are released.
+ *
+ * Context: process, registry lock (the sampler).
+ * Return: true when the thread changed: the caller restarts its scheduler
+ * statistics from the new thread.
+ */
+bool kq_vcpu_follow(struct kq_vcpu *v)
+{
+	struct task_struct *t = kq_vcpu_task(v->vcpu);
+
+	if (t == v->task) {
+		if (t)
+			put_task_struct(t);
+		return false;
+	}
+	if (v->task) {
+		kq_enforce_restore(v);
+		kq_pmu_release(v);
+		put_task_struct(v->task);
+	}
+	v->task = t;
+	if (t) {
+		WRITE_ONCE(v->tid, task_pid_nr(t));
+		v->pid = task_tgid_nr(t);
+	}
+	return true;
 }
 
 /**
@@ -183,15 +328,13 @@ void kq_registry_kick_yields(void)
 	struct kq_vcpu *v;
 	int i;
 
-	mutex_lock(&kq_registry_lock);
 	for (i = 0; i < ARRAY_SIZE(kq_vcpu_hash); i++) {
 		rcu_read_lock();
 		hlist_bl_for_each_entry_rcu(v, pos, &kq_vcpu_hash[i], hnode)
 			if (test_bit(KQ_V_YIELD_PENDING, &v->flags))
-				kq_enforce_kick(v->task);
+				kq_enforce_kick(v);
 		rcu_read_unlock();
 	}
-	mutex_unlock(&kq_registry_lock);
 }
 
 /* Context: process; releasing perf counters may sleep. */
@@ -251,20 +394,48 @@ static void kq_pools_drain(void)
 	}
 }
 
-static struct kq_vm *kq_vm_get(struct kq_vcpu *v)
+/* Take a parked VM out of its slot, with its reference; NULL when none. */
+static struct kvm *kq_unpark_one(void)
+{
+	struct kvm *kvm;
+	int cpu, i;
+
+	for_each_possible_cpu(cpu) {
+		struct kq_pool *pool = per_cpu_ptr(&kq_pools, cpu);
+
+		for (i = 0; i < KQ_PARK_SLOTS; i++) {
+			if (!READ_ONCE(pool->parked[i]))
+				continue;
+			kvm = xchg(&pool->parked[i], NULL);
+			if (kvm)
+				return kvm;
+		}
+	}
+	return NULL;
+}
+
+static struct kq_vm *kq_vm_find(struct kvm *kvm)
 {
 	struct kq_vm *vm;
 
-	lockdep_assert_held(&kq_registry_lock);
+	lockdep_assert_held(&kq_registry_mutex);
 	list_for_each_entry(vm, &kq_vms, node)
-		if (vm->kvm == v->kvm)
+		if (vm->kvm == kvm)
 			return vm;
+	return NULL;
+}
 
+static struct kq_vm *kq_vm_get(struct kvm *kvm, pid_t pid)
+{
+	struct kq_vm *vm = kq_vm_find(kvm);
+
+	if (vm)
+		return vm;
 	vm = kzalloc(sizeof(*vm), GFP_KERNEL);
 	if (!vm)
 		return NULL;
-	vm->kvm = v->kvm;
-	vm->pid = v->pid;
+	vm->kvm = kvm;
+	vm->pid = pid;
 	vm->id = atomic64_inc_return(&kq_vm_seq);
 	INIT_LIST_HEAD(&vm->vcpus);
 	spin_lock_init(&vm->state_lock);
@@ -276,177 +447,171 @@ static struct kq_vm *kq_vm_get(struct kq_vcpu *v)
 		return NULL;
 	}
 	list_add_tail(&vm->node, &kq_vms);
+	WRITE_ONCE(kq_nr_vms, kq_nr_vms + 1);
 	return vm;
 }
 
-/* Link newly seen vCPUs to their VMs and give them sysfs entries. */
+/* Give a published vCPU its VM, its first window and a sysfs entry. */
+static void kq_vcpu_link(struct kq_vm *vm, struct kq_vcpu *v)
+{
+	lockdep_assert_held(&kq_registry_mutex);
+	list_add_tail(&v->vm_node, &vm->vcpus);
+	vm->nr_vcpus++;
+	kq_nr_vcpus++;
+	/* The first window starts now. */
+	kq_vcpu_reading(v, ktime_get_ns(), &v->prev);
+	spin_lock(&vm->state_lock);
+	kq_vcpu_policy_init(&v->pol, &vm->pol);
+	spin_unlock(&vm->state_lock);
+	/* Published last: the exit hook reads vm->id through it. */
+	smp_store_release(&v->vm, vm);
+	if (kq_sysfs_add_vcpu(vm, v))
+		pr_warn_ratelimited("kvm_quanta: no sysfs entry for a vCPU of VM %d-%llu\n",
+				    vm->pid, vm->id);
+}
+
+/* The VMM process of a VM, from the thread of its first vCPU that ran. */
+static pid_t kq_kvm_pid(struct kvm *kvm)
+{
+	struct kvm_vcpu *vcpu;
+	struct task_struct *t;
+	unsigned long i;
+	pid_t pid = 0;
+
+	kvm_for_each_vcpu(i, vcpu, kvm) {
+		t = kq_vcpu_task(vcpu);
+		if (t) {
+			pid = task_tgid_nr(t);
+			put_task_struct(t);
+			break;
+		}
+	}
+	return pid;
+}
+
+/*
+ * Register every vCPU of @kvm that is not tracked yet, counting its exits
+ * since creation from KVM's counters.  Context: registry lock; @kvm is
+ * referenced by the caller.
+ */
+static void kq_vm_scan(struct kvm *kvm, struct kq_vm *vm)
+{
+	struct kq_exit_stat now;
+	struct kvm_vcpu *vcpu;
+	struct kq_vcpu *v;
+	unsigned long i;
+	bool found;
+
+	kvm_for_each_vcpu(i, vcpu, kvm) {
+		rcu_read_lock();
+		found = kq_vcpu_lookup(vcpu);
+		rcu_read_unlock();
+		if (found)
+			continue;
+		v = kq_vcpu_alloc();
+		if (!v) {
+			atomic64_inc(&kq_lost);
+			return;
+		}
+		v->task = kq_vcpu_task(vcpu);
+		v->pid = vm->pid;
+		if (v->task) {
+			v->pid = task_tgid_nr(v->task);
+			v->tid = task_pid_nr(v->task);
+		}
+		/*
+		 * The vCPU may be running on another CPU: its exit hook
+		 * counts from the moment it finds the object in the hash.
+		 */
+		kq_read_exit_stat(vcpu, &now);
+		kq_exit_acct_init_since(&v->acct, &now, kq_read_exits(vcpu));
+		v->spin_snap = kq_read_spin(vcpu);
+		if (!kq_vcpu_publish(v, vcpu)) {
+			kq_vcpu_free(v);
+			continue;
+		}
+		kq_vcpu_link(vm, v);
+	}
+}
+
+/* Link newly seen vCPUs to their VMs, and register parked VMs whole. */
 static void kq_register_fn(struct work_struct *work)
 {
 	struct llist_node *list = llist_del_all(&kq_pending);
 	struct kq_vcpu *v, *tmp;
 	struct kq_vm *vm;
+	struct kvm *kvm;
 
 	/* Oldest first, so vCPU directories appear in the order seen. */
 	list = llist_reverse_order(list);
-	mutex_lock(&kq_registry_lock);
+	mutex_lock(&kq_registry_mutex);
 	llist_for_each_entry_safe(v, tmp, list, pend) {
-		vm = kq_vm_get(v);
+		vm = kq_vm_get(v->kvm, v->pid);
 		if (!vm) {
 			/* Keep counting; try again on the next registration. */
 			llist_add(&v->pend, &kq_pending);
 			continue;
 		}
-		v->vm = vm;
-		list_add_tail(&v->vm_node, &vm->vcpus);
-		vm->nr_vcpus++;
-		/* The first window starts now. */
-		kq_vcpu_reading(v, ktime_get_ns(), &v->prev);
-		v->spin_snap = kq_read_spin(v->vcpu);
-		spin_lock(&vm->state_lock);
-		kq_vcpu_policy_init(&v->pol, &vm->pol);
-		spin_unlock(&vm->state_lock);
-		if (kq_sysfs_add_vcpu(vm, v))
-			pr_warn_ratelimited("kvm_quanta: no sysfs entry for a vCPU of VM %d-%llu\n",
-					    vm->pid, vm->id);
+		kq_vcpu_link(vm, v);
 	}
-	mutex_unlock(&kq_registry_lock);
+	while ((kvm = kq_unpark_one())) {
+		vm = kq_vm_get(kvm, kq_kvm_pid(kvm));
+		if (vm)
+			kq_vm_scan(kvm, vm);
+		else
+			atomic64_inc(&kq_lost);
+		/* Not the last reference when a vCPU was registered. */
+		kvm_put_kvm(kvm);
+	}
+	mutex_unlock(&kq_registry_mutex);
 	kq_pools_fill();
 	if (!READ_ONCE(kq_stopping)) {
-		schedule_delayed_work(&kq_reap_work, KQ_REAP_INTERVAL);
+		queue_delayed_work(kq_wq, &kq_reap_work, KQ_REAP_INTERVAL);
 		kq_sample_kick();
 	}
 }
 
-/* Each vCPU's policy for its window, fed by the ledger; then act on it. */
-static void kq_registry_decide(struct kq_vcpu **vs, struct kq_sample *out,
-			       unsigned int n)
+void kq_registry_lock(void)
 {
-	struct kq_ledger_entry *e;
-	struct kq_policy_params params;
-	struct kq_vm_policy vp;
-	unsigned int i;
+	mutex_lock(&kq_registry_mutex);
+}
 
-	spin_lock(&kq_params_lock);
-	params = kq_params;
-	spin_unlock(&kq_params_lock);
+void kq_registry_unlock(void)
+{
+	mutex_unlock(&kq_registry_mutex);
+}
 
-	e = kvmalloc_array(n, sizeof(*e), GFP_KERNEL);
-	if (e) {
-		for (i = 0; i < n; i++) {
-			e[i].cpu = out[i].cpu;
-			/*
-			 * A vCPU's first window starts at its registration,
-			 * not with its CPU-mates': it would be charged for
-			 * time before they were seen.  It joins from its
-			 * second window.
-			 */
-			if (vs[i]->hist.windows) {
-				e[i].run_ns = out[i].w.run_ns;
-				e[i].wait_ns = out[i].w.wait_ns;
-			} else {
-				e[i].run_ns = 0;
-				e[i].wait_ns = 0;
-			}
-			e[i].weight = vs[i]->vm->pol.weight;
-			e[i].debt_ns = vs[i]->pol.debt_ns;
-		}
-		kq_ledger_update(e, n, (s64)params.debt_max_us * 1000);
-	}
-	for (i = 0; i < n; i++) {
-		struct kq_vcpu *v = vs[i];
-		struct kq_sample *s = &out[i];
+/* kq_for_each_vm(): the registered VMs, in the order they were seen. */
+struct list_head *kq_vm_list(void)
+{
+	lockdep_assert_held(&kq_registry_mutex);
+	return &kq_vms;
+}
 
-		spin_lock(&v->vm->state_lock);
-		vp = v->vm->pol;
-		spin_unlock(&v->vm->state_lock);
-
-		spin_lock(&v->state_lock);
-		if (e)
-			v->pol.debt_ns = e[i].debt_ns;
-		/* The policy compares the window with the history before it. */
-		kq_policy_window(&params, &vp, &v->pol, &s->w, &v->hist);
-		kq_history_add(&v->hist, &s->w);
-		s->target_ns = v->pol.target_ns;
-		s->reason = v->pol.reason;
-		s->debt_ns = v->pol.debt_ns;
-		kq_vcpu_decisions(v, s->decisions);
-		spin_unlock(&v->state_lock);
-		trace_decision(v, s->reason, s->target_ns, 0, false);
-		kq_enforce_window(v, &vp);
-	}
-	kvfree(e);
+/* Registered vCPUs.  Context: registry lock. */
+unsigned int kq_registry_nr_vcpus(void)
+{
+	lockdep_assert_held(&kq_registry_mutex);
+	return kq_nr_vcpus;
 }
 
 /**
- * kq_registry_sample() - end the current window of every registered vCPU
- * @now: the window's end, ktime_get_ns()
- * @n: output, number of samples
- *
- * Context: process (reads perf counters, sets scheduler parameters).
- * Updates each vCPU's and VM's last window and history, the fairness
- * ledger, and each vCPU's policy decision, and applies it.
- *
- * Return: an array of @n samples to kvfree(), or NULL when there are no
- * vCPUs or no memory.
+ * kq_registry_counts() - live objects, for the "objects" sysfs file
+ * @vms: output, registered VMs
+ * @vcpus: output, vCPUs in the hash (registered or about to be)
+ * @pooled: output, preallocated objects in the per-CPU pools
  */
-struct kq_sample *kq_registry_sample(u64 now, unsigned int *n)
+void kq_registry_counts(unsigned int *vms, unsigned int *vcpus,
+			unsigned int *pooled)
 {
-	struct kq_sample *out = NULL, *s;
-	struct kq_vcpu **vs = NULL;
-	struct kq_window w, vmw;
-	struct kq_reading r;
-	unsigned int nr = 0;
-	struct kq_vcpu *v;
-	struct kq_vm *vm;
+	unsigned int sum = 0;
+	int cpu;
 
-	*n = 0;
-	mutex_lock(&kq_registry_lock);
-	list_for_each_entry(vm, &kq_vms, node)
-		nr += vm->nr_vcpus;
-	if (!nr)
-		goto unlock;
-	out = kvmalloc_array(nr, sizeof(*out), GFP_KERNEL);
-	vs = kvmalloc_array(nr, sizeof(*vs), GFP_KERNEL);
-	if (!out || !vs) {
-		kvfree(out);
-		out = NULL;
-		goto unlock;
-	}
-	s = out;
-	list_for_each_entry(vm, &kq_vms, node) {
-		kq_window_init(&vmw);
-		list_for_each_entry(v, &vm->vcpus, vm_node) {
-			kq_vcpu_reading(v, now, &r);
-			kq_window_from(&w, &v->prev, &r);
-			v->prev = r;
-			spin_lock(&v->state_lock);
-			v->last = w;
-			spin_unlock(&v->state_lock);
-
-			kq_window_add(&vmw, &w);
-			s->vm_id = vm->id;
-			s->pid = vm->pid;
-			s->vcpu_idx = v->idx;
-			s->tid = READ_ONCE(v->tid);
-			s->cpu = task_cpu(v->task);
-			s->w = w;
-			vs[s - out] = v;
-			s++;
-		}
-		/* The VM's window is as long as its vCPUs', not their sum. */
-		vmw.window_ns = s > out ? s[-1].w.window_ns : 0;
-		kq_window_derive(&vmw);
-		spin_lock(&vm->state_lock);
-		vm->last = vmw;
-		kq_history_add(&vm->hist, &vmw);
-		spin_unlock(&vm->state_lock);
-	}
-	*n = s - out;
-	kq_registry_decide(vs, out, *n);
-unlock:
-	mutex_unlock(&kq_registry_lock);
-	kvfree(vs);
-	return out;
+	*vms = READ_ONCE(kq_nr_vms);
+	*vcpus = atomic_read(&kq_nr_hashed);
+	for_each_possible_cpu(cpu)
+		sum += atomic_read(&per_cpu_ptr(&kq_pools, cpu)->nr);
+	*pooled = sum;
 }
 
 /* Unpublish a vCPU from the hash; the caller waits for RCU readers. */
@@ -457,6 +622,7 @@ static void kq_vcpu_unhash(struct kq_vcpu *v)
 	hlist_bl_lock(b);
 	hlist_bl_del_rcu(&v->hnode);
 	hlist_bl_unlock(b);
+	atomic_dec(&kq_nr_hashed);
 }
 
 /* Take a VM and its vCPUs out of every index, onto @dead. */
@@ -464,7 +630,7 @@ static void kq_vm_unlink(struct kq_vm *vm, struct list_head *dead)
 {
 	struct kq_vcpu *v;
 
-	lockdep_assert_held(&kq_registry_lock);
+	lockdep_assert_held(&kq_registry_mutex);
 	list_for_each_entry(v, &vm->vcpus, vm_node) {
 		kq_vcpu_unhash(v);
 		if (v->kobj.state_in_sysfs)
@@ -473,6 +639,8 @@ static void kq_vm_unlink(struct kq_vm *vm, struct list_head *dead)
 	kobject_del(vm->vcpus_kobj);
 	kobject_del(&vm->kobj);
 	list_move_tail(&vm->node, dead);
+	WRITE_ONCE(kq_nr_vms, kq_nr_vms - 1);
+	kq_nr_vcpus -= vm->nr_vcpus;
 }
 
 /* After an RCU grace period: drop our VM references and free. */
@@ -498,12 +666,30 @@ static void kq_vms_free(struct list_head *dead)
  * A VM is gone for its users when every reference left on it is ours: its
  * VM and vCPU file descriptors are closed, so no thread can run it again.
  * References are only taken from existing ones, so the count cannot rise
- * again once it is down to ours (a vCPU seen but not yet registered holds
- * one more, which keeps the VM here until it is registered).
+ * again once it is down to ours (a vCPU seen but not yet registered, or a
+ * parked VM, holds one more, which keeps the VM here until registered).
+ *
+ * It is freed only once no yield task_work is queued on any of its
+ * vCPUs: a thread that was in KVM_RUN when its fds were closed runs the
+ * file release (task_work, LIFO) before our yield, and may be preempted in
+ * between.  Such a work only needs the thread to get back to user mode.
  */
 static bool kq_vm_dead(const struct kq_vm *vm)
 {
-	return refcount_read(&vm->kvm->users_count) <= vm->nr_vcpus;
+	const struct kq_vcpu *v;
+
+	if (refcount_read(&vm->kvm->users_count) > vm->nr_vcpus)
+		return false;
+	/*
+	 * Pairs with the release ordering of the reference drop at the last
+	 * fput: a yield queued before the fds were closed is seen here.
+	 */
+	smp_rmb();
+	list_for_each_entry(v, &vm->vcpus, vm_node)
+		if (test_bit(KQ_V_YIELD_PENDING, &v->flags) ||
+		    test_bit(KQ_V_KICK_PENDING, &v->flags))
+			return false;
+	return true;
 }
 
 static void kq_reap_fn(struct work_struct *work)
@@ -511,11 +697,11 @@ static void kq_reap_fn(struct work_struct *work)
 	struct kq_vm *vm, *tmp;
 	LIST_HEAD(dead);
 
-	mutex_lock(&kq_registry_lock);
+	mutex_lock(&kq_registry_mutex);
 	list_for_each_entry_safe(vm, tmp, &kq_vms, node)
 		if (kq_vm_dead(vm))
 			kq_vm_unlink(vm, &dead);
-	mutex_unlock(&kq_registry_lock);
+	mutex_unlock(&kq_registry_mutex);
 
 	if (!list_empty(&dead)) {
 		synchronize_rcu();
@@ -525,18 +711,27 @@ static void kq_reap_fn(struct work_struct *work)
 		return;
 	/* Registration that failed for lack of memory is retried from here. */
 	if (!llist_empty(&kq_pending))
-		queue_work(system_unbound_wq, &kq_register_work);
+		queue_work(kq_wq, &kq_register_work);
 	/* Registration re-arms the reaper; an idle host has no timer. */
-	mutex_lock(&kq_registry_lock);
+	mutex_lock(&kq_registry_mutex);
 	if (!list_empty(&kq_vms) || !llist_empty(&kq_pending))
-		schedule_delayed_work(&kq_reap_work, KQ_REAP_INTERVAL);
-	mutex_unlock(&kq_registry_lock);
+		queue_delayed_work(kq_wq, &kq_reap_work, KQ_REAP_INTERVAL);
+	mutex_unlock(&kq_registry_mutex);
 }
 
+/**
+ * kq_registry_init() - the hash, the pools and the module's workqueue
+ *
+ * Return: 0 or -ENOMEM.
+ */
 int kq_registry_init(void)
 {
 	int i;
 
+	/* Our own queue: unload flushes exactly our work, nobody else's. */
+	kq_wq = alloc_workqueue("kvm_quanta", WQ_UNBOUND, 0);
+	if (!kq_wq)
+		return -ENOMEM;
 	for (i = 0; i < ARRAY_SIZE(kq_vcpu_hash); i++)
 		INIT_HLIST_BL_HEAD(&kq_vcpu_hash[i]);
 	kq_pools_fill();
@@ -563,32 +758,38 @@ void kq_registry_stop(void)
 /**
  * kq_registry_exit() - forget every VM, leaving the VMs themselves running
  *
- * Context: process; after kq_registry_stop() and with nothing sampling.
+ * Context: process; after kq_registry_stop(), with nothing sampling and
+ * no yield task_work queued (kq_enforce_drain()).
  */
 void kq_registry_exit(void)
 {
 	struct hlist_bl_node *pos, *n;
-	struct kq_vcpu *v;
 	struct kq_vm *vm, *tmp;
+	struct kq_vcpu *v;
+	struct kvm *kvm;
 	LIST_HEAD(dead);
 	int i;
 
 	/* Seen but never registered: the hash still has them. */
 	llist_del_all(&kq_pending);
 
-	mutex_lock(&kq_registry_lock);
+	mutex_lock(&kq_registry_mutex);
 	list_for_each_entry_safe(vm, tmp, &kq_vms, node)
 		kq_vm_unlink(vm, &dead);
-	mutex_unlock(&kq_registry_lock);
+	mutex_unlock(&kq_registry_mutex);
 	synchronize_rcu();
 	kq_vms_free(&dead);
 
 	for (i = 0; i < ARRAY_SIZE(kq_vcpu_hash); i++) {
 		hlist_bl_for_each_entry_safe(v, pos, n, &kq_vcpu_hash[i], hnode) {
 			hlist_bl_del(&v->hnode);
+			atomic_dec(&kq_nr_hashed);
 			kvm_put_kvm(v->kvm);
 			kq_vcpu_free(v);
 		}
 	}
+	while ((kvm = kq_unpark_one()))
+		kvm_put_kvm(kvm);
 	kq_pools_drain();
+	destroy_workqueue(kq_wq);
 }

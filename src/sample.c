@@ -1,89 +1,63 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kvm_quanta: the sampler.  Every interval (100 ms by default) it ends the
- * current window of every vCPU: reads its cumulative counters (exits and
- * their kinds and guest time from the exit path, scheduler statistics of
- * its thread, KVM's halt time, guest-only perf counters), derives the
- * window's state, updates history, publishes the samples on netlink and
- * the kvm_quanta:sample tracepoint.  Runs in process context, off the exit
- * path, and only while there are vCPUs.
+ * kvm_quanta: the sampler, a timer for the per-window pipeline (window.c).
+ * Every interval (100 ms by default) it ends the current window of every
+ * vCPU.  It runs on the module's workqueue, off the exit path, and only
+ * while vCPUs are registered: registration kicks it.
+ *
+ * Knob writes (sysfs, netlink) ask for a window at once; unload stops the
+ * sampler for good.  kq_sample_lock makes "stopping" and every arming one
+ * step, so nothing re-arms it after kq_sample_stop() has cancelled it.
  */
-#include <linux/kvm_host.h>
-#include <linux/mm.h>
-#include <linux/mutex.h>
+#include <linux/ktime.h>
+#include <linux/spinlock.h>
 #include <linux/timekeeping.h>
 #include <linux/workqueue.h>
 
-#include "compat.h"
 #include "kvm_quanta.h"
 
 #define CREATE_TRACE_POINTS
 #include "trace.h"
 
 static u32 kq_interval_ms = KQ_INTERVAL_DEFAULT_MS;
+static DEFINE_SPINLOCK(kq_sample_lock);	/* kq_sample_stopping, arming */
 static bool kq_sample_stopping;
-static u64 kq_seq;
-
-/* The latest window's samples, for netlink dumps. */
-static DEFINE_MUTEX(kq_latest_lock);
-static struct kq_sample *kq_latest;
-static unsigned int kq_latest_n;
 
 static void kq_sample_fn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(kq_sample_work, kq_sample_fn);
 
-/**
- * kq_vcpu_reading() - a vCPU's cumulative counters, now
- * @v: the vCPU, registered
- * @now: the time to stamp the reading with
- * @r: output
- *
- * Context: process (reads perf counters, which may sleep).
- */
-void kq_vcpu_reading(struct kq_vcpu *v, u64 now, struct kq_reading *r)
+/* Arm the sampler to run after @delay jiffies, unless it is stopping. */
+static void kq_sample_arm(unsigned long delay, bool sooner)
 {
-	u64 exits, guest_ns;
-	unsigned int seq;
+	unsigned long flags;
 
-	do {
-		seq = read_seqcount_begin(&v->seq);
-		guest_ns = v->guest_ns;
-	} while (read_seqcount_retry(&v->seq, seq));
-	kq_vcpu_read_kinds(v, &exits, r->kinds);
-	r->t_ns = now;
-	r->exits = exits;
-	r->guest_ns = guest_ns;
-	kq_task_sched(v->task, &r->run_ns, &r->wait_ns, &r->slices);
-	r->halt_ns = kq_read_halt_ns(v->vcpu);
-	kq_pmu_read(v, r->pmu);
+	spin_lock_irqsave(&kq_sample_lock, flags);
+	if (!kq_sample_stopping) {
+		if (sooner)
+			mod_delayed_work(kq_wq, &kq_sample_work, delay);
+		else
+			queue_delayed_work(kq_wq, &kq_sample_work, delay);
+	}
+	spin_unlock_irqrestore(&kq_sample_lock, flags);
+}
+
+static unsigned long kq_interval_jiffies(void)
+{
+	return msecs_to_jiffies(READ_ONCE(kq_interval_ms));
 }
 
 static void kq_sample_fn(struct work_struct *work)
 {
-	struct kq_sample *samples, *old;
-	u64 now = ktime_get_ns();
-	unsigned int i, n;
+	bool more;
 
-	samples = kq_registry_sample(now, &n);
-	kq_pcpu_sample(now);
-	if (samples) {
-		kq_seq++;
-		kq_nl_publish(kq_seq, now, samples, n);
-		for (i = 0; i < n; i++)
-			trace_sample(&samples[i]);
-	}
-
-	mutex_lock(&kq_latest_lock);
-	old = kq_latest;
-	kq_latest = samples;
-	kq_latest_n = n;
-	mutex_unlock(&kq_latest_lock);
-	kvfree(old);
-
-	/* Registration kicks the sampler again when vCPUs appear. */
-	if (n && !READ_ONCE(kq_sample_stopping))
-		schedule_delayed_work(&kq_sample_work,
-				      msecs_to_jiffies(READ_ONCE(kq_interval_ms)));
+	/* A window lost to memory pressure is covered by the next one. */
+	if (kq_window_pipeline(ktime_get_ns()))
+		pr_warn_ratelimited("kvm_quanta: no memory for a window\n");
+	kq_registry_lock();
+	more = kq_registry_nr_vcpus() != 0;
+	kq_registry_unlock();
+	if (more)
+		kq_sample_arm(kq_interval_jiffies(), false);
 }
 
 /**
@@ -91,9 +65,7 @@ static void kq_sample_fn(struct work_struct *work)
  */
 void kq_sample_kick(void)
 {
-	if (!READ_ONCE(kq_sample_stopping))
-		schedule_delayed_work(&kq_sample_work,
-				      msecs_to_jiffies(READ_ONCE(kq_interval_ms)));
+	kq_sample_arm(kq_interval_jiffies(), false);
 }
 
 /**
@@ -101,8 +73,7 @@ void kq_sample_kick(void)
  */
 void kq_sample_now(void)
 {
-	if (!READ_ONCE(kq_sample_stopping))
-		mod_delayed_work(system_wq, &kq_sample_work, 0);
+	kq_sample_arm(0, true);
 }
 
 u32 kq_sample_interval_ms(void)
@@ -125,38 +96,15 @@ int kq_sample_set_interval_ms(u32 ms)
 }
 
 /**
- * kq_sample_snapshot() - a copy of the latest window's samples
- * @out: output, an array to kvfree(), NULL when there are none
- * @n: output, its length
+ * kq_sample_stop() - stop the sampler for good
  *
- * Return: 0 or -ENOMEM.
+ * Context: process.  After this returns the sampler is not running and
+ * nothing (registration, knob writes, netlink) can arm it again.
  */
-int kq_sample_snapshot(struct kq_sample **out, unsigned int *n)
+void kq_sample_stop(void)
 {
-	int ret = 0;
-
-	*out = NULL;
-	*n = 0;
-	mutex_lock(&kq_latest_lock);
-	if (kq_latest_n) {
-		*out = kvmalloc_array(kq_latest_n, sizeof(**out), GFP_KERNEL);
-		if (*out) {
-			memcpy(*out, kq_latest, kq_latest_n * sizeof(**out));
-			*n = kq_latest_n;
-		} else {
-			ret = -ENOMEM;
-		}
-	}
-	mutex_unlock(&kq_latest_lock);
-	return ret;
-}
-
-/* Context: process; registration is stopped, so nothing kicks us again. */
-void kq_sample_exit(void)
-{
-	WRITE_ONCE(kq_sample_stopping, true);
+	spin_lock_irq(&kq_sample_lock);
+	kq_sample_stopping = true;
+	spin_unlock_irq(&kq_sample_lock);
 	cancel_delayed_work_sync(&kq_sample_work);
-	kvfree(kq_latest);
-	kq_latest = NULL;
-	kq_latest_n = 0;
 }

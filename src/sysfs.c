@@ -6,13 +6,39 @@
  * Show functions never take kq_registry_lock: removing a directory waits
  * for its readers, and removal runs under that lock.
  */
+#include <linux/cred.h>
 #include <linux/kobject.h>
 #include <linux/math64.h>
+#include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
 
+#include "compat.h"
 #include "kvm_quanta.h"
+
+/*
+ * Who may read tenants' data (Documentation/security.rst): per-VM and
+ * per-vCPU files, and per-CPU profiles, are owned by root and this group
+ * and readable by them only.  Default 0: root only.
+ */
+static unsigned int reader_gid;
+module_param(reader_gid, uint, 0444);
+MODULE_PARM_DESC(reader_gid,
+		 "group that may read per-VM, per-vCPU and per-CPU data (default 0: root only)");
+
+kgid_t kq_reader_gid;
+
+/* Tenant data: read by root and the reader group, written by root. */
+#define KQ_TENANT_RO 0440
+#define KQ_TENANT_RW 0640
+
+/* kobj_type.get_ownership of tenant directories: root and the readers. */
+KQ_GET_OWNERSHIP(kq_sysfs_ownership)
+{
+	*uid = GLOBAL_ROOT_UID;
+	*gid = kq_reader_gid;
+}
 
 static struct kobject *kq_root_kobj;
 static struct kobject *kq_vms_kobj;
@@ -91,7 +117,19 @@ static ssize_t lost_exits_show(struct kobject *kobj,
 	return sysfs_emit(buf, "%llu\n", kq_lost_exits());
 }
 
+/* Live objects, so tests can see everything go back to zero. */
+static ssize_t objects_show(struct kobject *kobj, struct kobj_attribute *attr,
+			    char *buf)
+{
+	unsigned int vms, vcpus, pooled;
+
+	kq_registry_counts(&vms, &vcpus, &pooled);
+	return sysfs_emit(buf, "vms %u\nvcpus %u\npooled %u\ntask_works %u\n",
+			  vms, vcpus, pooled, kq_enforce_pending());
+}
+
 static struct kobj_attribute kq_attr_mode = __ATTR_RW(mode);
+static struct kobj_attribute kq_attr_objects = __ATTR_RO(objects);
 static struct kobj_attribute kq_attr_lost_exits = __ATTR_RO(lost_exits);
 static struct kobj_attribute kq_attr_events = __ATTR_RW(events);
 static struct kobj_attribute kq_attr_pmu = __ATTR_RO(pmu);
@@ -239,6 +277,7 @@ static const struct attribute_group kq_param_group = {
 
 static struct attribute *kq_root_attrs[] = {
 	&kq_attr_mode.attr,
+	&kq_attr_objects.attr,
 	&kq_attr_lost_exits.attr,
 	&kq_attr_events.attr,
 	&kq_attr_pmu.attr,
@@ -367,7 +406,7 @@ static ssize_t kq_state_show(struct kobject *kobj, struct kobj_attribute *a,
 
 #define KQ_STATE_ATTR(v, f, name)					\
 	static struct kq_state_attr kq_sa_##v##_##name = {		\
-		.attr = __ATTR(name, 0444, kq_state_show, NULL),	\
+		.attr = __ATTR(name, KQ_TENANT_RO, kq_state_show, NULL),	\
 		.view = KQ_VIEW_##v,					\
 		.field = KQ_F_##f,					\
 	}
@@ -477,7 +516,8 @@ static ssize_t pid_show(struct kobject *kobj, struct kobj_attribute *attr,
 	return sysfs_emit(buf, "%d\n", to_kq_vm(kobj)->pid);
 }
 
-static struct kobj_attribute kq_attr_pid = __ATTR_RO(pid);
+static struct kobj_attribute kq_attr_pid =
+	__ATTR(pid, KQ_TENANT_RO, pid_show, NULL);
 
 static struct attribute *kq_vm_attrs[] = {
 	&kq_attr_pid.attr,
@@ -564,7 +604,7 @@ static ssize_t kq_knob_store(struct kobject *kobj, struct kobj_attribute *a,
 
 #define KQ_KNOB_ATTR(k, name)						\
 	static struct kq_knob_attr kq_ka_##name = {			\
-		.attr = __ATTR(name, 0644, kq_knob_show, kq_knob_store),\
+		.attr = __ATTR(name, KQ_TENANT_RW, kq_knob_show, kq_knob_store),\
 		.knob = KQ_K_##k,					\
 	}
 
@@ -600,6 +640,7 @@ static void kq_vm_release(struct kobject *kobj)
 
 static const struct kobj_type kq_vm_ktype = {
 	.release = kq_vm_release,
+	.get_ownership = kq_sysfs_ownership,
 	.sysfs_ops = &kobj_sysfs_ops,
 	.default_groups = kq_vm_groups,
 };
@@ -692,14 +733,17 @@ static ssize_t decisions_show(struct kobject *kobj,
 	return len;
 }
 
-static struct kobj_attribute kq_attr_target_quantum_us =
-	__ATTR_RO(target_quantum_us);
-static struct kobj_attribute kq_attr_reason = __ATTR_RO(reason);
-static struct kobj_attribute kq_attr_debt_us = __ATTR_RO(debt_us);
-static struct kobj_attribute kq_attr_decisions = __ATTR_RO(decisions);
-static struct kobj_attribute kq_attr_tid = __ATTR_RO(tid);
-static struct kobj_attribute kq_attr_exits = __ATTR_RO(exits);
-static struct kobj_attribute kq_attr_exit_reasons = __ATTR_RO(exit_reasons);
+#define KQ_TENANT_ATTR(name) \
+	struct kobj_attribute kq_attr_##name = \
+		__ATTR(name, KQ_TENANT_RO, name##_show, NULL)
+
+static KQ_TENANT_ATTR(target_quantum_us);
+static KQ_TENANT_ATTR(reason);
+static KQ_TENANT_ATTR(debt_us);
+static KQ_TENANT_ATTR(decisions);
+static KQ_TENANT_ATTR(tid);
+static KQ_TENANT_ATTR(exits);
+static KQ_TENANT_ATTR(exit_reasons);
 
 static struct attribute *kq_vcpu_attrs[] = {
 	&kq_attr_tid.attr,
@@ -728,6 +772,7 @@ static void kq_vcpu_release(struct kobject *kobj)
 
 static const struct kobj_type kq_vcpu_ktype = {
 	.release = kq_vcpu_release,
+	.get_ownership = kq_sysfs_ownership,
 	.sysfs_ops = &kobj_sysfs_ops,
 	.default_groups = kq_vcpu_groups,
 };
@@ -779,6 +824,12 @@ int kq_sysfs_init(void)
 {
 	int ret;
 
+	kq_reader_gid = make_kgid(&init_user_ns, reader_gid);
+	if (!gid_valid(kq_reader_gid)) {
+		pr_err("kvm_quanta: reader_gid=%u is not a valid group\n",
+		       reader_gid);
+		return -EINVAL;
+	}
 	kq_root_kobj = kobject_create_and_add("kvm_quanta", kernel_kobj);
 	if (!kq_root_kobj)
 		return -ENOMEM;

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvm_quanta: the per-window pipeline.  Once per sampling interval, for
+ * every registered vCPU, in this order:
+ *
+ *   1. read    its cumulative counters (exit path, scheduler, KVM, PMU),
+ *              following the thread that runs it;
+ *   2. derive  the window: deltas and derived values, per vCPU and VM;
+ *   3. ledger  what each vCPU ran against its fair share;
+ *   4. decide  its target quantum and reason for the next window;
+ *   5. enforce the decision on its thread;
+ *   6. publish on netlink, the kvm_quanta:sample tracepoint and for dumps.
+ *
+ * Objects and their lifetime belong to registry.c; this file only walks
+ * them under the registry lock.  Process context (the sampler's work).
+ */
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+
+#include "compat.h"
+#include "kvm_quanta.h"
+#include "trace.h"
+
+/* Host-wide policy knobs (sysfs policy/). */
+struct kq_policy_params kq_params;
+DEFINE_SPINLOCK(kq_params_lock);	/* kq_params */
+
+static u64 kq_seq;
+
+/* The latest window's samples, for netlink dumps. */
+static DEFINE_MUTEX(kq_latest_lock);
+static struct kq_sample *kq_latest;
+static unsigned int kq_latest_n;
+
+/* 1. and 2.: one vCPU's window, and its share of its VM's. */
+static void kq_window_read(struct kq_vm *vm, struct kq_vcpu *v, u64 now,
+			   struct kq_sample *s)
+{
+	struct kq_reading r;
+	struct kq_window w;
+
+	if (kq_vcpu_follow(v) && v->task) {
+		/* A new thread: its scheduler statistics start now. */
+		kq_task_sched(v->task, &v->prev.run_ns, &v->prev.wait_ns,
+			      &v->prev.slices);
+	}
+	kq_vcpu_reading(v, now, &r);
+	kq_window_from(&w, &v->prev, &r);
+	v->prev = r;
+	spin_lock(&v->state_lock);
+	v->last = w;
+	spin_unlock(&v->state_lock);
+
+	s->vm_id = vm->id;
+	s->pid = v->pid;
+	s->vcpu_idx = v->idx;
+	s->tid = READ_ONCE(v->tid);
+	s->cpu = v->task ? task_cpu(v->task) : 0;
+	s->w = w;
+}
+
+/* 2.: a VM's window is the sum of its vCPUs', as long as one of them. */
+static void kq_window_vm(struct kq_vm *vm, const struct kq_sample *s,
+			 unsigned int n)
+{
+	struct kq_window vmw;
+	unsigned int i;
+
+	kq_window_init(&vmw);
+	for (i = 0; i < n; i++)
+		kq_window_add(&vmw, &s[i].w);
+	vmw.window_ns = n ? s[n - 1].w.window_ns : 0;
+	kq_window_derive(&vmw);
+	spin_lock(&vm->state_lock);
+	vm->last = vmw;
+	kq_history_add(&vm->hist, &vmw);
+	spin_unlock(&vm->state_lock);
+}
+
+/* 3.: the fairness ledger over every vCPU of the window. */
+static void kq_window_ledger(struct kq_vcpu **vs, const struct kq_sample *s,
+			     const struct kq_vm_policy *vps, unsigned int n,
+			     const struct kq_policy_params *params)
+{
+	struct kq_ledger_entry *e;
+	unsigned int i;
+
+	e = kvmalloc_array(n, sizeof(*e), GFP_KERNEL);
+	if (!e)
+		return;		/* ledgers stand still for a window */
+	for (i = 0; i < n; i++) {
+		e[i].cpu = s[i].cpu;
+		/*
+		 * A vCPU's first window starts at its registration, not with
+		 * its CPU-mates': it would be charged for time before they
+		 * were seen.  It joins from its second window.
+		 */
+		if (vs[i]->hist.windows) {
+			e[i].run_ns = s[i].w.run_ns;
+			e[i].wait_ns = s[i].w.wait_ns;
+		} else {
+			e[i].run_ns = 0;
+			e[i].wait_ns = 0;
+		}
+		e[i].weight = vps[i].weight;
+		e[i].debt_ns = vs[i]->pol.debt_ns;
+	}
+	kq_ledger_update(e, n, (s64)params->debt_max_us * 1000);
+	for (i = 0; i < n; i++) {
+		spin_lock(&vs[i]->state_lock);
+		vs[i]->pol.debt_ns = e[i].debt_ns;
+		spin_unlock(&vs[i]->state_lock);
+	}
+	kvfree(e);
+}
+
+/* 4. and 5.: decide each vCPU's next window and act on it. */
+static void kq_window_decide(struct kq_vcpu **vs, struct kq_sample *s,
+			     const struct kq_vm_policy *vps, unsigned int n,
+			     const struct kq_policy_params *params)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		struct kq_vcpu *v = vs[i];
+
+		spin_lock(&v->state_lock);
+		/* The policy compares the window with the history before it. */
+		kq_policy_window(params, &vps[i], &v->pol, &s[i].w, &v->hist);
+		kq_history_add(&v->hist, &s[i].w);
+		s[i].target_ns = v->pol.target_ns;
+		s[i].reason = v->pol.reason;
+		s[i].debt_ns = v->pol.debt_ns;
+		kq_vcpu_decisions(v, s[i].decisions);
+		spin_unlock(&v->state_lock);
+		trace_decision(v, s[i].reason, s[i].target_ns, 0, false);
+		kq_enforce_window(v, &vps[i]);
+	}
+}
+
+/* 6.: listeners, the tracepoint, and the copy dumps are served from. */
+static void kq_window_publish(u64 now, struct kq_sample *s, unsigned int n)
+{
+	struct kq_sample *old;
+	unsigned int i;
+
+	if (n) {
+		kq_seq++;
+		kq_nl_publish(kq_seq, now, s, n);
+		for (i = 0; i < n; i++)
+			trace_sample(&s[i]);
+	}
+
+	mutex_lock(&kq_latest_lock);
+	old = kq_latest;
+	kq_latest = s;
+	kq_latest_n = n;
+	mutex_unlock(&kq_latest_lock);
+	kvfree(old);
+}
+
+/**
+ * kq_window_pipeline() - end the current window of every registered vCPU
+ * @now: the window's end, ktime_get_ns()
+ *
+ * Context: process (reads perf counters, sets scheduler parameters).
+ * Return: 0, or -ENOMEM when this window could not be taken (the next
+ * one covers its time).
+ */
+int kq_window_pipeline(u64 now)
+{
+	struct kq_sample *s = NULL;
+	struct kq_vm_policy *vps = NULL;
+	struct kq_policy_params params;
+	struct kq_vcpu **vs = NULL;
+	unsigned int nr, n = 0, first;
+	struct kq_vcpu *v;
+	struct kq_vm *vm;
+	int ret = 0;
+
+	spin_lock(&kq_params_lock);
+	params = kq_params;
+	spin_unlock(&kq_params_lock);
+
+	kq_registry_lock();
+	nr = kq_registry_nr_vcpus();
+	if (nr) {
+		s = kvmalloc_array(nr, sizeof(*s), GFP_KERNEL);
+		vs = kvmalloc_array(nr, sizeof(*vs), GFP_KERNEL);
+		vps = kvmalloc_array(nr, sizeof(*vps), GFP_KERNEL);
+		if (!s || !vs || !vps) {
+			ret = -ENOMEM;
+			goto unlock;
+		}
+	}
+	kq_for_each_vm(vm) {
+		struct kq_vm_policy vp;
+
+		/* One copy of the VM's knobs serves the whole window. */
+		spin_lock(&vm->state_lock);
+		vp = vm->pol;
+		spin_unlock(&vm->state_lock);
+		first = n;
+		kq_for_each_vcpu(v, vm) {
+			kq_window_read(vm, v, now, &s[n]);
+			vs[n] = v;
+			vps[n] = vp;
+			n++;
+		}
+		kq_window_vm(vm, &s[first], n - first);
+	}
+	kq_window_ledger(vs, s, vps, n, &params);
+	kq_window_decide(vs, s, vps, n, &params);
+unlock:
+	kq_registry_unlock();
+	kvfree(vs);
+	kvfree(vps);
+	if (ret) {
+		kvfree(s);
+		return ret;
+	}
+	kq_pcpu_sample(now);
+	kq_window_publish(now, s, n);
+	return 0;
+}
+
+/**
+ * kq_sample_snapshot() - a copy of the latest window's samples
+ * @out: output, an array to kvfree(), NULL when there are none
+ * @n: output, its length
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int kq_sample_snapshot(struct kq_sample **out, unsigned int *n)
+{
+	int ret = 0;
+
+	*out = NULL;
+	*n = 0;
+	mutex_lock(&kq_latest_lock);
+	if (kq_latest_n) {
+		*out = kvmalloc_array(kq_latest_n, sizeof(**out), GFP_KERNEL);
+		if (*out) {
+			memcpy(*out, kq_latest, kq_latest_n * sizeof(**out));
+			*n = kq_latest_n;
+		} else {
+			ret = -ENOMEM;
+		}
+	}
+	mutex_unlock(&kq_latest_lock);
+	return ret;
+}
+
+/**
+ * kq_window_exit() - free the latest samples
+ *
+ * Context: unload, with the sampler stopped and netlink gone.
+ */
+void kq_window_exit(void)
+{
+	kvfree(kq_latest);
+	kq_latest = NULL;
+	kq_latest_n = 0;
+}
