@@ -196,7 +196,7 @@ static void kq_test_parse_separators(struct kunit *test)
 
 static void kq_test_parse_none(struct kunit *test)
 {
-	static const char *const none[] = { "none", "none\n", " ,none,\t\n" };
+	static const char *const none[] = { "none", "none\n", " \tnone\t\n" };
 	struct kq_event_set *s = kq_test_set_alloc(test);
 	unsigned int i;
 
@@ -228,6 +228,7 @@ static const struct {
 	{ "cycles,", 0, -EINVAL },
 	{ "cycles,instructions,\n", 0, -EINVAL },
 	{ "none,", 0, -EINVAL },
+	{ " ,none,\t\n", 0, -EINVAL },
 	{ "nonee", 0, -EINVAL },
 	{ "4:", 0, -EINVAL },
 	{ ":1", 0, -EINVAL },

@@ -26,6 +26,8 @@
 
 /* Queued and not yet run task_works (yields and unload kicks). */
 static atomic_t kq_works_pending = ATOMIC_INIT(0);
+/* A task_work was queued since load: unload must wait for RCU-tasks. */
+static bool kq_works_queued;
 
 static void kq_yield_fn(struct callback_head *cb)
 {
@@ -82,6 +84,8 @@ void kq_enforce_exit(struct kq_vcpu *v, u64 now)
 		return;
 	if (test_and_set_bit(KQ_V_YIELD_PENDING, &v->flags))
 		return;
+	if (unlikely(!READ_ONCE(kq_works_queued)))
+		WRITE_ONCE(kq_works_queued, true);
 	atomic_inc(&kq_works_pending);
 	WRITE_ONCE(v->yield_task, current);
 	init_task_work(&v->yield_work, kq_yield_fn);
@@ -197,8 +201,9 @@ void kq_enforce_window(struct kq_vcpu *v, const struct kq_vm_policy *vp)
  * its task_work only when it wakes: after a second, such threads get a
  * second task_work queued with TWA_SIGNAL (the notify-signal path: only
  * interruptible sleeps are woken), which makes KVM_RUN return -EINTR to
- * the VMM once, as a signal would; VMMs retry.  Then an RCU-tasks grace
- * period makes sure no thread is still returning from our callbacks.
+ * the VMM once, as a signal would; VMMs retry.  Then, if any work was
+ * ever queued, an RCU-tasks grace period makes sure no thread is still
+ * returning from our callbacks.
  */
 void kq_enforce_drain(void)
 {
@@ -209,7 +214,13 @@ void kq_enforce_drain(void)
 			kq_registry_kick_yields();
 		msleep(20);
 	}
-	synchronize_rcu_tasks();
+	/*
+	 * A CPU-bound vCPU thread ends an RCU-tasks grace period only when it
+	 * next sleeps or returns to its VMM, which may take seconds: wait
+	 * only when some callback of ours may still be returning.
+	 */
+	if (READ_ONCE(kq_works_queued))
+		synchronize_rcu_tasks();
 }
 
 /**
