@@ -277,16 +277,21 @@ void kq_vcpu_reading(struct kq_vcpu *v, u64 now, struct kq_reading *r)
  * thread gets back what we changed on it and its counters are released.
  *
  * Context: process, registry lock (the sampler).
- * Return: true when the thread changed: the caller restarts its scheduler
- * statistics from the new thread.
+ * Return: true when the vCPU has a new thread: the caller restarts its
+ * scheduler statistics from it.
  */
 bool kq_vcpu_follow(struct kq_vcpu *v)
 {
 	struct task_struct *t = kq_vcpu_task(v->vcpu);
 
+	/*
+	 * No thread: it exited (the vCPU is not running); keep the last one,
+	 * whose statistics stay as they were, so windows read zero.
+	 */
+	if (!t)
+		return false;
 	if (t == v->task) {
-		if (t)
-			put_task_struct(t);
+		put_task_struct(t);
 		return false;
 	}
 	if (v->task) {
@@ -295,10 +300,8 @@ bool kq_vcpu_follow(struct kq_vcpu *v)
 		put_task_struct(v->task);
 	}
 	v->task = t;
-	if (t) {
-		WRITE_ONCE(v->tid, task_pid_nr(t));
-		v->pid = task_tgid_nr(t);
-	}
+	WRITE_ONCE(v->tid, task_pid_nr(t));
+	v->pid = task_tgid_nr(t);
 	return true;
 }
 

@@ -40,7 +40,7 @@ static void kq_window_read(struct kq_vm *vm, struct kq_vcpu *v, u64 now,
 	struct kq_reading r;
 	struct kq_window w;
 
-	if (kq_vcpu_follow(v) && v->task) {
+	if (kq_vcpu_follow(v)) {
 		/* A new thread: its scheduler statistics start now. */
 		kq_task_sched(v->task, &v->prev.run_ns, &v->prev.wait_ns,
 			      &v->prev.slices);
