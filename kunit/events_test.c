@@ -167,7 +167,7 @@ static void kq_test_parse_separators(struct kunit *test)
 		"cycles\ninstructions",
 		"cycles\tinstructions",
 		"cycles,instructions\n",
-		" cycles , \t\n instructions \n",
+		" cycles , \t\n instructions\t\n",
 		"\ncycles\n\ninstructions\n\n",
 	};
 	struct kq_event_set *s = kq_test_set_alloc(test);

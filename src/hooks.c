@@ -61,23 +61,15 @@ static KQ_PROBE_KVM_ENTRY(kq_probe_entry)
 {
 	struct kq_exit_stat now;
 	struct kq_vcpu *v;
-	u64 spins;
 
 	preempt_disable_notrace();
 	rcu_read_lock();
 	v = kq_vcpu_lookup(vcpu);
 	if (likely(v)) {
 		kq_read_exit_stat(vcpu, &now);
-		spins = kq_read_spin(vcpu);
-
 		write_seqcount_begin(&v->seq);
 		kq_exit_attribute(&v->acct, &now);
 		write_seqcount_end(&v->seq);
-		/* Only this thread writes spin_snap once @v is published. */
-		if (unlikely(spins != v->spin_snap)) {
-			v->spin_snap = spins;
-			set_bit(KQ_V_SPINNING, &v->flags);
-		}
 		v->entry_ns = local_clock();
 	}
 	rcu_read_unlock();
@@ -93,16 +85,20 @@ int kq_hooks_register(void)
 {
 	int ret;
 
+	kq_spin_register();
 	ret = tracepoint_probe_register(&__tracepoint_kvm_entry,
 					kq_probe_entry, NULL);
-	if (ret)
+	if (ret) {
+		kq_spin_unregister();
 		return ret;
+	}
 	ret = tracepoint_probe_register(&__tracepoint_kvm_exit,
 					kq_probe_exit, NULL);
 	if (ret) {
 		tracepoint_probe_unregister(&__tracepoint_kvm_entry,
 					    kq_probe_entry, NULL);
 		tracepoint_synchronize_unregister();
+		kq_spin_unregister();
 	}
 	return ret;
 }
@@ -116,4 +112,5 @@ void kq_hooks_unregister(void)
 	tracepoint_probe_unregister(&__tracepoint_kvm_entry, kq_probe_entry,
 				    NULL);
 	tracepoint_synchronize_unregister();
+	kq_spin_unregister();
 }

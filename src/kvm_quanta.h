@@ -90,7 +90,7 @@ struct kq_sched_params {
 
 /* kq_vcpu.flags bits */
 #define KQ_V_YIELD_PENDING 0	/* yield_work is queued on yield_task */
-#define KQ_V_SPINNING 1		/* its last exit was a directed-yield try */
+#define KQ_V_SPINNING 1		/* it made a PAUSE-loop exit (spin.c) */
 #define KQ_V_KICK_PENDING 2	/* kick_work is queued on yield_task */
 
 /**
@@ -126,8 +126,8 @@ struct kq_sched_params {
  *	@state_lock, target and reason read locklessly by the exit path
  * @early: early switches by reason, written by the vCPU's thread only
  * @flags: KQ_V_* bits
- * @spin_snap: KVM's directed-yield count at the last entry, written by the
- *	vCPU's thread only
+ * @pause_exits: PAUSE-loop exits (kvm_vcpu_on_spin() calls), written by
+ *	the vCPU's thread only (spin.c)
  * @yield_work: task_work that yields the CPU before the next entry
  * @yield_task: the thread @yield_work is queued on, valid while
  *	KQ_V_YIELD_PENDING is set (the work runs before the thread is gone)
@@ -166,7 +166,7 @@ struct kq_vcpu {
 	struct kq_vcpu_policy pol;
 	u64 early[KVM_QUANTA_R_NR];
 	unsigned long flags;
-	u64 spin_snap;
+	u64 pause_exits;
 	struct callback_head yield_work;
 	struct task_struct *yield_task;
 	struct callback_head kick_work;
@@ -242,6 +242,11 @@ void kq_pcpu_exit(void);
 /* hooks.c */
 int kq_hooks_register(void);
 void kq_hooks_unregister(void);
+
+/* spin.c */
+void kq_spin_register(void);
+void kq_spin_unregister(void);
+int kq_spin_attached(void);
 
 /* sysfs.c */
 extern kgid_t kq_reader_gid;

@@ -191,7 +191,6 @@ void kq_vcpu_sight(struct kvm_vcpu *vcpu)
 	kq_read_exit_stat(vcpu, &now);
 	kq_exit_acct_init(&v->acct, &now);
 	v->acct.exits = 1;
-	v->spin_snap = kq_read_spin(vcpu);
 	if (unlikely(!kq_vcpu_publish(v, vcpu))) {
 		/* A VM scan was faster; it counts from KVM's totals. */
 		put_task_struct(current);	/* never the last: current */
@@ -528,7 +527,6 @@ static void kq_vm_scan(struct kvm *kvm, struct kq_vm *vm)
 		 */
 		kq_read_exit_stat(vcpu, &now);
 		kq_exit_acct_init_since(&v->acct, &now, kq_read_exits(vcpu));
-		v->spin_snap = kq_read_spin(vcpu);
 		if (!kq_vcpu_publish(v, vcpu)) {
 			kq_vcpu_free(v);
 			continue;

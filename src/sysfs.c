@@ -128,7 +128,21 @@ static ssize_t objects_show(struct kobject *kobj, struct kobj_attribute *attr,
 			  vms, vcpus, pooled, kq_enforce_pending());
 }
 
+/* What we are attached to: the tracepoints always, PAUSE loops if we can. */
+static ssize_t hooks_show(struct kobject *kobj, struct kobj_attribute *attr,
+			  char *buf)
+{
+	int spin = kq_spin_attached(), len;
+
+	len = sysfs_emit(buf, "kvm_exit attached\nkvm_entry attached\n");
+	if (!spin)
+		return len + sysfs_emit_at(buf, len, "pause_loop attached\n");
+	return len + sysfs_emit_at(buf, len, "pause_loop unavailable %d\n",
+				   spin);
+}
+
 static struct kobj_attribute kq_attr_mode = __ATTR_RW(mode);
+static struct kobj_attribute kq_attr_hooks = __ATTR_RO(hooks);
 static struct kobj_attribute kq_attr_objects = __ATTR_RO(objects);
 static struct kobj_attribute kq_attr_lost_exits = __ATTR_RO(lost_exits);
 static struct kobj_attribute kq_attr_events = __ATTR_RW(events);
@@ -278,6 +292,7 @@ static const struct attribute_group kq_param_group = {
 static struct attribute *kq_root_attrs[] = {
 	&kq_attr_mode.attr,
 	&kq_attr_objects.attr,
+	&kq_attr_hooks.attr,
 	&kq_attr_lost_exits.attr,
 	&kq_attr_events.attr,
 	&kq_attr_pmu.attr,

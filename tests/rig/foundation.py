@@ -17,6 +17,19 @@ def test_load():
     check("load", p.returncode == 0 and t.module_loaded(), f"insmod: {p.stderr.strip()}")
     check("mode-default", t.read(f"{SYSFS}/mode").strip() == "observe",
           f"mode is {t.read(f'{SYSFS}/mode').strip()!r}")
+    # PAUSE-loop exits are counted by a kprobe on kvm_vcpu_on_spin (TCG's
+    # SVM has no pause filter, so none happen here: attach and detach are
+    # what the rig can show).
+    hooks = t.read(f"{SYSFS}/hooks").split("\n")
+    check("pause-loop-hook-attached", "pause_loop attached" in hooks, f"hooks: {hooks}")
+    check("pause-loop-kprobe-listed", "kvm_vcpu_on_spin" in kprobes(), f"kprobes: {kprobes()}")
+
+
+def kprobes():
+    try:
+        return t.read("/sys/kernel/debug/kprobes/list")
+    except OSError as e:
+        return f"unreadable: {e}"
 
 
 def test_mode_writes():
@@ -137,6 +150,7 @@ def test_rmmod_with_vms_running():
 def test_unload():
     p = t.unload_module()
     check("unload", p.returncode == 0 and not t.module_loaded(), f"rmmod: {p.stderr.strip()}")
+    check("pause-loop-kprobe-gone", "kvm_vcpu_on_spin" not in kprobes(), f"kprobes: {kprobes()}")
 
 
 def main():
