@@ -184,7 +184,7 @@ printf '%s\n' "$KQ_REPO" >"$outdir/.kq-repo"
 # shellcheck disable=SC2054 # commas are QEMU option syntax
 qemu=(qemu-system-x86_64 -machine q35 -accel "$ACCEL" -cpu "$CPU" -smp "$SMP" -m "$MEM"
 	-nographic -no-reboot -kernel "$VMLINUZ" -initrd "$initrd"
-	-append "console=ttyS0 panic=-1 quiet ${KQ_APPEND:-}"
+	-append "console=ttyS0 panic=-1 quiet no_timer_check ${KQ_APPEND:-}"
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
 	-virtfs "local,path=$outdir,mount_tag=out,security_model=none"
 	-virtfs "local,path=$KQ_REPO,mount_tag=repo,security_model=none,readonly=on,multidevs=remap"
