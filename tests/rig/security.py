@@ -119,7 +119,7 @@ def run_as(uid, gid, groups):
         os.setgroups(groups)
         os.setgid(gid)
         os.setuid(uid)
-    p = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True,
+    p = subprocess.run(["/usr/bin/python3", "-c", CHILD], capture_output=True, text=True,
                        preexec_fn=drop if uid else None, timeout=120)
     try:
         return json.loads(p.stdout)

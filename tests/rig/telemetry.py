@@ -3,7 +3,8 @@
 character are all published every window, windows are complete and come
 every ~100 ms, nothing is dropped, io-storm vCPUs look exit-heavy next to
 compute ones; GET_STATE, GET_CONFIG and SET_CONFIG work, bad values and
-unprivileged writers are refused and change nothing.  Runs inside the QEMU
+unprivileged writers are refused and change nothing, unprivileged readers
+get no samples.  Runs inside the QEMU
 guest, through kq-nlwatch."""
 import json
 import os
@@ -15,7 +16,9 @@ from kqtest import SYSFS, check, result
 
 NLWATCH = os.path.join(t.REPO, "build", "userspace", "nl", "kq-nlwatch")
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-PROG_MS = 5000
+# Long enough to outlast registration and the watch on a loaded machine
+# (the VMM took 7 s to start 32 vCPUs at load 10); the report waits for it.
+PROG_MS = 30000
 VM_PROGS = ",".join([f"compute:{PROG_MS}", f"iostorm:{PROG_MS}", f"cpuidstorm:{PROG_MS}",
                      f"compute:{PROG_MS}", f"iostorm:{PROG_MS}", f"compute:{PROG_MS}",
                      f"iostorm:{PROG_MS}", f"cpuidstorm:{PROG_MS}"])
@@ -169,11 +172,15 @@ def test_set_config(want):
             errno_text="Operation not permitted")
     conf, err = get_config(user="nobody")
     check("unprivileged-config", conf == base, f"config {conf} {err}")
-    test_dump(want, user="nobody", tag="unprivileged-dump")
+    # Per-vCPU samples are tenants' data (Documentation/security.rst).
+    p = nlwatch("dump", "--json", user="nobody")
+    check("unprivileged-dump-refused",
+          p.returncode != 0 and "Operation not permitted" in p.stderr and not p.stdout.strip(),
+          f"rc {p.returncode}: {p.stderr.strip()} {p.stdout[:200]!r}")
     p = nlwatch("watch", "--seconds", "1", "--json", user="nobody")
-    windows, summary = parse_watch(p.stdout)
-    check("unprivileged-watch", p.returncode == 0 and summary and summary["windows"] >= 5,
-          f"rc {p.returncode} {p.stderr.strip()}, summary {summary}")
+    check("unprivileged-watch-refused",
+          p.returncode != 0 and "Operation not permitted" in p.stderr,
+          f"rc {p.returncode} {p.stderr.strip()}")
     p = nlwatch("set", "interval=100", "mode=observe")
     conf, _ = get_config()
     check("set-restore", p.returncode == 0 and conf and conf["interval_ms"] == 100 and
