@@ -16,7 +16,7 @@ mkdir -p "$logs"
 results=$logs/results.txt
 : >"$results"
 suites=${KQ_SUITES:-bookworm trixie sid}
-rig_tests=${KQ_RIG_TESTS:-vmm-selftest foundation state telemetry policy exitcost quantad quantactl bpftrace bpfquanta}
+rig_tests=${KQ_RIG_TESTS:-vmm-selftest foundation state telemetry policy exitcost quantad quantactl bpftrace bpfquanta realqemu}
 
 # run NAME CMD...: run a suite, keep its KQTEST lines, log everything.
 run() {
