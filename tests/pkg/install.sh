@@ -74,14 +74,15 @@ in_root() {
 # maintainer scripts can leave, outside caches and logs that any dpkg run touches.
 # Not compared either: dkms's machine owner key (/var/lib/dkms/mok.*), which
 # dkms creates on its first build of any module and keeps by design (it is
-# the key enrolled for Secure Boot).
+# the key enrolled for Secure Boot); /build, where scripts/build-module.sh
+# builds in the trixie chroot (the lower layer) while this test may run.
 snapshot() {
 	in_root find / -xdev \( -path /proc -o -path /dev -o -path /run -o -path /tmp \
 		-o -path /var/cache/apt -o -path /var/lib/apt/lists -o -path /var/log \
 		-o -path /var/cache/man -o -path /var/cache/debconf -o -path /var/cache/ldconfig \
 		-o -path /work -o -path /var/cache/kvm-quanta -o -path /root -o -path /home \
 		-o -path '/var/lib/dpkg/*-old' -o -path /var/lib/dpkg/triggers \
-		-o -path '/var/lib/dkms/mok.*' \) -prune -o \
+		-o -path '/var/lib/dkms/mok.*' -o -path /build \) -prune -o \
 		-printf '%y %p %l\n' | LC_ALL=C sort
 }
 
