@@ -38,6 +38,7 @@ notok() {
 	echo "KQTEST not ok pkg:$suite:$1 - $2"
 	fails=$((fails + 1))
 }
+quiet() { "$@" >/dev/null; }
 check() { # check NAME REASON CMD...: ok if CMD succeeds
 	local name=$1 why=$2
 	shift 2
@@ -195,14 +196,15 @@ check config-is-conffile "$conf is not a conffile of quantad: $conffiles" grep -
 out=$(in_root /usr/sbin/quantad --check --config "$conf" 2>&1) && rc=0 || rc=$?
 echo "# quantad --check --config $conf: rc $rc: $out"
 check quantad-check-installed-config "rc $rc: $out" test "$rc" -eq 0
-check quantactl-runs "quantactl --help failed" in_root /usr/bin/quantactl --help >/dev/null
+check quantactl-runs "quantactl --help failed" quiet in_root /usr/bin/quantactl --help
 hook=/etc/libvirt/hooks/qemu.d/kvm-quanta
 check hook-installed "$hook missing or not executable" test -x "$root$hook"
 check hook-runs "the hook failed on 'web1 started begin -'" \
 	bash -c "in_root() { chroot '$root' \"\$@\"; }; echo '<domain/>' | in_root $hook web1 started begin - >/dev/null"
 for f in /usr/share/kvm-quanta/grafana/kvm-quanta.json /usr/share/kvm-quanta/kvm_quanta.bt \
 	/usr/share/man/man8/quantad.8.gz /usr/share/man/man1/quantactl.1.gz \
-	/usr/share/doc/quantad/fleet.rst.gz /usr/share/doc/quantad/quantad.rst.gz; do
+	/usr/share/doc/quantad/fleet.rst /usr/share/doc/quantad/quantad.rst \
+	/usr/share/doc/quantad/grafana-dashboard.png; do
 	check "file:$(basename "$f")" "$f missing" test -f "$root$f"
 done
 purge_clean purge-leaves-nothing quantad kvm-quanta-dkms
