@@ -204,7 +204,7 @@ check hook-runs "the hook failed on 'web1 started begin -'" \
 for f in /usr/share/kvm-quanta/grafana/kvm-quanta.json /usr/share/kvm-quanta/kvm_quanta.bt \
 	/usr/share/man/man8/quantad.8.gz /usr/share/man/man1/quantactl.1.gz \
 	/usr/share/doc/quantad/fleet.rst /usr/share/doc/quantad/quantad.rst \
-	/usr/share/doc/quantad/grafana-dashboard.png; do
+	/usr/share/doc/quantad/images/grafana-dashboard.png; do
 	check "file:$(basename "$f")" "$f missing" test -f "$root$f"
 done
 purge_clean purge-leaves-nothing quantad kvm-quanta-dkms
