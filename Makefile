@@ -5,6 +5,8 @@
 #   make install                   install it and run depmod
 #   make demo                      the rig: VMs of different character, shown
 #   make check                     every test suite, ends with "N passed, N failed"
+#   make deb                       Debian packages into build/deb/, lintian-checked
+#   make deb-check                 make deb, then install them into throwaway roots
 #
 # The kernel module itself is described by Kbuild.
 
@@ -14,7 +16,7 @@ KQ_CONF := $(CURDIR)/conf/$(or $(KRELEASE),unknown)
 
 .PHONY: all modules configure install install-userspace clean userspace testvmm \
 	kunit rig \
-	check demo deps checkpatch
+	check demo deps checkpatch deb deb-check
 
 all: modules
 
@@ -61,6 +63,12 @@ checkpatch:
 
 check:
 	scripts/check.sh
+
+deb:
+	scripts/deb.sh
+
+deb-check: deb
+	tests/pkg/install.sh
 
 demo:
 	scripts/demo.sh

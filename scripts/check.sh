@@ -16,7 +16,7 @@ mkdir -p "$logs"
 results=$logs/results.txt
 : >"$results"
 suites=${KQ_SUITES:-bookworm trixie sid}
-rig_tests=${KQ_RIG_TESTS:-vmm-selftest foundation security state telemetry policy exitcost quantad quantactl bpftrace bpfquanta}
+rig_tests=${KQ_RIG_TESTS:-vmm-selftest foundation security state telemetry policy exitcost quantad quantactl bpftrace bpfquanta realqemu}
 
 # run NAME CMD...: run a suite, keep its KQTEST lines, log everything.
 run() {
@@ -78,6 +78,7 @@ run userspace build_userspace
 run testvmm build_testvmm
 run checkpatch scripts/checkpatch.sh
 run netlink-spec python3 tests/netlink/spec_check.py
+run pkg-hook python3 tests/pkg/hook_test.py
 run kunit scripts/kunit.sh
 for s in $suites; do
 	run "rig-$s" rig "$s"
