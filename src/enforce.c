@@ -227,14 +227,15 @@ void kq_enforce_drain(void)
  * kq_enforce_kick() - make a vCPU thread with a yield queued run it soon
  * @v: the vCPU
  *
- * Context: RCU read side, with KQ_V_YIELD_PENDING seen set: the thread
- * has not run its task_works yet, so it is still there.
+ * Context: unload, hooks gone (so @v->yield_task was written before the
+ * bit was last set), RCU read side, with KQ_V_YIELD_PENDING seen set: the
+ * thread has not run its task_works yet, so it is still there.
  */
 void kq_enforce_kick(struct kq_vcpu *v)
 {
 	struct task_struct *t = READ_ONCE(v->yield_task);
 
-	if (test_and_set_bit(KQ_V_KICK_PENDING, &v->flags))
+	if (!t || test_and_set_bit(KQ_V_KICK_PENDING, &v->flags))
 		return;
 	atomic_inc(&kq_works_pending);
 	init_task_work(&v->kick_work, kq_kick_fn);
