@@ -68,9 +68,15 @@ def test_interval_knob():
 def test_software_signals():
     # Pinned to one CPU so the threads really compete and take turns.
     vmm = t.Vmm("signals", ["compute:3000", "iostorm:3000", "cpuidstorm:3000"], pin=0)
-    time.sleep(1.5)
-    cpu0 = {f: t.read(f"{SYSFS}/cpus/cpu0/{f}").strip() for f in
-            ("guest_permille", "exit_rate_milli", "vm", "sibling", "sibling_vm")}
+
+    def cpu0_now():
+        return {f: t.read(f"{SYSFS}/cpus/cpu0/{f}").strip() for f in
+                ("guest_permille", "exit_rate_milli", "vm", "sibling", "sibling_vm")}
+    # A loaded machine starts the VMM late: wait for its VMs and a window
+    # with them on cpu0, not for a fixed time.
+    t.wait_for(lambda: len(t.vms_of(vmm.pid)) == 3 and
+               int(cpu0_now()["guest_permille"]) >= 200, 30, 0.1)
+    cpu0 = cpu0_now()
     print(f"# cpu0 while the pinned vCPUs run: {cpu0}", flush=True)
     vm_ids = {int(name.split("-")[1]) for name in t.vms_of(vmm.pid)}
     check("pcpu-guest-share", int(cpu0["guest_permille"]) >= 200,
