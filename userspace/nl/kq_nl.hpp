@@ -100,6 +100,18 @@ std::string DescribeNlError(const void* data, size_t len, int* err_out);
 
 std::string ModeName(uint32_t mode);
 
+// Notifications that did not parse: how many, and why the last one failed.
+struct BadNotifications {
+  uint64_t count = 0;
+  std::string last;
+};
+
+// Hands every SAMPLES message of family family_id in a receive buffer to
+// fn; a message that does not parse is counted in *bad and skipped, the
+// ones after it are still delivered.
+void DispatchNotifications(const void* data, size_t len, int family_id,
+                           const std::function<void(const Message&)>& fn, BadNotifications* bad);
+
 // A netlink socket bound to the family.  Not thread-safe.
 class Client {
  public:
@@ -128,9 +140,12 @@ class Client {
   // Waits up to timeout_ms for notifications and hands each SAMPLES message
   // to fn.  Returns 0 on timeout or after messages, -1 on error (*error
   // set).  A receive that failed with ENOBUFS (the socket buffer
-  // overflowed, messages lost) bumps enobufs() and is not an error.
+  // overflowed, messages lost) bumps enobufs() and is not an error; nor is
+  // a notification that does not parse: it is skipped and counted in
+  // bad_notifications().
   int Receive(int timeout_ms, const std::function<void(const Message&)>& fn, std::string* error);
   uint64_t enobufs() const { return enobufs_; }
+  const BadNotifications& bad_notifications() const { return bad_; }
 
  private:
   Client() = default;
@@ -142,6 +157,7 @@ class Client {
   int family_id_ = -1;
   int group_id_ = -1;
   uint64_t enobufs_ = 0;
+  BadNotifications bad_;
   std::vector<char> buf_;
 };
 

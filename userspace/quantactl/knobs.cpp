@@ -16,18 +16,20 @@ const std::vector<KnobSpec>& VmKnobs() {
   return k;
 }
 
+// The module's limits for policy/<param> (src/sysfs.c): ratios up to 1000
+// per instruction, rates up to 10^6 exits per ms.
 const std::vector<KnobSpec>& HostParams() {
   static const std::vector<KnobSpec> k = {
-      {"warm_ipc_milli", 0, UINT32_MAX},
-      {"warm_llc_mpki_milli", 0, UINT32_MAX},
-      {"warm_br_mpki_milli", 0, UINT32_MAX},
-      {"warm_exit_rate_milli", 0, UINT32_MAX},
-      {"heavy_exit_rate_milli", 0, UINT32_MAX},
-      {"flush_llc_mpki_milli", 0, UINT32_MAX},
+      {"warm_ipc_milli", 0, 100000},
+      {"warm_llc_mpki_milli", 0, 1000000},
+      {"warm_br_mpki_milli", 0, 1000000},
+      {"warm_exit_rate_milli", 0, 1000000000},
+      {"heavy_exit_rate_milli", 0, 1000000000},
+      {"flush_llc_mpki_milli", 0, 1000000},
       {"phase_drop_pct", 0, 100},
       {"idle_halt_pct", 0, 100},
       {"history_max_pct", 0, 100},
-      {"debt_max_us", 0, UINT32_MAX},
+      {"debt_max_us", 0, 10000000},
   };
   return k;
 }

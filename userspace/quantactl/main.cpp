@@ -14,6 +14,7 @@
 
 #include "knobs.hpp"
 #include "kq_nl.hpp"
+#include "kq_version.hpp"
 #include "recording.hpp"
 #include "status.hpp"
 #include "sysfs.hpp"
@@ -39,9 +40,10 @@ int Fail(const std::string& msg, int code = kError) {
   return code;
 }
 
+// Client::Connect's error already says whether the module is loaded.
 std::unique_ptr<kq::nl::Client> Connect(std::string* error) {
   auto c = kq::nl::Client::Connect(error);
-  if (!c) *error = "netlink: " + *error + " (is the kvm_quanta module loaded?)";
+  if (!c) *error = "netlink: " + *error;
   return c;
 }
 
@@ -203,7 +205,7 @@ int CmdRecord(const Options& o, const std::string& file, unsigned seconds) {
 
   ordered_json header;
   header["type"] = "header";
-  header["version"] = 1;
+  header["version"] = kRecordingVersion;
   header["interval_ms"] = conf->interval_ms;
   header["mode"] = kq::nl::ModeName(conf->mode);
   ordered_json params = ordered_json::object();
@@ -311,6 +313,7 @@ int CmdReplay(const Options& o, const std::string& file, const std::vector<std::
 int main(int argc, char** argv) {
   CLI::App app{"quantactl: look at and tune kvm_quanta (exit: 0 ok, 1 error, 2 usage)"};
   app.require_subcommand(1);
+  app.set_version_flag("-V,--version", "quantactl " KQ_VERSION);
   Options o;
   app.add_option("--sysfs", o.sysfs, "kvm_quanta's sysfs root")->capture_default_str();
   app.add_flag("--json", o.json, "JSON output");
@@ -355,15 +358,23 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);
     return kUsage;
   }
-  if (*status) return CmdStatus(o, once);
-  if (*show) return CmdShow(o, vm_arg);
-  if (*set) return CmdSet(o, vm_arg, kv);
-  if (*mode_cmd) return CmdMode(o, mode);
-  if (*record) return CmdRecord(o, file, seconds);
-  if (*replay) return CmdReplay(o, file, pol);
+  // Every input is checked where it is read; this only keeps a mistake
+  // there from ending in abort().
+  try {
+    if (*status) return CmdStatus(o, once);
+    if (*show) return CmdShow(o, vm_arg);
+    if (*set) return CmdSet(o, vm_arg, kv);
+    if (*mode_cmd) return CmdMode(o, mode);
+    if (*record) return CmdRecord(o, file, seconds);
+    if (*replay) return CmdReplay(o, file, pol);
+  } catch (const std::exception& e) {
+    return Fail(std::string("internal error: ") + e.what());
+  }
   return kUsage;
 }

@@ -2,6 +2,7 @@
 #include "recording.hpp"
 
 #include <cstdio>
+#include <limits>
 
 extern "C" {
 #include "policy.h"
@@ -19,16 +20,25 @@ void Put(ordered_json& j, const char* key, const std::optional<T>& v) {
   if (v) j[key] = *v;
 }
 
-// Reads an optional unsigned field; false if present with the wrong type.
+// An unsigned integer that fits T; nullopt for any other JSON value.
+template <typename T>
+std::optional<T> Unsigned(const json& v) {
+  if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0)) {
+    return std::nullopt;
+  }
+  const uint64_t u = v.get<uint64_t>();
+  if (u > std::numeric_limits<T>::max()) return std::nullopt;
+  return static_cast<T>(u);
+}
+
+// Reads an optional unsigned field; false if present with the wrong type
+// or out of T's range.
 template <typename T>
 bool Get(const json& j, const char* key, std::optional<T>* out) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return true;
-  if (!it->is_number_unsigned() && !(it->is_number_integer() && it->get<int64_t>() >= 0)) {
-    return false;
-  }
-  *out = it->get<T>();
-  return true;
+  *out = Unsigned<T>(*it);
+  return out->has_value();
 }
 
 const std::array<const char*, KVM_QUANTA_R_NR> kReasonNames = {
@@ -138,41 +148,79 @@ std::optional<Recording> ReadRecording(std::istream& in, std::string* error) {
   Recording rec;
   std::string line;
   size_t n = 0;
+  bool header = false;
   auto fail = [&](const std::string& why) {
     *error = "line " + std::to_string(n) + ": " + why;
     return std::nullopt;
   };
-  auto knobs = [](const json& j) {
-    KnobValues out;
-    if (!j.is_object()) return out;
-    for (const auto& [k, v] : j.items()) {
-      if (v.is_number_unsigned()) out[k] = v.get<uint64_t>();
+  // Knob values as recorded: each known to specs, in its range.
+  auto knobs = [](const json& j, const std::vector<KnobSpec>& specs, const char* what,
+                  KnobValues* out, std::string* why) {
+    if (!j.is_object()) {
+      *why = std::string(what) + " is not an object";
+      return false;
     }
-    return out;
+    for (const auto& [k, v] : j.items()) {
+      const KnobSpec* spec = FindKnob(specs, k);
+      auto u = Unsigned<uint64_t>(v);
+      if (!spec) {
+        *why = std::string(what) + ": unknown key '" + k + "'";
+        return false;
+      }
+      if (!u || *u < spec->lo || *u > spec->hi) {
+        *why = std::string(what) + "." + k + " = " + v.dump() + ": not in " +
+               std::to_string(spec->lo) + ".." + std::to_string(spec->hi);
+        return false;
+      }
+      (*out)[k] = *u;
+    }
+    return true;
   };
   while (std::getline(in, line)) {
     ++n;
     if (line.empty()) continue;
     json j = json::parse(line, nullptr, false);
     if (j.is_discarded() || !j.is_object()) return fail("not a JSON object");
-    const std::string type = j.value("type", "");
+    auto t = j.find("type");
+    if (t == j.end() || !t->is_string()) return fail("\"type\" missing or not a string");
+    const std::string type = t->get<std::string>();
+    if (!header && type != "header") return fail("expected the header first, got '" + type + "'");
+    std::string why;
     if (type == "header") {
-      rec.params = knobs(j.value("params", json::object()));
+      if (header) return fail("a second header");
+      header = true;
+      auto v = j.find("version");
+      if (v == j.end() || !Unsigned<uint32_t>(*v))
+        return fail("header without an unsigned \"version\"");
+      if (*Unsigned<uint32_t>(*v) != kRecordingVersion)
+        return fail("recording version " + v->dump() + " is not supported (this quantactl reads " +
+                    std::to_string(kRecordingVersion) + ")");
+      if (j.contains("params") && !knobs(j["params"], HostParams(), "params", &rec.params, &why))
+        return fail(why);
     } else if (type == "vm") {
       RecordedVm vm;
-      vm.vm = j.value("vm", "");
-      vm.pid = j.value("pid", 0u);
-      vm.vm_id = j.value("vm_id", uint64_t{0});
-      vm.policy = knobs(j.value("policy", json::object()));
+      auto name = j.find("vm");
+      std::optional<uint32_t> pid;
+      std::optional<uint64_t> id;
+      if (name == j.end() || !name->is_string() || !Get(j, "pid", &pid) || !Get(j, "vm_id", &id) ||
+          !pid || !id)
+        return fail("vm line needs \"vm\" (a string), \"pid\" (u32) and \"vm_id\" (u64)");
+      vm.vm = name->get<std::string>();
+      vm.pid = *pid;
+      vm.vm_id = *id;
+      if (j.contains("policy") && !knobs(j["policy"], VmKnobs(), "policy", &vm.policy, &why))
+        return fail(why);
       rec.vms[vm.vm_id] = vm;
     } else if (type == "window") {
       RecordedWindow w;
-      w.seq = j.value("seq", uint64_t{0});
-      w.time_ns = j.value("time_ns", uint64_t{0});
+      std::optional<uint64_t> seq, time_ns;
+      if (!Get(j, "seq", &seq) || !Get(j, "time_ns", &time_ns))
+        return fail("window with a seq or time_ns that is not an unsigned number");
+      w.seq = seq.value_or(0);
+      w.time_ns = time_ns.value_or(0);
       auto it = j.find("vcpus");
       if (it == j.end() || !it->is_array()) return fail("window without vcpus");
       for (const auto& s : *it) {
-        std::string why;
         auto v = SampleFromJson(s, &why);
         if (!v) return fail(why);
         w.vcpus.push_back(*v);
@@ -183,6 +231,14 @@ std::optional<Recording> ReadRecording(std::istream& in, std::string* error) {
     }
   }
   if (in.bad()) return fail("read error");
+  if (!header) {
+    *error = "empty recording (no header line)";
+    return std::nullopt;
+  }
+  if (rec.windows.empty()) {
+    *error = "no windows in the recording (recorded while no VM ran?)";
+    return std::nullopt;
+  }
   return rec;
 }
 

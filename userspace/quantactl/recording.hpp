@@ -52,8 +52,13 @@ struct Recording {
   std::vector<RecordedWindow> windows;
 };
 
-// Reads a recording; fails (with the line number in *error) on a line that
-// is not JSON or a window without valid samples.
+inline constexpr uint32_t kRecordingVersion = 1;
+
+// Reads a recording, totally: the header first, with version
+// kRecordingVersion; every field of the right type and within its range
+// (pid and the 32-bit fields of a sample fit 32 bits, knobs and params in
+// the ranges of VmKnobs() and HostParams()); at least one window.  On
+// failure *error says why, with the line number.
 std::optional<Recording> ReadRecording(std::istream& in, std::string* error);
 
 struct ReasonStats {

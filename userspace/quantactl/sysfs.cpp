@@ -115,6 +115,11 @@ std::vector<VmName> Sysfs::ListVms() const {
 }
 
 std::optional<VmName> Sysfs::ResolveVm(const std::string& arg, std::string* error) const {
+  std::error_code ec;
+  if (!fs::is_directory(fs::path(root_) / "vms", ec)) {
+    *error = "kvm_quanta is not loaded (no " + root_ + "/vms)";
+    return std::nullopt;
+  }
   const auto vms = ListVms();
   if (arg.find('-') != std::string::npos) {
     for (const auto& vm : vms) {

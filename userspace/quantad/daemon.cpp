@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "daemon.hpp"
 
-#include <httplib.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -12,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "metrics_server.hpp"
 #include "naming.hpp"
 
 namespace kq::quantad {
@@ -40,6 +40,7 @@ void Daemon::ModuleGone(const std::string& why) {
   Persist();
   if (sub_) enobufs_base_ += sub_->enobufs();
   sub_.reset();
+  bad_logged_ = 0;
   std::lock_guard lock(mu_);
   state_.module_present = false;
   state_.vms.clear();
@@ -106,7 +107,9 @@ VmState* Daemon::AddVm(uint32_t pid, uint64_t id) {
   vm.id = id;
   vm.pid = pid;
   vm.dir = std::to_string(pid) + "-" + std::to_string(id);
-  vm.name = VmName(opts_.proc_root, pid);
+  auto name = VmNameOf(opts_.proc_root, pid);
+  vm.named = name.has_value();
+  vm.name = name ? *name : UnnamedVmName(pid);
   spdlog::info("vm {} appeared (sysfs {}, pid {})", vm.name, vm.dir, pid);
   VmState* p;
   {
@@ -161,6 +164,7 @@ void Daemon::ScanVms() {
     }
     if (!known) AddVm(v.pid, v.id);
   }
+  std::vector<std::string> gone_unnamed;
   std::lock_guard lock(mu_);
   for (auto it = state_.vms.begin(); it != state_.vms.end();) {
     if (seen.count(it->first)) {
@@ -168,7 +172,22 @@ void Daemon::ScanVms() {
       continue;
     }
     spdlog::info("vm {} gone (sysfs {})", it->second.name, it->second.dir);
+    const std::string name = it->second.name;
+    const bool named = it->second.named;
     it = state_.vms.erase(it);
+    if (!named) gone_unnamed.push_back(name);
+  }
+  // The profile of an unnamed VM is keyed by its pid, which means nothing
+  // once the process is gone: forget it with the last VM of that pid.
+  for (const std::string& name : gone_unnamed) {
+    bool live = false;
+    for (const auto& [id, vm] : state_.vms) live |= vm.name == name;
+    if (live) continue;
+    profiles_.erase(name);
+    summary_base_.erase(name);
+    std::string err;
+    if (store_ && !store_->Delete(name, &err))
+      spdlog::error("database {}: forgetting {}: {}", db_path_, name, err);
   }
 }
 
@@ -270,8 +289,41 @@ void Daemon::OnMessage(const nl::Message& m) {
   }
 }
 
+// Profiles queued by `quantactl profile import` replace the daemon's own,
+// and the VMs of that name get their policy again (the history may move).
+void Daemon::TakeImports() {
+  if (!store_) return;
+  std::string err;
+  std::map<std::string, Profile> in;
+  if (!store_->TakeImports(&in, &err)) {
+    spdlog::error("database {}: taking imported profiles: {}", db_path_, err);
+    return;
+  }
+  for (auto& [name, p] : in) {
+    spdlog::info("profile of {} imported ({} windows)", name, p.windows);
+    profiles_[name] = p;
+    if (state_.module_present)
+      for (auto& [id, vm] : state_.vms)
+        if (vm.name == name) ApplyVm(&vm, "imported profile");
+  }
+}
+
+// A module that sends what quantad cannot parse would otherwise fill the
+// journal: the first one is logged at once, later ones at most once a
+// minute, as a count.
+void Daemon::LogBadNotifications(const nl::BadNotifications& bad) {
+  if (bad.count <= bad_logged_) return;
+  const auto now = Clock::now();
+  if (bad_logged_ && now - last_bad_log_ < std::chrono::minutes(1)) return;
+  spdlog::warn("telemetry: {} notification(s) could not be parsed and were skipped (last: {})",
+               bad.count - bad_logged_, bad.last);
+  bad_logged_ = bad.count;
+  last_bad_log_ = now;
+}
+
 void Daemon::Persist() {
   if (!store_) return;
+  TakeImports();
   std::string err;
   if (!store_->SaveAll(profiles_, &err)) spdlog::error("saving profiles to {}: {}", db_path_, err);
 }
@@ -312,6 +364,12 @@ void Daemon::Reload() {
     spdlog::warn("reload: metrics_listen changes only at restart");
   if (opts_.database.value_or(c->daemon.database) != db_path_)
     spdlog::warn("reload: database changes only at restart");
+  // A truncated file can still parse: say loudly what it dropped.
+  for (const VmRule& old : cfg_.vms) {
+    bool kept = false;
+    for (const VmRule& r : c->vms) kept |= r.name == old.name;
+    if (!kept) spdlog::warn("reload: [[vm]] \"{}\" is gone from {}", old.name, opts_.config_path);
+  }
   cfg_ = std::move(*c);
   spdlog::info("reloaded {} ({} [[vm]] entries)", opts_.config_path, cfg_.vms.size());
   if (state_.module_present) {
@@ -355,40 +413,36 @@ void Daemon::Tick() {
 int Daemon::Run() {
   uint64_t watchdog_usec = 0;
   watchdog_ = sd_watchdog_enabled(0, &watchdog_usec) > 0;
-  std::string err;
-  store_ = ProfileStore::Open(db_path_, &err);
+  std::string err, note;
+  // Without its database quantad still applies policies and serves
+  // metrics; it only cannot keep profiles across restarts.  Better than a
+  // restart loop under Restart=on-failure.
+  store_ = ProfileStore::Open(db_path_, &err, &note);
+  if (!note.empty()) spdlog::error("database: {}", note);
   if (!store_) {
-    spdlog::error("database: {}", err);
-    return 1;
+    spdlog::error("database: {}; profiles are kept in memory only until restart", err);
+    Status("database unusable: " + err);
+  } else if (!store_->DeleteUnnamed(&err) || !store_->LoadAll(&profiles_, &err)) {
+    spdlog::error("database {}: {}; profiles are kept in memory only until restart", db_path_, err);
+    store_.reset();
+  } else {
+    spdlog::info("loaded {} VM profiles from {}", profiles_.size(), db_path_);
+    TakeImports();
   }
-  if (!store_->LoadAll(&profiles_, &err)) {
-    spdlog::error("database {}: {}", db_path_, err);
-    return 1;
-  }
-  spdlog::info("loaded {} VM profiles from {}", profiles_.size(), db_path_);
 
   auto addr = ParseListen(listen_, &err);
   if (!addr) {
     spdlog::error("metrics listen address {}: {}", listen_, err);
     return 1;
   }
-  httplib::Server http;
-  http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    std::string body;
-    {
-      std::lock_guard lock(mu_);
-      body = FormatMetrics(state_);
-    }
-    res.set_content(body, "text/plain; version=0.0.4; charset=utf-8");
+  MetricsServer http([this] {
+    std::lock_guard lock(mu_);
+    return FormatMetrics(state_);
   });
-  http.Get("/", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("quantad: metrics at /metrics\n", "text/plain");
-  });
-  if (!http.bind_to_port(addr->host, addr->port)) {
-    spdlog::error("metrics: cannot listen on {}", listen_);
+  if (!http.Start(addr->host, addr->port, &err)) {
+    spdlog::error("metrics: cannot listen on {}: {}", listen_, err);
     return 1;
   }
-  std::thread http_thread([&http] { http.listen_after_bind(); });
   spdlog::info("metrics on http://{}/metrics", listen_);
 
   sigset_t sigs;
@@ -420,6 +474,7 @@ int Daemon::Run() {
         spdlog::warn("telemetry: {}", rerr);
         ModuleGone("telemetry failed");
       }
+      if (sub_) LogBadNotifications(sub_->bad_notifications());
       std::lock_guard lock(mu_);
       if (sub_) state_.enobufs = enobufs_base_ + sub_->enobufs();
     } else {
@@ -427,10 +482,9 @@ int Daemon::Run() {
     }
   }
   sd_notify(0, "STOPPING=1");
-  http.stop();
-  http_thread.join();
+  http.Stop();
   Persist();
-  spdlog::info("saved {} VM profiles to {}", profiles_.size(), db_path_);
+  if (store_) spdlog::info("saved {} VM profiles to {}", profiles_.size(), db_path_);
   return rc;
 }
 

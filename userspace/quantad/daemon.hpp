@@ -4,10 +4,6 @@
 // profile database, the metrics endpoint, logging and systemd notification.
 #pragma once
 
-#include <memory>
-
-#include "quanta_tracer.hpp"
-
 #include <chrono>
 #include <map>
 #include <memory>
@@ -18,6 +14,7 @@
 #include "config.hpp"
 #include "kq_nl.hpp"
 #include "profile.hpp"
+#include "quanta_tracer.hpp"
 #include "state.hpp"
 #include "store.hpp"
 
@@ -53,6 +50,8 @@ class Daemon {
   void OnMessage(const nl::Message& m);
   void Reload();
   void Persist();
+  void TakeImports();
+  void LogBadNotifications(const nl::BadNotifications& bad);
   void Summary();
   void Status(const std::string& s);
   HistoryParams History() const;
@@ -75,7 +74,8 @@ class Daemon {
   std::mutex mu_;          // guards state_
   State state_;
   std::map<std::string, std::array<uint64_t, kReasons>> summary_base_;
-  std::chrono::steady_clock::time_point last_persist_, last_summary_;
+  std::chrono::steady_clock::time_point last_persist_, last_summary_, last_bad_log_;
+  uint64_t bad_logged_ = 0;  // bad notifications of this subscription logged
 };
 
 }  // namespace kq::quantad

@@ -64,6 +64,30 @@ bool Parse(nl_msg* m, Message* out, std::string* error) {
   return kq::nl::ParseGenlMessage(h, h->nlmsg_len, out, error);
 }
 
+// A notification that does not parse is skipped and counted; the ones
+// after it in the same receive are still delivered (issue 12, defect 7: it
+// used to end the subscription).
+TEST(NlParse, DispatchSkipsBadNotifications) {
+  auto bad = NewMsg();
+  PutHeader(bad.get(), 1, 1);
+  nla_put_u32(bad.get(), KVM_QUANTA_A_SEQ, 5);  // u64 attribute sent as 4 bytes
+  auto good = NewMsg();
+  PutHeader(good.get(), 2, 0);
+  std::vector<char> buf;
+  for (nl_msg* m : {bad.get(), good.get()}) {
+    nlmsghdr* h = nlmsg_hdr(m);
+    const char* p = reinterpret_cast<const char*>(h);
+    buf.insert(buf.end(), p, p + NLMSG_ALIGN(h->nlmsg_len));
+  }
+  std::vector<uint64_t> seqs;
+  kq::nl::BadNotifications errs;
+  kq::nl::DispatchNotifications(
+      buf.data(), buf.size(), kFamily, [&](const Message& m) { seqs.push_back(*m.seq); }, &errs);
+  EXPECT_EQ(seqs, std::vector<uint64_t>{2});
+  EXPECT_EQ(errs.count, 1u);
+  EXPECT_NE(errs.last.find("seq"), std::string::npos) << errs.last;
+}
+
 TEST(NlParse, FullSample) {
   auto m = NewMsg();
   PutHeader(m.get(), 7, 1);

@@ -513,9 +513,90 @@ TEST(Recording, BadInput) {
   std::istringstream a("{\"type\":\"window\",\"vcpus\":[{\"vm_id\":1}]}\n");
   EXPECT_FALSE(ReadRecording(a, &err));
   EXPECT_NE(err.find("line 1"), std::string::npos);
-  std::istringstream b("{\"type\":\"header\"}\nnot json\n");
+  std::istringstream b("{\"type\":\"header\",\"version\":1}\nnot json\n");
   EXPECT_FALSE(ReadRecording(b, &err));
   EXPECT_NE(err.find("line 2"), std::string::npos);
+}
+
+// Every malformed recording is an error with its line, never an abort or
+// a silent narrowing (issue 12, defect 2).
+TEST_F(FakeSysfs, ReplayIsTotal) {
+  const std::string hdr = "{\"type\":\"header\",\"version\":1,\"params\":{}}\n";
+  const std::string vm = "{\"type\":\"vm\",\"vm\":\"50-1\",\"pid\":50,\"vm_id\":1,\"policy\":{}}\n";
+  const std::string win =
+      "{\"type\":\"window\",\"seq\":1,\"time_ns\":5,\"vcpus\":[{\"vm_id\":1,\"pid\":50,"
+      "\"vcpu_idx\":0,\"tid\":7,\"run_ns\":100,\"slices\":1}]}\n";
+  std::ofstream(root_ / "ok.jsonl") << hdr << vm << win;
+  EXPECT_EQ(Run("replay " + (root_ / "ok.jsonl").string()), 0) << Stderr();
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"", "empty recording"},
+      {hdr, "no windows"},
+      {hdr + vm, "no windows"},
+      {"{\"type\":1}\n", "line 1: \"type\" missing or not a string"},
+      {"[1,2]\n", "line 1: not a JSON object"},
+      {win, "line 1: expected the header first"},
+      {"{\"type\":\"header\",\"version\":2}\n" + win, "recording version 2 is not supported"},
+      {"{\"type\":\"header\",\"version\":\"1\"}\n" + win, "without an unsigned \"version\""},
+      {"{\"type\":\"header\"}\n" + win, "without an unsigned \"version\""},
+      {hdr + hdr + win, "line 2: a second header"},
+      {hdr + "{\"type\":\"vm\",\"vm\":5,\"pid\":50,\"vm_id\":1}\n" + win, "line 2: vm line"},
+      {hdr + "{\"type\":\"vm\",\"vm\":\"a\",\"pid\":\"x\",\"vm_id\":1}\n" + win, "line 2: vm line"},
+      {hdr + "{\"type\":\"vm\",\"vm\":\"a\",\"pid\":99999999999,\"vm_id\":1}\n" + win,
+       "line 2: vm line"},
+      {hdr +
+           "{\"type\":\"vm\",\"vm\":\"a\",\"pid\":5,\"vm_id\":1,\"policy\":{\"weight\":"
+           "4294967297}}\n" +
+           win,
+       "line 2: policy.weight = 4294967297: not in 1..10000"},
+      {hdr + "{\"type\":\"vm\",\"vm\":\"a\",\"pid\":5,\"vm_id\":1,\"policy\":[]}\n" + win,
+       "line 2: policy is not an object"},
+      {"{\"type\":\"header\",\"version\":1,\"params\":{\"debt_max_us\":-1}}\n" + win,
+       "line 1: params.debt_max_us = -1"},
+      {"{\"type\":\"header\",\"version\":1,\"params\":{\"nope\":1}}\n" + win,
+       "line 1: params: unknown key 'nope'"},
+      {hdr + "{\"type\":\"window\",\"seq\":\"x\",\"vcpus\":[]}\n", "line 2: window with a seq"},
+      {hdr + "{\"type\":\"window\",\"vcpus\":{}}\n", "line 2: window without vcpus"},
+      {hdr + "{\"type\":\"window\",\"vcpus\":[{\"vm_id\":1,\"pid\":4294967296,\"vcpu_idx\":0,"
+             "\"tid\":7}]}\n",
+       "line 2: sample without its identity"},
+      {hdr + "{\"type\":\"window\",\"vcpus\":[{\"vm_id\":1,\"pid\":5,\"vcpu_idx\":0,"
+             "\"tid\":7,\"ipc_milli\":4294967296}]}\n",
+       "line 2: sample with a value that is not an unsigned number"},
+      {hdr + "{\"type\":\"window\",\"vcpus\":[{\"vm_id\":1,\"pid\":5,\"vcpu_idx\":0,"
+             "\"tid\":7,\"exit_kinds\":{\"io\":\"x\"}}]}\n",
+       "line 2: sample with a value"},
+      {hdr + "{\"type\":\"bogus\"}\n", "line 2: unknown type 'bogus'"},
+  };
+  for (const auto& [text, want] : cases) {
+    std::ofstream(root_ / "bad.jsonl") << text;
+    EXPECT_EQ(Run("replay " + (root_ / "bad.jsonl").string()), 1) << text << Stderr();
+    EXPECT_NE(Stderr().find(want), std::string::npos) << text << "\n" << Stderr();
+  }
+  EXPECT_EQ(Run("replay " + (root_ / "ok.jsonl").string() + " --policy weight=4294967297"), 2);
+}
+
+TEST_F(FakeSysfs, WithoutTheModule) {
+  fs::remove_all(root_ / "vms");
+  EXPECT_EQ(Run("show 1234-1"), 1);
+  EXPECT_NE(Stderr().find("kvm_quanta is not loaded"), std::string::npos) << Stderr();
+  EXPECT_EQ(Run("set 1234-1 weight=5"), 1);
+  EXPECT_NE(Stderr().find("kvm_quanta is not loaded"), std::string::npos) << Stderr();
+}
+
+// The "is it loaded?" hint once, not twice (issue 12, defect 9).
+TEST_F(FakeSysfs, ModuleHintOnce) {
+  if (Run("status --once") == 0) GTEST_SKIP() << "kvm_quanta is loaded here";
+  const std::string err = Stderr();
+  size_t n = 0;
+  for (size_t at = err.find("loaded"); at != std::string::npos; at = err.find("loaded", at + 1))
+    ++n;
+  EXPECT_EQ(n, 1u) << err;
+}
+
+TEST_F(FakeSysfs, Version) {
+  std::string out;
+  EXPECT_EQ(Run("--version", &out), 0);
+  EXPECT_EQ(out.rfind("quantactl ", 0), 0u) << out;
 }
 
 TEST_F(FakeSysfs, ReplayBinary) {
