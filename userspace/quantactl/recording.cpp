@@ -41,9 +41,6 @@ bool Get(const json& j, const char* key, std::optional<T>* out) {
   return out->has_value();
 }
 
-const std::array<const char*, KVM_QUANTA_R_NR> kReasonNames = {
-    "base", "warm", "exit_heavy", "flush", "spin", "phase_end", "payback", "idle"};
-
 }  // namespace
 
 ordered_json SampleToJson(const nl::VcpuSample& v) {
@@ -443,7 +440,7 @@ ordered_json ReplayJson(const ReplayResult& r) {
       c["debt_ns"] = v.debt_ns;
       ordered_json by = ordered_json::object();
       // In enum order.
-      for (const char* name : kReasonNames) {
+      for (const char* name : ReasonNames()) {
         auto it = v.by_reason.find(name);
         if (it == v.by_reason.end()) continue;
         by[name] = {{"windows", it->second.windows},

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "knobs.hpp"
+#include "names.hpp"
 #include "kq_nl.hpp"
 #include "window.hpp"
 

@@ -10,23 +10,9 @@
 #include <string_view>
 #include <vector>
 
+#include "knobs.hpp"
+
 namespace kq::quantad {
-
-// Ranges of the per-VM policy knobs (/sys/kernel/kvm_quanta/vms/<vm>/policy/).
-inline constexpr int64_t kQuantumMinUs = 100;
-inline constexpr int64_t kQuantumMaxUs = 100000;
-inline constexpr int64_t kWeightMin = 1;
-inline constexpr int64_t kWeightMax = 10000;
-
-// One VM's complete policy, as written to sysfs.
-struct Policy {
-  bool enabled = true;
-  uint32_t min_quantum_us = 1000;
-  uint32_t base_quantum_us = 4000;
-  uint32_t max_quantum_us = 8000;
-  uint32_t weight = 100;
-  bool operator==(const Policy&) const = default;
-};
 
 // The keys a [defaults] table or a [[vm]] entry sets.
 struct PolicyOverride {

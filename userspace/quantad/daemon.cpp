@@ -13,6 +13,7 @@
 
 #include "metrics_server.hpp"
 #include "naming.hpp"
+#include "sysfs.hpp"
 
 namespace kq::quantad {
 
@@ -91,13 +92,12 @@ void Daemon::CheckModule() {
 
 void Daemon::ApplyMode() {
   if (!cfg_.daemon.mode) return;
-  const std::string path = opts_.sysfs_root + "/mode";
-  auto cur = ReadSmallFile(path);
-  std::string now = cur.value_or("");
-  while (!now.empty() && (now.back() == '\n' || now.back() == ' ')) now.pop_back();
+  const Sysfs sys(opts_.sysfs_root);
+  const std::string now = sys.Read("mode").value_or("");
   if (now == *cfg_.daemon.mode) return;
-  if (int e = WriteKnob(path, *cfg_.daemon.mode))
-    spdlog::error("writing {}={} failed: {} (errno {})", path, *cfg_.daemon.mode, strerror(e), e);
+  if (int e = sys.Write("mode", *cfg_.daemon.mode))
+    spdlog::error("writing {}/mode={} failed: {} (errno {})", opts_.sysfs_root, *cfg_.daemon.mode,
+                  strerror(e), e);
   else
     spdlog::info("mode {} -> {}", now.empty() ? "?" : now, *cfg_.daemon.mode);
 }
@@ -126,24 +126,31 @@ void Daemon::ApplyVm(VmState* vm, const char* why) {
   Policy p = cfg_.PolicyFor(vm->name, &rule);
   const int pct = HistoryAdjustPct(profiles_[vm->name], History());
   p.base_quantum_us = AdjustedBase(p, pct);
-  const ApplyResult r = ApplyPolicy(opts_.sysfs_root + "/vms/" + vm->dir, p);
-  if (!r.knobs_present) {
+  const Sysfs sys(opts_.sysfs_root);
+  const VmDir dir{vm->dir, vm->pid, vm->id};
+  if (!sys.Exists(VmPolicyDir(dir))) {
     if (!vm->knobs_absent_logged)
       spdlog::info("vm {}: no policy knobs in sysfs (module without per-VM policy): not applied",
                    vm->name);
     vm->knobs_absent_logged = true;
     return;
   }
-  std::string done;
-  for (const KnobWrite& w : r.writes) {
-    if (w.err) {
-      spdlog::error("vm {}: writing policy/{} = {} failed: {} (errno {})", vm->name, w.knob,
-                    w.new_value, strerror(w.err), w.err);
-      continue;
-    }
-    done += fmt::format("{}{} {}->{}", done.empty() ? "" : ", ", w.knob,
-                        w.old_value ? std::to_string(*w.old_value) : "?", w.new_value);
+  // The same writer as quantactl set: only what differs, in an order the
+  // module accepts, all or nothing.
+  std::string err;
+  auto u = sys.UpdateKnobs(VmPolicyDir(dir), VmKnobs(), PolicyKnobs(p), &err);
+  if (!u) {
+    spdlog::error("vm {}: policy not applied: {}", vm->name, err);
+    return;
   }
+  if (!u->result.ok) {
+    spdlog::error("vm {}: policy not applied: {}", vm->name, DescribeFailure(u->result, u->before));
+    return;
+  }
+  std::string done;
+  for (const Write& w : u->plan)
+    done +=
+        fmt::format("{}{} {}->{}", done.empty() ? "" : ", ", w.key, u->before.at(w.key), w.value);
   if (!done.empty())
     spdlog::info("vm {}: applied policy ({}; {}, history {:+}%): {}", vm->name, why,
                  rule.empty() ? "[defaults]" : "[[vm]] " + rule, pct, done);
@@ -153,16 +160,16 @@ void Daemon::ApplyVm(VmState* vm, const char* why) {
 }
 
 void Daemon::ScanVms() {
-  const std::vector<SysfsVm> list = ListVms(opts_.sysfs_root);
+  const std::vector<VmDir> list = Sysfs(opts_.sysfs_root).ListVms();
   std::set<uint64_t> seen;
-  for (const SysfsVm& v : list) {
-    seen.insert(v.id);
+  for (const VmDir& v : list) {
+    seen.insert(v.vm_id);
     bool known;
     {
       std::lock_guard lock(mu_);
-      known = state_.vms.count(v.id) != 0;
+      known = state_.vms.count(v.vm_id) != 0;
     }
-    if (!known) AddVm(v.pid, v.id);
+    if (!known) AddVm(v.pid, v.vm_id);
   }
   std::vector<std::string> gone_unnamed;
   std::lock_guard lock(mu_);
@@ -231,12 +238,13 @@ void Daemon::TraceQuanta() {
 }
 
 void Daemon::ReadPolicyState() {
+  const Sysfs sys(opts_.sysfs_root);
   std::lock_guard lock(mu_);
   for (auto& [id, vm] : state_.vms) {
-    const std::string dir = opts_.sysfs_root + "/vms/" + vm.dir;
+    const VmDir dir{vm.dir, vm.pid, vm.id};
     Profile& prof = profiles_[vm.name];
-    for (uint32_t idx : ListVcpus(dir)) {
-      VcpuPolicyState ps = ReadVcpuPolicyState(dir, idx);
+    for (uint32_t idx : sys.VcpuIndices(dir)) {
+      const Sysfs::VcpuPolicy ps = sys.ReadVcpuPolicy(dir, idx);
       if (!ps.target_ns && !ps.decisions) continue;
       VcpuState& v = vm.vcpus[idx];
       v.target_ns = ps.target_ns;
@@ -341,7 +349,7 @@ void Daemon::Summary() {
     std::string dec;
     for (size_t r = 0; r < kReasons; ++r) {
       const uint64_t d = p.decisions[r] - std::min(p.decisions[r], base[r]);
-      if (d) dec += fmt::format(" {}={}", kReasonNames[r], d);
+      if (d) dec += fmt::format(" {}={}", ReasonNames()[r], d);
     }
     base = p.decisions;
     spdlog::info(

@@ -182,7 +182,7 @@ std::string FormatMetrics(const State& s) {
       for (const auto& [idx, v] : vm.vcpus)
         if (v.decisions)
           for (size_t r = 0; r < kReasons; ++r)
-            w.Sample(fmt::format("{},reason=\"{}\"", VcpuLabels(vm, idx), kReasonNames[r]),
+            w.Sample(fmt::format("{},reason=\"{}\"", VcpuLabels(vm, idx), ReasonNames()[r]),
                      (*v.decisions)[r]);
   }
   return w.Take();

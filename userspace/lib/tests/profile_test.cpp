@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 // A profile as JSON (quantactl profile export/import): round trip, and
 // every malformed document refused with the key that is wrong.
-#include <gtest/gtest.h>
-
 #include "profile.hpp"
 
-namespace kq::quantad {
+#include <gtest/gtest.h>
+
+namespace kq {
 namespace {
 
 using nlohmann::json;
@@ -61,4 +61,4 @@ TEST(QuantadProfileJson, Refused) {
 }
 
 }  // namespace
-}  // namespace kq::quantad
+}  // namespace kq

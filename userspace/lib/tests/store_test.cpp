@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
+#include "store.hpp"
+
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -6,9 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "store.hpp"
-
-namespace kq::quantad {
+namespace kq {
 namespace {
 
 TEST(QuantadStore, RoundTrip) {
@@ -171,4 +171,4 @@ TEST(QuantadStore, OpenFails) {
 }
 
 }  // namespace
-}  // namespace kq::quantad
+}  // namespace kq

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-namespace kq::quantad {
+namespace kq {
 
 // The guest name from a QEMU command line (argv), if it has -name.
 std::optional<std::string> NameFromQemuArgs(const std::vector<std::string>& argv);
@@ -27,4 +27,4 @@ std::string UnnamedVmName(uint32_t pid);
 // VmNameOf, else UnnamedVmName.
 std::string VmName(const std::string& proc_root, uint32_t pid);
 
-}  // namespace kq::quantad
+}  // namespace kq

@@ -4,7 +4,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace kq::quantad {
+namespace kq {
 namespace {
 
 std::optional<std::string> ReadFile(const std::string& path) {
@@ -134,4 +134,4 @@ std::string VmName(const std::string& proc_root, uint32_t pid) {
   return VmNameOf(proc_root, pid).value_or(UnnamedVmName(pid));
 }
 
-}  // namespace kq::quantad
+}  // namespace kq

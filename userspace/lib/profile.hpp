@@ -10,10 +10,10 @@
 #include <optional>
 #include <string>
 
-#include "config.hpp"
-#include "sysfs.hpp"
+#include "knobs.hpp"
+#include "names.hpp"
 
-namespace kq::quantad {
+namespace kq {
 
 struct Profile {
   uint64_t windows = 0;  // vCPU windows (one per vCPU sample)
@@ -70,4 +70,4 @@ std::optional<Profile> ProfileFromJson(const nlohmann::json& j, std::string* err
 // base adjusted by pct percent, clamped to [min, max] of the policy.
 uint32_t AdjustedBase(const Policy& p, int pct);
 
-}  // namespace kq::quantad
+}  // namespace kq

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-namespace kq::quantad {
+namespace kq {
 namespace {
 
 constexpr const char* kProfileColumns =
@@ -290,7 +290,7 @@ bool ProfileStore::SaveAll(const std::map<std::string, Profile>& profiles, std::
       if (!p.decisions[i]) continue;
       sqlite3_reset(dec.s);
       sqlite3_bind_text(dec.s, 1, name.c_str(), -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text(dec.s, 2, kReasonNames[i], -1, SQLITE_STATIC);
+      sqlite3_bind_text(dec.s, 2, ReasonNames()[i], -1, SQLITE_STATIC);
       sqlite3_bind_int64(dec.s, 3, static_cast<sqlite3_int64>(p.decisions[i]));
       if (sqlite3_step(dec.s) != SQLITE_DONE) return fail();
     }
@@ -368,4 +368,4 @@ bool ProfileStore::TakeImports(std::map<std::string, Profile>* out, std::string*
   return Exec("COMMIT", error);
 }
 
-}  // namespace kq::quantad
+}  // namespace kq

@@ -15,7 +15,7 @@
 
 struct sqlite3;
 
-namespace kq::quantad {
+namespace kq {
 
 class ProfileStore {
  public:
@@ -57,4 +57,4 @@ class ProfileStore {
   sqlite3* db_ = nullptr;
 };
 
-}  // namespace kq::quantad
+}  // namespace kq

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstdint>
 
-namespace kq::quantad {
+namespace kq {
 
 std::optional<double> Profile::mean_ipc() const {
   if (!ipc_n) return std::nullopt;
@@ -61,7 +61,7 @@ nlohmann::ordered_json ProfileToJson(const Profile& p) {
   j["quantum_ns_sum"] = p.quantum_ns_sum;
   j["quantum_n"] = p.quantum_n;
   nlohmann::ordered_json d = nlohmann::ordered_json::object();
-  for (size_t i = 0; i < kReasons; ++i) d[kReasonNames[i]] = p.decisions[i];
+  for (size_t i = 0; i < kReasons; ++i) d[ReasonNames()[i]] = p.decisions[i];
   j["decisions"] = d;
   j["updated_unix"] = p.updated_unix;
   return j;
@@ -175,4 +175,4 @@ uint32_t AdjustedBase(const Policy& p, int pct) {
   return static_cast<uint32_t>(std::clamp<int64_t>(v, p.min_quantum_us, p.max_quantum_us));
 }
 
-}  // namespace kq::quantad
+}  // namespace kq
