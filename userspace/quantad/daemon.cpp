@@ -11,6 +11,13 @@
 #include <set>
 #include <thread>
 
+#if KQ_WITH_BPF
+#include "quanta_tracer.hpp"
+#else
+namespace kq::bpfq {
+class QuantaTracer {};  // only so that the unique_ptr member can be destroyed
+}  // namespace kq::bpfq
+#endif
 #include "metrics_server.hpp"
 #include "naming.hpp"
 #include "sysfs.hpp"
@@ -205,6 +212,13 @@ void Daemon::ScanVms() {
 // as before.
 void Daemon::TraceQuanta() {
   if (!cfg_.daemon.bpf) return;
+#if !KQ_WITH_BPF
+  if (!bpf_tried_)
+    spdlog::info(
+        "BPF quanta tracer not available (built with -DKQ_WITH_BPF=OFF); achieved quanta "
+        "from the module only");
+  bpf_tried_ = true;
+#else
   if (!bpf_ && !bpf_tried_) {
     bpf_tried_ = true;
     std::string err;
@@ -235,6 +249,7 @@ void Daemon::TraceQuanta() {
     std::string err;
     if (!live.count(tid)) bpf_->RemoveTid(tid, &err);
   }
+#endif
 }
 
 void Daemon::ReadPolicyState() {

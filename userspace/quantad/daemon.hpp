@@ -14,14 +14,17 @@
 #include "config.hpp"
 #include "kq_nl.hpp"
 #include "profile.hpp"
-#include "quanta_tracer.hpp"
 #include "state.hpp"
 #include "store.hpp"
+
+namespace kq::bpfq {
+class QuantaTracer;  // bpf/quanta_tracer.hpp; absent with -DKQ_WITH_BPF=OFF
+}  // namespace kq::bpfq
 
 namespace kq::quantad {
 
 struct Options {
-  std::string config_path = "/etc/kvm-quanta/quantad.toml";
+  std::string config_path = KQ_SYSCONFDIR "/kvm-quanta/quantad.toml";
   bool config_explicit = false;
   std::string proc_root = "/proc";
   std::string sysfs_root = "/sys/kernel/kvm_quanta";
