@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "json.hpp"
 #include "knobs.hpp"
 #include "names.hpp"
 #include "kq_nl.hpp"
@@ -27,10 +28,9 @@
 
 namespace kq::ctl {
 
-nlohmann::ordered_json SampleToJson(const nl::VcpuSample& v);
-// nullopt (and *error) when the identity is missing or a value has the
-// wrong type.
-std::optional<nl::VcpuSample> SampleFromJson(const nlohmann::json& j, std::string* error);
+// Samples as JSON lines: nl/json.hpp's, shared with kq-nlwatch.
+using nl::SampleFromJson;
+using nl::SampleToJson;
 
 nlohmann::ordered_json WindowLine(const nl::Window& w);
 

@@ -78,6 +78,10 @@ Status BuildStatus(const Sysfs& sys, const std::vector<nl::VcpuSample>& samples,
     r.exit_rate_milli = v.exit_rate_milli;
     r.mean_run_ns = v.mean_run_ns;
     r.ipc_milli = v.ipc_milli;
+    // The sample carries the policy's view too (modules with the policy).
+    if (v.target_ns) r.target_ns = v.target_ns;
+    if (v.reason) r.reason = ReasonNames()[*v.reason];
+    if (v.debt_ns) r.debt_ns = v.debt_ns;
   }
   std::map<uint32_t, std::string> names;
   for (auto& [k, r] : rows) {

@@ -252,31 +252,6 @@ void Daemon::TraceQuanta() {
 #endif
 }
 
-void Daemon::ReadPolicyState() {
-  const Sysfs sys(opts_.sysfs_root);
-  std::lock_guard lock(mu_);
-  for (auto& [id, vm] : state_.vms) {
-    const VmDir dir{vm.dir, vm.pid, vm.id};
-    Profile& prof = profiles_[vm.name];
-    for (uint32_t idx : sys.VcpuIndices(dir)) {
-      const Sysfs::VcpuPolicy ps = sys.ReadVcpuPolicy(dir, idx);
-      if (!ps.target_ns && !ps.decisions) continue;
-      VcpuState& v = vm.vcpus[idx];
-      v.target_ns = ps.target_ns;
-      v.reason = ps.reason;
-      v.debt_ns = ps.debt_ns;
-      if (ps.decisions) {
-        for (size_t r = 0; r < kReasons; ++r) {
-          const uint64_t now = (*ps.decisions)[r];
-          if (now >= v.decisions_folded[r]) prof.decisions[r] += now - v.decisions_folded[r];
-          v.decisions_folded[r] = now;
-        }
-        v.decisions = ps.decisions;
-      }
-    }
-  }
-}
-
 void Daemon::OnMessage(const nl::Message& m) {
   std::lock_guard lock(mu_);
   if (m.drops) state_.kernel_drops = *m.drops;
@@ -295,6 +270,17 @@ void Daemon::OnMessage(const nl::Message& m) {
     if (it == state_.vms.end()) continue;  // picked up by the next sysfs scan
     AddSample(&it->second, s);
     Profile& p = profiles_[it->second.name];
+    // The module counts decisions since it first saw the vCPU: the
+    // profile takes what is new since the last sample.
+    if (s.decisions) {
+      VcpuState& v = it->second.vcpus[s.vcpu_idx];
+      for (size_t r = 0; r < kReasons; ++r) {
+        const uint64_t now = (*s.decisions)[r];
+        if (now >= v.decisions_folded[r]) p.decisions[r] += now - v.decisions_folded[r];
+        v.decisions_folded[r] = now;
+      }
+      v.decisions = s.decisions;
+    }
     ++p.windows;
     if (s.ipc_milli) {
       p.ipc_sum += *s.ipc_milli / 1000.0;
@@ -406,7 +392,6 @@ void Daemon::Tick() {
   CheckModule();
   if (state_.module_present) {
     ScanVms();
-    ReadPolicyState();
     TraceQuanta();
   }
   const auto now = Clock::now();

@@ -48,7 +48,6 @@ class Daemon {
   VmState* AddVm(uint32_t pid, uint64_t id);
   void ApplyVm(VmState* vm, const char* why);
   void ApplyMode();
-  void ReadPolicyState();
   void TraceQuanta();
   void OnMessage(const nl::Message& m);
   void Reload();

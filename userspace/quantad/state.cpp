@@ -16,6 +16,9 @@ void AddSample(VmState* vm, const nl::VcpuSample& s) {
   v.llc_mpki_milli = s.llc_mpki_milli;
   v.br_mpki_milli = s.br_mpki_milli;
   v.exit_rate_milli = s.exit_rate_milli;
+  v.target_ns = s.target_ns;
+  v.reason = s.reason;
+  v.debt_ns = s.debt_ns;
   if (s.exit_kinds)
     for (size_t i = 0; i < nl::kExitKinds; ++i) v.exits[i] += (*s.exit_kinds)[i];
 }
