@@ -22,8 +22,8 @@
 
 #include "json.hpp"
 #include "knobs.hpp"
-#include "names.hpp"
 #include "kq_nl.hpp"
+#include "names.hpp"
 #include "window.hpp"
 
 namespace kq::ctl {

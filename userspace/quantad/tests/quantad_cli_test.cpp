@@ -115,7 +115,8 @@ TEST_F(QuantadCli, RunRefusesRemoteListen) {
 }
 
 TEST_F(QuantadCli, CheckWithoutConfigUsesDefaults) {
-  if (fs::exists(KQ_SYSCONFDIR "/kvm-quanta/quantad.toml")) GTEST_SKIP() << "this host has a config";
+  if (fs::exists(KQ_SYSCONFDIR "/kvm-quanta/quantad.toml"))
+    GTEST_SKIP() << "this host has a config";
   auto r = Run({"--check"});
   EXPECT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.err.find("built-in defaults"), std::string::npos) << r.err;
