@@ -513,6 +513,7 @@ int main(int argc, char** argv) {
   std::string db = "/var/lib/kvm-quanta/quantad.db", name, output;
   auto* profile = app.add_subcommand("profile", "export or import a VM's learned profile");
   profile->require_subcommand(1);
+  profile->fallthrough();  // --database before or after export/import
   profile->add_option("--database", db, "quantad's profile database")->capture_default_str();
   auto* pexport = profile->add_subcommand("export", "a VM's profile as JSON");
   pexport->add_option("NAME", name, "the VM's name (as quantad names it)")->required();

@@ -684,6 +684,9 @@ TEST_F(FakeSysfs, ProfileExportImport) {
   EXPECT_EQ(doc["version"], 1);
   EXPECT_EQ(doc["name"], "web1");
   EXPECT_EQ(doc["profile"]["decisions"]["warm"], 33);
+  std::string out;
+  EXPECT_EQ(Run("profile export web1 --database " + db, &out), 0) << Stderr();
+  EXPECT_EQ(nlohmann::json::parse(out), doc);
   EXPECT_EQ(Run("profile --database " + db + " export nosuch"), 1);
   EXPECT_EQ(Run("profile --database " + (root_ / "none.db").string() + " export web1"), 1);
   EXPECT_FALSE(fs::exists(root_ / "none.db"));
