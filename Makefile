@@ -40,7 +40,7 @@ deps:
 	scripts/deps.sh
 
 userspace:
-	cmake -S userspace -B build/userspace -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake -S userspace -B build/userspace -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKQ_WERROR=ON
 	cmake --build build/userspace -j2
 
 # quantad (/usr/sbin), its unit, quantactl (/usr/bin); PREFIX=/usr by default.

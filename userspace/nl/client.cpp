@@ -218,26 +218,37 @@ int Client::Receive(int timeout_ms, const std::function<void(const Message&)>& f
       *error = std::string("recv: ") + std::strerror(errno);
       return -1;
     }
-    size_t rem = static_cast<size_t>(n);
-    const char* p = buf_.data();
-    while (rem >= NLMSG_HDRLEN) {
-      nlmsghdr h;
-      std::memcpy(&h, p, sizeof(h));
-      if (h.nlmsg_len < NLMSG_HDRLEN || h.nlmsg_len > rem) break;
-      if (h.nlmsg_type == family_id_) {
-        Message m;
-        std::string why;
-        if (!ParseGenlMessage(p, h.nlmsg_len, &m, &why)) {
-          *error = "bad notification: " + why;
-          return -1;
-        }
-        if (m.cmd == KVM_QUANTA_CMD_SAMPLES) fn(m);
-      }
-      const size_t step = NLMSG_ALIGN(h.nlmsg_len);
-      if (step >= rem) break;
-      p += step;
-      rem -= step;
+    DispatchNotifications(buf_.data(), static_cast<size_t>(n), family_id_, fn, &bad_);
+  }
+}
+
+void DispatchNotifications(const void* data, size_t len, int family_id,
+                           const std::function<void(const Message&)>& fn, BadNotifications* bad) {
+  size_t rem = len;
+  const char* p = static_cast<const char*>(data);
+  while (rem >= NLMSG_HDRLEN) {
+    nlmsghdr h;
+    std::memcpy(&h, p, sizeof(h));
+    if (h.nlmsg_len < NLMSG_HDRLEN || h.nlmsg_len > rem) {
+      ++bad->count;
+      bad->last = "bad nlmsg_len";
+      return;
     }
+    if (h.nlmsg_type == family_id) {
+      Message m;
+      std::string why;
+      // One malformed notification costs its window, not the subscription.
+      if (!ParseGenlMessage(p, h.nlmsg_len, &m, &why)) {
+        ++bad->count;
+        bad->last = why;
+      } else if (m.cmd == KVM_QUANTA_CMD_SAMPLES) {
+        fn(m);
+      }
+    }
+    const size_t step = NLMSG_ALIGN(h.nlmsg_len);
+    if (step >= rem) break;
+    p += step;
+    rem -= step;
   }
 }
 

@@ -25,6 +25,7 @@ namespace kq::nl {
 
 inline constexpr size_t kExitKinds = KVM_QUANTA_EXIT_NR;
 inline constexpr size_t kPmuRoles = KVM_QUANTA_EV_NR;
+inline constexpr size_t kReasonCount = KVM_QUANTA_R_NR;
 // KVM_QUANTA_A_MODE values.
 inline constexpr uint32_t kModeObserve = 0;
 inline constexpr uint32_t kModeEnforce = 1;
@@ -60,6 +61,13 @@ struct VcpuSample {
   std::optional<uint64_t> exit_rate_milli;
   std::optional<uint64_t> mean_run_ns;
   std::optional<uint64_t> quantum_ns;
+  // The policy's view (from modules with the policy): the target for the
+  // next window, its reason (enum kvm_quanta_reason), the ledger, and the
+  // decisions by reason since the vCPU was seen.
+  std::optional<uint64_t> target_ns;
+  std::optional<uint32_t> reason;
+  std::optional<int64_t> debt_ns;
+  std::optional<std::array<uint64_t, kReasonCount>> decisions;
 };
 
 // A message's top-level attributes: a SAMPLES notification (seq, time_ns,
@@ -83,10 +91,12 @@ struct Config {
 };
 
 // Parses a stream of top-level attributes (a genl message's payload after
-// the genlmsghdr).  Rejects attributes of the wrong size (integers must be
-// exactly 4 or 8 bytes, EXIT_KINDS exactly 8 * KVM_QUANTA_EXIT_NR bytes,
-// PMU 8 * KVM_QUANTA_EV_NR), truncated attributes and vCPU nests without
-// their identity; ignores unknown attribute types.  Returns false with
+// the genlmsghdr) with libnl's nla_parse() and a policy per attribute set
+// (Documentation/netlink/specs/kvm_quanta.yaml).  Rejects attributes of
+// the wrong size (integers exactly 4 or 8 bytes, EXIT_KINDS exactly
+// 8 * KVM_QUANTA_EXIT_NR bytes, PMU 8 * KVM_QUANTA_EV_NR, DECISIONS
+// 8 * KVM_QUANTA_R_NR), a reason out of range, truncated attributes and
+// vCPU nests without their identity; ignores unknown attribute types.  Returns false with
 // *error set on failure.
 bool ParseAttrs(const void* data, size_t len, Message* out, std::string* error);
 
@@ -99,6 +109,18 @@ bool ParseGenlMessage(const void* data, size_t len, Message* out, std::string* e
 std::string DescribeNlError(const void* data, size_t len, int* err_out);
 
 std::string ModeName(uint32_t mode);
+
+// Notifications that did not parse: how many, and why the last one failed.
+struct BadNotifications {
+  uint64_t count = 0;
+  std::string last;
+};
+
+// Hands every SAMPLES message of family family_id in a receive buffer to
+// fn; a message that does not parse is counted in *bad and skipped, the
+// ones after it are still delivered.
+void DispatchNotifications(const void* data, size_t len, int family_id,
+                           const std::function<void(const Message&)>& fn, BadNotifications* bad);
 
 // A netlink socket bound to the family.  Not thread-safe.
 class Client {
@@ -128,9 +150,12 @@ class Client {
   // Waits up to timeout_ms for notifications and hands each SAMPLES message
   // to fn.  Returns 0 on timeout or after messages, -1 on error (*error
   // set).  A receive that failed with ENOBUFS (the socket buffer
-  // overflowed, messages lost) bumps enobufs() and is not an error.
+  // overflowed, messages lost) bumps enobufs() and is not an error; nor is
+  // a notification that does not parse: it is skipped and counted in
+  // bad_notifications().
   int Receive(int timeout_ms, const std::function<void(const Message&)>& fn, std::string* error);
   uint64_t enobufs() const { return enobufs_; }
+  const BadNotifications& bad_notifications() const { return bad_; }
 
  private:
   Client() = default;
@@ -142,6 +167,7 @@ class Client {
   int family_id_ = -1;
   int group_id_ = -1;
   uint64_t enobufs_ = 0;
+  BadNotifications bad_;
   std::vector<char> buf_;
 };
 

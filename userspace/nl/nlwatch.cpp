@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +18,7 @@
 namespace {
 
 using kq::nl::Client;
+using nlohmann::ordered_json;
 
 constexpr int kUsage = 2;
 
@@ -24,23 +26,15 @@ volatile sig_atomic_t g_stop = 0;
 
 void OnSignal(int) { g_stop = 1; }
 
-int Usage(const std::string& why = "") {
-  if (!why.empty()) std::cerr << "kq-nlwatch: " << why << "\n";
-  std::cerr << "usage: kq-nlwatch watch --seconds S [--json]\n"
-               "       kq-nlwatch dump [--json]\n"
-               "       kq-nlwatch config [--json]\n"
-               "       kq-nlwatch set [interval=MS] [mode=observe|enforce|N]\n"
-               "exit: 0 ok, 1 error or refused by the kernel (message on stderr), 2 usage\n";
+int Usage(const std::string& why) {
+  std::cerr << "kq-nlwatch: " << why << " (see kq-nlwatch --help)\n";
   return kUsage;
 }
 
 std::optional<uint32_t> ParseU32(const std::string& s) {
-  if (s.empty() || s.size() > 10) return std::nullopt;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
+  if (s.empty() || s.size() > 10 || s.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  const uint64_t v = std::stoull(s);
   if (v > UINT32_MAX) return std::nullopt;
   return static_cast<uint32_t>(v);
 }
@@ -59,14 +53,17 @@ std::string WindowText(const kq::nl::Window& w) {
 }
 
 std::string WindowJson(const kq::nl::Window& w) {
-  std::string s =
-      "{\"seq\":" + std::to_string(w.seq) + ",\"time_ns\":" + std::to_string(w.time_ns) +
-      ",\"nr_vcpus\":" + std::to_string(w.nr_vcpus) +
-      ",\"received\":" + std::to_string(w.vcpus.size()) +
-      ",\"messages\":" + std::to_string(w.messages) + ",\"drops\":" + std::to_string(w.drops) +
-      ",\"complete\":" + (w.complete() ? "true" : "false") + ",\"vcpus\":[";
-  for (size_t i = 0; i < w.vcpus.size(); ++i) s += (i ? "," : "") + kq::nl::VcpuJson(w.vcpus[i]);
-  return s + "]}";
+  ordered_json j;
+  j["seq"] = w.seq;
+  j["time_ns"] = w.time_ns;
+  j["nr_vcpus"] = w.nr_vcpus;
+  j["received"] = w.vcpus.size();
+  j["messages"] = w.messages;
+  j["drops"] = w.drops;
+  j["complete"] = w.complete();
+  j["vcpus"] = ordered_json::array();
+  for (const auto& v : w.vcpus) j["vcpus"].push_back(kq::nl::SampleToJson(v));
+  return j.dump();
 }
 
 int Watch(int seconds, bool json) {
@@ -103,12 +100,17 @@ int Watch(int seconds, bool json) {
     if (auto conf = cfg->GetConfig(&err)) kernel_drops = conf->drops;
   }
   if (json) {
-    std::cout << "{\"summary\":{\"windows\":" << st.windows << ",\"complete\":" << st.complete
-              << ",\"incomplete\":" << st.incomplete << ",\"missed\":" << st.missed
-              << ",\"first_partial\":" << (st.first_partial ? "true" : "false")
-              << ",\"first_seq\":" << st.first_seq << ",\"last_seq\":" << st.last_seq
-              << ",\"distinct_vcpus\":" << st.vcpus.size() << ",\"kernel_drops\":" << kernel_drops
-              << ",\"enobufs\":" << c->enobufs() << "}}" << std::endl;
+    const ordered_json sum = {{"windows", st.windows},
+                              {"complete", st.complete},
+                              {"incomplete", st.incomplete},
+                              {"missed", st.missed},
+                              {"first_partial", st.first_partial},
+                              {"first_seq", st.first_seq},
+                              {"last_seq", st.last_seq},
+                              {"distinct_vcpus", st.vcpus.size()},
+                              {"kernel_drops", kernel_drops},
+                              {"enobufs", c->enobufs()}};
+    std::cout << ordered_json{{"summary", sum}}.dump() << std::endl;
   } else {
     std::cout << "summary: windows " << st.windows << " complete " << st.complete << " incomplete "
               << st.incomplete << " missed " << st.missed << " distinct vcpus " << st.vcpus.size()
@@ -127,9 +129,11 @@ int Dump(bool json) {
     return 1;
   }
   if (json) {
-    std::string s = "{\"nr_vcpus\":" + std::to_string(vcpus->size()) + ",\"vcpus\":[";
-    for (size_t i = 0; i < vcpus->size(); ++i) s += (i ? "," : "") + kq::nl::VcpuJson((*vcpus)[i]);
-    std::cout << s << "]}" << std::endl;
+    ordered_json j;
+    j["nr_vcpus"] = vcpus->size();
+    j["vcpus"] = ordered_json::array();
+    for (const auto& v : *vcpus) j["vcpus"].push_back(kq::nl::SampleToJson(v));
+    std::cout << j.dump() << std::endl;
     return 0;
   }
   for (const auto& v : *vcpus) {
@@ -153,8 +157,11 @@ int Config(bool json) {
     return 1;
   }
   if (json) {
-    std::cout << "{\"interval_ms\":" << conf->interval_ms << ",\"mode\":\""
-              << kq::nl::ModeName(conf->mode) << "\",\"drops\":" << conf->drops << "}" << std::endl;
+    std::cout << ordered_json{{"interval_ms", conf->interval_ms},
+                              {"mode", kq::nl::ModeName(conf->mode)},
+                              {"drops", conf->drops}}
+                     .dump()
+              << std::endl;
   } else {
     std::cout << "interval_ms " << conf->interval_ms << "\nmode " << kq::nl::ModeName(conf->mode)
               << "\ndrops " << conf->drops << std::endl;
@@ -199,38 +206,41 @@ int Set(const std::vector<std::string>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty()) return Usage();
-  const std::string cmd = args[0];
-  args.erase(args.begin());
-  if (cmd == "-h" || cmd == "--help") {
-    Usage();
-    return 0;
-  }
-  if (cmd == "set") return Set(args);
-
+  CLI::App app{
+      "kq-nlwatch: watch, dump and configure kvm_quanta's netlink telemetry\n"
+      "exit: 0 ok, 1 error or refused by the kernel (message on stderr), 2 usage"};
+  app.require_subcommand(1);
   bool json = false;
-  std::optional<int> seconds;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--json") {
-      json = true;
-    } else if (cmd == "watch" && args[i] == "--seconds" && i + 1 < args.size()) {
-      auto s = ParseU32(args[++i]);
-      if (!s || *s < 1 || *s > 86400) return Usage("--seconds: 1..86400");
-      seconds = static_cast<int>(*s);
-    } else {
-      return Usage("unknown argument '" + args[i] + "'");
-    }
+  app.add_flag("--json", json, "JSON output");
+  app.fallthrough();
+  int seconds = 0;
+  auto* watch = app.add_subcommand("watch", "print every window as it arrives, then a summary");
+  watch->add_option("--seconds", seconds, "how long")->required()->check(CLI::Range(1, 86400));
+  auto* dump = app.add_subcommand("dump", "the latest sample of every vCPU (GET_STATE)");
+  auto* config = app.add_subcommand("config", "the telemetry configuration (GET_CONFIG)");
+  std::vector<std::string> kv;
+  auto* set = app.add_subcommand(
+      "set",
+      "change the configuration (SET_CONFIG): interval=MS, mode=observe|enforce|N; "
+      "nothing given is sent as is, for the kernel to refuse");
+  set->add_option("KEY=VALUE", kv, "settings");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kUsage;
   }
-  if (cmd == "watch") {
-    if (!seconds) return Usage("watch: --seconds S is required");
+  if (*set) return Set(kv);
+  if (*watch) {
     struct sigaction sa = {};
     sa.sa_handler = OnSignal;
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
-    return Watch(*seconds, json);
+    return Watch(seconds, json);
   }
-  if (cmd == "dump") return Dump(json);
-  if (cmd == "config") return Config(json);
-  return Usage("unknown command '" + cmd + "'");
+  if (*dump) return Dump(json);
+  if (*config) return Config(json);
+  return kUsage;
 }

@@ -2,18 +2,25 @@
 // Parsing of kvm_quanta netlink messages and of the kernel's error replies.
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
+#include <netlink/attr.h>
 
 #include <cstring>
 #include <string>
 
 #include "kq_nl.hpp"
 
+extern "C" {
+#include "exit_kind.h"
+}
+
 namespace kq::nl {
 
-const std::array<std::string_view, kExitKinds> kExitKindNames = {
-    "io",        "mmio",       "hlt",        "intr",      "npf",
-    "hypercall", "irq_window", "nmi_window", "emulation", "other",
-};
+// From src/core (kq_exit_kind_name), the module's own spelling.
+const std::array<std::string_view, kExitKinds> kExitKindNames = [] {
+  std::array<std::string_view, kExitKinds> n;
+  for (size_t i = 0; i < kExitKinds; ++i) n[i] = kq_exit_kind_name(static_cast<unsigned>(i));
+  return n;
+}();
 const std::array<std::string_view, kPmuRoles> kPmuRoleNames = {
     "cycles",
     "instructions",
@@ -21,222 +28,208 @@ const std::array<std::string_view, kPmuRoles> kPmuRoleNames = {
     "branch_misses",
 };
 
-static_assert(KVM_QUANTA_EXIT_NR == 10, "update kExitKindNames");
 static_assert(KVM_QUANTA_EV_NR == 4, "update kPmuRoleNames");
 
 namespace {
 
-// Walks a stream of netlink attributes; fails on a truncated one.
-class AttrWalker {
- public:
-  AttrWalker(const void* data, size_t len) : p_(static_cast<const char*>(data)), rem_(len) {}
-
-  // Next attribute, or false at the end (check ok() for why).
-  bool Next(uint16_t* type, const char** payload, size_t* len) {
-    if (rem_ == 0) return false;
-    nlattr a;
-    if (rem_ < sizeof(a)) return Fail();
-    std::memcpy(&a, p_, sizeof(a));
-    if (a.nla_len < NLA_HDRLEN || a.nla_len > rem_) return Fail();
-    *type = a.nla_type & NLA_TYPE_MASK;
-    *payload = p_ + NLA_HDRLEN;
-    *len = a.nla_len - NLA_HDRLEN;
-    const size_t step = NLA_ALIGN(a.nla_len);
-    if (step >= rem_) {
-      rem_ = 0;
-    } else {
-      p_ += step;
-      rem_ -= step;
-    }
-    return true;
-  }
-  bool ok() const { return ok_; }
-
- private:
-  bool Fail() {
-    ok_ = false;
-    rem_ = 0;
-    return false;
-  }
-  const char* p_;
-  size_t rem_;
-  bool ok_ = true;
+// One attribute of the family: its spec name and its exact payload size
+// (0: a nest).  Index = attribute type; the libnl policies are built from
+// these, and so is the message that says which attribute was wrong.
+struct AttrSpec {
+  const char* name = nullptr;
+  uint16_t size = 0;
 };
 
-template <typename T>
-bool GetInt(std::string_view name, const char* p, size_t len, T* out, std::string* error) {
-  if (len != sizeof(T)) {
-    *error = std::string(name) + ": " + std::to_string(len) + " bytes, expected " +
-             std::to_string(sizeof(T));
+constexpr uint16_t kU32 = 4, kU64 = 8;
+
+const std::array<AttrSpec, KVM_QUANTA_A_MAX + 1>& TopSpecs() {
+  static const auto specs = [] {
+    std::array<AttrSpec, KVM_QUANTA_A_MAX + 1> a{};
+    a[KVM_QUANTA_A_SEQ] = {"seq", kU64};
+    a[KVM_QUANTA_A_TIME_NS] = {"time-ns", kU64};
+    a[KVM_QUANTA_A_DROPS] = {"drops", kU64};
+    a[KVM_QUANTA_A_INTERVAL_MS] = {"interval-ms", kU32};
+    a[KVM_QUANTA_A_MODE] = {"mode", kU32};
+    a[KVM_QUANTA_A_VCPU] = {"vcpu", 0};
+    a[KVM_QUANTA_A_NR_VCPUS] = {"nr-vcpus", kU32};
+    return a;
+  }();
+  return specs;
+}
+
+const std::array<AttrSpec, KVM_QUANTA_V_MAX + 1>& VcpuSpecs() {
+  static const auto specs = [] {
+    std::array<AttrSpec, KVM_QUANTA_V_MAX + 1> a{};
+    a[KVM_QUANTA_V_VM_ID] = {"vcpu.vm-id", kU64};
+    a[KVM_QUANTA_V_PID] = {"vcpu.pid", kU32};
+    a[KVM_QUANTA_V_VCPU_IDX] = {"vcpu.vcpu-idx", kU32};
+    a[KVM_QUANTA_V_TID] = {"vcpu.tid", kU32};
+    a[KVM_QUANTA_V_WINDOW_NS] = {"vcpu.window-ns", kU64};
+    a[KVM_QUANTA_V_GUEST_NS] = {"vcpu.guest-ns", kU64};
+    a[KVM_QUANTA_V_EXITS] = {"vcpu.exits", kU64};
+    a[KVM_QUANTA_V_EXIT_KINDS] = {"vcpu.exit-kinds", kU64 * kExitKinds};
+    a[KVM_QUANTA_V_RUN_NS] = {"vcpu.run-ns", kU64};
+    a[KVM_QUANTA_V_WAIT_NS] = {"vcpu.wait-ns", kU64};
+    a[KVM_QUANTA_V_SLICES] = {"vcpu.slices", kU64};
+    a[KVM_QUANTA_V_HALT_NS] = {"vcpu.halt-ns", kU64};
+    a[KVM_QUANTA_V_CPU] = {"vcpu.cpu", kU32};
+    a[KVM_QUANTA_V_PMU] = {"vcpu.pmu", kU64 * kPmuRoles};
+    a[KVM_QUANTA_V_IPC_MILLI] = {"vcpu.ipc-milli", kU32};
+    a[KVM_QUANTA_V_LLC_MPKI_MILLI] = {"vcpu.llc-mpki-milli", kU32};
+    a[KVM_QUANTA_V_BR_MPKI_MILLI] = {"vcpu.br-mpki-milli", kU32};
+    a[KVM_QUANTA_V_EXIT_RATE_MILLI] = {"vcpu.exit-rate-milli", kU64};
+    a[KVM_QUANTA_V_MEAN_RUN_NS] = {"vcpu.mean-run-ns", kU64};
+    a[KVM_QUANTA_V_QUANTUM_NS] = {"vcpu.quantum-ns", kU64};
+    a[KVM_QUANTA_V_TARGET_NS] = {"vcpu.target-ns", kU64};
+    a[KVM_QUANTA_V_REASON] = {"vcpu.reason", kU32};
+    a[KVM_QUANTA_V_DEBT_NS] = {"vcpu.debt-ns", kU64};
+    a[KVM_QUANTA_V_DECISIONS] = {"vcpu.decisions", kU64 * kReasonCount};
+    return a;
+  }();
+  return specs;
+}
+
+// libnl's policy for specs: every known attribute exactly its size.
+template <size_t N>
+std::array<nla_policy, N> PolicyOf(const std::array<AttrSpec, N>& specs) {
+  std::array<nla_policy, N> pol{};
+  for (size_t i = 0; i < N; ++i) {
+    if (!specs[i].name) continue;
+    if (specs[i].size == 0) {
+      pol[i].type = NLA_NESTED;
+    } else {
+      pol[i].type = NLA_UNSPEC;
+      pol[i].minlen = pol[i].maxlen = specs[i].size;
+    }
+  }
+  return pol;
+}
+
+// Parses the attribute stream at data into tb with libnl's nla_parse()
+// and the policy of specs.  nla_parse() ignores trailing bytes that do not
+// make an attribute; a truncated stream is refused here.  On failure
+// *error names the first attribute of the wrong size.
+template <size_t N>
+bool ParseStream(const void* data, size_t len, const std::array<AttrSpec, N>& specs,
+                 std::array<nlattr*, N>* tb, const char* where, std::string* error) {
+  static_assert(N > 0);
+  auto* head = static_cast<nlattr*>(const_cast<void*>(data));
+  const int ilen = static_cast<int>(len);
+  nlattr* pos;
+  int rem = ilen;
+  nla_for_each_attr(pos, head, ilen, rem) {}
+  if (rem > 0) {
+    *error = std::string(where) + "truncated attribute";
     return false;
   }
-  std::memcpy(out, p, sizeof(T));
-  return true;
+  static const std::array<nla_policy, N> policy = PolicyOf(specs);
+  tb->fill(nullptr);
+  if (nla_parse(tb->data(), static_cast<int>(N - 1), head, ilen, policy.data()) == 0) return true;
+  nla_for_each_attr(pos, head, ilen, rem) {
+    const int type = nla_type(pos);
+    if (type < 0 || static_cast<size_t>(type) >= N || !specs[type].name || !specs[type].size)
+      continue;
+    if (nla_len(pos) != specs[type].size) {
+      *error = std::string(specs[type].name) + ": " + std::to_string(nla_len(pos)) +
+               " bytes, expected " + std::to_string(specs[type].size);
+      return false;
+    }
+  }
+  *error = std::string(where) + "malformed attribute";
+  return false;
 }
 
 template <typename T>
-bool GetOpt(std::string_view name, const char* p, size_t len, std::optional<T>* out,
-            std::string* error) {
+void Get(const nlattr* a, T* out) {
+  std::memcpy(out, nla_data(a), sizeof(T));
+}
+
+template <typename T>
+void GetOpt(const nlattr* a, std::optional<T>* out) {
+  if (!a) return;
   T v;
-  if (!GetInt(name, p, len, &v, error)) return false;
+  Get(a, &v);
   *out = v;
-  return true;
 }
 
 template <size_t N>
-bool GetU64Array(std::string_view name, const char* p, size_t len, std::array<uint64_t, N>* out,
-                 std::string* error) {
-  if (len != N * sizeof(uint64_t)) {
-    *error = std::string(name) + ": " + std::to_string(len) + " bytes, expected " +
-             std::to_string(N * sizeof(uint64_t));
-    return false;
-  }
-  std::memcpy(out->data(), p, len);  // 4-byte aligned on the wire
-  return true;
+std::array<uint64_t, N> GetU64s(const nlattr* a) {
+  std::array<uint64_t, N> v;
+  std::memcpy(v.data(), nla_data(a), sizeof(v));  // 4-byte aligned on the wire
+  return v;
 }
 
-bool ParseVcpu(const char* data, size_t len, VcpuSample* v, std::string* error) {
-  AttrWalker w(data, len);
-  uint16_t type;
-  const char* p;
-  size_t n;
-  bool have_vm = false, have_pid = false, have_idx = false, have_tid = false;
-  while (w.Next(&type, &p, &n)) {
-    bool ok = true;
-    switch (type) {
-      case KVM_QUANTA_V_VM_ID:
-        ok = GetInt("vcpu.vm-id", p, n, &v->vm_id, error);
-        have_vm = true;
-        break;
-      case KVM_QUANTA_V_PID:
-        ok = GetInt("vcpu.pid", p, n, &v->pid, error);
-        have_pid = true;
-        break;
-      case KVM_QUANTA_V_VCPU_IDX:
-        ok = GetInt("vcpu.vcpu-idx", p, n, &v->vcpu_idx, error);
-        have_idx = true;
-        break;
-      case KVM_QUANTA_V_TID:
-        ok = GetInt("vcpu.tid", p, n, &v->tid, error);
-        have_tid = true;
-        break;
-      case KVM_QUANTA_V_CPU:
-        ok = GetOpt("vcpu.cpu", p, n, &v->cpu, error);
-        break;
-      case KVM_QUANTA_V_WINDOW_NS:
-        ok = GetOpt("vcpu.window-ns", p, n, &v->window_ns, error);
-        break;
-      case KVM_QUANTA_V_GUEST_NS:
-        ok = GetOpt("vcpu.guest-ns", p, n, &v->guest_ns, error);
-        break;
-      case KVM_QUANTA_V_EXITS:
-        ok = GetOpt("vcpu.exits", p, n, &v->exits, error);
-        break;
-      case KVM_QUANTA_V_EXIT_KINDS: {
-        std::array<uint64_t, kExitKinds> k;
-        ok = GetU64Array("vcpu.exit-kinds", p, n, &k, error);
-        if (ok) v->exit_kinds = k;
-        break;
-      }
-      case KVM_QUANTA_V_RUN_NS:
-        ok = GetOpt("vcpu.run-ns", p, n, &v->run_ns, error);
-        break;
-      case KVM_QUANTA_V_WAIT_NS:
-        ok = GetOpt("vcpu.wait-ns", p, n, &v->wait_ns, error);
-        break;
-      case KVM_QUANTA_V_SLICES:
-        ok = GetOpt("vcpu.slices", p, n, &v->slices, error);
-        break;
-      case KVM_QUANTA_V_HALT_NS:
-        ok = GetOpt("vcpu.halt-ns", p, n, &v->halt_ns, error);
-        break;
-      case KVM_QUANTA_V_PMU: {
-        std::array<uint64_t, kPmuRoles> raw;
-        ok = GetU64Array("vcpu.pmu", p, n, &raw, error);
-        if (ok) {
-          std::array<std::optional<uint64_t>, kPmuRoles> pmu;
-          for (size_t i = 0; i < kPmuRoles; ++i)
-            if (raw[i] != UINT64_MAX) pmu[i] = raw[i];
-          v->pmu = pmu;
-        }
-        break;
-      }
-      case KVM_QUANTA_V_IPC_MILLI:
-        ok = GetOpt("vcpu.ipc-milli", p, n, &v->ipc_milli, error);
-        break;
-      case KVM_QUANTA_V_LLC_MPKI_MILLI:
-        ok = GetOpt("vcpu.llc-mpki-milli", p, n, &v->llc_mpki_milli, error);
-        break;
-      case KVM_QUANTA_V_BR_MPKI_MILLI:
-        ok = GetOpt("vcpu.br-mpki-milli", p, n, &v->br_mpki_milli, error);
-        break;
-      case KVM_QUANTA_V_EXIT_RATE_MILLI:
-        ok = GetOpt("vcpu.exit-rate-milli", p, n, &v->exit_rate_milli, error);
-        break;
-      case KVM_QUANTA_V_MEAN_RUN_NS:
-        ok = GetOpt("vcpu.mean-run-ns", p, n, &v->mean_run_ns, error);
-        break;
-      case KVM_QUANTA_V_QUANTUM_NS:
-        ok = GetOpt("vcpu.quantum-ns", p, n, &v->quantum_ns, error);
-        break;
-      default:  // padding, or newer than us
-        break;
-    }
-    if (!ok) return false;
-  }
-  if (!w.ok()) {
-    *error = "vcpu: truncated attribute";
+bool ParseVcpu(const nlattr* nest, VcpuSample* v, std::string* error) {
+  std::array<nlattr*, KVM_QUANTA_V_MAX + 1> tb;
+  if (!ParseStream(nla_data(nest), static_cast<size_t>(nla_len(nest)), VcpuSpecs(), &tb,
+                   "vcpu: ", error))
     return false;
-  }
-  if (!have_vm || !have_pid || !have_idx || !have_tid) {
+  if (!tb[KVM_QUANTA_V_VM_ID] || !tb[KVM_QUANTA_V_PID] || !tb[KVM_QUANTA_V_VCPU_IDX] ||
+      !tb[KVM_QUANTA_V_TID]) {
     *error = "vcpu: identity (vm-id, pid, vcpu-idx, tid) incomplete";
     return false;
   }
+  Get(tb[KVM_QUANTA_V_VM_ID], &v->vm_id);
+  Get(tb[KVM_QUANTA_V_PID], &v->pid);
+  Get(tb[KVM_QUANTA_V_VCPU_IDX], &v->vcpu_idx);
+  Get(tb[KVM_QUANTA_V_TID], &v->tid);
+  GetOpt(tb[KVM_QUANTA_V_CPU], &v->cpu);
+  GetOpt(tb[KVM_QUANTA_V_WINDOW_NS], &v->window_ns);
+  GetOpt(tb[KVM_QUANTA_V_GUEST_NS], &v->guest_ns);
+  GetOpt(tb[KVM_QUANTA_V_EXITS], &v->exits);
+  if (tb[KVM_QUANTA_V_EXIT_KINDS]) v->exit_kinds = GetU64s<kExitKinds>(tb[KVM_QUANTA_V_EXIT_KINDS]);
+  GetOpt(tb[KVM_QUANTA_V_RUN_NS], &v->run_ns);
+  GetOpt(tb[KVM_QUANTA_V_WAIT_NS], &v->wait_ns);
+  GetOpt(tb[KVM_QUANTA_V_SLICES], &v->slices);
+  GetOpt(tb[KVM_QUANTA_V_HALT_NS], &v->halt_ns);
+  if (tb[KVM_QUANTA_V_PMU]) {
+    const auto raw = GetU64s<kPmuRoles>(tb[KVM_QUANTA_V_PMU]);
+    std::array<std::optional<uint64_t>, kPmuRoles> pmu;
+    for (size_t i = 0; i < kPmuRoles; ++i)
+      if (raw[i] != UINT64_MAX) pmu[i] = raw[i];
+    v->pmu = pmu;
+  }
+  GetOpt(tb[KVM_QUANTA_V_IPC_MILLI], &v->ipc_milli);
+  GetOpt(tb[KVM_QUANTA_V_LLC_MPKI_MILLI], &v->llc_mpki_milli);
+  GetOpt(tb[KVM_QUANTA_V_BR_MPKI_MILLI], &v->br_mpki_milli);
+  GetOpt(tb[KVM_QUANTA_V_EXIT_RATE_MILLI], &v->exit_rate_milli);
+  GetOpt(tb[KVM_QUANTA_V_MEAN_RUN_NS], &v->mean_run_ns);
+  GetOpt(tb[KVM_QUANTA_V_QUANTUM_NS], &v->quantum_ns);
+  GetOpt(tb[KVM_QUANTA_V_TARGET_NS], &v->target_ns);
+  if (tb[KVM_QUANTA_V_REASON]) {
+    uint32_t r;
+    Get(tb[KVM_QUANTA_V_REASON], &r);
+    if (r >= kReasonCount) {
+      *error = "vcpu.reason: " + std::to_string(r) + " is not a reason";
+      return false;
+    }
+    v->reason = r;
+  }
+  GetOpt(tb[KVM_QUANTA_V_DEBT_NS], &v->debt_ns);
+  if (tb[KVM_QUANTA_V_DECISIONS]) v->decisions = GetU64s<kReasonCount>(tb[KVM_QUANTA_V_DECISIONS]);
   return true;
 }
 
 }  // namespace
 
 bool ParseAttrs(const void* data, size_t len, Message* out, std::string* error) {
-  AttrWalker w(data, len);
-  uint16_t type;
-  const char* p;
-  size_t n;
-  while (w.Next(&type, &p, &n)) {
-    bool ok = true;
-    switch (type) {
-      case KVM_QUANTA_A_SEQ:
-        ok = GetOpt("seq", p, n, &out->seq, error);
-        break;
-      case KVM_QUANTA_A_TIME_NS:
-        ok = GetOpt("time-ns", p, n, &out->time_ns, error);
-        break;
-      case KVM_QUANTA_A_DROPS:
-        ok = GetOpt("drops", p, n, &out->drops, error);
-        break;
-      case KVM_QUANTA_A_INTERVAL_MS:
-        ok = GetOpt("interval-ms", p, n, &out->interval_ms, error);
-        break;
-      case KVM_QUANTA_A_MODE:
-        ok = GetOpt("mode", p, n, &out->mode, error);
-        break;
-      case KVM_QUANTA_A_NR_VCPUS:
-        ok = GetOpt("nr-vcpus", p, n, &out->nr_vcpus, error);
-        break;
-      case KVM_QUANTA_A_VCPU: {
-        VcpuSample v;
-        ok = ParseVcpu(p, n, &v, error);
-        if (ok) out->vcpus.push_back(v);
-        break;
-      }
-      default:
-        break;
-    }
-    if (!ok) return false;
-  }
-  if (!w.ok()) {
-    *error = "truncated attribute";
-    return false;
+  std::array<nlattr*, KVM_QUANTA_A_MAX + 1> tb;
+  if (!ParseStream(data, len, TopSpecs(), &tb, "", error)) return false;
+  GetOpt(tb[KVM_QUANTA_A_SEQ], &out->seq);
+  GetOpt(tb[KVM_QUANTA_A_TIME_NS], &out->time_ns);
+  GetOpt(tb[KVM_QUANTA_A_DROPS], &out->drops);
+  GetOpt(tb[KVM_QUANTA_A_INTERVAL_MS], &out->interval_ms);
+  GetOpt(tb[KVM_QUANTA_A_MODE], &out->mode);
+  GetOpt(tb[KVM_QUANTA_A_NR_VCPUS], &out->nr_vcpus);
+  // vcpu repeats: nla_parse keeps the last; take them all in order.
+  auto* head = static_cast<nlattr*>(const_cast<void*>(data));
+  nlattr* pos;
+  int rem;
+  nla_for_each_attr(pos, head, static_cast<int>(len), rem) {
+    if (nla_type(pos) != KVM_QUANTA_A_VCPU) continue;
+    VcpuSample v;
+    if (!ParseVcpu(pos, &v, error)) return false;
+    out->vcpus.push_back(v);
   }
   return true;
 }
@@ -274,24 +267,8 @@ std::string ModeName(uint32_t mode) {
 namespace {
 
 std::string TopAttrName(uint16_t type) {
-  switch (type) {
-    case KVM_QUANTA_A_SEQ:
-      return "seq";
-    case KVM_QUANTA_A_TIME_NS:
-      return "time-ns";
-    case KVM_QUANTA_A_DROPS:
-      return "drops";
-    case KVM_QUANTA_A_INTERVAL_MS:
-      return "interval-ms";
-    case KVM_QUANTA_A_MODE:
-      return "mode";
-    case KVM_QUANTA_A_VCPU:
-      return "vcpu";
-    case KVM_QUANTA_A_NR_VCPUS:
-      return "nr-vcpus";
-    default:
-      return "attribute " + std::to_string(type);
-  }
+  if (type < TopSpecs().size() && TopSpecs()[type].name) return TopSpecs()[type].name;
+  return "attribute " + std::to_string(type);
 }
 
 }  // namespace
@@ -321,39 +298,51 @@ std::string DescribeNlError(const void* data, size_t len, int* err_out) {
   std::string msg, attr;
   std::optional<uint64_t> umin, umax;
   std::optional<int64_t> smin, smax;
-  AttrWalker w(base + off, end - off);
-  uint16_t type;
-  const char* p;
-  size_t n;
-  while (w.Next(&type, &p, &n)) {
-    if (type == NLMSGERR_ATTR_MSG) {
-      msg.assign(p, strnlen(p, n));
-    } else if (type == NLMSGERR_ATTR_OFFS && n == 4) {
-      uint32_t o;
-      std::memcpy(&o, p, 4);
-      // The offset is into the request; its attribute header tells the type.
-      const size_t at = NLMSG_HDRLEN + sizeof(e.error) + o;
-      if (!(h.nlmsg_flags & NLM_F_CAPPED) && o + sizeof(nlattr) <= e.msg.nlmsg_len &&
-          at + sizeof(nlattr) <= end) {
-        nlattr a;
-        std::memcpy(&a, base + at, sizeof(a));
-        attr = TopAttrName(a.nla_type & NLA_TYPE_MASK);
-      } else {
-        attr = "at offset " + std::to_string(o);
-      }
-    } else if (type == NLMSGERR_ATTR_POLICY) {
-      AttrWalker pw(p, n);
-      uint16_t pt;
-      const char* pp;
-      size_t pn;
-      while (pw.Next(&pt, &pp, &pn)) {
-        if (pn != 8) continue;
-        if (pt == NL_POLICY_TYPE_ATTR_MIN_VALUE_U) umin = 0, std::memcpy(&*umin, pp, 8);
-        if (pt == NL_POLICY_TYPE_ATTR_MAX_VALUE_U) umax = 0, std::memcpy(&*umax, pp, 8);
-        if (pt == NL_POLICY_TYPE_ATTR_MIN_VALUE_S) smin = 0, std::memcpy(&*smin, pp, 8);
-        if (pt == NL_POLICY_TYPE_ATTR_MAX_VALUE_S) smax = 0, std::memcpy(&*smax, pp, 8);
-      }
+  // A malformed TLV area leaves the errno text alone.
+  static const auto err_policy = [] {
+    std::array<nla_policy, NLMSGERR_ATTR_MAX + 1> pol{};
+    pol[NLMSGERR_ATTR_MSG].type = NLA_UNSPEC;
+    pol[NLMSGERR_ATTR_OFFS] = {NLA_U32, 4, 4};
+    pol[NLMSGERR_ATTR_POLICY].type = NLA_NESTED;
+    return pol;
+  }();
+  static const auto range_policy = [] {
+    std::array<nla_policy, NL_POLICY_TYPE_ATTR_MAX + 1> pol{};
+    for (int t : {NL_POLICY_TYPE_ATTR_MIN_VALUE_U, NL_POLICY_TYPE_ATTR_MAX_VALUE_U,
+                  NL_POLICY_TYPE_ATTR_MIN_VALUE_S, NL_POLICY_TYPE_ATTR_MAX_VALUE_S})
+      pol[t] = {NLA_UNSPEC, 8, 8};
+    return pol;
+  }();
+  std::array<nlattr*, NLMSGERR_ATTR_MAX + 1> tb{};
+  if (nla_parse(tb.data(), NLMSGERR_ATTR_MAX,
+                reinterpret_cast<nlattr*>(const_cast<char*>(base + off)),
+                static_cast<int>(end - off), err_policy.data()) != 0)
+    return text;
+  if (const nlattr* m = tb[NLMSGERR_ATTR_MSG])
+    msg.assign(static_cast<const char*>(nla_data(m)),
+               strnlen(static_cast<const char*>(nla_data(m)), static_cast<size_t>(nla_len(m))));
+  if (const nlattr* a = tb[NLMSGERR_ATTR_OFFS]) {
+    uint32_t o;
+    Get(a, &o);
+    // The offset is into the request; its attribute header tells the type.
+    const size_t at = NLMSG_HDRLEN + sizeof(e.error) + o;
+    if (!(h.nlmsg_flags & NLM_F_CAPPED) && o + sizeof(nlattr) <= e.msg.nlmsg_len &&
+        at + sizeof(nlattr) <= end) {
+      nlattr req;
+      std::memcpy(&req, base + at, sizeof(req));
+      attr = TopAttrName(req.nla_type & NLA_TYPE_MASK);
+    } else {
+      attr = "at offset " + std::to_string(o);
     }
+  }
+  std::array<nlattr*, NL_POLICY_TYPE_ATTR_MAX + 1> pt{};
+  if (tb[NLMSGERR_ATTR_POLICY] &&
+      nla_parse_nested(pt.data(), NL_POLICY_TYPE_ATTR_MAX, tb[NLMSGERR_ATTR_POLICY],
+                       range_policy.data()) == 0) {
+    GetOpt(pt[NL_POLICY_TYPE_ATTR_MIN_VALUE_U], &umin);
+    GetOpt(pt[NL_POLICY_TYPE_ATTR_MAX_VALUE_U], &umax);
+    GetOpt(pt[NL_POLICY_TYPE_ATTR_MIN_VALUE_S], &smin);
+    GetOpt(pt[NL_POLICY_TYPE_ATTR_MAX_VALUE_S], &smax);
   }
   if (!msg.empty()) text += ": " + msg;
   std::string detail;

@@ -6,21 +6,28 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "knobs.hpp"
 #include "kq_nl.hpp"
+#include "kq_version.hpp"
+#include "naming.hpp"
 #include "recording.hpp"
 #include "status.hpp"
+#include "store.hpp"
 #include "sysfs.hpp"
 #include "window.hpp"
 
 namespace {
 
+using namespace kq;
 using namespace kq::ctl;
 using nlohmann::ordered_json;
 
@@ -31,7 +38,14 @@ void OnSignal(int) { g_stop = 1; }
 
 struct Options {
   std::string sysfs = kDefaultSysfsRoot;
+  std::string proc = "/proc";
   bool json = false;
+  // VMs are named here with quantad's own code (lib/naming) from
+  // /proc/PID: the same names, with or without quantad running.
+  std::string NameOf(uint32_t pid) const { return kq::VmName(proc, pid); }
+  std::function<std::string(const VmDir&)> Namer() const {
+    return [this](const VmDir& vm) { return NameOf(vm.pid); };
+  }
 };
 
 int Fail(const std::string& msg, int code = kError) {
@@ -39,9 +53,10 @@ int Fail(const std::string& msg, int code = kError) {
   return code;
 }
 
+// Client::Connect's error already says whether the module is loaded.
 std::unique_ptr<kq::nl::Client> Connect(std::string* error) {
   auto c = kq::nl::Client::Connect(error);
-  if (!c) *error = "netlink: " + *error + " (is the kvm_quanta module loaded?)";
+  if (!c) *error = "netlink: " + *error;
   return c;
 }
 
@@ -57,7 +72,7 @@ int CmdStatus(const Options& o, bool once) {
   while (true) {
     auto samples = client->DumpState(&err);
     if (!samples) return Fail("GET_STATE: " + err);
-    const Status s = BuildStatus(sys, *samples);
+    const Status s = BuildStatus(sys, *samples, [&o](uint32_t pid) { return o.NameOf(pid); });
     if (o.json) {
       std::cout << StatusJson(s).dump() << "\n";
       return kOk;
@@ -106,18 +121,20 @@ void PrintTree(const ordered_json& j, int depth, std::string* out) {
 int CmdShow(const Options& o, const std::string& vm_arg) {
   const Sysfs sys(o.sysfs);
   std::string err;
-  auto vm = sys.ResolveVm(vm_arg, &err);
+  auto vm = sys.ResolveVm(vm_arg, &err, o.Namer());
   if (!vm) return Fail(err);
   ordered_json tree = sys.VmTree(*vm);
   if (o.json) {
     ordered_json j;
     j["vm"] = vm->dir;
+    j["name"] = o.NameOf(vm->pid);
     j["pid"] = vm->pid;
     j["vm_id"] = vm->vm_id;
     j["sysfs"] = tree;
     std::cout << j.dump() << "\n";
   } else {
-    std::string out = "VM " + vm->dir + " (" + sys.root() + "/vms/" + vm->dir + ")\n";
+    std::string out =
+        "VM " + vm->dir + " " + o.NameOf(vm->pid) + " (" + sys.root() + "/vms/" + vm->dir + ")\n";
     PrintTree(tree, 0, &out);
     std::cout << out;
   }
@@ -130,28 +147,15 @@ int CmdSet(const Options& o, const std::string& vm_arg, const std::vector<std::s
   auto changes = ParseAssignments(kv, VmKnobs(), &err);
   if (!changes) return Fail("set: " + err, kUsage);
   const Sysfs sys(o.sysfs);
-  auto vm = sys.ResolveVm(vm_arg, &err);
+  auto vm = sys.ResolveVm(vm_arg, &err, o.Namer());
   if (!vm) return Fail(err);
-  auto cur = ReadVmKnobs(sys, *vm, &err);
-  if (!cur) return Fail(err);
-  KnobValues next = *cur;
-  for (const auto& [k, v] : *changes) next[k] = v;
-  if (!QuantaOrdered(next, &err)) return Fail("set: " + err, kUsage);
-  const auto plan = PlanWrites(*cur, *changes);
-  const auto res = ApplyWrites(plan, *cur, SysfsVmKnobWriter(sys, *vm));
-  if (!res.ok) {
-    std::string msg = "set " + vm->dir + ": writing " + res.failed_key +
-                      " failed: " + std::strerror(res.error) + "; ";
-    if (res.restore_failed.empty()) {
-      msg += res.written ? "restored the " + std::to_string(res.restored) +
-                               " value(s) already written, nothing changed"
-                         : "nothing changed";
-    } else {
-      msg += "could not restore:";
-      for (const auto& k : res.restore_failed) msg += " " + k + "=" + std::to_string(cur->at(k));
-    }
-    return Fail(msg);
-  }
+  bool invalid = false;
+  auto u = sys.UpdateKnobs(VmPolicyDir(*vm), VmKnobs(), *changes, &err, &invalid);
+  if (!u) return Fail("set " + vm->dir + ": " + err, invalid ? kUsage : kError);
+  if (!u->result.ok) return Fail("set " + vm->dir + ": " + DescribeFailure(u->result, u->before));
+  const auto& plan = u->plan;
+  const auto* cur = &u->before;
+  const auto& next = u->after;
   if (o.json) {
     ordered_json j;
     j["vm"] = vm->dir;
@@ -203,7 +207,7 @@ int CmdRecord(const Options& o, const std::string& file, unsigned seconds) {
 
   ordered_json header;
   header["type"] = "header";
-  header["version"] = 1;
+  header["version"] = kRecordingVersion;
   header["interval_ms"] = conf->interval_ms;
   header["mode"] = kq::nl::ModeName(conf->mode);
   ordered_json params = ordered_json::object();
@@ -230,7 +234,7 @@ int CmdRecord(const Options& o, const std::string& file, unsigned seconds) {
       vm["pid"] = v.pid;
       vm["vm_id"] = v.vm_id;
       std::string why;
-      auto knobs = ReadVmKnobs(sys, VmName{dir, v.pid, v.vm_id}, &why);
+      auto knobs = sys.ReadKnobs(VmPolicyDir(VmDir{dir, v.pid, v.vm_id}), VmKnobs(), &why);
       vm["policy"] = knobs ? ordered_json(*knobs) : ordered_json::object();
       out << vm.dump() << "\n";
     }
@@ -259,6 +263,160 @@ int CmdRecord(const Options& o, const std::string& file, unsigned seconds) {
   } else {
     std::cout << "recorded " << windows << " windows (" << complete << " complete) of "
               << vcpus.size() << " vCPUs in " << vms_seen.size() << " VMs to " << file << "\n";
+  }
+  return kOk;
+}
+
+// ---------------------------------------------------------------- policy
+// Host-wide policy parameters (policy/): print them, or set some with the
+// same all-or-nothing writer as set.
+int CmdPolicy(const Options& o, const std::vector<std::string>& kv) {
+  const Sysfs sys(o.sysfs);
+  std::string err;
+  KnobValues values;
+  std::vector<Write> plan;
+  KnobValues before;
+  if (kv.empty()) {
+    auto cur = sys.ReadKnobs(kHostPolicyDir, HostParams(), &err);
+    if (!cur) return Fail(err + (sys.Exists("") ? "" : " (is kvm_quanta loaded?)"));
+    values = *cur;
+  } else {
+    auto changes = ParseAssignments(kv, HostParams(), &err);
+    if (!changes) return Fail("policy: " + err, kUsage);
+    auto u = sys.UpdateKnobs(kHostPolicyDir, HostParams(), *changes, &err);
+    if (!u) return Fail("policy: " + err);
+    if (!u->result.ok) return Fail("policy: " + DescribeFailure(u->result, u->before));
+    values = u->after;
+    plan = u->plan;
+    before = u->before;
+  }
+  if (o.json) {
+    ordered_json j;
+    j["policy"] = values;
+    if (!kv.empty()) {
+      j["writes"] = ordered_json::array();
+      for (const auto& w : plan)
+        j["writes"].push_back({{"key", w.key}, {"old", before.at(w.key)}, {"new", w.value}});
+    }
+    std::cout << j.dump() << "\n";
+  } else if (!kv.empty()) {
+    if (plan.empty()) std::cout << "policy: nothing to change\n";
+    for (const auto& w : plan)
+      std::cout << "policy: " << w.key << " " << before.at(w.key) << " -> " << w.value << "\n";
+  } else {
+    for (const auto& p : HostParams()) std::cout << p.name << " " << values.at(p.name) << "\n";
+  }
+  return kOk;
+}
+
+// ---------------------------------------------------------------- profile
+// A VM's learned profile (quantad's database) as a versioned JSON document,
+// to carry it to another host: export reads the database, import checks the
+// document whole and queues it for quantad (which takes it at its next save
+// or start); a bad document changes nothing.
+constexpr const char* kProfileFormat = "kvm-quanta-profile";
+constexpr uint64_t kProfileVersion = 1;
+
+int CmdProfileExport(const std::string& db, const std::string& name, const std::string& output) {
+  if (access(db.c_str(), F_OK) != 0) return Fail("no profile database at " + db);
+  std::string err;
+  auto store = kq::ProfileStore::Open(db, &err);
+  if (!store) return Fail(err);
+  auto p = store->Load(name, &err);
+  if (!p) return Fail(db + ": " + err);
+  ordered_json j;
+  j["format"] = kProfileFormat;
+  j["version"] = kProfileVersion;
+  j["name"] = name;
+  j["profile"] = kq::ProfileToJson(*p);
+  const std::string text = j.dump(2) + "\n";
+  if (output.empty() || output == "-") {
+    std::cout << text;
+    return kOk;
+  }
+  // Whole or not at all: a hook that copies the file never sees half of it.
+  const std::string tmp = output + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) {
+      std::remove(tmp.c_str());
+      return Fail("cannot write " + tmp + ": " + std::strerror(errno));
+    }
+  }
+  if (std::rename(tmp.c_str(), output.c_str()) != 0) {
+    const int e = errno;
+    std::remove(tmp.c_str());
+    return Fail("cannot write " + output + ": " + std::strerror(e));
+  }
+  return kOk;
+}
+
+// The document's name and profile, or *error.
+std::optional<std::pair<std::string, kq::Profile>> ParseProfileDoc(const std::string& text,
+                                                                   std::string* error) {
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    *error = "not a JSON object";
+    return std::nullopt;
+  }
+  for (const auto& [k, v] : j.items())
+    if (k != "format" && k != "version" && k != "name" && k != "profile") {
+      *error = k + ": unknown key";
+      return std::nullopt;
+    }
+  auto f = j.find("format");
+  if (f == j.end() || !f->is_string() || f->get<std::string>() != kProfileFormat) {
+    *error = std::string("format: not \"") + kProfileFormat + "\"";
+    return std::nullopt;
+  }
+  auto v = j.find("version");
+  if (v == j.end() || !v->is_number_unsigned() || v->get<uint64_t>() != kProfileVersion) {
+    *error = "version: " + (v == j.end() ? std::string("missing") : v->dump()) +
+             " is not supported (this quantactl reads " + std::to_string(kProfileVersion) + ")";
+    return std::nullopt;
+  }
+  auto n = j.find("name");
+  if (n == j.end() || !n->is_string() || n->get<std::string>().empty() ||
+      n->get<std::string>().size() > 1024) {
+    *error = "name: missing, empty or not a string";
+    return std::nullopt;
+  }
+  auto pj = j.find("profile");
+  if (pj == j.end()) {
+    *error = "profile: missing";
+    return std::nullopt;
+  }
+  std::string why;
+  auto p = kq::ProfileFromJson(*pj, &why);
+  if (!p) {
+    *error = "profile." + why;
+    return std::nullopt;
+  }
+  return std::make_pair(n->get<std::string>(), *p);
+}
+
+int CmdProfileImport(const Options& o, const std::string& db, const std::string& file) {
+  std::ifstream in(file);
+  if (!in) return Fail("cannot read " + file + ": " + std::strerror(errno));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string err;
+  auto doc = ParseProfileDoc(ss.str(), &err);
+  if (!doc) return Fail(file + ": " + err + "; nothing imported");
+  auto store = kq::ProfileStore::Open(db, &err);
+  if (!store) return Fail(err);
+  if (!store->QueueImport(doc->first, doc->second, &err)) return Fail(db + ": " + err);
+  if (o.json) {
+    std::cout << ordered_json{{"name", doc->first},
+                              {"windows", doc->second.windows},
+                              {"queued", true}}
+                     .dump()
+              << "\n";
+  } else {
+    std::cout << "profile of " << doc->first << " (" << doc->second.windows
+              << " windows) queued in " << db << "; quantad takes it at its next save\n";
   }
   return kOk;
 }
@@ -311,8 +469,11 @@ int CmdReplay(const Options& o, const std::string& file, const std::vector<std::
 int main(int argc, char** argv) {
   CLI::App app{"quantactl: look at and tune kvm_quanta (exit: 0 ok, 1 error, 2 usage)"};
   app.require_subcommand(1);
+  app.set_version_flag("-V,--version", "quantactl " KQ_VERSION);
   Options o;
   app.add_option("--sysfs", o.sysfs, "kvm_quanta's sysfs root")->capture_default_str();
+  app.add_option("--proc-root", o.proc, "procfs root, where VM names are read (for tests)")
+      ->capture_default_str();
   app.add_flag("--json", o.json, "JSON output");
   app.fallthrough();
 
@@ -323,14 +484,14 @@ int main(int argc, char** argv) {
 
   std::string vm_arg;
   auto* show = app.add_subcommand("show", "everything sysfs says about one VM");
-  show->add_option("VM", vm_arg, "<pid>-<id> or a pid")->required();
+  show->add_option("VM", vm_arg, "<pid>-<id>, a pid or a VM name")->required();
 
   std::vector<std::string> kv;
   auto* set =
       app.add_subcommand("set",
                          "set a VM's policy knobs: enabled (0|1), min_quantum_us, base_quantum_us, "
                          "max_quantum_us (100..100000), weight (1..10000); all or nothing");
-  set->add_option("VM", vm_arg, "<pid>-<id> or a pid")->required();
+  set->add_option("VM", vm_arg, "<pid>-<id>, a pid or a VM name")->required();
   set->add_option("KEY=VALUE", kv, "knobs to set")->required();
 
   std::string mode;
@@ -344,6 +505,22 @@ int main(int argc, char** argv) {
   record->add_option("FILE", file, "output file")->required();
   record->add_option("--seconds", seconds, "how long")->required()->check(CLI::Range(1u, 86400u));
 
+  std::vector<std::string> host_kv;
+  auto* policy = app.add_subcommand(
+      "policy", "print or set the host-wide policy parameters (policy/); all or nothing");
+  policy->add_option("KEY=VALUE", host_kv, "parameters to set");
+
+  std::string db = "/var/lib/kvm-quanta/quantad.db", name, output;
+  auto* profile = app.add_subcommand("profile", "export or import a VM's learned profile");
+  profile->require_subcommand(1);
+  profile->fallthrough();  // --database before or after export/import
+  profile->add_option("--database", db, "quantad's profile database")->capture_default_str();
+  auto* pexport = profile->add_subcommand("export", "a VM's profile as JSON");
+  pexport->add_option("NAME", name, "the VM's name (as quantad names it)")->required();
+  pexport->add_option("-o,--output", output, "write to FILE (atomically) instead of stdout");
+  auto* pimport = profile->add_subcommand("import", "queue a profile for quantad");
+  pimport->add_option("FILE", file, "a document written by profile export")->required();
+
   std::vector<std::string> pol;
   auto* replay = app.add_subcommand(
       "replay", "what the policy (src/core/policy.c) would decide over a recording");
@@ -355,15 +532,26 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);
     return kUsage;
   }
-  if (*status) return CmdStatus(o, once);
-  if (*show) return CmdShow(o, vm_arg);
-  if (*set) return CmdSet(o, vm_arg, kv);
-  if (*mode_cmd) return CmdMode(o, mode);
-  if (*record) return CmdRecord(o, file, seconds);
-  if (*replay) return CmdReplay(o, file, pol);
+  // Every input is checked where it is read; this only keeps a mistake
+  // there from ending in abort().
+  try {
+    if (*status) return CmdStatus(o, once);
+    if (*show) return CmdShow(o, vm_arg);
+    if (*set) return CmdSet(o, vm_arg, kv);
+    if (*mode_cmd) return CmdMode(o, mode);
+    if (*record) return CmdRecord(o, file, seconds);
+    if (*replay) return CmdReplay(o, file, pol);
+    if (*policy) return CmdPolicy(o, host_kv);
+    if (*pexport) return CmdProfileExport(db, name, output);
+    if (*pimport) return CmdProfileImport(o, db, file);
+  } catch (const std::exception& e) {
+    return Fail(std::string("internal error: ") + e.what());
+  }
   return kUsage;
 }

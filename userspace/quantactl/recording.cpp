@@ -2,6 +2,7 @@
 #include "recording.hpp"
 
 #include <cstdio>
+#include <limits>
 
 extern "C" {
 #include "policy.h"
@@ -11,117 +12,12 @@ extern "C" {
 namespace kq::ctl {
 namespace {
 
+using nl::JsonGet;
+using nl::JsonUnsigned;
 using nlohmann::json;
 using nlohmann::ordered_json;
 
-template <typename T>
-void Put(ordered_json& j, const char* key, const std::optional<T>& v) {
-  if (v) j[key] = *v;
-}
-
-// Reads an optional unsigned field; false if present with the wrong type.
-template <typename T>
-bool Get(const json& j, const char* key, std::optional<T>* out) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return true;
-  if (!it->is_number_unsigned() && !(it->is_number_integer() && it->get<int64_t>() >= 0)) {
-    return false;
-  }
-  *out = it->get<T>();
-  return true;
-}
-
-const std::array<const char*, KVM_QUANTA_R_NR> kReasonNames = {
-    "base", "warm", "exit_heavy", "flush", "spin", "phase_end", "payback", "idle"};
-
 }  // namespace
-
-ordered_json SampleToJson(const nl::VcpuSample& v) {
-  ordered_json j;
-  j["vm_id"] = v.vm_id;
-  j["pid"] = v.pid;
-  j["vcpu_idx"] = v.vcpu_idx;
-  j["tid"] = v.tid;
-  Put(j, "cpu", v.cpu);
-  Put(j, "window_ns", v.window_ns);
-  Put(j, "guest_ns", v.guest_ns);
-  Put(j, "exits", v.exits);
-  if (v.exit_kinds) {
-    ordered_json k;
-    for (size_t i = 0; i < nl::kExitKinds; ++i) {
-      k[std::string(nl::kExitKindNames[i])] = (*v.exit_kinds)[i];
-    }
-    j["exit_kinds"] = k;
-  }
-  Put(j, "run_ns", v.run_ns);
-  Put(j, "wait_ns", v.wait_ns);
-  Put(j, "slices", v.slices);
-  Put(j, "halt_ns", v.halt_ns);
-  if (v.pmu) {
-    ordered_json p;
-    for (size_t i = 0; i < nl::kPmuRoles; ++i) {
-      const auto& c = (*v.pmu)[i];
-      p[std::string(nl::kPmuRoleNames[i])] = c ? ordered_json(*c) : ordered_json(nullptr);
-    }
-    j["pmu"] = p;
-  }
-  Put(j, "ipc_milli", v.ipc_milli);
-  Put(j, "llc_mpki_milli", v.llc_mpki_milli);
-  Put(j, "br_mpki_milli", v.br_mpki_milli);
-  Put(j, "exit_rate_milli", v.exit_rate_milli);
-  Put(j, "mean_run_ns", v.mean_run_ns);
-  Put(j, "quantum_ns", v.quantum_ns);
-  return j;
-}
-
-std::optional<nl::VcpuSample> SampleFromJson(const json& j, std::string* error) {
-  if (!j.is_object()) {
-    *error = "sample is not an object";
-    return std::nullopt;
-  }
-  nl::VcpuSample v;
-  std::optional<uint64_t> vm_id;
-  std::optional<uint32_t> pid, idx, tid;
-  if (!Get(j, "vm_id", &vm_id) || !Get(j, "pid", &pid) || !Get(j, "vcpu_idx", &idx) ||
-      !Get(j, "tid", &tid) || !vm_id || !pid || !idx || !tid) {
-    *error = "sample without its identity (vm_id, pid, vcpu_idx, tid)";
-    return std::nullopt;
-  }
-  v.vm_id = *vm_id;
-  v.pid = *pid;
-  v.vcpu_idx = *idx;
-  v.tid = *tid;
-  bool ok = Get(j, "cpu", &v.cpu) && Get(j, "window_ns", &v.window_ns) &&
-            Get(j, "guest_ns", &v.guest_ns) && Get(j, "exits", &v.exits) &&
-            Get(j, "run_ns", &v.run_ns) && Get(j, "wait_ns", &v.wait_ns) &&
-            Get(j, "slices", &v.slices) && Get(j, "halt_ns", &v.halt_ns) &&
-            Get(j, "ipc_milli", &v.ipc_milli) && Get(j, "llc_mpki_milli", &v.llc_mpki_milli) &&
-            Get(j, "br_mpki_milli", &v.br_mpki_milli) &&
-            Get(j, "exit_rate_milli", &v.exit_rate_milli) &&
-            Get(j, "mean_run_ns", &v.mean_run_ns) && Get(j, "quantum_ns", &v.quantum_ns);
-  if (auto it = j.find("exit_kinds"); ok && it != j.end() && it->is_object()) {
-    std::array<uint64_t, nl::kExitKinds> k{};
-    for (size_t i = 0; i < nl::kExitKinds; ++i) {
-      std::optional<uint64_t> c;
-      ok = ok && Get(*it, std::string(nl::kExitKindNames[i]).c_str(), &c);
-      k[i] = c.value_or(0);
-    }
-    v.exit_kinds = k;
-  }
-  if (auto it = j.find("pmu"); ok && it != j.end() && it->is_object()) {
-    std::array<std::optional<uint64_t>, nl::kPmuRoles> p{};
-    for (size_t i = 0; i < nl::kPmuRoles; ++i) {
-      ok = ok && Get(*it, std::string(nl::kPmuRoleNames[i]).c_str(), &p[i]);
-    }
-    v.pmu = p;
-  }
-  if (!ok) {
-    *error = "sample with a value that is not an unsigned number";
-    return std::nullopt;
-  }
-  return v;
-}
-
 ordered_json WindowLine(const nl::Window& w) {
   ordered_json j;
   j["type"] = "window";
@@ -130,7 +26,7 @@ ordered_json WindowLine(const nl::Window& w) {
   j["nr_vcpus"] = w.nr_vcpus;
   j["complete"] = w.complete();
   j["vcpus"] = ordered_json::array();
-  for (const auto& v : w.vcpus) j["vcpus"].push_back(SampleToJson(v));
+  for (const auto& v : w.vcpus) j["vcpus"].push_back(nl::SampleToJson(v));
   return j;
 }
 
@@ -138,42 +34,80 @@ std::optional<Recording> ReadRecording(std::istream& in, std::string* error) {
   Recording rec;
   std::string line;
   size_t n = 0;
+  bool header = false;
   auto fail = [&](const std::string& why) {
     *error = "line " + std::to_string(n) + ": " + why;
     return std::nullopt;
   };
-  auto knobs = [](const json& j) {
-    KnobValues out;
-    if (!j.is_object()) return out;
-    for (const auto& [k, v] : j.items()) {
-      if (v.is_number_unsigned()) out[k] = v.get<uint64_t>();
+  // Knob values as recorded: each known to specs, in its range.
+  auto knobs = [](const json& j, const std::vector<KnobSpec>& specs, const char* what,
+                  KnobValues* out, std::string* why) {
+    if (!j.is_object()) {
+      *why = std::string(what) + " is not an object";
+      return false;
     }
-    return out;
+    for (const auto& [k, v] : j.items()) {
+      const KnobSpec* spec = FindKnob(specs, k);
+      auto u = JsonUnsigned<uint64_t>(v);
+      if (!spec) {
+        *why = std::string(what) + ": unknown key '" + k + "'";
+        return false;
+      }
+      if (!u || *u < spec->lo || *u > spec->hi) {
+        *why = std::string(what) + "." + k + " = " + v.dump() + ": not in " +
+               std::to_string(spec->lo) + ".." + std::to_string(spec->hi);
+        return false;
+      }
+      (*out)[k] = *u;
+    }
+    return true;
   };
   while (std::getline(in, line)) {
     ++n;
     if (line.empty()) continue;
     json j = json::parse(line, nullptr, false);
     if (j.is_discarded() || !j.is_object()) return fail("not a JSON object");
-    const std::string type = j.value("type", "");
+    auto t = j.find("type");
+    if (t == j.end() || !t->is_string()) return fail("\"type\" missing or not a string");
+    const std::string type = t->get<std::string>();
+    if (!header && type != "header") return fail("expected the header first, got '" + type + "'");
+    std::string why;
     if (type == "header") {
-      rec.params = knobs(j.value("params", json::object()));
+      if (header) return fail("a second header");
+      header = true;
+      auto v = j.find("version");
+      if (v == j.end() || !JsonUnsigned<uint32_t>(*v))
+        return fail("header without an unsigned \"version\"");
+      if (*JsonUnsigned<uint32_t>(*v) != kRecordingVersion)
+        return fail("recording version " + v->dump() + " is not supported (this quantactl reads " +
+                    std::to_string(kRecordingVersion) + ")");
+      if (j.contains("params") && !knobs(j["params"], HostParams(), "params", &rec.params, &why))
+        return fail(why);
     } else if (type == "vm") {
       RecordedVm vm;
-      vm.vm = j.value("vm", "");
-      vm.pid = j.value("pid", 0u);
-      vm.vm_id = j.value("vm_id", uint64_t{0});
-      vm.policy = knobs(j.value("policy", json::object()));
+      auto name = j.find("vm");
+      std::optional<uint32_t> pid;
+      std::optional<uint64_t> id;
+      if (name == j.end() || !name->is_string() || !JsonGet(j, "pid", &pid) ||
+          !JsonGet(j, "vm_id", &id) || !pid || !id)
+        return fail("vm line needs \"vm\" (a string), \"pid\" (u32) and \"vm_id\" (u64)");
+      vm.vm = name->get<std::string>();
+      vm.pid = *pid;
+      vm.vm_id = *id;
+      if (j.contains("policy") && !knobs(j["policy"], VmKnobs(), "policy", &vm.policy, &why))
+        return fail(why);
       rec.vms[vm.vm_id] = vm;
     } else if (type == "window") {
       RecordedWindow w;
-      w.seq = j.value("seq", uint64_t{0});
-      w.time_ns = j.value("time_ns", uint64_t{0});
+      std::optional<uint64_t> seq, time_ns;
+      if (!JsonGet(j, "seq", &seq) || !JsonGet(j, "time_ns", &time_ns))
+        return fail("window with a seq or time_ns that is not an unsigned number");
+      w.seq = seq.value_or(0);
+      w.time_ns = time_ns.value_or(0);
       auto it = j.find("vcpus");
       if (it == j.end() || !it->is_array()) return fail("window without vcpus");
       for (const auto& s : *it) {
-        std::string why;
-        auto v = SampleFromJson(s, &why);
+        auto v = nl::SampleFromJson(s, &why);
         if (!v) return fail(why);
         w.vcpus.push_back(*v);
       }
@@ -183,6 +117,14 @@ std::optional<Recording> ReadRecording(std::istream& in, std::string* error) {
     }
   }
   if (in.bad()) return fail("read error");
+  if (!header) {
+    *error = "empty recording (no header line)";
+    return std::nullopt;
+  }
+  if (rec.windows.empty()) {
+    *error = "no windows in the recording (recorded while no VM ran?)";
+    return std::nullopt;
+  }
   return rec;
 }
 
@@ -387,7 +329,7 @@ ordered_json ReplayJson(const ReplayResult& r) {
       c["debt_ns"] = v.debt_ns;
       ordered_json by = ordered_json::object();
       // In enum order.
-      for (const char* name : kReasonNames) {
+      for (const char* name : ReasonNames()) {
         auto it = v.by_reason.find(name);
         if (it == v.by_reason.end()) continue;
         by[name] = {{"windows", it->second.windows},

@@ -20,16 +20,17 @@
 #include <string>
 #include <vector>
 
+#include "json.hpp"
 #include "knobs.hpp"
 #include "kq_nl.hpp"
+#include "names.hpp"
 #include "window.hpp"
 
 namespace kq::ctl {
 
-nlohmann::ordered_json SampleToJson(const nl::VcpuSample& v);
-// nullopt (and *error) when the identity is missing or a value has the
-// wrong type.
-std::optional<nl::VcpuSample> SampleFromJson(const nlohmann::json& j, std::string* error);
+// Samples as JSON lines: nl/json.hpp's, shared with kq-nlwatch.
+using nl::SampleFromJson;
+using nl::SampleToJson;
 
 nlohmann::ordered_json WindowLine(const nl::Window& w);
 
@@ -52,8 +53,13 @@ struct Recording {
   std::vector<RecordedWindow> windows;
 };
 
-// Reads a recording; fails (with the line number in *error) on a line that
-// is not JSON or a window without valid samples.
+inline constexpr uint32_t kRecordingVersion = 1;
+
+// Reads a recording, totally: the header first, with version
+// kRecordingVersion; every field of the right type and within its range
+// (pid and the 32-bit fields of a sample fit 32 bits, knobs and params in
+// the ranges of VmKnobs() and HostParams()); at least one window.  On
+// failure *error says why, with the line number.
 std::optional<Recording> ReadRecording(std::istream& in, std::string* error);
 
 struct ReasonStats {

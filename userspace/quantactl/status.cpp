@@ -46,7 +46,8 @@ nlohmann::ordered_json Opt(const std::optional<T>& v) {
 
 }  // namespace
 
-Status BuildStatus(const Sysfs& sys, const std::vector<nl::VcpuSample>& samples) {
+Status BuildStatus(const Sysfs& sys, const std::vector<nl::VcpuSample>& samples,
+                   const std::function<std::string(uint32_t pid)>& name_of) {
   Status s;
   if (auto m = sys.Read("mode")) s.mode = *m;
   std::map<std::tuple<uint32_t, uint64_t, uint32_t>, StatusRow> rows;
@@ -59,11 +60,10 @@ Status BuildStatus(const Sysfs& sys, const std::vector<nl::VcpuSample>& samples)
       r.vcpu = idx;
       const std::string d = "vms/" + vm.dir + "/vcpus/" + std::to_string(idx) + "/";
       if (auto t = ReadS64(sys, d + "tid"); t && *t > 0) r.tid = static_cast<uint32_t>(*t);
-      if (auto t = ReadS64(sys, d + "target_quantum_us"); t && *t >= 0) {
-        r.target_ns = static_cast<uint64_t>(*t) * 1000;
-      }
-      if (auto t = sys.Read(d + "reason"); t && !t->empty()) r.reason = *t;
-      if (auto t = ReadS64(sys, d + "debt_us")) r.debt_ns = *t * 1000;
+      const Sysfs::VcpuPolicy p = sys.ReadVcpuPolicy(vm, idx);
+      r.target_ns = p.target_ns;
+      if (p.reason) r.reason = ReasonNames()[*p.reason];
+      r.debt_ns = p.debt_ns;
       rows[{vm.pid, vm.vm_id, idx}] = r;
     }
   }
@@ -78,21 +78,34 @@ Status BuildStatus(const Sysfs& sys, const std::vector<nl::VcpuSample>& samples)
     r.exit_rate_milli = v.exit_rate_milli;
     r.mean_run_ns = v.mean_run_ns;
     r.ipc_milli = v.ipc_milli;
+    // The sample carries the policy's view too (modules with the policy).
+    if (v.target_ns) r.target_ns = v.target_ns;
+    if (v.reason) r.reason = ReasonNames()[*v.reason];
+    if (v.debt_ns) r.debt_ns = v.debt_ns;
   }
-  for (auto& [k, r] : rows) s.rows.push_back(r);
+  std::map<uint32_t, std::string> names;
+  for (auto& [k, r] : rows) {
+    if (name_of) {
+      auto it = names.find(r.pid);
+      if (it == names.end()) it = names.emplace(r.pid, name_of(r.pid)).first;
+      r.name = it->second;
+    }
+    s.rows.push_back(r);
+  }
   return s;
 }
 
 std::string FormatStatusTable(const Status& s) {
   std::vector<std::vector<std::string>> cells;
-  cells.push_back({"VM", "VCPU", "TID", "QUANTUM_MS", "TARGET_MS", "REASON", "EXITS/MS",
+  cells.push_back({"VM", "NAME", "VCPU", "TID", "QUANTUM_MS", "TARGET_MS", "REASON", "EXITS/MS",
                    "MEAN_RUN_US", "IPC", "DEBT_MS"});
   for (const auto& r : s.rows) {
-    cells.push_back(
-        {r.vm, std::to_string(r.vcpu), r.tid ? std::to_string(*r.tid) : "-", Ms(r.quantum_ns),
-         Ms(r.target_ns), r.reason.value_or("-"), Milli(r.exit_rate_milli),
-         r.mean_run_ns ? Milli(*r.mean_run_ns) : std::string("-"),
-         r.ipc_milli ? Milli(uint64_t{*r.ipc_milli}) : std::string("-"), SignedMs(r.debt_ns)});
+    cells.push_back({r.vm, r.name.empty() ? "-" : r.name, std::to_string(r.vcpu),
+                     r.tid ? std::to_string(*r.tid) : "-", Ms(r.quantum_ns), Ms(r.target_ns),
+                     r.reason.value_or("-"), Milli(r.exit_rate_milli),
+                     r.mean_run_ns ? Milli(*r.mean_run_ns) : std::string("-"),
+                     r.ipc_milli ? Milli(uint64_t{*r.ipc_milli}) : std::string("-"),
+                     SignedMs(r.debt_ns)});
   }
   std::vector<size_t> width(cells[0].size(), 0);
   for (const auto& row : cells) {
@@ -104,7 +117,7 @@ std::string FormatStatusTable(const Status& s) {
     std::string line;
     for (size_t i = 0; i < row.size(); ++i) {
       // Text columns left-aligned, numbers right-aligned.
-      const bool left = i == 0 || i == 5;
+      const bool left = i == 0 || i == 1 || i == 6;
       const std::string pad(width[i] - row[i].size(), ' ');
       line += (i ? "  " : "") + (left ? row[i] + pad : pad + row[i]);
     }
@@ -122,6 +135,8 @@ nlohmann::ordered_json StatusJson(const Status& s) {
     if (j["vms"].empty() || j["vms"].back()["vm"] != r.vm) {
       nlohmann::ordered_json vm;
       vm["vm"] = r.vm;
+      vm["name"] =
+          r.name.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.name);
       vm["pid"] = r.pid;
       vm["vm_id"] = r.vm_id;
       vm["vcpus"] = nlohmann::ordered_json::array();

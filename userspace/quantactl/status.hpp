@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -15,7 +16,8 @@
 namespace kq::ctl {
 
 struct StatusRow {
-  std::string vm;  // "<pid>-<id>"
+  std::string vm;    // "<pid>-<id>"
+  std::string name;  // as quantad names it (lib/naming), "" if not asked
   uint32_t pid = 0;
   uint64_t vm_id = 0;
   uint32_t vcpu = 0;
@@ -34,11 +36,13 @@ struct Status {
   std::vector<StatusRow> rows;  // sorted by pid, vm id, vCPU
 };
 
-// Rows for every vCPU in sysfs and every sample, joined on (VM id, vCPU).
-Status BuildStatus(const Sysfs& sys, const std::vector<nl::VcpuSample>& samples);
+// Rows for every vCPU in sysfs and every sample, joined on (VM id, vCPU);
+// name_of (when given) names each VMM process.
+Status BuildStatus(const Sysfs& sys, const std::vector<nl::VcpuSample>& samples,
+                   const std::function<std::string(uint32_t pid)>& name_of = nullptr);
 
 std::string FormatStatusTable(const Status& s);
-// {"mode":..,"vms":[{"vm":"p-i","pid":..,"vm_id":..,"vcpus":[{...}]}]}
+// {"mode":..,"vms":[{"vm":"p-i","name":..,"pid":..,"vm_id":..,"vcpus":[{...}]}]}
 nlohmann::ordered_json StatusJson(const Status& s);
 
 }  // namespace kq::ctl

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <fnmatch.h>
+#include <sys/stat.h>
 #include <toml++/toml.h>
 
 #include <cerrno>
@@ -100,6 +101,29 @@ void CheckOrder(const Policy& p, int line, const std::string& what) {
 
 bool IsGlob(std::string_view s) { return s.find_first_of("*?[") != std::string_view::npos; }
 
+// fnmatch(3) takes an unclosed '[' as a literal, so "db[12" would match only
+// a VM literally named so: almost certainly a typo.  Refuse it.
+std::optional<std::string> GlobError(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\') {
+      ++i;
+      continue;
+    }
+    if (s[i] != '[') continue;
+    size_t j = i + 1;
+    if (j < s.size() && (s[j] == '!' || s[j] == '^')) ++j;
+    if (j < s.size() && s[j] == ']') ++j;  // a leading ']' is a member
+    while (j < s.size() && s[j] != ']') ++j;
+    if (j >= s.size())
+      return "pattern \"" + std::string(s) + "\": '[' at offset " + std::to_string(i) +
+             " is not closed by ']'";
+    i = j;
+  }
+  if (!s.empty() && s.back() == '\\' && (s.size() < 2 || s[s.size() - 2] != '\\'))
+    return "pattern \"" + std::string(s) + "\" ends in a lone '\\'";
+  return std::nullopt;
+}
+
 void ParseDaemon(const toml::table& t, DaemonSettings* d) {
   for (const auto& [k, n] : t) {
     const std::string_view key = k.str();
@@ -191,6 +215,11 @@ Config ParseOrThrow(const toml::table& root, const std::string& path) {
     if (r.line <= 0) r.line = 1;
     if (!have_name) throw ConfigError{r.line, "[[vm]] without a name"};
     r.glob = IsGlob(r.name);
+    if (r.glob)
+      if (auto why = GlobError(r.name)) {
+        const toml::node* n = t.get("name");
+        throw ConfigError{n ? LineOf(*n) : r.line, *why};
+      }
     CheckOrder(r.policy.MergedOnto(c.defaults), r.line, "[[vm]] \"" + r.name + "\"");
     c.vms.push_back(std::move(r));
   }
@@ -282,6 +311,14 @@ std::optional<Config> ParseConfig(std::string_view text, const std::string& path
                                   std::string* error) {
   try {
     toml::table root = toml::parse(text, path);
+    // An empty file is more likely a half-written one than a wish for the
+    // built-in defaults (which a reload would silently apply to every VM).
+    if (root.empty()) {
+      *error = path +
+               ":1: empty configuration (no tables or keys); to run on the built-in defaults "
+               "say so with an empty [defaults] table";
+      return std::nullopt;
+    }
     return ParseOrThrow(root, path);
   } catch (const toml::parse_error& e) {
     *error =
@@ -292,7 +329,23 @@ std::optional<Config> ParseConfig(std::string_view text, const std::string& path
   return std::nullopt;
 }
 
+std::optional<std::string> RemoteListenError(const std::string& listen, const Config& c) {
+  std::string why;
+  const auto a = ParseListen(listen, &why);
+  if (!a) return "metrics address " + listen + ": " + why;
+  if (!a->loopback && !c.daemon.metrics_allow_remote)
+    return "metrics address " + listen +
+           " is not a loopback address: set [daemon] metrics_allow_remote = true to expose the "
+           "metrics beyond this host";
+  return std::nullopt;
+}
+
 std::optional<Config> LoadConfig(const std::string& path, std::string* error) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    *error = path + ": not a regular file" + (S_ISDIR(st.st_mode) ? " (a directory)" : "");
+    return std::nullopt;
+  }
   std::ifstream in(path);
   if (!in) {
     *error = path + ": cannot open: " + std::strerror(errno);

@@ -10,23 +10,9 @@
 #include <string_view>
 #include <vector>
 
+#include "knobs.hpp"
+
 namespace kq::quantad {
-
-// Ranges of the per-VM policy knobs (/sys/kernel/kvm_quanta/vms/<vm>/policy/).
-inline constexpr int64_t kQuantumMinUs = 100;
-inline constexpr int64_t kQuantumMaxUs = 100000;
-inline constexpr int64_t kWeightMin = 1;
-inline constexpr int64_t kWeightMax = 10000;
-
-// One VM's complete policy, as written to sysfs.
-struct Policy {
-  bool enabled = true;
-  uint32_t min_quantum_us = 1000;
-  uint32_t base_quantum_us = 4000;
-  uint32_t max_quantum_us = 8000;
-  uint32_t weight = 100;
-  bool operator==(const Policy&) const = default;
-};
 
 // The keys a [defaults] table or a [[vm]] entry sets.
 struct PolicyOverride {
@@ -54,7 +40,7 @@ struct DaemonSettings {
   uint32_t persist_interval_s = 60;
   uint32_t history_max_pct = 20;       // 0 disables the history adjustment
   uint64_t history_min_windows = 600;  // vCPU windows before history counts
-  bool bpf = true;  // measure achieved quanta with bpf/vcpu_quanta when allowed
+  bool bpf = true;                     // measure achieved quanta with bpf/vcpu_quanta when allowed
 };
 
 struct Config {
@@ -77,11 +63,18 @@ struct ListenAddress {
 // "HOST:PORT" or "[V6]:PORT"; HOST an IP literal or "localhost".
 std::optional<ListenAddress> ParseListen(std::string_view s, std::string* error);
 
+// Why listen (the effective metrics address, e.g. from --listen) is not
+// allowed by c: not an address, or not loopback without
+// metrics_allow_remote; nullopt when it is allowed.
+std::optional<std::string> RemoteListenError(const std::string& listen, const Config& c);
+
 // Parses TOML text; path is only used in messages.  On error returns
 // nullopt and *error is "PATH:LINE: reason".
 std::optional<Config> ParseConfig(std::string_view text, const std::string& path,
                                   std::string* error);
-// Reads and parses a file ("PATH: reason" when it cannot be read).
+// Reads and parses a regular file ("PATH: reason" when it cannot be read).
+// An empty file (no tables, no keys) is an error: write an empty
+// [defaults] to mean the built-in defaults.
 std::optional<Config> LoadConfig(const std::string& path, std::string* error);
 
 }  // namespace kq::quantad

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "daemon.hpp"
 
-#include <httplib.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -12,7 +11,16 @@
 #include <set>
 #include <thread>
 
+#if KQ_WITH_BPF
+#include "quanta_tracer.hpp"
+#else
+namespace kq::bpfq {
+class QuantaTracer {};  // only so that the unique_ptr member can be destroyed
+}  // namespace kq::bpfq
+#endif
+#include "metrics_server.hpp"
 #include "naming.hpp"
+#include "sysfs.hpp"
 
 namespace kq::quantad {
 
@@ -40,6 +48,7 @@ void Daemon::ModuleGone(const std::string& why) {
   Persist();
   if (sub_) enobufs_base_ += sub_->enobufs();
   sub_.reset();
+  bad_logged_ = 0;
   std::lock_guard lock(mu_);
   state_.module_present = false;
   state_.vms.clear();
@@ -90,13 +99,12 @@ void Daemon::CheckModule() {
 
 void Daemon::ApplyMode() {
   if (!cfg_.daemon.mode) return;
-  const std::string path = opts_.sysfs_root + "/mode";
-  auto cur = ReadSmallFile(path);
-  std::string now = cur.value_or("");
-  while (!now.empty() && (now.back() == '\n' || now.back() == ' ')) now.pop_back();
+  const Sysfs sys(opts_.sysfs_root);
+  const std::string now = sys.Read("mode").value_or("");
   if (now == *cfg_.daemon.mode) return;
-  if (int e = WriteKnob(path, *cfg_.daemon.mode))
-    spdlog::error("writing {}={} failed: {} (errno {})", path, *cfg_.daemon.mode, strerror(e), e);
+  if (int e = sys.Write("mode", *cfg_.daemon.mode))
+    spdlog::error("writing {}/mode={} failed: {} (errno {})", opts_.sysfs_root, *cfg_.daemon.mode,
+                  strerror(e), e);
   else
     spdlog::info("mode {} -> {}", now.empty() ? "?" : now, *cfg_.daemon.mode);
 }
@@ -106,7 +114,9 @@ VmState* Daemon::AddVm(uint32_t pid, uint64_t id) {
   vm.id = id;
   vm.pid = pid;
   vm.dir = std::to_string(pid) + "-" + std::to_string(id);
-  vm.name = VmName(opts_.proc_root, pid);
+  auto name = VmNameOf(opts_.proc_root, pid);
+  vm.named = name.has_value();
+  vm.name = name ? *name : UnnamedVmName(pid);
   spdlog::info("vm {} appeared (sysfs {}, pid {})", vm.name, vm.dir, pid);
   VmState* p;
   {
@@ -123,24 +133,31 @@ void Daemon::ApplyVm(VmState* vm, const char* why) {
   Policy p = cfg_.PolicyFor(vm->name, &rule);
   const int pct = HistoryAdjustPct(profiles_[vm->name], History());
   p.base_quantum_us = AdjustedBase(p, pct);
-  const ApplyResult r = ApplyPolicy(opts_.sysfs_root + "/vms/" + vm->dir, p);
-  if (!r.knobs_present) {
+  const Sysfs sys(opts_.sysfs_root);
+  const VmDir dir{vm->dir, vm->pid, vm->id};
+  if (!sys.Exists(VmPolicyDir(dir))) {
     if (!vm->knobs_absent_logged)
       spdlog::info("vm {}: no policy knobs in sysfs (module without per-VM policy): not applied",
                    vm->name);
     vm->knobs_absent_logged = true;
     return;
   }
-  std::string done;
-  for (const KnobWrite& w : r.writes) {
-    if (w.err) {
-      spdlog::error("vm {}: writing policy/{} = {} failed: {} (errno {})", vm->name, w.knob,
-                    w.new_value, strerror(w.err), w.err);
-      continue;
-    }
-    done += fmt::format("{}{} {}->{}", done.empty() ? "" : ", ", w.knob,
-                        w.old_value ? std::to_string(*w.old_value) : "?", w.new_value);
+  // The same writer as quantactl set: only what differs, in an order the
+  // module accepts, all or nothing.
+  std::string err;
+  auto u = sys.UpdateKnobs(VmPolicyDir(dir), VmKnobs(), PolicyKnobs(p), &err);
+  if (!u) {
+    spdlog::error("vm {}: policy not applied: {}", vm->name, err);
+    return;
   }
+  if (!u->result.ok) {
+    spdlog::error("vm {}: policy not applied: {}", vm->name, DescribeFailure(u->result, u->before));
+    return;
+  }
+  std::string done;
+  for (const Write& w : u->plan)
+    done +=
+        fmt::format("{}{} {}->{}", done.empty() ? "" : ", ", w.key, u->before.at(w.key), w.value);
   if (!done.empty())
     spdlog::info("vm {}: applied policy ({}; {}, history {:+}%): {}", vm->name, why,
                  rule.empty() ? "[defaults]" : "[[vm]] " + rule, pct, done);
@@ -150,17 +167,18 @@ void Daemon::ApplyVm(VmState* vm, const char* why) {
 }
 
 void Daemon::ScanVms() {
-  const std::vector<SysfsVm> list = ListVms(opts_.sysfs_root);
+  const std::vector<VmDir> list = Sysfs(opts_.sysfs_root).ListVms();
   std::set<uint64_t> seen;
-  for (const SysfsVm& v : list) {
-    seen.insert(v.id);
+  for (const VmDir& v : list) {
+    seen.insert(v.vm_id);
     bool known;
     {
       std::lock_guard lock(mu_);
-      known = state_.vms.count(v.id) != 0;
+      known = state_.vms.count(v.vm_id) != 0;
     }
-    if (!known) AddVm(v.pid, v.id);
+    if (!known) AddVm(v.pid, v.vm_id);
   }
+  std::vector<std::string> gone_unnamed;
   std::lock_guard lock(mu_);
   for (auto it = state_.vms.begin(); it != state_.vms.end();) {
     if (seen.count(it->first)) {
@@ -168,7 +186,22 @@ void Daemon::ScanVms() {
       continue;
     }
     spdlog::info("vm {} gone (sysfs {})", it->second.name, it->second.dir);
+    const std::string name = it->second.name;
+    const bool named = it->second.named;
     it = state_.vms.erase(it);
+    if (!named) gone_unnamed.push_back(name);
+  }
+  // The profile of an unnamed VM is keyed by its pid, which means nothing
+  // once the process is gone: forget it with the last VM of that pid.
+  for (const std::string& name : gone_unnamed) {
+    bool live = false;
+    for (const auto& [id, vm] : state_.vms) live |= vm.name == name;
+    if (live) continue;
+    profiles_.erase(name);
+    summary_base_.erase(name);
+    std::string err;
+    if (store_ && !store_->Delete(name, &err))
+      spdlog::error("database {}: forgetting {}: {}", db_path_, name, err);
   }
 }
 
@@ -179,6 +212,13 @@ void Daemon::ScanVms() {
 // as before.
 void Daemon::TraceQuanta() {
   if (!cfg_.daemon.bpf) return;
+#if !KQ_WITH_BPF
+  if (!bpf_tried_)
+    spdlog::info(
+        "BPF quanta tracer not available (built with -DKQ_WITH_BPF=OFF); achieved quanta "
+        "from the module only");
+  bpf_tried_ = true;
+#else
   if (!bpf_ && !bpf_tried_) {
     bpf_tried_ = true;
     std::string err;
@@ -209,30 +249,7 @@ void Daemon::TraceQuanta() {
     std::string err;
     if (!live.count(tid)) bpf_->RemoveTid(tid, &err);
   }
-}
-
-void Daemon::ReadPolicyState() {
-  std::lock_guard lock(mu_);
-  for (auto& [id, vm] : state_.vms) {
-    const std::string dir = opts_.sysfs_root + "/vms/" + vm.dir;
-    Profile& prof = profiles_[vm.name];
-    for (uint32_t idx : ListVcpus(dir)) {
-      VcpuPolicyState ps = ReadVcpuPolicyState(dir, idx);
-      if (!ps.target_ns && !ps.decisions) continue;
-      VcpuState& v = vm.vcpus[idx];
-      v.target_ns = ps.target_ns;
-      v.reason = ps.reason;
-      v.debt_ns = ps.debt_ns;
-      if (ps.decisions) {
-        for (size_t r = 0; r < kReasons; ++r) {
-          const uint64_t now = (*ps.decisions)[r];
-          if (now >= v.decisions_folded[r]) prof.decisions[r] += now - v.decisions_folded[r];
-          v.decisions_folded[r] = now;
-        }
-        v.decisions = ps.decisions;
-      }
-    }
-  }
+#endif
 }
 
 void Daemon::OnMessage(const nl::Message& m) {
@@ -253,6 +270,17 @@ void Daemon::OnMessage(const nl::Message& m) {
     if (it == state_.vms.end()) continue;  // picked up by the next sysfs scan
     AddSample(&it->second, s);
     Profile& p = profiles_[it->second.name];
+    // The module counts decisions since it first saw the vCPU: the
+    // profile takes what is new since the last sample.
+    if (s.decisions) {
+      VcpuState& v = it->second.vcpus[s.vcpu_idx];
+      for (size_t r = 0; r < kReasons; ++r) {
+        const uint64_t now = (*s.decisions)[r];
+        if (now >= v.decisions_folded[r]) p.decisions[r] += now - v.decisions_folded[r];
+        v.decisions_folded[r] = now;
+      }
+      v.decisions = s.decisions;
+    }
     ++p.windows;
     if (s.ipc_milli) {
       p.ipc_sum += *s.ipc_milli / 1000.0;
@@ -270,8 +298,41 @@ void Daemon::OnMessage(const nl::Message& m) {
   }
 }
 
+// Profiles queued by `quantactl profile import` replace the daemon's own,
+// and the VMs of that name get their policy again (the history may move).
+void Daemon::TakeImports() {
+  if (!store_) return;
+  std::string err;
+  std::map<std::string, Profile> in;
+  if (!store_->TakeImports(&in, &err)) {
+    spdlog::error("database {}: taking imported profiles: {}", db_path_, err);
+    return;
+  }
+  for (auto& [name, p] : in) {
+    spdlog::info("profile of {} imported ({} windows)", name, p.windows);
+    profiles_[name] = p;
+    if (state_.module_present)
+      for (auto& [id, vm] : state_.vms)
+        if (vm.name == name) ApplyVm(&vm, "imported profile");
+  }
+}
+
+// A module that sends what quantad cannot parse would otherwise fill the
+// journal: the first one is logged at once, later ones at most once a
+// minute, as a count.
+void Daemon::LogBadNotifications(const nl::BadNotifications& bad) {
+  if (bad.count <= bad_logged_) return;
+  const auto now = Clock::now();
+  if (bad_logged_ && now - last_bad_log_ < std::chrono::minutes(1)) return;
+  spdlog::warn("telemetry: {} notification(s) could not be parsed and were skipped (last: {})",
+               bad.count - bad_logged_, bad.last);
+  bad_logged_ = bad.count;
+  last_bad_log_ = now;
+}
+
 void Daemon::Persist() {
   if (!store_) return;
+  TakeImports();
   std::string err;
   if (!store_->SaveAll(profiles_, &err)) spdlog::error("saving profiles to {}: {}", db_path_, err);
 }
@@ -289,7 +350,7 @@ void Daemon::Summary() {
     std::string dec;
     for (size_t r = 0; r < kReasons; ++r) {
       const uint64_t d = p.decisions[r] - std::min(p.decisions[r], base[r]);
-      if (d) dec += fmt::format(" {}={}", kReasonNames[r], d);
+      if (d) dec += fmt::format(" {}={}", ReasonNames()[r], d);
     }
     base = p.decisions;
     spdlog::info(
@@ -312,6 +373,12 @@ void Daemon::Reload() {
     spdlog::warn("reload: metrics_listen changes only at restart");
   if (opts_.database.value_or(c->daemon.database) != db_path_)
     spdlog::warn("reload: database changes only at restart");
+  // A truncated file can still parse: say loudly what it dropped.
+  for (const VmRule& old : cfg_.vms) {
+    bool kept = false;
+    for (const VmRule& r : c->vms) kept |= r.name == old.name;
+    if (!kept) spdlog::warn("reload: [[vm]] \"{}\" is gone from {}", old.name, opts_.config_path);
+  }
   cfg_ = std::move(*c);
   spdlog::info("reloaded {} ({} [[vm]] entries)", opts_.config_path, cfg_.vms.size());
   if (state_.module_present) {
@@ -325,7 +392,6 @@ void Daemon::Tick() {
   CheckModule();
   if (state_.module_present) {
     ScanVms();
-    ReadPolicyState();
     TraceQuanta();
   }
   const auto now = Clock::now();
@@ -355,40 +421,36 @@ void Daemon::Tick() {
 int Daemon::Run() {
   uint64_t watchdog_usec = 0;
   watchdog_ = sd_watchdog_enabled(0, &watchdog_usec) > 0;
-  std::string err;
-  store_ = ProfileStore::Open(db_path_, &err);
+  std::string err, note;
+  // Without its database quantad still applies policies and serves
+  // metrics; it only cannot keep profiles across restarts.  Better than a
+  // restart loop under Restart=on-failure.
+  store_ = ProfileStore::Open(db_path_, &err, &note);
+  if (!note.empty()) spdlog::error("database: {}", note);
   if (!store_) {
-    spdlog::error("database: {}", err);
-    return 1;
+    spdlog::error("database: {}; profiles are kept in memory only until restart", err);
+    Status("database unusable: " + err);
+  } else if (!store_->DeleteUnnamed(&err) || !store_->LoadAll(&profiles_, &err)) {
+    spdlog::error("database {}: {}; profiles are kept in memory only until restart", db_path_, err);
+    store_.reset();
+  } else {
+    spdlog::info("loaded {} VM profiles from {}", profiles_.size(), db_path_);
+    TakeImports();
   }
-  if (!store_->LoadAll(&profiles_, &err)) {
-    spdlog::error("database {}: {}", db_path_, err);
-    return 1;
-  }
-  spdlog::info("loaded {} VM profiles from {}", profiles_.size(), db_path_);
 
   auto addr = ParseListen(listen_, &err);
   if (!addr) {
     spdlog::error("metrics listen address {}: {}", listen_, err);
     return 1;
   }
-  httplib::Server http;
-  http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    std::string body;
-    {
-      std::lock_guard lock(mu_);
-      body = FormatMetrics(state_);
-    }
-    res.set_content(body, "text/plain; version=0.0.4; charset=utf-8");
+  MetricsServer http([this] {
+    std::lock_guard lock(mu_);
+    return FormatMetrics(state_);
   });
-  http.Get("/", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("quantad: metrics at /metrics\n", "text/plain");
-  });
-  if (!http.bind_to_port(addr->host, addr->port)) {
-    spdlog::error("metrics: cannot listen on {}", listen_);
+  if (!http.Start(addr->host, addr->port, &err)) {
+    spdlog::error("metrics: cannot listen on {}: {}", listen_, err);
     return 1;
   }
-  std::thread http_thread([&http] { http.listen_after_bind(); });
   spdlog::info("metrics on http://{}/metrics", listen_);
 
   sigset_t sigs;
@@ -420,6 +482,7 @@ int Daemon::Run() {
         spdlog::warn("telemetry: {}", rerr);
         ModuleGone("telemetry failed");
       }
+      if (sub_) LogBadNotifications(sub_->bad_notifications());
       std::lock_guard lock(mu_);
       if (sub_) state_.enobufs = enobufs_base_ + sub_->enobufs();
     } else {
@@ -427,10 +490,9 @@ int Daemon::Run() {
     }
   }
   sd_notify(0, "STOPPING=1");
-  http.stop();
-  http_thread.join();
+  http.Stop();
   Persist();
-  spdlog::info("saved {} VM profiles to {}", profiles_.size(), db_path_);
+  if (store_) spdlog::info("saved {} VM profiles to {}", profiles_.size(), db_path_);
   return rc;
 }
 

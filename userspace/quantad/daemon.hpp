@@ -4,10 +4,6 @@
 // profile database, the metrics endpoint, logging and systemd notification.
 #pragma once
 
-#include <memory>
-
-#include "quanta_tracer.hpp"
-
 #include <chrono>
 #include <map>
 #include <memory>
@@ -21,10 +17,14 @@
 #include "state.hpp"
 #include "store.hpp"
 
+namespace kq::bpfq {
+class QuantaTracer;  // bpf/quanta_tracer.hpp; absent with -DKQ_WITH_BPF=OFF
+}  // namespace kq::bpfq
+
 namespace kq::quantad {
 
 struct Options {
-  std::string config_path = "/etc/kvm-quanta/quantad.toml";
+  std::string config_path = KQ_SYSCONFDIR "/kvm-quanta/quantad.toml";
   bool config_explicit = false;
   std::string proc_root = "/proc";
   std::string sysfs_root = "/sys/kernel/kvm_quanta";
@@ -48,11 +48,12 @@ class Daemon {
   VmState* AddVm(uint32_t pid, uint64_t id);
   void ApplyVm(VmState* vm, const char* why);
   void ApplyMode();
-  void ReadPolicyState();
   void TraceQuanta();
   void OnMessage(const nl::Message& m);
   void Reload();
   void Persist();
+  void TakeImports();
+  void LogBadNotifications(const nl::BadNotifications& bad);
   void Summary();
   void Status(const std::string& s);
   HistoryParams History() const;
@@ -75,7 +76,8 @@ class Daemon {
   std::mutex mu_;          // guards state_
   State state_;
   std::map<std::string, std::array<uint64_t, kReasons>> summary_base_;
-  std::chrono::steady_clock::time_point last_persist_, last_summary_;
+  std::chrono::steady_clock::time_point last_persist_, last_summary_, last_bad_log_;
+  uint64_t bad_logged_ = 0;  // bad notifications of this subscription logged
 };
 
 }  // namespace kq::quantad

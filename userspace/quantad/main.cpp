@@ -10,13 +10,42 @@
 
 #include "config.hpp"
 #include "daemon.hpp"
+#include "kq_version.hpp"
+#include "logging.hpp"
+
+namespace {
+
+using namespace kq::quantad;
+
+// The configuration quantad runs on: the file, or the built-in defaults when
+// the default file does not exist (a file named with --config must).  Then
+// the effective metrics address (--listen wins) must be allowed by it.
+std::optional<Config> Effective(const Options& opts, std::string* note, std::string* err) {
+  Config cfg;
+  if (!opts.config_explicit && access(opts.config_path.c_str(), F_OK) != 0 && errno == ENOENT) {
+    *note = opts.config_path + " absent: built-in defaults";
+  } else if (auto c = LoadConfig(opts.config_path, err)) {
+    cfg = std::move(*c);
+    *note = "configuration " + opts.config_path + ": " + std::to_string(cfg.vms.size()) +
+            " [[vm]] entries";
+  } else {
+    return std::nullopt;
+  }
+  if (auto why = RemoteListenError(opts.metrics_listen.value_or(cfg.daemon.metrics_listen), cfg)) {
+    *err = (opts.metrics_listen ? "--listen: " : opts.config_path + ": ") + *why;
+    return std::nullopt;
+  }
+  return cfg;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  using namespace kq::quantad;
   CLI::App app{"quantad: the kvm_quanta daemon (telemetry, per-VM policy, profiles, metrics)"};
   Options opts;
   bool check = false;
   std::string db, listen, level = "info";
+  app.set_version_flag("-V,--version", "quantad " KQ_VERSION);
   app.add_option("-c,--config", opts.config_path, "configuration file")->capture_default_str();
   app.add_flag("-t,--check", check, "validate the configuration and exit (0 valid, 1 not)");
   app.add_option("--proc-root", opts.proc_root, "procfs root (for tests)")->capture_default_str();
@@ -32,21 +61,19 @@ int main(int argc, char** argv) {
   if (!db.empty()) opts.database = db;
   if (!listen.empty()) opts.metrics_listen = listen;
 
+  std::string note, err;
   if (check) {
-    std::string err;
-    if (!LoadConfig(opts.config_path, &err)) {
+    if (!Effective(opts, &note, &err)) {
       std::fprintf(stderr, "quantad: %s\nquantad: configuration file %s test failed\n", err.c_str(),
                    opts.config_path.c_str());
       return 1;
     }
-    std::fprintf(stderr, "quantad: configuration file %s test is successful\n",
-                 opts.config_path.c_str());
+    std::fprintf(stderr, "quantad: %s\nquantad: configuration file %s test is successful\n",
+                 note.c_str(), opts.config_path.c_str());
     return 0;
   }
 
-  // Under systemd stderr goes to the journal, which stamps the time itself.
-  spdlog::set_pattern(getenv("JOURNAL_STREAM") ? "[%l] %v" : "%Y-%m-%d %H:%M:%S.%e [%l] %v");
-  spdlog::set_level(spdlog::level::from_str(level));
+  SetupLogging(spdlog::level::from_str(level), getenv("JOURNAL_STREAM") != nullptr);
 
   // Signals are taken synchronously by the main loop; block them in every thread.
   sigset_t sigs;
@@ -55,17 +82,12 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  Config cfg;
-  std::string err;
-  if (access(opts.config_path.c_str(), F_OK) != 0 && !opts.config_explicit) {
-    spdlog::info("{} absent: built-in defaults", opts.config_path);
-  } else if (auto c = LoadConfig(opts.config_path, &err)) {
-    cfg = std::move(*c);
-    spdlog::info("configuration {}: {} [[vm]] entries", opts.config_path, cfg.vms.size());
-  } else {
+  auto cfg = Effective(opts, &note, &err);
+  if (!cfg) {
     spdlog::critical("{}", err);
     return 1;
   }
-  Daemon d(opts, std::move(cfg));
+  spdlog::info("{}", note);
+  Daemon d(opts, std::move(*cfg));
   return d.Run();
 }

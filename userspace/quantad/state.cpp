@@ -16,6 +16,9 @@ void AddSample(VmState* vm, const nl::VcpuSample& s) {
   v.llc_mpki_milli = s.llc_mpki_milli;
   v.br_mpki_milli = s.br_mpki_milli;
   v.exit_rate_milli = s.exit_rate_milli;
+  v.target_ns = s.target_ns;
+  v.reason = s.reason;
+  v.debt_ns = s.debt_ns;
   if (s.exit_kinds)
     for (size_t i = 0; i < nl::kExitKinds; ++i) v.exits[i] += (*s.exit_kinds)[i];
 }
@@ -182,7 +185,7 @@ std::string FormatMetrics(const State& s) {
       for (const auto& [idx, v] : vm.vcpus)
         if (v.decisions)
           for (size_t r = 0; r < kReasons; ++r)
-            w.Sample(fmt::format("{},reason=\"{}\"", VcpuLabels(vm, idx), kReasonNames[r]),
+            w.Sample(fmt::format("{},reason=\"{}\"", VcpuLabels(vm, idx), ReasonNames()[r]),
                      (*v.decisions)[r]);
   }
   return w.Take();

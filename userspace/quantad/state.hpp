@@ -39,7 +39,8 @@ struct VmState {
   uint64_t id = 0;
   uint32_t pid = 0;
   std::string name;
-  std::string dir;  // sysfs "<pid>-<id>"
+  bool named = false;  // false: "pid-N", no name found
+  std::string dir;     // sysfs "<pid>-<id>"
   std::map<uint32_t, VcpuState> vcpus;
   std::optional<Policy> applied;  // last policy written (with the history base)
   int history_pct = 0;

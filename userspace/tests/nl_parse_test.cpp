@@ -8,7 +8,9 @@
 #include <netlink/attr.h>
 #include <netlink/genl/genl.h>
 #include <netlink/msg.h>
+#include <sys/wait.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -62,6 +64,30 @@ void PutBase(nl_msg* m, uint64_t vm, uint32_t idx) {
 bool Parse(nl_msg* m, Message* out, std::string* error) {
   nlmsghdr* h = nlmsg_hdr(m);
   return kq::nl::ParseGenlMessage(h, h->nlmsg_len, out, error);
+}
+
+// A notification that does not parse is skipped and counted; the ones
+// after it in the same receive are still delivered (issue 12, defect 7: it
+// used to end the subscription).
+TEST(NlParse, DispatchSkipsBadNotifications) {
+  auto bad = NewMsg();
+  PutHeader(bad.get(), 1, 1);
+  nla_put_u32(bad.get(), KVM_QUANTA_A_SEQ, 5);  // u64 attribute sent as 4 bytes
+  auto good = NewMsg();
+  PutHeader(good.get(), 2, 0);
+  std::vector<char> buf;
+  for (nl_msg* m : {bad.get(), good.get()}) {
+    nlmsghdr* h = nlmsg_hdr(m);
+    const char* p = reinterpret_cast<const char*>(h);
+    buf.insert(buf.end(), p, p + NLMSG_ALIGN(h->nlmsg_len));
+  }
+  std::vector<uint64_t> seqs;
+  kq::nl::BadNotifications errs;
+  kq::nl::DispatchNotifications(
+      buf.data(), buf.size(), kFamily, [&](const Message& m) { seqs.push_back(*m.seq); }, &errs);
+  EXPECT_EQ(seqs, std::vector<uint64_t>{2});
+  EXPECT_EQ(errs.count, 1u);
+  EXPECT_NE(errs.last.find("seq"), std::string::npos) << errs.last;
 }
 
 TEST(NlParse, FullSample) {
@@ -139,9 +165,58 @@ TEST(NlParse, AbsentDerivedValuesStayEmpty) {
     EXPECT_TRUE(v.exits);
   }
   EXPECT_EQ(msg.vcpus[1].vcpu_idx, 1u);
-  const std::string j = kq::nl::VcpuJson(msg.vcpus[0]);
+  const std::string j = kq::nl::SampleToJson(msg.vcpus[0]).dump();
   EXPECT_EQ(j.find("ipc_milli"), std::string::npos) << j;
   EXPECT_NE(j.find("\"exit_kinds\":{\"io\":0,\"mmio\":10,"), std::string::npos) << j;
+}
+
+// The policy's view travels with the sample; quantad no longer reads it
+// from sysfs.
+TEST(NlParse, PolicyAttributes) {
+  auto m = NewMsg();
+  PutHeader(m.get(), 9, 1);
+  nlattr* nest = nla_nest_start(m.get(), KVM_QUANTA_A_VCPU);
+  PutBase(m.get(), 2, 0);
+  nla_put_u64(m.get(), KVM_QUANTA_V_TARGET_NS, 2'500'000);
+  nla_put_u32(m.get(), KVM_QUANTA_V_REASON, KVM_QUANTA_R_EXIT_HEAVY);
+  nla_put_s64(m.get(), KVM_QUANTA_V_DEBT_NS, -150'000);
+  uint64_t dec[KVM_QUANTA_R_NR] = {1, 2, 3, 4, 5, 6, 7, 8};
+  nla_put(m.get(), KVM_QUANTA_V_DECISIONS, sizeof(dec), dec);
+  nla_nest_end(m.get(), nest);
+  Message msg;
+  std::string err;
+  ASSERT_TRUE(Parse(m.get(), &msg, &err)) << err;
+  const VcpuSample& v = msg.vcpus.at(0);
+  EXPECT_EQ(v.target_ns, 2'500'000u);
+  EXPECT_EQ(v.reason, uint32_t{KVM_QUANTA_R_EXIT_HEAVY});
+  EXPECT_EQ(v.debt_ns, -150'000);
+  ASSERT_TRUE(v.decisions);
+  EXPECT_EQ((*v.decisions)[7], 8u);
+  const auto j = kq::nl::SampleToJson(v);
+  EXPECT_EQ(j["reason"], "exit_heavy");
+  EXPECT_EQ(j["decisions"]["idle"], 8);
+  auto back = kq::nl::SampleFromJson(nlohmann::json::parse(j.dump()), &err);
+  ASSERT_TRUE(back) << err;
+  EXPECT_EQ(back->reason, v.reason);
+  EXPECT_EQ(back->debt_ns, v.debt_ns);
+  EXPECT_EQ(back->decisions, v.decisions);
+
+  auto bad = NewMsg();
+  PutHeader(bad.get(), 9, 1);
+  nest = nla_nest_start(bad.get(), KVM_QUANTA_A_VCPU);
+  PutBase(bad.get(), 2, 0);
+  nla_put_u32(bad.get(), KVM_QUANTA_V_REASON, KVM_QUANTA_R_NR);
+  nla_nest_end(bad.get(), nest);
+  EXPECT_FALSE(Parse(bad.get(), &msg, &err));
+  EXPECT_NE(err.find("vcpu.reason: 8 is not a reason"), std::string::npos) << err;
+  auto short_dec = NewMsg();
+  PutHeader(short_dec.get(), 9, 1);
+  nest = nla_nest_start(short_dec.get(), KVM_QUANTA_A_VCPU);
+  PutBase(short_dec.get(), 2, 0);
+  nla_put(short_dec.get(), KVM_QUANTA_V_DECISIONS, sizeof(dec) - 8, dec);
+  nla_nest_end(short_dec.get(), nest);
+  EXPECT_FALSE(Parse(short_dec.get(), &msg, &err));
+  EXPECT_NE(err.find("vcpu.decisions: 56 bytes, expected 64"), std::string::npos) << err;
 }
 
 TEST(NlParse, HeaderOnlyWindowAndUnknownAttributes) {
@@ -310,6 +385,26 @@ TEST(NlWindow, Reassembly) {
   EXPECT_EQ(st.incomplete, 1u);
   EXPECT_EQ(st.missed, 1u);
   EXPECT_EQ(st.vcpus.size(), 3u);
+}
+
+// kq-nlwatch's arguments (CLI11): usage errors exit 2 before any netlink.
+int RunNlwatch(const std::string& args) {
+  const std::string cmd = std::string(NLWATCH_BIN) + " " + args + " >/dev/null 2>&1";
+  const int st = std::system(cmd.c_str());
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+TEST(NlWatchCli, UsageErrors) {
+  EXPECT_EQ(RunNlwatch("--help"), 0);
+  EXPECT_EQ(RunNlwatch(""), 2);
+  EXPECT_EQ(RunNlwatch("frobnicate"), 2);
+  EXPECT_EQ(RunNlwatch("watch"), 2);
+  EXPECT_EQ(RunNlwatch("watch --seconds 0"), 2);
+  EXPECT_EQ(RunNlwatch("watch --seconds 86401"), 2);
+  EXPECT_EQ(RunNlwatch("set bogus=1"), 2);
+  EXPECT_EQ(RunNlwatch("set interval=x"), 2);
+  EXPECT_EQ(RunNlwatch("set mode=observe mode=enforce"), 2);
+  EXPECT_EQ(RunNlwatch("dump --bogus"), 2);
 }
 
 }  // namespace

@@ -15,11 +15,13 @@
 #include "knobs.hpp"
 #include "recording.hpp"
 #include "status.hpp"
+#include "store.hpp"
 #include "sysfs.hpp"
 
 namespace fs = std::filesystem;
 
 namespace kq::ctl {
+using kq::VmDir;
 namespace {
 
 KnobValues Defaults() {
@@ -297,7 +299,7 @@ TEST_F(FakeSysfs, SetRollsBackWhenAWriteFails) {
   fs::remove(root_ / "vms/123-4/policy/weight");
   fs::create_directories(root_ / "vms/123-4/policy/weight");
   Put("vms/123-4/policy/weight/x", "");
-  // ReadVmKnobs needs a number: reading a directory fails, so give it one
+  // ReadKnobs needs a number: reading a directory fails, so give it one
   // through a file of another VM instead: test rollback on 200-5.
   fs::remove(root_ / "vms/200-5/policy/max_quantum_us");
   fs::create_directories(root_ / "vms/200-5/policy/max_quantum_us");
@@ -313,9 +315,9 @@ TEST(ApplyWritesSysfs, RollbackRestoresFiles) {
     std::ofstream(root / "vms/1-1/policy" / k) << v << "\n";
   }
   Sysfs sys(root);
-  const VmName vm{"1-1", 1, 1};
+  const VmDir vm{"1-1", 1, 1};
   std::string err;
-  auto cur = ReadVmKnobs(sys, vm, &err);
+  auto cur = sys.ReadKnobs(VmPolicyDir(vm), VmKnobs(), &err);
   ASSERT_TRUE(cur) << err;
   const KnobValues ch = {{"min_quantum_us", 500}, {"base_quantum_us", 600}, {"weight", 3}};
   auto plan = PlanWrites(*cur, ch);
@@ -323,7 +325,7 @@ TEST(ApplyWritesSysfs, RollbackRestoresFiles) {
   // The weight write fails: a directory now.
   fs::remove(root / "vms/1-1/policy/weight");
   fs::create_directories(root / "vms/1-1/policy/weight");
-  auto r = ApplyWrites(plan, *cur, SysfsVmKnobWriter(sys, vm));
+  auto r = ApplyWrites(plan, *cur, sys.Writer(VmPolicyDir(vm)));
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.failed_key, "weight");
   EXPECT_EQ(r.error, EISDIR);
@@ -373,26 +375,29 @@ TEST_F(FakeSysfs, StatusTableAndJson) {
   v.quantum_ns = 6'940'000;
   v.exit_rate_milli = 12'500;
   v.mean_run_ns = 80'000;
-  Status s = BuildStatus(sys, {v});
+  Status s = BuildStatus(sys, {v}, [](uint32_t pid) { return pid == 123 ? "web1" : "pid-200"; });
   ASSERT_EQ(s.rows.size(), 4u);
   EXPECT_EQ(s.mode, "observe");
   const std::string t = FormatStatusTable(s);
   EXPECT_NE(t.find("mode observe, 4 vCPUs\n"), std::string::npos) << t;
-  EXPECT_NE(t.find("VM     VCPU   TID  QUANTUM_MS  TARGET_MS  REASON      EXITS/MS  MEAN_RUN_US  "
-                   "IPC  DEBT_MS\n"),
+  EXPECT_NE(t.find("VM     NAME     VCPU   TID  QUANTUM_MS  TARGET_MS  REASON      EXITS/MS  "
+                   "MEAN_RUN_US  IPC  DEBT_MS\n"),
             std::string::npos)
       << t;
-  EXPECT_NE(t.find("123-4     1  1001        6.94       1.00  exit_heavy     12.50        80.00"
-                   "    -    -0.25\n"),
+  EXPECT_NE(t.find("123-4  web1        1  1001        6.94       1.00  exit_heavy     12.50        "
+                   "80.00    -    -0.25\n"),
             std::string::npos)
       << t;
-  EXPECT_NE(t.find("123-4     0  1000           -       1.00  exit_heavy         -            -"
-                   "    -    -0.25\n"),
-            std::string::npos)
+  EXPECT_NE(
+      t.find("123-4  web1        0  1000           -       1.00  exit_heavy         -            "
+             "-    -    -0.25\n"),
+      std::string::npos)
       << t;
   auto j = StatusJson(s);
   ASSERT_EQ(j["vms"].size(), 3u);
   EXPECT_EQ(j["vms"][0]["vm"], "123-4");
+  EXPECT_EQ(j["vms"][0]["name"], "web1");
+  EXPECT_EQ(j["vms"][1]["name"], "pid-200");
   EXPECT_EQ(j["vms"][0]["vcpus"].size(), 2u);
   EXPECT_EQ(j["vms"][0]["vcpus"][1]["quantum_ns"], 6'940'000u);
   EXPECT_EQ(j["vms"][0]["vcpus"][1]["debt_ns"], -250'000);
@@ -513,9 +518,90 @@ TEST(Recording, BadInput) {
   std::istringstream a("{\"type\":\"window\",\"vcpus\":[{\"vm_id\":1}]}\n");
   EXPECT_FALSE(ReadRecording(a, &err));
   EXPECT_NE(err.find("line 1"), std::string::npos);
-  std::istringstream b("{\"type\":\"header\"}\nnot json\n");
+  std::istringstream b("{\"type\":\"header\",\"version\":1}\nnot json\n");
   EXPECT_FALSE(ReadRecording(b, &err));
   EXPECT_NE(err.find("line 2"), std::string::npos);
+}
+
+// Every malformed recording is an error with its line, never an abort or
+// a silent narrowing (issue 12, defect 2).
+TEST_F(FakeSysfs, ReplayIsTotal) {
+  const std::string hdr = "{\"type\":\"header\",\"version\":1,\"params\":{}}\n";
+  const std::string vm = "{\"type\":\"vm\",\"vm\":\"50-1\",\"pid\":50,\"vm_id\":1,\"policy\":{}}\n";
+  const std::string win =
+      "{\"type\":\"window\",\"seq\":1,\"time_ns\":5,\"vcpus\":[{\"vm_id\":1,\"pid\":50,"
+      "\"vcpu_idx\":0,\"tid\":7,\"run_ns\":100,\"slices\":1}]}\n";
+  std::ofstream(root_ / "ok.jsonl") << hdr << vm << win;
+  EXPECT_EQ(Run("replay " + (root_ / "ok.jsonl").string()), 0) << Stderr();
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"", "empty recording"},
+      {hdr, "no windows"},
+      {hdr + vm, "no windows"},
+      {"{\"type\":1}\n", "line 1: \"type\" missing or not a string"},
+      {"[1,2]\n", "line 1: not a JSON object"},
+      {win, "line 1: expected the header first"},
+      {"{\"type\":\"header\",\"version\":2}\n" + win, "recording version 2 is not supported"},
+      {"{\"type\":\"header\",\"version\":\"1\"}\n" + win, "without an unsigned \"version\""},
+      {"{\"type\":\"header\"}\n" + win, "without an unsigned \"version\""},
+      {hdr + hdr + win, "line 2: a second header"},
+      {hdr + "{\"type\":\"vm\",\"vm\":5,\"pid\":50,\"vm_id\":1}\n" + win, "line 2: vm line"},
+      {hdr + "{\"type\":\"vm\",\"vm\":\"a\",\"pid\":\"x\",\"vm_id\":1}\n" + win, "line 2: vm line"},
+      {hdr + "{\"type\":\"vm\",\"vm\":\"a\",\"pid\":99999999999,\"vm_id\":1}\n" + win,
+       "line 2: vm line"},
+      {hdr +
+           "{\"type\":\"vm\",\"vm\":\"a\",\"pid\":5,\"vm_id\":1,\"policy\":{\"weight\":"
+           "4294967297}}\n" +
+           win,
+       "line 2: policy.weight = 4294967297: not in 1..10000"},
+      {hdr + "{\"type\":\"vm\",\"vm\":\"a\",\"pid\":5,\"vm_id\":1,\"policy\":[]}\n" + win,
+       "line 2: policy is not an object"},
+      {"{\"type\":\"header\",\"version\":1,\"params\":{\"debt_max_us\":-1}}\n" + win,
+       "line 1: params.debt_max_us = -1"},
+      {"{\"type\":\"header\",\"version\":1,\"params\":{\"nope\":1}}\n" + win,
+       "line 1: params: unknown key 'nope'"},
+      {hdr + "{\"type\":\"window\",\"seq\":\"x\",\"vcpus\":[]}\n", "line 2: window with a seq"},
+      {hdr + "{\"type\":\"window\",\"vcpus\":{}}\n", "line 2: window without vcpus"},
+      {hdr + "{\"type\":\"window\",\"vcpus\":[{\"vm_id\":1,\"pid\":4294967296,\"vcpu_idx\":0,"
+             "\"tid\":7}]}\n",
+       "line 2: sample without its identity"},
+      {hdr + "{\"type\":\"window\",\"vcpus\":[{\"vm_id\":1,\"pid\":5,\"vcpu_idx\":0,"
+             "\"tid\":7,\"ipc_milli\":4294967296}]}\n",
+       "line 2: sample with a value that is not an unsigned number"},
+      {hdr + "{\"type\":\"window\",\"vcpus\":[{\"vm_id\":1,\"pid\":5,\"vcpu_idx\":0,"
+             "\"tid\":7,\"exit_kinds\":{\"io\":\"x\"}}]}\n",
+       "line 2: sample with a value"},
+      {hdr + "{\"type\":\"bogus\"}\n", "line 2: unknown type 'bogus'"},
+  };
+  for (const auto& [text, want] : cases) {
+    std::ofstream(root_ / "bad.jsonl") << text;
+    EXPECT_EQ(Run("replay " + (root_ / "bad.jsonl").string()), 1) << text << Stderr();
+    EXPECT_NE(Stderr().find(want), std::string::npos) << text << "\n" << Stderr();
+  }
+  EXPECT_EQ(Run("replay " + (root_ / "ok.jsonl").string() + " --policy weight=4294967297"), 2);
+}
+
+TEST_F(FakeSysfs, WithoutTheModule) {
+  fs::remove_all(root_ / "vms");
+  EXPECT_EQ(Run("show 1234-1"), 1);
+  EXPECT_NE(Stderr().find("kvm_quanta is not loaded"), std::string::npos) << Stderr();
+  EXPECT_EQ(Run("set 1234-1 weight=5"), 1);
+  EXPECT_NE(Stderr().find("kvm_quanta is not loaded"), std::string::npos) << Stderr();
+}
+
+// The "is it loaded?" hint once, not twice (issue 12, defect 9).
+TEST_F(FakeSysfs, ModuleHintOnce) {
+  if (Run("status --once") == 0) GTEST_SKIP() << "kvm_quanta is loaded here";
+  const std::string err = Stderr();
+  size_t n = 0;
+  for (size_t at = err.find("loaded"); at != std::string::npos; at = err.find("loaded", at + 1))
+    ++n;
+  EXPECT_EQ(n, 1u) << err;
+}
+
+TEST_F(FakeSysfs, Version) {
+  std::string out;
+  EXPECT_EQ(Run("--version", &out), 0);
+  EXPECT_EQ(out.rfind("quantactl ", 0), 0u) << out;
 }
 
 TEST_F(FakeSysfs, ReplayBinary) {
@@ -534,6 +620,111 @@ TEST_F(FakeSysfs, ReplayBinary) {
   EXPECT_EQ(Run("replay " + (root_ / "rec.jsonl").string() + " --policy nope=1"), 2);
   EXPECT_EQ(Run("replay " + (root_ / "rec.jsonl").string() + " --policy weight=0"), 2);
   EXPECT_EQ(Run("replay " + (root_ / "missing.jsonl").string()), 1);
+}
+
+// VMs by the names quantad gives them, read from a fake /proc.
+TEST_F(FakeSysfs, VmsByName) {
+  const std::string cmd =
+      std::string("qemu-system-x86_64\0-name\0guest=web1,debug-threads=on\0", 54);
+  Put("proc/123/cmdline", cmd);
+  Put("proc/200/cmdline", std::string("qemu\0-name\0db-2\0", 17));
+  const std::string proc = " --proc-root " + (root_ / "proc").string() + " ";
+  std::string out;
+  EXPECT_EQ(Run(proc + "--json show web1", &out), 0) << Stderr();
+  EXPECT_EQ(nlohmann::json::parse(out)["vm"], "123-4");
+  EXPECT_EQ(nlohmann::json::parse(out)["name"], "web1");
+  EXPECT_EQ(Run(proc + "set web1 weight=300"), 0) << Stderr();
+  EXPECT_EQ(Get("vms/123-4/policy/weight"), "300");
+  EXPECT_EQ(Run(proc + "set db-2 weight=5"), 1);  // two VMs of one process
+  EXPECT_NE(Stderr().find("name \"db-2\" has 2 VMs, name one: 200-5 200-6"), std::string::npos)
+      << Stderr();
+  EXPECT_EQ(Run(proc + "show nosuch"), 1);
+  EXPECT_NE(Stderr().find("no VM of name \"nosuch\""), std::string::npos) << Stderr();
+  EXPECT_EQ(Run(proc + "show 200-6"), 0) << Stderr();
+}
+
+TEST_F(FakeSysfs, HostPolicy) {
+  for (const auto& p : HostParams()) Put(std::string("policy/") + p.name, "7");
+  std::string out;
+  EXPECT_EQ(Run("--json policy", &out), 0) << Stderr();
+  EXPECT_EQ(nlohmann::json::parse(out)["policy"]["debt_max_us"], 7);
+  EXPECT_EQ(Run("policy debt_max_us=30000 phase_drop_pct=40", &out), 0) << Stderr();
+  EXPECT_EQ(Get("policy/debt_max_us"), "30000");
+  EXPECT_EQ(Get("policy/phase_drop_pct"), "40");
+  EXPECT_NE(out.find("policy: debt_max_us 7 -> 30000"), std::string::npos) << out;
+  // Refused as a whole, nothing written.
+  EXPECT_EQ(Run("policy debt_max_us=5 phase_drop_pct=101"), 2);
+  EXPECT_EQ(Run("policy nope=1"), 2);
+  EXPECT_EQ(Get("policy/debt_max_us"), "30000");
+  // A write that fails rolls back the ones before it.
+  fs::remove(root_ / "policy/warm_ipc_milli");
+  fs::create_directories(root_ / "policy/warm_ipc_milli");
+  EXPECT_EQ(Run("policy debt_max_us=1"), 1);
+  EXPECT_EQ(Get("policy/debt_max_us"), "30000");
+}
+
+TEST_F(FakeSysfs, ProfileExportImport) {
+  const std::string db = (root_ / "q.db").string();
+  {
+    std::string err;
+    auto st = kq::ProfileStore::Open(db, &err);
+    ASSERT_TRUE(st) << err;
+    kq::Profile p;
+    p.windows = 900;
+    p.exit_rate_sum = 45.5;
+    p.exit_rate_n = 900;
+    p.decisions[KVM_QUANTA_R_WARM] = 33;
+    ASSERT_TRUE(st->SaveAll({{"web1", p}}, &err)) << err;
+  }
+  const std::string file = (root_ / "web1.json").string();
+  EXPECT_EQ(Run("profile --database " + db + " export web1 --output " + file), 0) << Stderr();
+  std::ifstream in(file);
+  auto doc = nlohmann::json::parse(in);
+  EXPECT_EQ(doc["format"], "kvm-quanta-profile");
+  EXPECT_EQ(doc["version"], 1);
+  EXPECT_EQ(doc["name"], "web1");
+  EXPECT_EQ(doc["profile"]["decisions"]["warm"], 33);
+  std::string out;
+  EXPECT_EQ(Run("profile export web1 --database " + db, &out), 0) << Stderr();
+  EXPECT_EQ(nlohmann::json::parse(out), doc);
+  EXPECT_EQ(Run("profile --database " + db + " export nosuch"), 1);
+  EXPECT_EQ(Run("profile --database " + (root_ / "none.db").string() + " export web1"), 1);
+  EXPECT_FALSE(fs::exists(root_ / "none.db"));
+
+  // Into another host's database: queued for quantad.
+  const std::string db2 = (root_ / "q2.db").string();
+  EXPECT_EQ(Run("profile --database " + db2 + " import " + file), 0) << Stderr();
+  std::string err;
+  auto st = kq::ProfileStore::Open(db2, &err);
+  ASSERT_TRUE(st) << err;
+  std::map<std::string, kq::Profile> taken;
+  ASSERT_TRUE(st->TakeImports(&taken, &err)) << err;
+  ASSERT_EQ(taken.count("web1"), 1u);
+  EXPECT_EQ(taken["web1"].decisions[KVM_QUANTA_R_WARM], 33u);
+
+  // Bad documents change nothing.
+  const std::vector<std::pair<std::function<void(nlohmann::json&)>, std::string>> bad = {
+      {[](nlohmann::json& j) { j["version"] = 2; }, "version: 2 is not supported"},
+      {[](nlohmann::json& j) { j["format"] = "other"; }, "format: not"},
+      {[](nlohmann::json& j) { j["name"] = 5; }, "name: missing"},
+      {[](nlohmann::json& j) { j.erase("profile"); }, "profile: missing"},
+      {[](nlohmann::json& j) { j["profile"]["windows"] = -3; }, "profile.windows: not an unsigned"},
+      {[](nlohmann::json& j) { j["extra"] = 1; }, "extra: unknown key"},
+  };
+  for (const auto& [mutate, want] : bad) {
+    nlohmann::json j = doc;
+    mutate(j);
+    std::ofstream(root_ / "bad.json") << j.dump();
+    EXPECT_EQ(Run("profile --database " + db2 + " import " + (root_ / "bad.json").string()), 1);
+    EXPECT_NE(Stderr().find(want), std::string::npos) << Stderr();
+  }
+  std::ofstream(root_ / "bad.json") << "{\"format\":";
+  EXPECT_EQ(Run("profile --database " + db2 + " import " + (root_ / "bad.json").string()), 1);
+  taken.clear();
+  ASSERT_TRUE(st->TakeImports(&taken, &err)) << err;
+  EXPECT_TRUE(taken.empty());
+  EXPECT_EQ(Run("profile import"), 2);
+  EXPECT_EQ(Run("profile"), 2);
 }
 
 }  // namespace

@@ -13,9 +13,11 @@ std::string ErrorOf(const std::string& text) {
   return err;
 }
 
-TEST(QuantadConfig, EmptyIsDefaults) {
+TEST(QuantadConfig, EmptyIsRefusedExplicitlyEmptyIsDefaults) {
   std::string err;
-  auto c = ParseConfig("", "q.toml", &err);
+  EXPECT_NE(ErrorOf("").find("q.toml:1: empty configuration"), std::string::npos);
+  EXPECT_NE(ErrorOf("# only a comment\n\n").find("empty configuration"), std::string::npos);
+  auto c = ParseConfig("[defaults]\n", "q.toml", &err);
   ASSERT_TRUE(c) << err;
   EXPECT_EQ(c->defaults, Policy{});
   EXPECT_EQ(c->daemon.metrics_listen, "127.0.0.1:9477");
@@ -180,6 +182,38 @@ TEST(QuantadConfig, LoadMissingFile) {
   std::string err;
   EXPECT_FALSE(LoadConfig("/nonexistent/q.toml", &err));
   EXPECT_EQ(err, "/nonexistent/q.toml: cannot open: No such file or directory");
+}
+
+TEST(QuantadConfig, BrokenGlobRefused) {
+  EXPECT_EQ(ErrorOf("[[vm]]\nname = \"db[12\"\n"),
+            "q.toml:2: pattern \"db[12\": '[' at offset 2 is not closed by ']'");
+  EXPECT_NE(ErrorOf("[[vm]]\nname = \"a*[!]\"\n").find("not closed"), std::string::npos);
+  std::string err;
+  for (const char* ok : {"db[12]", "db[!3]*", "x[]]y", "a?c", "lit\\\\[x"})
+    EXPECT_TRUE(ParseConfig(std::string("[[vm]]\nname = \"") + ok + "\"\n", "q.toml", &err))
+        << ok << ": " << err;
+}
+
+TEST(QuantadConfig, LoadRefusesDirectoryAndMissing) {
+  std::string err;
+  EXPECT_FALSE(LoadConfig("/tmp", &err));
+  EXPECT_EQ(err, "/tmp: not a regular file (a directory)");
+  EXPECT_FALSE(LoadConfig("/nonexistent/q.toml", &err));
+  EXPECT_NE(err.find("No such file"), std::string::npos) << err;
+}
+
+TEST(QuantadConfig, ListenOverrideObeysAllowRemote) {
+  std::string err;
+  auto c = ParseConfig("[defaults]\n", "q.toml", &err);
+  ASSERT_TRUE(c) << err;
+  EXPECT_FALSE(RemoteListenError("127.0.0.1:9477", *c));
+  EXPECT_FALSE(RemoteListenError("[::1]:9477", *c));
+  auto why = RemoteListenError("0.0.0.0:9491", *c);
+  ASSERT_TRUE(why);
+  EXPECT_NE(why->find("metrics_allow_remote"), std::string::npos);
+  EXPECT_TRUE(RemoteListenError("nonsense", *c));
+  c->daemon.metrics_allow_remote = true;
+  EXPECT_FALSE(RemoteListenError("0.0.0.0:9491", *c));
 }
 
 }  // namespace

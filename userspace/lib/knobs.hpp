@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-// Per-VM policy knobs (vms/<vm>/policy/): validation in the CLI, a write
-// order that keeps min <= base <= max at every step, and all-or-nothing
-// application with rollback.  Host-wide thresholds (policy/) for replay.
+// The module's policy knobs: per VM (vms/<vm>/policy/) and host-wide
+// (policy/); their ranges; validation of "key=value"; a write order that
+// keeps min <= base <= max at every step; all-or-nothing application with
+// rollback.  quantad and quantactl both write through this.
 #pragma once
 
 #include <cstdint>
@@ -11,9 +12,20 @@
 #include <string>
 #include <vector>
 
-#include "sysfs.hpp"
+namespace kq {
 
-namespace kq::ctl {
+// Ranges of the per-VM knobs, from src/core/policy.h (the module's own).
+extern const int64_t kQuantumMinUs, kQuantumMaxUs, kWeightMin, kWeightMax;
+
+// One VM's complete policy, as written to sysfs.
+struct Policy {
+  bool enabled = true;
+  uint32_t min_quantum_us = 1000;
+  uint32_t base_quantum_us = 4000;
+  uint32_t max_quantum_us = 8000;
+  uint32_t weight = 100;
+  bool operator==(const Policy&) const = default;
+};
 
 struct KnobSpec {
   const char* name;
@@ -28,6 +40,9 @@ const std::vector<KnobSpec>& HostParams();
 const KnobSpec* FindKnob(const std::vector<KnobSpec>& specs, const std::string& name);
 
 using KnobValues = std::map<std::string, uint64_t>;
+
+// The VM knobs of a policy (enabled as 0/1).
+KnobValues PolicyKnobs(const Policy& p);
 
 // Parses "key=value" assignments against specs: known keys, decimal values
 // in range, each key once.  On failure *error is a message for the user.
@@ -44,8 +59,8 @@ struct Write {
 
 // The writes that take cur to cur+changes, ordered so that every prefix
 // keeps min <= base <= max (if cur and the result both do): lower min and
-// raise max first, then base, then raise min and lower max; enabled and
-// weight after.  Keys whose value does not change are left out.
+// raise max first, then base, then raise min and lower max; every other key
+// after, in name order.  Keys whose value does not change are left out.
 std::vector<Write> PlanWrites(const KnobValues& cur, const KnobValues& changes);
 
 // Where knob writes go: sysfs policy/ of one VM, or a fake in tests.
@@ -66,8 +81,8 @@ struct ApplyResult {
 ApplyResult ApplyWrites(const std::vector<Write>& plan, const KnobValues& cur,
                         const KnobWriter& write);
 
-// Reads vms/<vm>/policy/<knob> for every VM knob.
-std::optional<KnobValues> ReadVmKnobs(const Sysfs& sys, const VmName& vm, std::string* error);
-KnobWriter SysfsVmKnobWriter(const Sysfs& sys, const VmName& vm);
+// "writing KEY failed: ERR; restored the N value(s) already written,
+// nothing changed" or "...; could not restore: KEY=OLD ...".
+std::string DescribeFailure(const ApplyResult& r, const KnobValues& cur);
 
-}  // namespace kq::ctl
+}  // namespace kq

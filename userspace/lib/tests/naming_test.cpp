@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
+#include "naming.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "naming.hpp"
-
-namespace kq::quantad {
+namespace kq {
 namespace {
 
 namespace fs = std::filesystem;
@@ -86,4 +86,4 @@ TEST(QuantadNaming, CgroupAndUnescape) {
 }
 
 }  // namespace
-}  // namespace kq::quantad
+}  // namespace kq

@@ -3,7 +3,7 @@
 
 #include "profile.hpp"
 
-namespace kq::quantad {
+namespace kq {
 namespace {
 
 Profile WithExitRate(uint64_t windows, double rate, std::optional<double> ipc = std::nullopt) {
@@ -80,4 +80,4 @@ TEST(QuantadHistory, AdjustedBaseStaysInRange) {
 }
 
 }  // namespace
-}  // namespace kq::quantad
+}  // namespace kq

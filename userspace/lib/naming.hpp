@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-namespace kq::quantad {
+namespace kq {
 
 // The guest name from a QEMU command line (argv), if it has -name.
 std::optional<std::string> NameFromQemuArgs(const std::vector<std::string>& argv);
@@ -19,7 +19,12 @@ std::optional<std::string> NameFromQemuArgs(const std::vector<std::string>& argv
 std::optional<std::string> NameFromCgroup(std::string_view cgroup_text);
 // Undoes systemd's unit name escaping (\xNN).
 std::string SystemdUnescape(std::string_view s);
-// The name of the VM run by pid, reading proc_root/<pid>/{cmdline,cgroup}.
+// The name of the VM run by pid, reading proc_root/<pid>/{cmdline,cgroup};
+// nullopt when neither names it.
+std::optional<std::string> VmNameOf(const std::string& proc_root, uint32_t pid);
+// "pid-<pid>", the name of an unnamed VM.
+std::string UnnamedVmName(uint32_t pid);
+// VmNameOf, else UnnamedVmName.
 std::string VmName(const std::string& proc_root, uint32_t pid);
 
-}  // namespace kq::quantad
+}  // namespace kq

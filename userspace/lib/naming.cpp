@@ -4,7 +4,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace kq::quantad {
+namespace kq {
 namespace {
 
 std::optional<std::string> ReadFile(const std::string& path) {
@@ -107,7 +107,7 @@ std::optional<std::string> NameFromCgroup(std::string_view text) {
   return std::nullopt;
 }
 
-std::string VmName(const std::string& proc_root, uint32_t pid) {
+std::optional<std::string> VmNameOf(const std::string& proc_root, uint32_t pid) {
   const std::string dir = proc_root + "/" + std::to_string(pid);
   if (auto cmdline = ReadFile(dir + "/cmdline")) {
     std::vector<std::string> argv;
@@ -125,7 +125,13 @@ std::string VmName(const std::string& proc_root, uint32_t pid) {
   }
   if (auto cg = ReadFile(dir + "/cgroup"))
     if (auto n = NameFromCgroup(*cg)) return *n;
-  return "pid-" + std::to_string(pid);
+  return std::nullopt;
 }
 
-}  // namespace kq::quantad
+std::string UnnamedVmName(uint32_t pid) { return "pid-" + std::to_string(pid); }
+
+std::string VmName(const std::string& proc_root, uint32_t pid) {
+  return VmNameOf(proc_root, pid).value_or(UnnamedVmName(pid));
+}
+
+}  // namespace kq

@@ -6,13 +6,14 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
-#include "config.hpp"
-#include "sysfs.hpp"
+#include "knobs.hpp"
+#include "names.hpp"
 
-namespace kq::quantad {
+namespace kq {
 
 struct Profile {
   uint64_t windows = 0;  // vCPU windows (one per vCPU sample)
@@ -55,7 +56,18 @@ struct HistoryParams {
 //  * pct = round(score * max_pct).
 int HistoryAdjustPct(const Profile& p, const HistoryParams& h);
 
+// A profile as JSON (the body of `quantactl profile export`):
+// {"windows":N,"ipc_sum":X,"ipc_n":N,"exit_rate_sum":X,"exit_rate_n":N,
+//  "quantum_ns_sum":X,"quantum_n":N,"decisions":{"<reason>":N,...},
+//  "updated_unix":N}; decisions by the reason names of the uapi header.
+nlohmann::ordered_json ProfileToJson(const Profile& p);
+// The inverse, total: every key required and known, counts unsigned
+// integers that fit the database (< 2^63), sums finite and not negative,
+// a sum only with a count, no count above windows.  nullopt and *error
+// ("KEY: reason") otherwise.
+std::optional<Profile> ProfileFromJson(const nlohmann::json& j, std::string* error);
+
 // base adjusted by pct percent, clamped to [min, max] of the policy.
 uint32_t AdjustedBase(const Policy& p, int pct);
 
-}  // namespace kq::quantad
+}  // namespace kq

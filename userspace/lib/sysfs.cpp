@@ -12,7 +12,7 @@
 
 namespace fs = std::filesystem;
 
-namespace kq::ctl {
+namespace kq {
 namespace {
 
 std::optional<uint64_t> ParseU64(const std::string& s) {
@@ -59,13 +59,13 @@ nlohmann::ordered_json Tree(const fs::path& dir) {
 
 }  // namespace
 
-std::optional<VmName> ParseVmDir(const std::string& dir) {
+std::optional<VmDir> ParseVmDir(const std::string& dir) {
   const size_t dash = dir.find('-');
   if (dash == std::string::npos) return std::nullopt;
   auto pid = ParseU64(dir.substr(0, dash));
   auto id = ParseU64(dir.substr(dash + 1));
   if (!pid || !id || *pid > UINT32_MAX) return std::nullopt;
-  return VmName{dir, static_cast<uint32_t>(*pid), *id};
+  return VmDir{dir, static_cast<uint32_t>(*pid), *id};
 }
 
 std::optional<std::map<std::string, uint64_t>> ParseNameCounts(const std::string& text) {
@@ -102,21 +102,28 @@ nlohmann::ordered_json SysfsValue(const std::string& text) {
   return text;
 }
 
-std::vector<VmName> Sysfs::ListVms() const {
-  std::vector<VmName> out;
+std::vector<VmDir> Sysfs::ListVms() const {
+  std::vector<VmDir> out;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(fs::path(root_) / "vms", ec)) {
     if (auto vm = ParseVmDir(e.path().filename())) out.push_back(*vm);
   }
-  std::sort(out.begin(), out.end(), [](const VmName& a, const VmName& b) {
+  std::sort(out.begin(), out.end(), [](const VmDir& a, const VmDir& b) {
     return std::tie(a.pid, a.vm_id) < std::tie(b.pid, b.vm_id);
   });
   return out;
 }
 
-std::optional<VmName> Sysfs::ResolveVm(const std::string& arg, std::string* error) const {
+std::optional<VmDir> Sysfs::ResolveVm(
+    const std::string& arg, std::string* error,
+    const std::function<std::string(const VmDir&)>& name_of) const {
+  std::error_code ec;
+  if (!fs::is_directory(fs::path(root_) / "vms", ec)) {
+    *error = "kvm_quanta is not loaded (no " + root_ + "/vms)";
+    return std::nullopt;
+  }
   const auto vms = ListVms();
-  if (arg.find('-') != std::string::npos) {
+  if (ParseVmDir(arg)) {
     for (const auto& vm : vms) {
       if (vm.dir == arg) return vm;
     }
@@ -124,25 +131,26 @@ std::optional<VmName> Sysfs::ResolveVm(const std::string& arg, std::string* erro
     return std::nullopt;
   }
   auto pid = ParseU64(arg);
-  if (!pid) {
+  if (!pid && (!name_of || arg.empty())) {
     *error = "bad VM '" + arg + "': expected <pid>-<id> (as in " + root_ + "/vms) or a pid";
     return std::nullopt;
   }
-  std::vector<VmName> match;
+  std::vector<VmDir> match;
   for (const auto& vm : vms) {
-    if (vm.pid == *pid) match.push_back(vm);
+    if (pid ? vm.pid == *pid : name_of(vm) == arg) match.push_back(vm);
   }
   if (match.size() == 1) return match[0];
+  const std::string what = pid ? "pid " + arg : "name \"" + arg + "\"";
   if (match.empty()) {
-    *error = "no VM of pid " + arg + " in " + root_ + "/vms";
+    *error = "no VM of " + what + " in " + root_ + "/vms";
   } else {
-    *error = "pid " + arg + " has " + std::to_string(match.size()) + " VMs, name one:";
+    *error = what + " has " + std::to_string(match.size()) + " VMs, name one:";
     for (const auto& vm : match) *error += " " + vm.dir;
   }
   return std::nullopt;
 }
 
-std::vector<uint32_t> Sysfs::VcpuIndices(const VmName& vm) const {
+std::vector<uint32_t> Sysfs::VcpuIndices(const VmDir& vm) const {
   std::vector<uint32_t> out;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(fs::path(root_) / "vms" / vm.dir / "vcpus", ec)) {
@@ -177,8 +185,85 @@ int Sysfs::Write(const std::string& rel, const std::string& value) const {
   return err;
 }
 
-nlohmann::ordered_json Sysfs::VmTree(const VmName& vm) const {
+nlohmann::ordered_json Sysfs::VmTree(const VmDir& vm) const {
   return Tree(fs::path(root_) / "vms" / vm.dir);
 }
 
-}  // namespace kq::ctl
+std::string VmPolicyDir(const VmDir& vm) { return "vms/" + vm.dir + "/policy"; }
+
+bool Sysfs::Exists(const std::string& rel) const {
+  std::error_code ec;
+  return fs::exists(fs::path(root_) / rel, ec);
+}
+
+std::optional<KnobValues> Sysfs::ReadKnobs(const std::string& rel_dir,
+                                           const std::vector<KnobSpec>& specs,
+                                           std::string* error) const {
+  KnobValues out;
+  for (const auto& k : specs) {
+    const std::string rel = rel_dir + "/" + k.name;
+    auto text = Read(rel);
+    auto v = text ? ParseU64(*text) : std::nullopt;
+    if (!v) {
+      *error = "cannot read " + root_ + "/" + rel +
+               (text ? " ('" + *text + "')" : std::string(" (no such file: module too old?)"));
+      return std::nullopt;
+    }
+    out[k.name] = *v;
+  }
+  return out;
+}
+
+KnobWriter Sysfs::Writer(const std::string& rel_dir) const {
+  return [this, rel_dir](const std::string& key, uint64_t value) {
+    return Write(rel_dir + "/" + key, std::to_string(value));
+  };
+}
+
+std::optional<Sysfs::Update> Sysfs::UpdateKnobs(const std::string& rel_dir,
+                                                const std::vector<KnobSpec>& specs,
+                                                const KnobValues& changes, std::string* error,
+                                                bool* invalid) const {
+  Update u;
+  auto cur = ReadKnobs(rel_dir, specs, error);
+  if (!cur) return std::nullopt;
+  u.before = *cur;
+  u.after = *cur;
+  for (const auto& [k, v] : changes) u.after[k] = v;
+  if (u.after.count("min_quantum_us") && !QuantaOrdered(u.after, error)) {
+    if (invalid) *invalid = true;
+    return std::nullopt;
+  }
+  u.plan = PlanWrites(u.before, changes);
+  u.result = ApplyWrites(u.plan, u.before, Writer(rel_dir));
+  return u;
+}
+
+Sysfs::VcpuPolicy Sysfs::ReadVcpuPolicy(const VmDir& vm, uint32_t idx) const {
+  VcpuPolicy p;
+  const std::string d = "vms/" + vm.dir + "/vcpus/" + std::to_string(idx) + "/";
+  if (auto t = Read(d + "target_quantum_us"))
+    if (auto us = ParseU64(*t)) p.target_ns = *us * 1000;
+  if (auto t = Read(d + "reason")) p.reason = ReasonFromName(*t);
+  if (auto t = Read(d + "debt_us"))
+    if (auto us = ParseS64(*t)) p.debt_ns = *us * 1000;
+  // "<reason> <count>" lines; reasons this build does not know are skipped.
+  if (auto t = Read(d + "decisions")) {
+    std::array<uint64_t, kReasons> counts{};
+    std::istringstream in(*t);
+    std::string name, count;
+    bool any = false;
+    while (in >> name >> count) {
+      auto r = ReasonFromName(name);
+      auto c = ParseU64(count);
+      if (r && c) {
+        counts[*r] = *c;
+        any = true;
+      }
+    }
+    if (any) p.decisions = counts;
+  }
+  return p;
+}
+
+}  // namespace kq

@@ -2,32 +2,50 @@
 #include "knobs.hpp"
 
 #include <algorithm>
+#include <cstring>
 
-namespace kq::ctl {
+extern "C" {
+#include "policy.h"
+}
+
+namespace kq {
+
+const int64_t kQuantumMinUs = KQ_QUANTUM_MIN_US, kQuantumMaxUs = KQ_QUANTUM_MAX_US,
+              kWeightMin = KQ_WEIGHT_MIN, kWeightMax = KQ_WEIGHT_MAX;
 
 const std::vector<KnobSpec>& VmKnobs() {
   static const std::vector<KnobSpec> k = {
       {"enabled", 0, 1},
-      {"min_quantum_us", 100, 100000},
-      {"base_quantum_us", 100, 100000},
-      {"max_quantum_us", 100, 100000},
-      {"weight", 1, 10000},
+      {"min_quantum_us", KQ_QUANTUM_MIN_US, KQ_QUANTUM_MAX_US},
+      {"base_quantum_us", KQ_QUANTUM_MIN_US, KQ_QUANTUM_MAX_US},
+      {"max_quantum_us", KQ_QUANTUM_MIN_US, KQ_QUANTUM_MAX_US},
+      {"weight", KQ_WEIGHT_MIN, KQ_WEIGHT_MAX},
   };
   return k;
 }
 
+KnobValues PolicyKnobs(const Policy& p) {
+  return {{"enabled", p.enabled ? 1 : 0},
+          {"min_quantum_us", p.min_quantum_us},
+          {"base_quantum_us", p.base_quantum_us},
+          {"max_quantum_us", p.max_quantum_us},
+          {"weight", p.weight}};
+}
+
+// The module's limits for policy/<param> (src/sysfs.c): ratios up to 1000
+// per instruction, rates up to 10^6 exits per ms.
 const std::vector<KnobSpec>& HostParams() {
   static const std::vector<KnobSpec> k = {
-      {"warm_ipc_milli", 0, UINT32_MAX},
-      {"warm_llc_mpki_milli", 0, UINT32_MAX},
-      {"warm_br_mpki_milli", 0, UINT32_MAX},
-      {"warm_exit_rate_milli", 0, UINT32_MAX},
-      {"heavy_exit_rate_milli", 0, UINT32_MAX},
-      {"flush_llc_mpki_milli", 0, UINT32_MAX},
+      {"warm_ipc_milli", 0, 100000},
+      {"warm_llc_mpki_milli", 0, 1000000},
+      {"warm_br_mpki_milli", 0, 1000000},
+      {"warm_exit_rate_milli", 0, 1000000000},
+      {"heavy_exit_rate_milli", 0, 1000000000},
+      {"flush_llc_mpki_milli", 0, 1000000},
       {"phase_drop_pct", 0, 100},
       {"idle_halt_pct", 0, 100},
       {"history_max_pct", 0, 100},
-      {"debt_max_us", 0, UINT32_MAX},
+      {"debt_max_us", 0, 10000000},
   };
   return k;
 }
@@ -118,8 +136,9 @@ std::vector<Write> PlanWrites(const KnobValues& cur, const KnobValues& changes) 
   if (b) plan.push_back({"base_quantum_us", *b});
   if (mn && *mn > old("min_quantum_us")) plan.push_back({"min_quantum_us", *mn});
   if (mx && *mx < old("max_quantum_us")) plan.push_back({"max_quantum_us", *mx});
-  for (const char* k : {"enabled", "weight"}) {
-    if (auto v = changed(k)) plan.push_back({k, *v});
+  for (const auto& [k, v] : changes) {
+    if (k == "min_quantum_us" || k == "base_quantum_us" || k == "max_quantum_us") continue;
+    if (changed(k.c_str())) plan.push_back({k, v});
   }
   return plan;
 }
@@ -149,25 +168,18 @@ ApplyResult ApplyWrites(const std::vector<Write>& plan, const KnobValues& cur,
   return r;
 }
 
-std::optional<KnobValues> ReadVmKnobs(const Sysfs& sys, const VmName& vm, std::string* error) {
-  KnobValues out;
-  for (const auto& k : VmKnobs()) {
-    const std::string rel = "vms/" + vm.dir + "/policy/" + k.name;
-    auto text = sys.Read(rel);
-    if (!text || text->empty() || text->find_first_not_of("0123456789") != std::string::npos) {
-      *error = "cannot read " + sys.root() + "/" + rel +
-               (text ? " ('" + *text + "')" : std::string(" (no such file: module too old?)"));
-      return std::nullopt;
-    }
-    out[k.name] = std::stoull(*text);
+std::string DescribeFailure(const ApplyResult& r, const KnobValues& cur) {
+  std::string msg = "writing " + r.failed_key + " failed: " + std::strerror(r.error) + "; ";
+  if (r.restore_failed.empty())
+    return msg + (r.written ? "restored the " + std::to_string(r.restored) +
+                                  " value(s) already written, nothing changed"
+                            : "nothing changed");
+  msg += "could not restore:";
+  for (const auto& k : r.restore_failed) {
+    auto it = cur.find(k);
+    msg += " " + k + "=" + (it == cur.end() ? "?" : std::to_string(it->second));
   }
-  return out;
+  return msg;
 }
 
-KnobWriter SysfsVmKnobWriter(const Sysfs& sys, const VmName& vm) {
-  return [&sys, dir = vm.dir](const std::string& key, uint64_t value) {
-    return sys.Write("vms/" + dir + "/policy/" + key, std::to_string(value));
-  };
-}
-
-}  // namespace kq::ctl
+}  // namespace kq
