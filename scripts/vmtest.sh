@@ -3,7 +3,8 @@
 # guest test script there, with kvm + kvm-amd loaded and /dev/kvm present.
 #
 # Usage: scripts/vmtest.sh SUITE GUEST_SCRIPT [ARGS...]
-#   SUITE         bookworm | trixie | sid (run scripts/deps.sh first)
+#   SUITE         bookworm | trixie | sid (run scripts/deps.sh first), or debug: the KASAN/lockdep
+#                 kernel of scripts/debug-kernel.sh (its virtio/9p are built in, kvm is modular)
 #   GUEST_SCRIPT  a file in the repo (or any host path outside /tmp, /run, /dev, /proc, /sys), run as
 #                 `bash GUEST_SCRIPT ARGS...` inside the guest, with the current directory at the
 #                 repo root and stdin from /dev/null.
@@ -214,6 +215,8 @@ if ! grep -q '^KQ-RUN-DONE$' <<<"$clean"; then
 fi
 if grep -q '^KQ-DMESG-END$' <<<"$clean"; then
 	bad_re='WARNING:|BUG:|Oops|general protection|Call Trace|kernel BUG|KASAN|refcount_t:|list_add corruption|list_del corruption|scheduling while atomic|sleeping function called from invalid context'
+	# What the debug kernel's checkers print without a WARNING: line.
+	bad_re+='|kmemleak: .*suspected memory leak|ODEBUG:|UBSAN:|blocked for more than|self-detected stall|rcu: INFO:'
 	# Boot-time CPU vulnerability notices ("...: WARNING: See .../hw-vuln/...") are not bugs.
 	ignore_re='hw-vuln|RETBleed: WARNING|Speculative Return Stack Overflow: WARNING'
 	[ -n "${KQ_DMESG_IGNORE:-}" ] && ignore_re+="|$KQ_DMESG_IGNORE"
