@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Rig test, run inside the guest by scripts/vmtest.sh: the stress suites
+# (tests/rig/stress_*.py), one after the other in one boot.  Short counts by
+# default (make check); KQ_STRESS_LONG=1 for the long ones (make stress).
+# KQ_STRESS_ONLY="sysfs netlink ..." runs a subset.
+set -u
+cd "$(dirname "$0")"
+rc=0
+for s in ${KQ_STRESS_ONLY:-sysfs netlink cycles reload admin burst}; do
+	echo "# stress suite $s: start $(date +%T)"
+	python3 "stress_$s.py" || rc=1
+	# A suite that died half-way leaves the module loaded: the next one starts clean.
+	if grep -q '^kvm_quanta ' /proc/modules; then
+		pkill -KILL -x kq-testvmm 2>/dev/null
+		rmmod kvm_quanta 2>/dev/null
+	fi
+done
+exit $rc
