@@ -5,6 +5,8 @@
 #   make install                   install it and run depmod
 #   make demo                      the rig: VMs of different character, shown
 #   make check                     every test suite, ends with "N passed, N failed"
+#   make stress                    every rig suite plus the long stress suites on a KASAN/
+#                                  lockdep debug kernel (scripts/stress.sh; slow, not in check)
 #
 # The kernel module itself is described by Kbuild.
 
@@ -14,7 +16,7 @@ KQ_CONF := $(CURDIR)/conf/$(or $(KRELEASE),unknown)
 
 .PHONY: all modules configure install install-userspace clean userspace testvmm \
 	kunit rig \
-	check demo deps checkpatch
+	check stress demo deps checkpatch
 
 all: modules
 
@@ -61,6 +63,9 @@ checkpatch:
 
 check:
 	scripts/check.sh
+
+stress:
+	scripts/stress.sh
 
 demo:
 	scripts/demo.sh
