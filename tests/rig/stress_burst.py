@@ -58,7 +58,7 @@ def main():
                 except OSError:
                     io = None
                 if io != rv["userspace_exits"]["io"]:
-                    wrong.append(f"{vm}/{rv['index']}: module {io}, VMM {rv['exits']['io']}")
+                    wrong.append(f"{vm}/{rv['index']}: module {io}, VMM {rv['userspace_exits']['io']}")
     suite.check("exit-counts-exact", len(vms) == VMS and not wrong,
                 f"{len(vms)} VMs listed; {len(wrong)} vCPUs differ, e.g. {wrong[:4]}")
     print(f"# stress burst: {VMS}x{PER_VM} vCPUs, {got} listed, lost {lost}", flush=True)

@@ -29,6 +29,21 @@ BAD = re.compile(r"WARNING:|BUG:|Oops|general protection|Call Trace|kernel BUG|K
                  r"kmemleak: .*suspected memory leak")
 IGNORE = re.compile(r"hw-vuln|RETBleed: WARNING|Speculative Return Stack Overflow: WARNING")
 KMEMLEAK = "/sys/kernel/debug/kmemleak"
+# The module's own object counters, when it has them: "NAME VALUE" lines.
+# Every count but a pool's (the per-CPU reserve is full when idle) must
+# return to 0 once no VM exists.
+OBJECTS = "/sys/kernel/debug/kvm_quanta/objects"
+
+
+def live_objects():
+    """{name: value} of the counters not back at 0 ({} without the file)."""
+    out = {}
+    text = t.read(OBJECTS) if os.path.exists(OBJECTS) else ""
+    for ln in text.splitlines():
+        parts = ln.split()
+        if len(parts) == 2 and not parts[0].startswith(("pool", "reserve")) and parts[1] != "0":
+            out[parts[0]] = parts[1]
+    return out
 
 
 def count(name, short, long):
@@ -71,6 +86,9 @@ class Suite:
             vms, _ = t.wait_for(lambda: not os.listdir(os.path.join(t.SYSFS, "vms")), 60)
             left = os.listdir(os.path.join(t.SYSFS, "vms")) if t.module_loaded() else []
             self.check("objects-zero", not left, f"VMs left in sysfs: {left[:8]}")
+            if os.path.exists(OBJECTS):
+                busy, _ = t.wait_for(lambda: not live_objects(), 60)
+                self.check("counters-zero", not live_objects(), f"live: {live_objects()}")
             if unload:
                 p = t.unload_module()
                 self.check("unload", p.returncode == 0, f"rmmod: {p.stderr.strip()}")
@@ -79,6 +97,27 @@ class Suite:
         bad = self.reports()
         self.check("kernel-reports", not bad, " | ".join(bad))
         print(f"# stress {self.name}: {time.monotonic() - self.start:.1f}s", flush=True)
+
+
+class Vmm(t.Vmm):
+    """kqtest.Vmm with extra kq-testvmm arguments (--switch-thread, ...)."""
+
+    def __init__(self, tag, vms, extra, pin=None, hold=True, timeout=300):
+        self.report_path = os.path.join(t.OUT, f"{tag}.json")
+        self.hold_path = os.path.join(t.OUT, f"{tag}.release")
+        for p in (self.report_path, self.hold_path):
+            if os.path.exists(p):
+                os.unlink(p)
+        cmd = [t.VMM, "--report", self.report_path, "--timeout", str(timeout), *extra]
+        for vm in vms:
+            cmd += ["--vm", vm]
+        if pin is not None:
+            cmd += ["--pin", str(pin)]
+        if hold:
+            cmd += ["--hold-file", self.hold_path]
+        self.log = open(os.path.join(t.OUT, f"{tag}.log"), "w")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        self.pid = self.proc.pid
 
 
 def kmemleak_clear():

@@ -12,7 +12,7 @@ one CPU make the module queue yields.  Teardowns, in turn:
 Expected: every VMM run ends as planned, yields were queued (the decision
 tracepoint shows early cuts), no VM is left, the kernel reports nothing.
 
-Cycles: KQ_STRESS_CYCLES (short 30, long 1000), split over the three kinds.
+Cycles: KQ_STRESS_CYCLES (short 15, long 1000), split over the three kinds.
 """
 import json
 import os
@@ -23,7 +23,7 @@ import subprocess
 import kqtest as t
 import stress_common as sc
 
-CYCLES = sc.count("cycles", 30, 1000)
+CYCLES = sc.count("cycles", 15, 1000)
 TRACE = "/sys/kernel/tracing"
 VMS = ["--vm", "iostorm:60000", "--vm", "cpuidstorm:60000", "--vm", "compute:60000"]
 
@@ -86,8 +86,8 @@ def main():
     sw_fail, wrong_tid = [], []
     for i in range(n_switch):
         tag = f"stress-cycles-switch{i % 2}"
-        vmm = t.Vmm(tag, ["iostorm:1500", "cpuidstorm:1500", "compute:1500"], pin=0, hold=True,
-                    timeout=600)
+        vmm = sc.Vmm(tag, ["iostorm:1500", "cpuidstorm:1500", "compute:1500"], ["--switch-thread"],
+                     pin=0, hold=True, timeout=600)
         rep = vmm.wait_report(600)
         if rep is None:
             sw_fail.append(f"run {i}: no report")

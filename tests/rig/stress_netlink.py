@@ -9,7 +9,7 @@ or, for the few shapes netlink itself drops (a length that does not fit
 the datagram, no NLM_F_REQUEST), get no reply; the configuration must be
 unchanged after every message.
 
-Counts: KQ_STRESS_NETLINK_MSGS (short 800, long 10000), half of them as
+Counts: KQ_STRESS_NETLINK_MSGS (short 400, long 10000), half of them as
 nobody.  Seed: KQ_STRESS_SEED.
 """
 import json
@@ -21,7 +21,7 @@ import struct
 import kqtest as t
 import stress_common as sc
 
-MSGS = sc.count("netlink_msgs", 800, 10000)
+MSGS = sc.count("netlink_msgs", 400, 10000)
 SEED = int(os.environ.get("KQ_STRESS_SEED", "1"))
 
 NETLINK_GENERIC = 16

@@ -9,7 +9,7 @@ one sends SET_CONFIG and GET_STATE over netlink in a loop.  Expected: every
 rmmod and insmod succeeds, every VMM run ends cleanly, the kernel reports
 nothing.
 
-Cycles: KQ_STRESS_RELOAD_CYCLES (short 10, long 100).
+Cycles: KQ_STRESS_RELOAD_CYCLES (short 5, long 100).
 """
 import os
 import random
@@ -22,7 +22,7 @@ import kqtest as t
 import stress_common as sc
 import stress_netlink as nl
 
-CYCLES = sc.count("reload_cycles", 10, 100)
+CYCLES = sc.count("reload_cycles", 5, 100)
 
 
 def sysfs_racer(stop_fd):

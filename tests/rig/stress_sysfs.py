@@ -6,7 +6,7 @@ writable file as the snapshot taken before it; an acceptance changes the
 target to the value a model of the file's syntax expects (kstrtou32/64,
 kstrtobool, the mode names, the events list) and nothing else.
 
-Counts: KQ_STRESS_SYSFS_WRITES (short 600, long 10000).  Seed:
+Counts: KQ_STRESS_SYSFS_WRITES (short 300, long 10000).  Seed:
 KQ_STRESS_SEED (default 1), printed so that a failure can be replayed.
 """
 import os
@@ -17,7 +17,7 @@ import threading
 import kqtest as t
 import stress_common as sc
 
-WRITES = sc.count("sysfs_writes", 600, 10000)
+WRITES = sc.count("sysfs_writes", 300, 10000)
 SEED = int(os.environ.get("KQ_STRESS_SEED", "1"))
 
 EVENT_NAMES = ["cycles", "cpu-cycles", "instructions", "cache-references", "cache-misses",
