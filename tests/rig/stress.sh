@@ -7,13 +7,19 @@
 set -u
 cd "$(dirname "$0")"
 rc=0
+# A suite that hangs the guest never reaches vmtest.sh's dmesg dump: keep a copy
+# on the host side (KQ_OUT) as it grows.
+(while sleep 5; do dmesg >"$KQ_OUT/dmesg-live.txt.tmp" && mv "$KQ_OUT/dmesg-live.txt.tmp" "$KQ_OUT/dmesg-live.txt"; done) &
+watcher=$!
 for s in ${KQ_STRESS_ONLY:-sysfs netlink cycles reload admin burst}; do
 	echo "# stress suite $s: start $(date +%T)"
 	python3 "stress_$s.py" || rc=1
 	# A suite that died half-way leaves the module loaded: the next one starts clean.
 	if grep -q '^kvm_quanta ' /proc/modules; then
 		pkill -KILL -x kq-testvmm 2>/dev/null
-		rmmod kvm_quanta 2>/dev/null
+		timeout 300 rmmod kvm_quanta 2>/dev/null ||
+			{ echo "KQTEST not ok stress-$s-cleanup - kvm_quanta could not be unloaded after the suite"; break; }
 	fi
 done
+kill "$watcher"
 exit $rc

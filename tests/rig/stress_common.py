@@ -83,8 +83,8 @@ class Suite:
     def finish(self, unload=True):
         """Object counts back to zero, module unloads, kernel silent."""
         if t.module_loaded():
-            vms, _ = t.wait_for(lambda: not os.listdir(os.path.join(t.SYSFS, "vms")), 60)
-            left = os.listdir(os.path.join(t.SYSFS, "vms")) if t.module_loaded() else []
+            t.wait_for(lambda: not vm_dirs(), 60)
+            left = vm_dirs()
             self.check("objects-zero", not left, f"VMs left in sysfs: {left[:8]}")
             if os.path.exists(OBJECTS):
                 busy, _ = t.wait_for(lambda: not live_objects(), 60)
@@ -118,6 +118,13 @@ class Vmm(t.Vmm):
         self.log = open(os.path.join(t.OUT, f"{tag}.log"), "w")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
         self.pid = self.proc.pid
+
+
+def vm_dirs():
+    try:
+        return os.listdir(os.path.join(t.SYSFS, "vms"))
+    except OSError:
+        return []  # the module is going away
 
 
 def kmemleak_clear():

@@ -15,6 +15,7 @@ import os
 import random
 import signal
 import struct
+import subprocess
 import threading
 import time
 
@@ -112,6 +113,25 @@ class Vmms(threading.Thread):
             i += 1
 
 
+hung_stack = ""
+
+
+def rmmod(timeout):
+    """rmmod kvm_quanta; None (and hung_stack set) if it does not return in timeout s."""
+    global hung_stack
+    p = subprocess.Popen(["rmmod", "kvm_quanta"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            hung_stack = " <- ".join(ln.split()[-1] for ln in t.read(f"/proc/{p.pid}/stack").splitlines()[:8])
+        except OSError as e:
+            hung_stack = f"(no stack: {e})"
+        return None
+    return subprocess.CompletedProcess(p.args, p.returncode, out, err)
+
+
 def main():
     suite = sc.Suite("reload")
     ok, err = sc.load()
@@ -122,15 +142,21 @@ def main():
     vmms.start()
     t.wait_for(lambda: t.module_loaded() and os.listdir(os.path.join(t.SYSFS, "vms")), 120)
     racers = [spawn(sysfs_racer), spawn(netlink_racer)]
-    rmmod_fail, insmod_fail, busy = [], [], 0
+    rmmod_fail, insmod_fail, busy, hung = [], [], 0, False
     for c in range(CYCLES):
         # Let the racers and the VMs meet the loaded module for a moment.
         time.sleep(random.Random(c).uniform(0.05, 0.5))
         while True:
-            p = t.unload_module()
+            p = rmmod(300)
+            if p is None:
+                hung = True
+                break
             if p.returncode == 0 or "in use" not in p.stderr or busy > 100 * CYCLES:
                 break
             busy += 1  # a netlink dump holds the module: a moment later
+        if hung:
+            rmmod_fail.append(f"cycle {c}: rmmod still running after 300 s: {hung_stack}")
+            break
         if p.returncode != 0:
             rmmod_fail.append(f"cycle {c}: {p.stderr.strip()}")
         p = t.load_module()
@@ -140,18 +166,21 @@ def main():
         t.write(f"{t.SYSFS}/mode", "enforce")
     for pid, w in racers:
         os.close(w)
-        _, status = os.waitpid(pid, 0)
+        if hung:
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
     vmms.stop.set()
-    vmms.join(900)
+    if not hung:
+        vmms.join(900)
     print(f"# stress reload: {CYCLES} cycles, {vmms.runs} VMM runs, rmmod busy retries {busy}",
           flush=True)
     suite.check("rmmod", not rmmod_fail, f"{len(rmmod_fail)}x: {rmmod_fail[:3]}")
     suite.check("insmod", not insmod_fail, f"{insmod_fail[:3]}")
     suite.check("vmms-clean", vmms.runs > 0 and not vmms.failures,
                 f"{len(vmms.failures)} of {vmms.runs} VMM runs failed: {vmms.failures[:3]}")
-    if t.module_loaded():
+    if t.module_loaded() and not hung:
         t.write(f"{t.SYSFS}/mode", "observe")
-    suite.finish()
+    suite.finish(unload=not hung)
     t.finish()
 
 
