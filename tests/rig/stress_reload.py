@@ -26,13 +26,13 @@ import stress_netlink as nl
 CYCLES = sc.count("reload_cycles", 5, 100)
 
 
-def sysfs_racer(stop_fd):
+def sysfs_racer():
     rng = random.Random(os.getpid())
     values = {"mode": [b"enforce", b"observe", b"enforce"], "sample_interval_ms": [b"10", b"100", b"20"],
               "events": [b"cycles,instructions", b"none", b"cycles,instructions,llc-misses,branch-misses"],
               "weight": [b"50", b"200", b"100"], "enabled": [b"0", b"1"],
               "base_quantum_us": [b"3000", b"4000"], "max_quantum_us": [b"20000", b"12000"]}
-    while not _stopped(stop_fd):
+    while True:
         try:
             paths = sc.sysfs_writable()
         except OSError:
@@ -45,11 +45,11 @@ def sysfs_racer(stop_fd):
             sc.write_bytes(p, rng.choice(values.get(base, [b"1000", b"50"])))
 
 
-def netlink_racer(stop_fd):
+def netlink_racer():
     rng = random.Random(os.getpid())
     sk = nl.Sock()
     sk.s.settimeout(5)
-    while not _stopped(stop_fd):
+    while True:
         try:
             fam = sk.family_id("kvm_quanta")
             if fam is None:
@@ -71,25 +71,16 @@ def netlink_racer(stop_fd):
             sk.s.settimeout(5)
 
 
-def _stopped(fd):
-    try:
-        return os.read(fd, 1) == b""
-    except BlockingIOError:
-        return False
-
-
 def spawn(fn):
-    r, w = os.pipe()
-    os.set_blocking(r, False)
+    """fn in a child process, until SIGTERM (its default action) ends it."""
     pid = os.fork()
     if pid == 0:
-        os.close(w)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         try:
-            fn(r)
+            fn()
         finally:
             os._exit(0)
-    os.close(r)
-    return pid, w
+    return pid
 
 
 class Vmms(threading.Thread):
@@ -164,10 +155,8 @@ def main():
             insmod_fail.append(f"cycle {c}: {p.stderr.strip()}")
             break
         t.write(f"{t.SYSFS}/mode", "enforce")
-    for pid, w in racers:
-        os.close(w)
-        if hung:
-            os.kill(pid, signal.SIGKILL)
+    for pid in racers:
+        os.kill(pid, signal.SIGTERM)
         os.waitpid(pid, 0)
     vmms.stop.set()
     if not hung:
