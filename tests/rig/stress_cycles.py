@@ -46,6 +46,28 @@ def early_cuts():
         return 0
 
 
+def second_threads(pid):
+    """tids of the threads that took vCPUs over (named kq-vmV-vcpuCb)."""
+    out = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                if t.read(f"/proc/{pid}/task/{tid}/comm").strip().endswith("b"):
+                    out.append(int(tid))
+            except OSError:
+                pass
+    except OSError:
+        pass
+    return out
+
+
+def nice(tid):
+    try:
+        return os.getpriority(os.PRIO_PROCESS, tid)
+    except OSError:
+        return None
+
+
 def run_vmm(args, timeout):
     p = subprocess.run([t.VMM, "--pin", "0", "--timeout", str(timeout), *VMS, *args],
                        capture_output=True, text=True, timeout=timeout + 60)
@@ -82,6 +104,22 @@ def main():
         done += batch
     suite.check("close-during-run", not fails, f"{len(fails)} VMM runs failed: {fails[:2]}")
 
+    # follow: after a vCPU moves to another thread, enforce acts on that thread
+    # (issue 8, defect 5): a VM weight of 30 (nice about 5) reaches the second thread.
+    follow = sc.Vmm("stress-cycles-follow", ["iostorm:40000", "cpuidstorm:40000", "compute:40000"],
+                    ["--switch-thread"], pin=0, hold=False, timeout=600)
+    up, _ = t.wait_for(lambda: len(t.vms_of(follow.pid)) == 3, 120)
+    for vm in t.vms_of(follow.pid):
+        t.write(os.path.join(t.SYSFS, "vms", vm, "policy", "weight"), "30")
+    seconds, _ = t.wait_for(lambda: len(second_threads(follow.pid)) == 3, 120)
+    niced, waited = t.wait_for(lambda: all((nice(tid) or 0) > 0 for tid in second_threads(follow.pid)),
+                               15, 0.1)
+    state = {tid: nice(tid) for tid in second_threads(follow.pid)}
+    follow.kill()
+    suite.check("enforce-follows-thread", up and seconds and niced,
+                f"VMs listed {up}, second threads {bool(seconds)}; nice of the threads now "
+                f"running the vCPUs after {waited:.0f}s at weight 30: {state}")
+
     # switch: the module follows the thread that runs the vCPU.
     sw_fail, wrong_tid = [], []
     for i in range(n_switch):
@@ -93,18 +131,25 @@ def main():
             sw_fail.append(f"run {i}: no report")
             vmm.kill()
             continue
-        for vm, rvm in zip(sorted(t.vms_of(vmm.pid), key=lambda v: int(v.split("-")[1])),
-                           rep["vms"]):
-            rv = rvm["vcpus"][0]
+        # The module lists VMs in the order it first saw them, not the VMM's: match by thread.
+        firsts = {v["first_tid"] for vm in rep["vms"] for v in vm["vcpus"] if v.get("first_tid")}
+        finals = {v["tid"] for vm in rep["vms"] for v in vm["vcpus"] if v.get("first_tid")}
+        if len(firsts) != 3:
+            sw_fail.append(f"run {i}: {3 - len(firsts)} vCPUs were not handed over")
+        listed = {}
+        for vm in t.vms_of(vmm.pid):
             try:
-                tid = int(t.read(os.path.join(t.vcpu_dir(vm, 0), "tid")))
+                listed[vm] = int(t.read(os.path.join(t.vcpu_dir(vm, 0), "tid")))
             except OSError:
-                tid = None
-            if rv.get("first_tid") and tid != rv["tid"]:
-                wrong_tid.append(f"{vm}: sysfs tid {tid}, ran first on {rv['first_tid']}, "
-                                 f"then on {rv['tid']}")
-            if not rv.get("first_tid"):
-                sw_fail.append(f"{vm}: the vCPU was not handed over")
+                listed[vm] = None
+        for vm, tid in listed.items():
+            if tid not in finals:
+                wrong_tid.append(f"{vm}: sysfs tid {tid}, " +
+                                 ("the thread that ran it first" if tid in firsts else
+                                  "not a thread that ran it") +
+                                 f" (first {sorted(firsts)}, then {sorted(finals)})")
+        if len(listed) != 3:
+            sw_fail.append(f"run {i}: {len(listed)} of 3 VMs listed")
         vmm.release()
         if vmm.wait(120) != 0:
             sw_fail.append(f"run {i}: VMM failed")

@@ -255,6 +255,7 @@ def main():
         before = snapshot(paths)
         if before[target] is None:
             stats["gone"] += 1
+            paths = []  # a VM went away: list the files again
             continue
         err = sc.write_bytes(target, data)
         after = snapshot(paths)

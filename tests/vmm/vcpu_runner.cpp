@@ -103,12 +103,16 @@ std::string Loop(Vcpu& vcpu, ExitPolicy& policy, const VcpuRunContext& ctx, Vcpu
                   : "guest '" + rep.program + "': " + ExitDescription(*run);
       break;
     }
-    if (verdict == Verdict::kStop) break;
+    // Hand over at the first exit from half the time on (timed programs; at the latest at the
+    // exit that would stop them: the second thread re-enters once and meets the stop again),
+    // or at the first exit that does not end the program (counted programs).
     if (ctx.switch_thread && !st.switched &&
-        (spec.Timed() ? elapsed_ms() >= spec.count / 2.0 : true)) {
+        (spec.Timed() ? elapsed_ms() >= spec.count / 2.0 || verdict == Verdict::kStop
+                      : verdict != Verdict::kStop)) {
       st.handoff = true;
       return "";
     }
+    if (verdict == Verdict::kStop) break;
   }
   rep.run_ms = static_cast<uint64_t>(elapsed_ms());
   if (vcpu.detached()) {
