@@ -109,9 +109,11 @@ def main():
     follow = sc.Vmm("stress-cycles-follow", ["iostorm:40000", "cpuidstorm:40000", "compute:40000"],
                     ["--switch-thread"], pin=0, hold=False, timeout=600)
     up, _ = t.wait_for(lambda: len(t.vms_of(follow.pid)) == 3, 120)
+    # The weight changes only once the second threads run the vCPUs: a thread
+    # created by the first would inherit a nice set before.
+    seconds, _ = t.wait_for(lambda: len(second_threads(follow.pid)) == 3, 120)
     for vm in t.vms_of(follow.pid):
         t.write(os.path.join(t.SYSFS, "vms", vm, "policy", "weight"), "30")
-    seconds, _ = t.wait_for(lambda: len(second_threads(follow.pid)) == 3, 120)
     niced, waited = t.wait_for(lambda: all((nice(tid) or 0) > 0 for tid in second_threads(follow.pid)),
                                15, 0.1)
     state = {tid: nice(tid) for tid in second_threads(follow.pid)}
