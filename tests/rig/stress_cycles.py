@@ -61,6 +61,22 @@ def second_threads(pid):
     return out
 
 
+def first_threads(pid):
+    """tids of the threads that ran the vCPUs first (kq-vmV-vcpuC)."""
+    out = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                name = t.read(f"/proc/{pid}/task/{tid}/comm").strip()
+            except OSError:
+                continue
+            if name.startswith("kq-vm") and not name.endswith("b"):
+                out.append(int(tid))
+    except OSError:
+        pass
+    return out
+
+
 def nice(tid):
     try:
         return os.getpriority(os.PRIO_PROCESS, tid)
@@ -117,10 +133,12 @@ def main():
     niced, waited = t.wait_for(lambda: all((nice(tid) or 0) > 0 for tid in second_threads(follow.pid)),
                                15, 0.1)
     state = {tid: nice(tid) for tid in second_threads(follow.pid)}
+    firsts = {tid: nice(tid) for tid in first_threads(follow.pid)}
     follow.kill()
     suite.check("enforce-follows-thread", up and seconds and niced,
                 f"VMs listed {up}, second threads {bool(seconds)}; nice of the threads now "
-                f"running the vCPUs after {waited:.0f}s at weight 30: {state}")
+                f"running the vCPUs after {waited:.0f}s at weight 30: {state}; of the threads "
+                f"that ran them first (now waiting): {firsts}")
 
     # switch: the module follows the thread that runs the vCPU.
     sw_fail, wrong_tid = [], []
