@@ -16,7 +16,7 @@
 #   KQ_STRESS_TIMEOUT              seconds for the stress boot (default 14400)
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-cd "$repo"
+cd "$repo" || exit 1
 logs=build/logs
 mkdir -p "$logs"
 results=$logs/stress-results.txt
@@ -46,8 +46,9 @@ elif ! scripts/build-module.sh debug >"$logs/stress-module.out" 2>&1; then
 	note "not ok debug:build-w1-clean - see $logs/stress-module.out"
 else
 	note "ok debug:build-w1-clean"
-	make -s testvmm >"$logs/stress-userspace.out" 2>&1 && make -s userspace >>"$logs/stress-userspace.out" 2>&1 ||
+	if ! { make -s testvmm && make -s userspace; } >"$logs/stress-userspace.out" 2>&1; then
 		note "not ok debug:userspace-build - see $logs/stress-userspace.out"
+	fi
 	# A KASAN/lockdep kernel under TCG runs several times slower than the stock one.
 	export KQ_TIMEOUT=${KQ_TIMEOUT:-3600} KQ_MEM=${KQ_MEM:-4096}
 	for t in $rig_tests; do

@@ -5,7 +5,7 @@
 # default (make check); KQ_STRESS_LONG=1 for the long ones (make stress).
 # KQ_STRESS_ONLY="sysfs netlink ..." runs a subset.
 set -u
-cd "$(dirname "$0")"
+cd "$(dirname "$0")" || exit 1
 rc=0
 # A suite that hangs the guest never reaches vmtest.sh's dmesg dump: keep a copy
 # on the host side (KQ_OUT) as it grows.
