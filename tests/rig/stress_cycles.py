@@ -122,9 +122,22 @@ def main():
 
     # follow: after a vCPU moves to another thread, enforce acts on that thread
     # (issue 8, defect 5): a VM weight of 30 (nice about 5) reaches the second thread.
-    follow = sc.Vmm("stress-cycles-follow", ["iostorm:40000", "cpuidstorm:40000", "compute:40000"],
+    follow = sc.Vmm("stress-cycles-follow", ["iostorm:60000", "cpuidstorm:60000", "compute:60000"],
                     ["--switch-thread"], pin=0, hold=False, timeout=600)
     up, _ = t.wait_for(lambda: len(t.vms_of(follow.pid)) == 3, 120)
+
+    def seen_on_first():
+        """The module lists every vCPU with the thread that runs it first."""
+        tids = set()
+        for vm in t.vms_of(follow.pid):
+            try:
+                tids.add(int(t.read(os.path.join(t.vcpu_dir(vm, 0), "tid"))))
+            except OSError:
+                pass
+        return len(tids) == 3 and tids <= set(first_threads(follow.pid))
+    # Only a vCPU the module knew on its first thread tests the move (a slow
+    # machine may register it after the handover, at half the program's time).
+    exercised, _ = t.wait_for(seen_on_first, 25, 0.1)
     # The weight changes only once the second threads run the vCPUs: a thread
     # created by the first would inherit a nice set before.
     seconds, _ = t.wait_for(lambda: len(second_threads(follow.pid)) == 3, 120)
@@ -135,8 +148,9 @@ def main():
     state = {tid: nice(tid) for tid in second_threads(follow.pid)}
     firsts = {tid: nice(tid) for tid in first_threads(follow.pid)}
     follow.kill()
-    suite.check("enforce-follows-thread", up and seconds and niced,
-                f"VMs listed {up}, second threads {bool(seconds)}; nice of the threads now "
+    suite.check("enforce-follows-thread", up and exercised and seconds and niced,
+                f"VMs listed {up}, seen on their first threads {bool(exercised)}, "
+                f"second threads {bool(seconds)}; nice of the threads now "
                 f"running the vCPUs after {waited:.0f}s at weight 30: {state}; of the threads "
                 f"that ran them first (now waiting): {firsts}")
 
