@@ -7,6 +7,8 @@
 #   make check                     every test suite, ends with "N passed, N failed"
 #   make deb                       Debian packages into build/deb/, lintian-checked
 #   make deb-check                 make deb, then install them into throwaway roots
+#   make stress                    every rig suite plus the long stress suites on a KASAN/
+#                                  lockdep debug kernel (scripts/stress.sh; slow, not in check)
 #
 # The kernel module itself is described by Kbuild.
 
@@ -16,7 +18,7 @@ KQ_CONF := $(CURDIR)/conf/$(or $(KRELEASE),unknown)
 
 .PHONY: all modules configure install install-userspace clean userspace testvmm \
 	kunit rig \
-	check demo deps checkpatch deb deb-check
+	check stress demo deps checkpatch deb deb-check
 
 all: modules
 
@@ -69,6 +71,9 @@ deb:
 
 deb-check: deb
 	tests/pkg/install.sh
+
+stress:
+	scripts/stress.sh
 
 demo:
 	scripts/demo.sh

@@ -14,7 +14,8 @@
 #   kernels.sh modorder SUITE MOD...  print absolute .ko paths to insmod, in load order, for the
 #                                   given module names and their dependencies (from modules.dep;
 #                                   built-in modules are skipped).
-# SUITE: bookworm | trixie | sid.  Environment: KQ_CACHE (default /var/cache/kvm-quanta).
+# SUITE: bookworm | trixie | sid, or debug (scripts/debug-kernel.sh builds it: fetch builds,
+# info describes it).  Environment: KQ_CACHE (default /var/cache/kvm-quanta).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -261,6 +262,10 @@ fetch_chroot() {
 fetch_suite() {
 	local suite=$1 kver
 	kq_check_suite "$suite"
+	if [ "$suite" = debug ]; then
+		"$KQ_REPO/scripts/debug-kernel.sh" build
+		return
+	fi
 	kq_lock "$KQ_CACHE/locks/kernels-$suite.lock"
 	kq_apt_update "$suite"
 	kver=$(resolve_kver "$suite")
@@ -277,6 +282,10 @@ fetch_suite() {
 info_suite() {
 	local suite=$1 base kver md vmlinuz root kdir chroot=""
 	kq_check_suite "$suite"
+	if [ "$suite" = debug ]; then
+		"$KQ_REPO/scripts/debug-kernel.sh" info
+		return
+	fi
 	base=$(kdir_of "$suite")
 	[ -f "$base/stamp" ] || kq_die "$suite kernel not fetched: run scripts/kernels.sh fetch $suite"
 	kver=$(cat "$base/stamp")

@@ -8,7 +8,8 @@
 #   kq_log/kq_warn/kq_die   logging to stderr
 #   kq_mirror           Debian mirror URI, read from the machine's apt configuration
 #   kq_security_mirror  Debian security mirror URI (may be empty)
-#   kq_check_suite S    dies unless S is a known suite
+#   kq_check_suite S    dies unless S is a known suite (or "debug": the debug kernel that
+#                       scripts/debug-kernel.sh builds; not in KQ_SUITES, `make stress` uses it)
 #   kq_apt_dir S        per-suite apt state directory under $KQ_CACHE/apt/S
 #   kq_apt S ARGS...    run apt-get with suite S's private lists (never touches /etc/apt)
 #   kq_apt_cache S ARGS...  same for apt-cache
@@ -36,8 +37,8 @@ kq_die() {
 
 kq_check_suite() {
 	case "${1:-}" in
-	bookworm | trixie | sid) ;;
-	*) kq_die "unknown suite '${1:-}' (expected one of: $KQ_SUITES)" ;;
+	bookworm | trixie | sid | debug) ;;
+	*) kq_die "unknown suite '${1:-}' (expected one of: $KQ_SUITES debug)" ;;
 	esac
 }
 

@@ -3,7 +3,8 @@
 # guest test script there, with kvm + kvm-amd loaded and /dev/kvm present.
 #
 # Usage: scripts/vmtest.sh SUITE GUEST_SCRIPT [ARGS...]
-#   SUITE         bookworm | trixie | sid (run scripts/deps.sh first)
+#   SUITE         bookworm | trixie | sid (run scripts/deps.sh first), or debug: the KASAN/lockdep
+#                 kernel of scripts/debug-kernel.sh (its virtio/9p are built in, kvm is modular)
 #   GUEST_SCRIPT  a file in the repo (or any host path outside /tmp, /run, /dev, /proc, /sys), run as
 #                 `bash GUEST_SCRIPT ARGS...` inside the guest, with the current directory at the
 #                 repo root and stdin from /dev/null.
@@ -24,7 +25,7 @@
 #   the guest script reported at least one test.
 # Logs: build/logs/SUITE-<script basename>.log (console), guest dmesg in KQ_OUTDIR/dmesg.txt.
 # Environment: KQ_SMP (default 2), KQ_ACCEL (default tcg,thread=single: see below), KQ_MEM (MiB, default 2048), KQ_TIMEOUT (s, default 900),
-#   KQ_CPU (default EPYC,+svm), KQ_APPEND (extra kernel args), KQ_OUTDIR, KQ_VERBOSE=1 (echo
+#   KQ_CPU (default EPYC,+svm), KQ_STRESS_* (passed to the guest script), KQ_APPEND (extra kernel args), KQ_OUTDIR, KQ_VERBOSE=1 (echo
 #   the console to stderr while running), KQ_DMESG_IGNORE (extra ERE of dmesg lines that the
 #   dmesg-clean check ignores; CPU vulnerability notices are always ignored), KQ_CACHE.
 set -euo pipefail
@@ -150,6 +151,8 @@ module="$KQ_REPO/build/$SUITE/kvm_quanta.ko"
 	printf 'export KQ_SUITE=%q KQ_KVER=%q KQ_MODULE=%q KQ_REPO=%q KQ_OUT=/tmp/kq-out\n' \
 		"$SUITE" "$KVER" "$module" "$KQ_REPO"
 	printf 'export PATH=%q HOME=/root LC_ALL=C.UTF-8 TERM=dumb\n' "$PATH"
+	# The stress suites' counts and switches (tests/rig/stress.sh) reach the guest.
+	while IFS='=' read -r k v; do printf 'export %s=%q\n' "$k" "$v"; done < <(env | grep -E '^KQ_STRESS_[A-Z_]+=' || true)
 	printf 'KVM_MODS=(%s)\n' "$(printf '%q ' "${kvm_mods[@]}")"
 	printf 'GS=%q\nGS_BASE=%q\nGS_ARGS=(%s)\n' "$gs_abs" "$gs_base" "$(printf '%q ' "$@")"
 	cat <<'EOF'
@@ -214,6 +217,8 @@ if ! grep -q '^KQ-RUN-DONE$' <<<"$clean"; then
 fi
 if grep -q '^KQ-DMESG-END$' <<<"$clean"; then
 	bad_re='WARNING:|BUG:|Oops|general protection|Call Trace|kernel BUG|KASAN|refcount_t:|list_add corruption|list_del corruption|scheduling while atomic|sleeping function called from invalid context'
+	# What the debug kernel's checkers print without a WARNING: line.
+	bad_re+='|kmemleak: .*suspected memory leak|ODEBUG:|UBSAN:|blocked for more than|self-detected stall|rcu: INFO:'
 	# Boot-time CPU vulnerability notices ("...: WARNING: See .../hw-vuln/...") are not bugs.
 	ignore_re='hw-vuln|RETBleed: WARNING|Speculative Return Stack Overflow: WARNING'
 	[ -n "${KQ_DMESG_IGNORE:-}" ] && ignore_re+="|$KQ_DMESG_IGNORE"

@@ -51,19 +51,28 @@ std::optional<int> ParseInt(const std::string& s, int lo, int hi) {
 
 std::string UsageText() {
   return "usage: kq-testvmm [--vm PROGS]... [--pin CPU] [--report FILE] [--hold-file PATH]\n"
-         "                  [--timeout SEC]\n"
+         "                  [--timeout SEC] [--cycles N] [--close-during-run MS]\n"
+         "                  [--switch-thread]\n"
          "  --vm PROGS       add a VM; PROGS = comma-separated programs, one per vCPU:\n"
          "                   io:N cpuid:N hlt:N compute:MS[:ITERS] iostorm:MS\n"
          "                   cpuidstorm:MS[:PER]   (numbers decimal, 1..2147483648)\n"
          "  --pin CPU        pin every vCPU thread to CPU\n"
          "  --report FILE    also write the JSON report to FILE (atomically)\n"
          "  --hold-file PATH after the report keep the VM/vCPU fds open until PATH exists\n"
-         "  --timeout SEC    overall timeout (default 120), exit 3 on expiry\n";
+         "  --timeout SEC    overall timeout (default 120), exit 3 on expiry\n"
+         "  --cycles N       create, run and tear down the VMs N times (default 1); the report\n"
+         "                   is the last cycle's\n"
+         "  --close-during-run MS  MS ms after every vCPU has exited to the VMM once, another\n"
+         "                   thread drops the vCPU and VM fds (and the kvm_run mappings) while\n"
+         "                   the vCPU threads are in KVM_RUN; each vCPU then stops (\"closed\")\n"
+         "  --switch-thread  each vCPU is run by a second thread from half its program on\n"
+         "                   (timed programs: half the time; others: after the first exit)\n";
 }
 
 CliResult ParseCli(const std::vector<std::string>& args) {
   CliOptions opts;
   bool seen_pin = false, seen_report = false, seen_hold = false, seen_timeout = false;
+  bool seen_cycles = false;
   auto usage_error = [](const std::string& msg) { return CliResult{std::nullopt, msg}; };
   for (size_t i = 0; i < args.size(); ++i) {
     std::string name = args[i];
@@ -76,8 +85,14 @@ CliResult ParseCli(const std::vector<std::string>& args) {
       opts.help = true;
       continue;
     }
+    if (name == "--switch-thread") {
+      if (value) return usage_error(name + " takes no value");
+      if (opts.switch_thread) return usage_error(name + " given twice");
+      opts.switch_thread = true;
+      continue;
+    }
     if (name != "--vm" && name != "--pin" && name != "--report" && name != "--hold-file" &&
-        name != "--timeout") {
+        name != "--timeout" && name != "--cycles" && name != "--close-during-run") {
       return usage_error("unknown argument '" + args[i] + "'");
     }
     if (!value) {
@@ -110,6 +125,18 @@ CliResult ParseCli(const std::vector<std::string>& args) {
       if (!once(&seen_hold)) return usage_error("--hold-file given twice");
       if (value->empty()) return usage_error("--hold-file: empty path");
       opts.hold_file = *value;
+    } else if (name == "--close-during-run") {
+      if (opts.close_during_run_ms) return usage_error("--close-during-run given twice");
+      auto ms = ParseInt(*value, 0, kMaxTimeoutSec);
+      if (!ms) return usage_error("--close-during-run '" + *value + "': expected milliseconds");
+      opts.close_during_run_ms = *ms;
+    } else if (name == "--cycles") {
+      if (!once(&seen_cycles)) return usage_error("--cycles given twice");
+      auto n = ParseInt(*value, 1, kMaxCycles);
+      if (!n) {
+        return usage_error("--cycles '" + *value + "': expected 1.." + std::to_string(kMaxCycles));
+      }
+      opts.cycles = *n;
     } else {  // --timeout
       if (!once(&seen_timeout)) return usage_error("--timeout given twice");
       auto sec = ParseInt(*value, 1, kMaxTimeoutSec);

@@ -11,6 +11,7 @@ namespace kq {
 
 inline constexpr int kDefaultTimeoutSec = 120;
 inline constexpr int kMaxTimeoutSec = 7 * 24 * 3600;
+inline constexpr int kMaxCycles = 1000000;
 
 struct CliOptions {
   std::vector<std::vector<ProgramSpec>> vms;  // one entry per --vm, one program per vCPU
@@ -18,6 +19,9 @@ struct CliOptions {
   std::string report_path;  // empty: no report file (JSON still goes to stdout)
   std::string hold_file;    // empty: no holding
   int timeout_sec = kDefaultTimeoutSec;
+  int cycles = 1;  // --cycles: create, run and tear down the VMs this many times
+  std::optional<int> close_during_run_ms;  // --close-during-run MS
+  bool switch_thread = false;              // --switch-thread
   bool help = false;
 };
 

@@ -33,6 +33,32 @@ TEST(Cli, Defaults) {
   EXPECT_TRUE(r.options->hold_file.empty());
 }
 
+TEST(Cli, CyclesAndTeardownModes) {
+  CliResult r =
+      P({"--vm", "iostorm:100", "--cycles", "1000", "--close-during-run", "50", "--switch-thread"});
+  ASSERT_TRUE(r.options) << r.error;
+  EXPECT_EQ(r.options->cycles, 1000);
+  EXPECT_EQ(r.options->close_during_run_ms, 50);
+  EXPECT_TRUE(r.options->switch_thread);
+  CliResult d = P({"--vm", "io:1"});
+  ASSERT_TRUE(d.options);
+  EXPECT_EQ(d.options->cycles, 1);
+  EXPECT_FALSE(d.options->close_during_run_ms);
+  EXPECT_FALSE(d.options->switch_thread);
+}
+
+TEST(Cli, CyclesAndFlagsRejected) {
+  EXPECT_FALSE(P({"--vm", "io:1", "--cycles", "0"}).options);
+  EXPECT_FALSE(P({"--vm", "io:1", "--cycles", "1000001"}).options);
+  EXPECT_FALSE(P({"--vm", "io:1", "--cycles", "-1"}).options);
+  EXPECT_FALSE(P({"--vm", "io:1", "--cycles", "2", "--cycles", "3"}).options);
+  EXPECT_FALSE(P({"--vm", "io:1", "--cycles"}).options);
+  EXPECT_FALSE(P({"--vm", "io:1", "--switch-thread=1"}).options);
+  EXPECT_FALSE(P({"--vm", "io:1", "--close-during-run", "1", "--close-during-run", "1"}).options);
+  EXPECT_FALSE(P({"--vm", "io:1", "--close-during-run", "x"}).options);
+  EXPECT_FALSE(P({"--vm", "io:1", "--close-during-run"}).options);
+}
+
 TEST(Cli, Help) {
   CliResult r = P({"--help"});
   ASSERT_TRUE(r.options);

@@ -30,6 +30,9 @@ std::string VcpuToJson(const VcpuReport& v) {
   out += Quote("schedstat") + ":{" + Field("run_ns", v.schedstat.run_ns) + "," +
          Field("wait_ns", v.schedstat.wait_ns) + "," + Field("timeslices", v.schedstat.timeslices) +
          "}";
+  // Only in the modes that produce them, so the common report stays as it was.
+  if (v.first_tid != 0) out += "," + Field("first_tid", static_cast<uint64_t>(v.first_tid));
+  if (v.closed) out += "," + Quote("closed") + ":true";
   return out + "}";
 }
 

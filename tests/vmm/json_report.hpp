@@ -23,6 +23,8 @@ struct VcpuReport {
   uint64_t kvm_run_calls = 0;    // every KVM_RUN ioctl, retries included
   uint64_t kvm_run_retries = 0;  // KVM_RUN calls that failed with EINTR/EAGAIN and were retried
   SchedStat schedstat;
+  pid_t first_tid = 0;  // --switch-thread: the thread that ran the vCPU first (0: one thread)
+  bool closed = false;  // --close-during-run: the fds were dropped while the vCPU ran
 };
 
 struct VmReport {

@@ -51,6 +51,22 @@ TEST(ReportToJson, Structure) {
             "{\"index\":1,\"vcpus\":[]}]}");
 }
 
+TEST(ReportToJson, SwitchedAndClosedVcpu) {
+  Report r;
+  VcpuReport v;
+  v.tid = 20;
+  v.first_tid = 10;
+  v.closed = true;
+  r.vms.push_back(VmReport{0, {v}});
+  const std::string json = ReportToJson(r);
+  EXPECT_NE(json.find("\"timeslices\":0},\"first_tid\":10,\"closed\":true}"), std::string::npos)
+      << json;
+  r.vms[0].vcpus[0].first_tid = 0;
+  r.vms[0].vcpus[0].closed = false;
+  EXPECT_EQ(ReportToJson(r).find("first_tid"), std::string::npos);
+  EXPECT_EQ(ReportToJson(r).find("closed"), std::string::npos);
+}
+
 TEST(ReportToJson, LargeNumbers) {
   Report r;
   VcpuReport v;

@@ -28,6 +28,10 @@ void UniqueFd::Reset() {
   fd_ = -1;
 }
 
+void UniqueFd::ReplaceWith(int other_fd) {
+  if (fd_ >= 0 && dup3(other_fd, fd_, O_CLOEXEC) < 0) throw ErrnoError("dup3");
+}
+
 Mapping& Mapping::operator=(Mapping&& o) noexcept {
   if (this != &o) {
     Reset();
@@ -41,6 +45,14 @@ Mapping& Mapping::operator=(Mapping&& o) noexcept {
 void Mapping::Reset() {
   if (addr_ != nullptr) munmap(addr_, len_);
   addr_ = nullptr;
+}
+
+void Mapping::ReplaceWithAnonymous() {
+  if (addr_ == nullptr) return;
+  if (mmap(addr_, len_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) ==
+      MAP_FAILED) {
+    throw ErrnoError("mmap over kvm_run");
+  }
 }
 
 Kvm::Kvm() : fd_(open("/dev/kvm", O_RDWR | O_CLOEXEC)) {
@@ -82,6 +94,17 @@ kvm_regs Vcpu::GetRegs() const {
   kvm_regs regs{};
   if (ioctl(fd_.get(), KVM_GET_REGS, &regs) < 0) throw ErrnoError("KVM_GET_REGS");
   return regs;
+}
+
+void Vcpu::Detach(int devnull_fd) {
+  detached_.store(true);
+  run_map_.ReplaceWithAnonymous();
+  fd_.ReplaceWith(devnull_fd);
+}
+
+void Vm::Detach(int devnull_fd) {
+  for (auto& v : vcpus_) v->Detach(devnull_fd);
+  fd_.ReplaceWith(devnull_fd);
 }
 
 Vm::Vm(const Kvm& kvm, int index, const std::vector<std::vector<uint8_t>>& programs)

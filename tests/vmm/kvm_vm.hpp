@@ -4,6 +4,7 @@
 
 #include <linux/kvm.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -31,6 +32,9 @@ class UniqueFd {
   UniqueFd& operator=(const UniqueFd&) = delete;
   int get() const { return fd_; }
   void Reset();
+  // Points the fd number at other_fd's file (dup3), dropping this number's reference to its
+  // file without freeing the number: a thread racing on the number meets other_fd's file.
+  void ReplaceWith(int other_fd);
 
  private:
   int fd_;
@@ -48,6 +52,9 @@ class Mapping {
   uint8_t* data() const { return static_cast<uint8_t*>(addr_); }
   size_t size() const { return len_; }
   void Reset();
+  // Maps anonymous memory over the range (MAP_FIXED): the file's reference is dropped while
+  // readers of the range keep reading (zeros) instead of faulting.
+  void ReplaceWithAnonymous();
 
  private:
   void* addr_ = nullptr;
@@ -75,10 +82,18 @@ class Vcpu {
   kvm_run* run() const { return reinterpret_cast<kvm_run*>(run_map_.data()); }
   kvm_regs GetRegs() const;
 
+  // Drops the process's references to the vCPU file (the kvm_run mapping, then the fd) while
+  // another thread may be in KVM_RUN, whose own reference becomes the last one. detached()
+  // turns true before anything is dropped: a runner that sees it true must treat whatever it
+  // just read from kvm_run, or got from KVM_RUN, as the end.
+  void Detach(int devnull_fd);
+  bool detached() const { return detached_.load(); }
+
  private:
   UniqueFd fd_;
   Mapping run_map_;
   int index_;
+  std::atomic<bool> detached_{false};
 };
 
 class Vm {
@@ -92,6 +107,8 @@ class Vm {
   int fd() const { return fd_.get(); }
   int index() const { return index_; }
   std::vector<std::unique_ptr<Vcpu>>& vcpus() { return vcpus_; }
+  // Detaches every vCPU, then drops the VM fd the same way (see Vcpu::Detach).
+  void Detach(int devnull_fd);
 
  private:
   Mapping mem_;  // declared first: destroyed after the VM and vCPU fds

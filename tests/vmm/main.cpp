@@ -1,10 +1,14 @@
 // kq-testvmm: runs several small real-mode VMs with several vCPUs each against /dev/kvm and
 // reports what each vCPU did. See cli.cpp for the command line, guest_programs.cpp for what
 // each guest program does.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <latch>
 #include <memory>
 #include <string>
@@ -34,26 +38,43 @@ void WaitForFile(const std::string& path) {
   while (access(path.c_str(), F_OK) != 0) usleep(50 * 1000);
 }
 
-int Run(const kq::CliOptions& opts) {
-  kq::Watchdog watchdog(opts.timeout_sec);
+// Writes the report (file and stdout), then waits for the hold file if there is one.
+int Publish(const kq::CliOptions& opts, const kq::Report& report) {
+  const std::string json = kq::ReportToJson(report);
+  if (!opts.report_path.empty()) {
+    std::string error;
+    if (!kq::WriteFileAtomically(opts.report_path, json + "\n", &error)) return Fail(error);
+  }
+  printf("%s\n", json.c_str());
+  fflush(stdout);
+  if (!opts.hold_file.empty()) {
+    WaitForFile(opts.hold_file);  // vCPU threads are joined; only the fds stay open
+  }
+  return kExitOk;
+}
 
-  // Create every VM and vCPU before any vCPU runs.
+// One cycle: create every VM and vCPU, run them, tear them down. The last cycle publishes
+// its report before the teardown. Returns an exit code.
+int RunCycle(const kq::CliOptions& opts, const kq::Kvm& kvm, int devnull, bool last) {
+  kq::Report report_storage;
+  kq::Report* report = &report_storage;
   std::vector<std::unique_ptr<kq::Vm>> vms;
-  std::unique_ptr<kq::Kvm> kvm;
+  size_t nvcpus = 0;
   try {
-    kvm = std::make_unique<kq::Kvm>();
     for (size_t i = 0; i < opts.vms.size(); ++i) {
       std::vector<std::vector<uint8_t>> code;
       for (const kq::ProgramSpec& spec : opts.vms[i]) code.push_back(kq::EncodeProgram(spec));
-      vms.push_back(std::make_unique<kq::Vm>(*kvm, static_cast<int>(i), code));
+      vms.push_back(std::make_unique<kq::Vm>(kvm, static_cast<int>(i), code));
+      nvcpus += opts.vms[i].size();
     }
   } catch (const kq::KvmError& e) {
     return Fail(e.what());
   }
 
   std::latch start(1);
+  std::latch exited_once(static_cast<std::ptrdiff_t>(nvcpus));
   std::atomic<bool> abort{false};
-  const kq::VcpuRunContext ctx{opts.pin_cpu, &start, &abort};
+  const kq::VcpuRunContext ctx{opts.pin_cpu, &start, &abort, opts.switch_thread, &exited_once};
   std::vector<std::vector<kq::VcpuOutcome>> outcomes(vms.size());
   std::vector<std::thread> threads;
   for (size_t i = 0; i < vms.size(); ++i) outcomes[i].resize(opts.vms[i].size());
@@ -68,37 +89,69 @@ int Run(const kq::CliOptions& opts) {
   } catch (const std::system_error& e) {
     spawn_error = std::string("std::thread: ") + e.what();
     abort = true;  // the threads already started stop before their first KVM_RUN
+    for (size_t k = threads.size(); k < nvcpus; ++k) exited_once.count_down();
   }
   start.count_down();  // all VMs start together
+  std::string close_error;
+  if (opts.close_during_run_ms && spawn_error.empty()) {
+    // Every vCPU has been in KVM_RUN and is (or is about to be) back in it: drop the fds
+    // under it, so that each vCPU thread's KVM_RUN holds the last reference to its file.
+    // The delay lets the module under test act on the running vCPUs first (a stimulus,
+    // not a wait for a result).
+    exited_once.wait();
+    std::this_thread::sleep_for(std::chrono::milliseconds(*opts.close_during_run_ms));
+    try {
+      for (auto& vm : vms) vm->Detach(devnull);
+    } catch (const kq::KvmError& e) {
+      close_error = e.what();
+    }
+  }
   for (std::thread& t : threads) t.join();
   if (!spawn_error.empty()) return Fail(spawn_error);
+  if (!close_error.empty()) return Fail(close_error);
 
   std::string errors;
-  kq::Report report;
-  report.pid = getpid();
+  report->pid = getpid();
+  report->vms.clear();
   for (size_t i = 0; i < vms.size(); ++i) {
     kq::VmReport vm{static_cast<int>(i), {}};
     for (kq::VcpuOutcome& o : outcomes[i]) {
       if (!o.error.empty()) errors += "\n  vm " + std::to_string(i) + " " + o.error;
       vm.vcpus.push_back(o.report);
     }
-    report.vms.push_back(std::move(vm));
+    report->vms.push_back(std::move(vm));
   }
   if (!errors.empty()) return Fail("a vCPU failed:" + errors);
-
-  const std::string json = kq::ReportToJson(report);
-  if (!opts.report_path.empty()) {
-    std::string error;
-    if (!kq::WriteFileAtomically(opts.report_path, json + "\n", &error)) return Fail(error);
-  }
-  printf("%s\n", json.c_str());
-  fflush(stdout);
-
-  if (!opts.hold_file.empty()) {
-    WaitForFile(opts.hold_file);  // vCPU threads are joined; only the fds stay open
+  if (last) {
+    const int rc = Publish(opts, *report);
+    if (rc != kExitOk) return rc;
   }
   for (auto& vm : vms) vm->vcpus().clear();  // vCPU fds first, then the VM fds
   vms.clear();
+  return kExitOk;
+}
+
+int Run(const kq::CliOptions& opts) {
+  kq::Watchdog watchdog(opts.timeout_sec);
+  std::unique_ptr<kq::Kvm> kvm;
+  try {
+    kvm = std::make_unique<kq::Kvm>();
+  } catch (const kq::KvmError& e) {
+    return Fail(e.what());
+  }
+  const int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (devnull < 0) return Fail(std::string("open /dev/null: ") + strerror(errno));
+  for (int c = 0; c < opts.cycles; ++c) {
+    const int rc = RunCycle(opts, *kvm, devnull, c + 1 == opts.cycles);
+    if (rc != kExitOk) {
+      if (opts.cycles > 1) {
+        fprintf(stderr, "kq-testvmm: cycle %d of %d failed\n", c + 1, opts.cycles);
+      }
+      close(devnull);
+      return rc;
+    }
+  }
+  close(devnull);
   return kExitOk;
 }
 

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <thread>
 
 #include "exit_policy.hpp"
 
@@ -38,12 +39,27 @@ std::string ExitDescription(const kvm_run& run) {
   }
 }
 
+// Where one vCPU's run stands, across the threads that run it.
+struct LoopState {
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  bool switched = false;      // the second thread has taken over
+  bool handoff = false;       // Loop stopped to hand the vCPU to the second thread
+  bool counted_exit = false;  // ctx.exited_once counted down for this vCPU
+};
+
+void CountExit(const VcpuRunContext& ctx, LoopState& st) {
+  if (ctx.exited_once != nullptr && !st.counted_exit) {
+    st.counted_exit = true;
+    ctx.exited_once->count_down();
+  }
+}
+
 // The vCPU loop proper; returns an error message or "".
-std::string Loop(Vcpu& vcpu, ExitPolicy& policy, const VcpuRunContext& ctx, VcpuReport& rep) {
+std::string Loop(Vcpu& vcpu, ExitPolicy& policy, const VcpuRunContext& ctx, VcpuReport& rep,
+                 const ProgramSpec& spec, LoopState& st) {
   kvm_run* run = vcpu.run();
-  const auto start = std::chrono::steady_clock::now();
   auto elapsed_ms = [&] {
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - st.start)
         .count();
   };
   std::string error;
@@ -52,12 +68,14 @@ std::string Loop(Vcpu& vcpu, ExitPolicy& policy, const VcpuRunContext& ctx, Vcpu
       error = "stopped because another vCPU failed";
       break;
     }
+    if (vcpu.detached()) break;
     ++rep.kvm_run_calls;
     if (ioctl(vcpu.fd(), KVM_RUN, 0) < 0) {
       if (errno == EINTR || errno == EAGAIN) {
         ++rep.kvm_run_retries;
         continue;
       }
+      if (vcpu.detached()) break;  // the fd is /dev/null now
       error = std::string("KVM_RUN: ") + strerror(errno);
       break;
     }
@@ -74,21 +92,70 @@ std::string Loop(Vcpu& vcpu, ExitPolicy& policy, const VcpuRunContext& ctx, Vcpu
     } else if (run->exit_reason == KVM_EXIT_HLT) {
       verdict = policy.OnHlt();
     } else {
-      error = "guest '" + rep.program + "': " + ExitDescription(*run);
+      verdict = Verdict::kError;
+    }
+    // What was read may come from the anonymous page that replaced kvm_run: checked after.
+    if (vcpu.detached()) break;
+    CountExit(ctx, st);
+    if (verdict == Verdict::kError) {
+      error = run->exit_reason == KVM_EXIT_IO || run->exit_reason == KVM_EXIT_HLT
+                  ? policy.error()
+                  : "guest '" + rep.program + "': " + ExitDescription(*run);
       break;
     }
-    if (verdict == Verdict::kError) {
-      error = policy.error();
-      break;
+    // Hand over at the first exit from half the time on (timed programs; at the latest at the
+    // exit that would stop them: the second thread re-enters once and meets the stop again),
+    // or at the first exit that does not end the program (counted programs).
+    if (ctx.switch_thread && !st.switched &&
+        (spec.Timed() ? elapsed_ms() >= spec.count / 2.0 || verdict == Verdict::kStop
+                      : verdict != Verdict::kStop)) {
+      st.handoff = true;
+      return "";
     }
     if (verdict == Verdict::kStop) break;
   }
   rep.run_ms = static_cast<uint64_t>(elapsed_ms());
+  if (vcpu.detached()) {
+    rep.closed = true;
+    return "";
+  }
   if (!error.empty()) return error;
   const kvm_regs regs = vcpu.GetRegs();
   if (!policy.Finish(static_cast<uint32_t>(regs.rsi))) return policy.error();
   rep.guest_iterations = policy.guest_iterations();
   return "";
+}
+
+// Names and pins the calling thread; returns an error message or "".
+std::string SetUpThread(const std::string& name, const VcpuRunContext& ctx) {
+  pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+  if (ctx.pin_cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(*ctx.pin_cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0) {
+      return "sched_setaffinity(CPU " + std::to_string(*ctx.pin_cpu) + "): " + strerror(errno);
+    }
+  }
+  return "";
+}
+
+// Runs the vCPU in the calling thread until its end or a handoff; the thread's schedstat is
+// read here, while the thread still exists.
+std::string RunPart(Vcpu& vcpu, ExitPolicy& policy, const VcpuRunContext& ctx, VcpuReport& rep,
+                    const ProgramSpec& spec, LoopState& st) {
+  rep.tid = static_cast<pid_t>(syscall(SYS_gettid));
+  std::string error;
+  try {
+    error = Loop(vcpu, policy, ctx, rep, spec, st);
+  } catch (const KvmError& e) {
+    error = e.what();
+  }
+  if (error.empty() && !st.handoff) {
+    auto stat = ReadThreadSchedstat(rep.tid, &error);
+    if (stat) rep.schedstat = *stat;
+  }
+  return error;
 }
 
 }  // namespace
@@ -97,34 +164,30 @@ void RunVcpu(int vm_index, Vcpu& vcpu, const ProgramSpec& spec, const VcpuRunCon
              VcpuOutcome* out) {
   const std::string name =
       "kq-vm" + std::to_string(vm_index) + "-vcpu" + std::to_string(vcpu.index());
-  pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
   VcpuReport& rep = out->report;
   rep.index = vcpu.index();
   rep.program = spec.text;
   rep.tid = static_cast<pid_t>(syscall(SYS_gettid));
-  std::string error;
-  if (ctx.pin_cpu) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(*ctx.pin_cpu, &set);
-    if (sched_setaffinity(0, sizeof set, &set) != 0) {
-      error = "sched_setaffinity(CPU " + std::to_string(*ctx.pin_cpu) + "): " + strerror(errno);
-    }
-  }
+  std::string error = SetUpThread(name, ctx);
   ctx.start->wait();
+  LoopState st;
   if (error.empty()) {
     ExitPolicy policy(spec);
-    try {
-      error = Loop(vcpu, policy, ctx, rep);
-    } catch (const KvmError& e) {
-      error = e.what();
+    error = RunPart(vcpu, policy, ctx, rep, spec, st);
+    if (error.empty() && st.handoff) {
+      // The same vCPU, from here on run by another thread (KVM_RUN from thread A, then B).
+      rep.first_tid = rep.tid;
+      st.handoff = false;
+      st.switched = true;
+      std::thread second([&] {
+        error = SetUpThread(name + "b", ctx);
+        if (error.empty()) error = RunPart(vcpu, policy, ctx, rep, spec, st);
+      });
+      second.join();
     }
     rep.exits = policy.counts();
   }
-  if (error.empty()) {
-    auto stat = ReadThreadSchedstat(rep.tid, &error);
-    if (stat) rep.schedstat = *stat;
-  }
+  CountExit(ctx, st);
   if (!error.empty()) {
     out->error = "vcpu " + std::to_string(rep.index) + ": " + error;
     ctx.abort->store(true);

@@ -22,9 +22,15 @@ struct VcpuRunContext {
   std::optional<int> pin_cpu;
   std::latch* start = nullptr;         // all threads wait on it before the first KVM_RUN
   std::atomic<bool>* abort = nullptr;  // set by a failing vCPU; the others stop at their next exit
+  bool switch_thread = false;          // --switch-thread
+  // Counted down once by each vCPU at its first userspace exit or at its end, whichever is
+  // first (--close-during-run waits on it); may be null.
+  std::latch* exited_once = nullptr;
 };
 
-// Names the calling thread "kq-vmV-vcpuC", then runs the vCPU to its end.
+// Names the calling thread "kq-vmV-vcpuC", then runs the vCPU to its end. With switch_thread,
+// a second thread "kq-vmV-vcpuCb" takes the vCPU over half-way (first_tid in the report).
+// A vCPU detached by another thread (Vcpu::Detach) ends without error, marked closed.
 void RunVcpu(int vm_index, Vcpu& vcpu, const ProgramSpec& spec, const VcpuRunContext& ctx,
              VcpuOutcome* out);
 
