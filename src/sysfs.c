@@ -48,6 +48,31 @@ static const char *const kq_mode_names[] = {
 	[KQ_MODE_ENFORCE] = "enforce",
 };
 
+/*
+ * A write is text: sysfs hands us @count bytes, and kstrto*() and
+ * sysfs_streq() stop at an embedded NUL and accept what came before it
+ * ("5\0junk" would read as 5).  Refuse that first, for every knob.
+ */
+static int kq_text_ok(const char *buf, size_t count)
+{
+	return strnlen(buf, count) == count ? 0 : -EINVAL;
+}
+
+/* 0 or 1 and their usual spellings, whole: kstrtobool() reads "1x" as 1. */
+static const char *const kq_bool_names[] = {
+	"0", "1", "n", "y", "no", "yes", "off", "on", "false", "true",
+};
+
+static int kq_parse_bool(const char *buf, bool *on)
+{
+	int i = sysfs_match_string(kq_bool_names, buf);
+
+	if (i < 0)
+		return -EINVAL;
+	*on = i & 1;
+	return 0;
+}
+
 static ssize_t mode_show(struct kobject *kobj, struct kobj_attribute *attr,
 			 char *buf)
 {
@@ -59,8 +84,7 @@ static ssize_t mode_store(struct kobject *kobj, struct kobj_attribute *attr,
 {
 	int i;
 
-	/* sysfs_streq() would stop at an embedded NUL and accept the rest. */
-	if (strnlen(buf, count) != count)
+	if (kq_text_ok(buf, count))
 		return -EINVAL;
 	i = sysfs_match_string(kq_mode_names, buf);
 	if (i < 0)
@@ -99,7 +123,7 @@ static ssize_t sample_interval_ms_store(struct kobject *kobj,
 	u32 ms;
 	int ret;
 
-	ret = kstrtou32(buf, 10, &ms);
+	ret = kq_text_ok(buf, count) ?: kstrtou32(buf, 10, &ms);
 	if (ret)
 		return ret;
 	return kq_sample_set_interval_ms(ms) ?: count;
@@ -185,7 +209,7 @@ static ssize_t kq_param_store(struct kobject *kobj, struct kobj_attribute *a,
 	u64 v;
 	int ret;
 
-	ret = kstrtou64(buf, 10, &v);
+	ret = kq_text_ok(buf, count) ?: kstrtou64(buf, 10, &v);
 	if (ret)
 		return ret;
 	if (v > pa->max)
@@ -595,9 +619,10 @@ static ssize_t kq_knob_store(struct kobject *kobj, struct kobj_attribute *a,
 	u32 val;
 	int ret;
 
-	if (ka->knob == KQ_K_ENABLED)
-		ret = kstrtobool(buf, &on);
-	else
+	ret = kq_text_ok(buf, count);
+	if (!ret && ka->knob == KQ_K_ENABLED)
+		ret = kq_parse_bool(buf, &on);
+	else if (!ret)
 		ret = kstrtou32(buf, 10, &val);
 	if (ret)
 		return ret;

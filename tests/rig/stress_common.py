@@ -29,10 +29,10 @@ BAD = re.compile(r"WARNING:|BUG:|Oops|general protection|Call Trace|kernel BUG|K
                  r"kmemleak: .*suspected memory leak")
 IGNORE = re.compile(r"hw-vuln|RETBleed: WARNING|Speculative Return Stack Overflow: WARNING")
 KMEMLEAK = "/sys/kernel/debug/kmemleak"
-# The module's own object counters, when it has them: "NAME VALUE" lines.
-# Every count but a pool's (the per-CPU reserve is full when idle) must
-# return to 0 once no VM exists.
-OBJECTS = "/sys/kernel/debug/kvm_quanta/objects"
+# The module's own object counters: "NAME VALUE" lines (vms, vcpus,
+# pooled, task_works).  Every count but the pool's (the per-CPU reserve is
+# full when idle) must return to 0 once no VM exists.
+OBJECTS = "/sys/kernel/kvm_quanta/objects"
 
 
 def live_objects():
@@ -41,7 +41,7 @@ def live_objects():
     text = t.read(OBJECTS) if os.path.exists(OBJECTS) else ""
     for ln in text.splitlines():
         parts = ln.split()
-        if len(parts) == 2 and not parts[0].startswith(("pool", "reserve")) and parts[1] != "0":
+        if len(parts) == 2 and not parts[0].startswith("pool") and parts[1] != "0":
             out[parts[0]] = parts[1]
     return out
 
