@@ -264,6 +264,10 @@ void kq_policy_window(const struct kq_policy_params *p,
  * @pause_spin: a PAUSE-loop exit (kvm_vcpu_on_spin()) since the last call;
  *	never a PV yield hypercall, which is the lock releaser's side
  *
+ * A PAUSE-loop spinner is cut at once; a vCPU decided flush, phase_end,
+ * exit_heavy or spin once it has run its target, unless the ledger owes it
+ * time (st->payback < 0).
+ *
  * Return: true to yield the CPU before re-entering the guest.
  */
 bool kq_policy_cut_now(const struct kq_vcpu_policy *st, u64 ran_ns,
@@ -271,6 +275,12 @@ bool kq_policy_cut_now(const struct kq_vcpu_policy *st, u64 ran_ns,
 {
 	if (pause_spin)
 		return true;
+	/*
+	 * A creditor is not cut: early yields are what cost a vCPU its share
+	 * (measured on EEVDF), and the ledger owes it time.
+	 */
+	if (st->payback < 0)
+		return false;
 	switch (st->reason) {
 	case KVM_QUANTA_R_FLUSH:
 	case KVM_QUANTA_R_PHASE_END:
@@ -347,22 +357,28 @@ int kq_policy_nice(u32 weight, s32 payback)
 /**
  * kq_ledger_weight() - a vCPU's share of its VM's weight for one window
  * @vm_weight: the VM's weight, 1 to 10000
- * @vm_runnable_ns: run + wait time of all the VM's vCPUs in the window
+ * @runnable_ns: this vCPU's run + wait time in the window
+ * @vm_runnable_ns: the same summed over all the VM's vCPUs, this one too
  * @window_ns: the window's length
  *
- * libvirt's cpu shares are the VM's, not each thread's: its weight is
- * split among the vCPUs that are runnable, on average vm_runnable_ns /
- * window_ns of them (at least one), so a VM with N busy vCPUs competes
- * for a CPU like a 1-vCPU VM of the same weight competes for its own.
+ * libvirt's cpu shares are the VM's, not each thread's: while k of its
+ * vCPUs are runnable, each has 1/k of the VM's weight, so a VM with N busy
+ * vCPUs competes like a 1-vCPU VM of the same weight.  Over a window, the
+ * vCPU's siblings are taken as runnable at random times in it: while it is
+ * runnable, 1 + (vm_runnable_ns - runnable_ns) / window_ns of the VM's
+ * vCPUs are, on average.
  *
  * Return: the vCPU's weight x 1000, at least 1.
  */
-u32 kq_ledger_weight(u32 vm_weight, u64 vm_runnable_ns, u64 window_ns)
+u32 kq_ledger_weight(u32 vm_weight, u64 runnable_ns, u64 vm_runnable_ns,
+		     u64 window_ns)
 {
-	u64 w = (u64)vm_weight * 1000;
+	u64 w = (u64)vm_weight * 1000, others;
 
-	if (window_ns && vm_runnable_ns > window_ns)
-		w = kq_mul_div(w, window_ns, vm_runnable_ns, w);
+	if (window_ns && vm_runnable_ns > runnable_ns) {
+		others = vm_runnable_ns - runnable_ns;
+		w = kq_mul_div(w, window_ns, window_ns + others, w);
+	}
 	return w ? (u32)w : 1;
 }
 

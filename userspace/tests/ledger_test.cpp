@@ -128,10 +128,10 @@ TEST(Ledger, UnpinnedVcpuPerCpu) {
   // vCPU 0 ran 30 ms on CPU 0 and 20 ms on CPU 1; vCPU 1 is on CPU 0,
   // vCPU 2 on CPU 1; all runnable all of a 50 ms window, equal weights.
   std::vector<kq_ledger_entry> e = {
-      Entry(1, 20 * kMs, 10 * kMs, 100, 0),         // vCPU 0 on CPU 1
-      Entry(0, 20 * kMs, 30 * kMs, 100, 0),         // vCPU 1
-      Entry(0, 30 * kMs, 20 * kMs, 100, 3 * kMs),   // vCPU 0 on CPU 0, holds its debt
-      Entry(1, 30 * kMs, 20 * kMs + 0, 100, 0),     // vCPU 2
+      Entry(1, 20 * kMs, 10 * kMs, 100, 0),        // vCPU 0 on CPU 1
+      Entry(0, 20 * kMs, 30 * kMs, 100, 0),        // vCPU 1
+      Entry(0, 30 * kMs, 20 * kMs, 100, 3 * kMs),  // vCPU 0 on CPU 0, holds its debt
+      Entry(1, 30 * kMs, 20 * kMs + 0, 100, 0),    // vCPU 2
   };
   kq_ledger_window(e.data(), 4);
   // CPU 0: 50 ms runnable each, 25 fair.  CPU 1: vCPU 0 runnable 30,
@@ -213,8 +213,7 @@ TEST(Ledger, InputOrderDoesNotMatter) {
       if (seen[{a.cpu, a.run_ns + a.wait_ns}] == 1) {
         ASSERT_EQ(a.fair_ns, b.fair_ns) << "round " << round;
       } else {
-        ASSERT_LE(a.fair_ns > b.fair_ns ? a.fair_ns - b.fair_ns : b.fair_ns - a.fair_ns,
-                  e.size());
+        ASSERT_LE(a.fair_ns > b.fair_ns ? a.fair_ns - b.fair_ns : b.fair_ns - a.fair_ns, e.size());
       }
     }
   }
@@ -291,14 +290,30 @@ TEST(Ledger, CorrectionLevels) {
     s32 prev;
     s32 want;
   } cases[] = {
-      {0, 0, 0},         {b, 0, 0},          {b + 1, 0, 1},      {2 * b, 0, 1},
-      {2 * b + 1, 0, 2}, {3 * b + 1, 0, 3},  {100 * b, 0, 3},    {-b, 0, 0},
-      {-b - 1, 0, -1},   {-3 * b - 1, 0, -3}, {-100 * b, 0, -3}, {INT64_MIN, 0, -3},
+      {0, 0, 0},
+      {b, 0, 0},
+      {b + 1, 0, 1},
+      {2 * b, 0, 1},
+      {2 * b + 1, 0, 2},
+      {3 * b + 1, 0, 3},
+      {100 * b, 0, 3},
+      {-b, 0, 0},
+      {-b - 1, 0, -1},
+      {-3 * b - 1, 0, -3},
+      {-100 * b, 0, -3},
+      {INT64_MIN, 0, -3},
       {INT64_MAX, 0, 3},
       // Hysteresis: once paying, at least one level until even.
-      {1, 1, 1},         {b, 3, 1},          {0, 1, 0},          {-1, 1, 0},
-      {-1, -1, -1},      {-b, -2, -1},       {1, -1, 0},         {0, -1, 0},
-      {b, 0, 0},         {-b, 0, 0},
+      {1, 1, 1},
+      {b, 3, 1},
+      {0, 1, 0},
+      {-1, 1, 0},
+      {-1, -1, -1},
+      {-b, -2, -1},
+      {1, -1, 0},
+      {0, -1, 0},
+      {b, 0, 0},
+      {-b, 0, 0},
   };
   for (const auto& c : cases)
     EXPECT_EQ(kq_ledger_correction(c.debt, b, c.prev), c.want)

@@ -4,6 +4,8 @@
 // a 128-bit reference for the ledger, and the replay of a long synthetic trace
 // in which one vCPU takes more than its share.  The exact cases live in
 // kunit/policy_test.c.
+#include "policy.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -16,8 +18,6 @@
 #include <set>
 #include <string>
 #include <vector>
-
-#include "policy.h"
 
 namespace {
 
@@ -69,9 +69,12 @@ kq_vm_policy RandomVm(std::mt19937_64& rng) {
   // Often at the edges of the range, sometimes all equal.
   auto pick = [&](u32 lo, u32 hi) -> u32 {
     switch (Rand(rng, 4)) {
-      case 0: return lo;
-      case 1: return hi;
-      default: return lo + static_cast<u32>(Rand(rng, u64{hi} - lo + 1));
+      case 0:
+        return lo;
+      case 1:
+        return hi;
+      default:
+        return lo + static_cast<u32>(Rand(rng, u64{hi} - lo + 1));
     }
   };
   vp.min_us = pick(KQ_QUANTUM_MIN_US, KQ_QUANTUM_MAX_US);
@@ -105,12 +108,13 @@ TEST(Policy, TargetsAlwaysWithinMinMax) {
       total++;
       const u64 lo = u64{vp.min_us} * 1000, hi = u64{vp.max_us} * 1000;
       const bool ok = st.target_ns >= lo && st.target_ns <= hi && st.reason < KVM_QUANTA_R_NR &&
-                      (!vp.enabled || std::abs(st.history_pct - before) <= 1) && std::abs(st.history_pct) <= hmax &&
+                      (!vp.enabled || std::abs(st.history_pct - before) <= 1) &&
+                      std::abs(st.history_pct) <= hmax &&
                       (vp.enabled || st.reason == KVM_QUANTA_R_BASE);
-      EXPECT_TRUE(ok) << "vm " << vm << " window " << i << ": [" << vp.min_us << ", "
-                      << vp.base_us << ", " << vp.max_us << "] us, enabled " << vp.enabled
-                      << ", target " << st.target_ns << " reason " << st.reason << " history "
-                      << before << " -> " << st.history_pct << " (max " << hmax << ")";
+      EXPECT_TRUE(ok) << "vm " << vm << " window " << i << ": [" << vp.min_us << ", " << vp.base_us
+                      << ", " << vp.max_us << "] us, enabled " << vp.enabled << ", target "
+                      << st.target_ns << " reason " << st.reason << " history " << before << " -> "
+                      << st.history_pct << " (max " << hmax << ")";
       if (!ok && ++bad >= 10) break;
     }
     u64 sum = 0;
@@ -123,10 +127,9 @@ TEST(Policy, TargetsAlwaysWithinMinMax) {
 
 // CFS load weight of nice -20..19, as the enforcement sets it.
 constexpr std::array<u64, 40> kNiceWeight = {
-    88761, 71755, 56483, 46273, 36291, 29154, 23254, 18705, 14949, 11916,
-    9548,  7620,  6100,  4904,  3906,  3121,  2501,  1991,  1586,  1277,
-    1024,  820,   655,   526,   423,   335,   272,   215,   172,   137,
-    110,   87,    70,    56,    45,    36,    29,    23,    18,    15,
+    88761, 71755, 56483, 46273, 36291, 29154, 23254, 18705, 14949, 11916, 9548, 7620, 6100, 4904,
+    3906,  3121,  2501,  1991,  1586,  1277,  1024,  820,   655,   526,   423,  335,  272,  215,
+    172,   137,   110,   87,    70,    56,    45,    36,    29,    23,    18,   15,
 };
 
 // ---- small properties --------------------------------------------------------
