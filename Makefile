@@ -5,6 +5,7 @@
 #   make install                   install it and run depmod
 #   make demo                      the rig: VMs of different character, shown
 #   make check                     every test suite, ends with "N passed, N failed"
+#   make mutate                    mutation testing of src/core (minutes)
 #
 # The kernel module itself is described by Kbuild.
 
@@ -14,7 +15,7 @@ KQ_CONF := $(CURDIR)/conf/$(or $(KRELEASE),unknown)
 
 .PHONY: all modules configure install install-userspace clean userspace testvmm \
 	kunit rig \
-	check demo deps checkpatch
+	check demo deps checkpatch mutate
 
 all: modules
 
@@ -61,6 +62,11 @@ checkpatch:
 
 check:
 	scripts/check.sh
+
+# Mutants of src/core/policy.c and state.c against the core's tests; FILES=
+# picks others (src/core/*.c).
+mutate:
+	scripts/mutate.sh $(FILES)
 
 demo:
 	scripts/demo.sh

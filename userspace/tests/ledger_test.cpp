@@ -256,23 +256,32 @@ TEST(Ledger, CpusApart) {
 // ---- weight and correction --------------------------------------------------
 
 TEST(Ledger, VmWeightIsSplitAmongRunnableVcpus) {
-  // One vCPU runnable (or less): the VM's whole weight.
-  EXPECT_EQ(kq_ledger_weight(100, 100 * kMs, 100 * kMs), 100000u);
-  EXPECT_EQ(kq_ledger_weight(100, 30 * kMs, 100 * kMs), 100000u);
-  EXPECT_EQ(kq_ledger_weight(100, 0, 100 * kMs), 100000u);
-  // Four always runnable: a quarter each; two and a half on average.
-  EXPECT_EQ(kq_ledger_weight(100, 400 * kMs, 100 * kMs), 25000u);
-  EXPECT_EQ(kq_ledger_weight(300, 250 * kMs, 100 * kMs), 120000u);
-  EXPECT_EQ(kq_ledger_weight(10000, 100 * kMs + 1, 100 * kMs), 9999999u);
+  constexpr u64 T = 100 * kMs;
+  // Alone in its VM: the VM's whole weight, however runnable.
+  EXPECT_EQ(kq_ledger_weight(100, T, T, T), 100000u);
+  EXPECT_EQ(kq_ledger_weight(100, 30 * kMs, 30 * kMs, T), 100000u);
+  EXPECT_EQ(kq_ledger_weight(100, 0, 0, T), 100000u);
+  // Four always runnable: a quarter each.
+  EXPECT_EQ(kq_ledger_weight(100, T, 4 * T, T), 25000u);
+  // Runnable with siblings runnable 150 ms of the window between them:
+  // 2.5 of the VM's vCPUs on average.
+  EXPECT_EQ(kq_ledger_weight(300, 40 * kMs, 190 * kMs, T), 120000u);
+  // B runnable half the window, inside A's: B always shares (1/2), A half
+  // the time (1 / 1.5 here: siblings taken at random times).
+  EXPECT_EQ(kq_ledger_weight(100, 50 * kMs, 150 * kMs, T), 50000u);
+  EXPECT_EQ(kq_ledger_weight(100, T, 150 * kMs, T), 66666u);
+  EXPECT_EQ(kq_ledger_weight(10000, T, T + 1, T), 9999999u);
   // Never 0, even for weight 1 over very many vCPUs.
-  EXPECT_EQ(kq_ledger_weight(1, 1000000 * kMs, 100 * kMs), 1u);
+  EXPECT_EQ(kq_ledger_weight(1, T, 1000000 * kMs, T), 1u);
   // Empty window: nothing to split by.
-  EXPECT_EQ(kq_ledger_weight(7, 5, 0), 7000u);
+  EXPECT_EQ(kq_ledger_weight(7, 5, 9, 0), 7000u);
+  // Inconsistent input (siblings' sum below its own): its whole weight.
+  EXPECT_EQ(kq_ledger_weight(7, 9, 5, T), 7000u);
 
   // A 4-vCPU VM and a 1-vCPU VM of equal weight, every vCPU on one CPU,
   // all runnable: the VMs get equal halves, not 4:1.
-  const u32 w4 = kq_ledger_weight(100, 400 * kMs, 100 * kMs);
-  const u32 w1 = kq_ledger_weight(100, 100 * kMs, 100 * kMs);
+  const u32 w4 = kq_ledger_weight(100, T, 4 * T, T);
+  const u32 w1 = kq_ledger_weight(100, T, T, T);
   std::vector<kq_ledger_entry> e;
   for (int i = 0; i < 4; i++) e.push_back(Entry(0, 20 * kMs, 80 * kMs, w4));
   e.push_back(Entry(0, 20 * kMs, 80 * kMs, w1));

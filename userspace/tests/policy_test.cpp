@@ -132,6 +132,276 @@ constexpr std::array<u64, 40> kNiceWeight = {
     172,   137,   110,   87,    70,    56,    45,    36,    29,    23,    18,   15,
 };
 
+// ---- decisions, exactly --------------------------------------------------
+
+constexpr u64 kMin = 1000000, kBase = 4000000, kMax = 8000000;
+
+// A warm window without a PMU: 10 ms, 8 ms in the guest, 4 exits.
+kq_window Warm() {
+  kq_window w;
+  kq_window_init(&w);
+  w.window_ns = 10000000;
+  w.guest_ns = 8000000;
+  w.run_ns = 8000000;
+  w.exits = 4;
+  w.slices = 2;
+  kq_window_derive(&w);
+  return w;
+}
+
+kq_window WithIpc(kq_window w, u64 ipc_milli) {
+  w.pmu[KVM_QUANTA_EV_CYCLES] = 10000000;
+  w.pmu[KVM_QUANTA_EV_INSTRUCTIONS] = 10000 * ipc_milli;
+  w.pmu[KVM_QUANTA_EV_LLC_MISSES] = 100;
+  w.pmu[KVM_QUANTA_EV_BRANCH_MISSES] = 100;
+  kq_window_derive(&w);
+  return w;
+}
+
+struct Decider {
+  kq_policy_params p;
+  kq_vm_policy vp;
+  kq_vcpu_policy st;
+  kq_history h;
+  Decider() {
+    kq_policy_defaults(&p);
+    p.history_max_pct = 0;
+    kq_vm_policy_defaults(&vp);
+    kq_vcpu_policy_init(&st, &vp);
+    kq_history_init(&h);
+  }
+  // As the sampler: decide against the history before the window.
+  u32 Decide(const kq_window& w) {
+    kq_policy_window(&p, &vp, &st, &w, &h);
+    kq_history_add(&h, &w);
+    return st.reason;
+  }
+};
+
+// PAUSE-loop exits are spin; PV yield hypercalls are not, however many.
+TEST(Policy, PauseLoopExitsSpinPvYieldsDoNot) {
+  Decider d;
+  kq_window w = Warm();
+  w.ple_exits = 8;  // 1 per guest ms: the threshold
+  EXPECT_EQ(d.Decide(w), KVM_QUANTA_R_SPIN);
+  EXPECT_EQ(d.st.target_ns, kMin);
+  EXPECT_FALSE(kq_policy_cut_now(&d.st, kMin - 1, false));
+  EXPECT_TRUE(kq_policy_cut_now(&d.st, kMin, false));
+  EXPECT_TRUE(kq_policy_cut_now(&d.st, 0, true));
+  w.ple_exits = 7;
+  EXPECT_EQ(d.Decide(w), KVM_QUANTA_R_WARM);
+  w.ple_exits = 0;
+  w.pv_yields = 1000000;
+  EXPECT_EQ(d.Decide(w), KVM_QUANTA_R_WARM);
+  EXPECT_EQ(d.st.target_ns, kMax);
+  // The releaser (PV kick) is never cut: only a PAUSE-loop exit cuts.
+  EXPECT_FALSE(kq_policy_cut_now(&d.st, ~u64{0}, false));
+  // A spinner that is also exit-heavy is spin; an idle one is idle.
+  w = Warm();
+  w.exits = 800;
+  w.ple_exits = 100;
+  kq_window_derive(&w);
+  EXPECT_EQ(d.Decide(w), KVM_QUANTA_R_SPIN);
+  w.halt_ns = 6000000;
+  EXPECT_EQ(d.Decide(w), KVM_QUANTA_R_IDLE);
+  // No guest time: no rate, no spin.
+  w = Warm();
+  w.guest_ns = 0;
+  w.ple_exits = 5;
+  kq_window_derive(&w);
+  EXPECT_NE(d.Decide(w), KVM_QUANTA_R_SPIN);
+  // The threshold is the knob's.
+  d.p.spin_ple_rate_milli = 2000;
+  w = Warm();
+  w.ple_exits = 15;
+  EXPECT_EQ(d.Decide(w), KVM_QUANTA_R_WARM);
+  w.ple_exits = 16;
+  EXPECT_EQ(d.Decide(w), KVM_QUANTA_R_SPIN);
+}
+
+// A phase ends when the IPC falls phase_drop_pct under its recent (EWMA)
+// average, window by window: a fall from 2.0 to 1.0 is three phase_end
+// windows while the average comes down (1.75, 1.56, 1.42: 70% is above
+// 1.0), then none (1.32 x 0.7 < 1.0).
+TEST(Policy, PhaseEndFollowsTheRecentAverage) {
+  Decider d;
+  std::vector<u32> got;
+  for (int i = 0; i < 10; i++) got.push_back(d.Decide(WithIpc(Warm(), 2000)));
+  for (int i = 0; i < 6; i++) got.push_back(d.Decide(WithIpc(Warm(), 1000)));
+  std::vector<u32> want(10, KVM_QUANTA_R_WARM);
+  for (int i = 0; i < 3; i++) want.push_back(KVM_QUANTA_R_PHASE_END);
+  for (int i = 0; i < 3; i++) want.push_back(KVM_QUANTA_R_WARM);
+  EXPECT_EQ(got, want);
+  // 2000 -> 1750 -> 1563 -> 1423 -> 1318 -> 1239 -> 1180, a quarter of the
+  // way each window, in integers.
+  EXPECT_EQ(d.h.recent.ipc_milli, 1180u);
+}
+
+// The recent average, not the long-term one: after a long high phase and a
+// short low one, a return to the low level is no phase end (the recent
+// average is low) though it is far under the long-term IPC; and a drop
+// from a high recent level is one though the long-term IPC is low.
+TEST(Policy, PhaseEndIsNotJudgedOnTheLongTerm) {
+  Decider d;
+  for (int i = 0; i < 40; i++) d.Decide(WithIpc(Warm(), 3000));
+  for (int i = 0; i < 12; i++) d.Decide(WithIpc(Warm(), 1000));
+  ASSERT_GT(d.h.total.ipc_milli, 2000u);
+  EXPECT_EQ(d.Decide(WithIpc(Warm(), 1000)), KVM_QUANTA_R_WARM);
+
+  Decider e;
+  for (int i = 0; i < 40; i++) e.Decide(WithIpc(Warm(), 1000));
+  for (int i = 0; i < 12; i++) e.Decide(WithIpc(Warm(), 3000));
+  ASSERT_LT(e.h.total.ipc_milli, 2000u);
+  EXPECT_EQ(e.Decide(WithIpc(Warm(), 1900)), KVM_QUANTA_R_PHASE_END);
+}
+
+// History follows the long-term totals, not the recent average.
+TEST(Policy, HistoryFollowsTheLongTermTotals) {
+  kq_window heavy = Warm();
+  heavy.exits = 800;
+  kq_window_derive(&heavy);
+  // A warm life with a few heavy windows just now: still moving up.
+  Decider d;
+  d.p.history_max_pct = 20;
+  for (int i = 0; i < 60; i++) d.Decide(Warm());
+  EXPECT_EQ(d.st.history_pct, 20);
+  d.st.history_pct = 0;
+  for (int i = 0; i < 3; i++) d.Decide(heavy);
+  ASSERT_GE(d.h.recent.exit_rate_milli, d.p.heavy_exit_rate_milli);
+  ASSERT_LT(d.h.total.exit_rate_milli, d.p.warm_exit_rate_milli * 10);
+  // The totals: 60 warm windows of 0.5 exits/ms and 3 of 100: 5.2/ms,
+  // neither warm nor heavy: back toward 0.
+  d.st.history_pct = 5;
+  d.Decide(heavy);
+  EXPECT_EQ(d.st.history_pct, 4);
+  // A heavy life with warm windows just now: moving down.
+  Decider e;
+  e.p.history_max_pct = 20;
+  for (int i = 0; i < 60; i++) e.Decide(heavy);
+  EXPECT_EQ(e.st.history_pct, -20);
+  for (int i = 0; i < 10; i++) e.Decide(Warm());
+  ASSERT_LE(e.h.recent.exit_rate_milli, e.p.heavy_exit_rate_milli);
+  e.st.history_pct = 0;
+  e.Decide(Warm());
+  EXPECT_EQ(e.st.history_pct, -1);
+  // And warm over its life: +1 a window up to the bound, never past it.
+  Decider f;
+  f.p.history_max_pct = 3;
+  std::vector<s32> pct;
+  for (int i = 0; i < 6; i++) {
+    f.Decide(Warm());
+    pct.push_back(f.st.history_pct);
+  }
+  EXPECT_EQ(pct, (std::vector<s32>{0, 1, 2, 3, 3, 3}));
+  // The base follows it.  One heavy window of 800 exits makes the life
+  // (6 warm windows and it: 14.7 exits/ms) exit-heavy: 3% -> 2%.
+  EXPECT_EQ(f.Decide(heavy), KVM_QUANTA_R_EXIT_HEAVY);
+  kq_window base = Warm();
+  base.exits = 40;
+  kq_window_derive(&base);
+  EXPECT_EQ(f.Decide(base), KVM_QUANTA_R_BASE);
+  EXPECT_EQ(f.st.history_pct, 2);
+  EXPECT_EQ(f.st.target_ns, kBase * 102 / 100);
+}
+
+// Payback: a debtor beyond the deadband gets no extension and a lower
+// weight; a creditor keeps its decision, a higher weight, and is not cut.
+TEST(Policy, PaybackBothWays) {
+  Decider d;
+  d.st.debt_ns = 20000001;
+  EXPECT_EQ(d.Decide(Warm()), KVM_QUANTA_R_PAYBACK);
+  EXPECT_EQ(d.st.target_ns, kBase);
+  EXPECT_EQ(d.st.payback, 1);
+  d.st.debt_ns = 60000001;
+  d.Decide(Warm());
+  EXPECT_EQ(d.st.payback, 3);
+  d.st.debt_ns = 1;  // still paying until even
+  EXPECT_EQ(d.Decide(Warm()), KVM_QUANTA_R_PAYBACK);
+  EXPECT_EQ(d.st.payback, 1);
+  d.st.debt_ns = 0;
+  EXPECT_EQ(d.Decide(Warm()), KVM_QUANTA_R_WARM);
+  EXPECT_EQ(d.st.payback, 0);
+  // The ledger is kq_ledger_window()'s: the decision does not move it.
+  EXPECT_EQ(d.st.debt_ns, 0);
+
+  kq_window heavy = Warm();
+  heavy.exits = 800;
+  kq_window_derive(&heavy);
+  d.st.debt_ns = -20000001;
+  EXPECT_EQ(d.Decide(heavy), KVM_QUANTA_R_EXIT_HEAVY);
+  EXPECT_EQ(d.st.target_ns, kMin);
+  EXPECT_EQ(d.st.payback, -1);
+  EXPECT_FALSE(kq_policy_cut_now(&d.st, kMax, false));
+  EXPECT_TRUE(kq_policy_cut_now(&d.st, 0, true));
+  d.st.debt_ns = -20000000;  // within the band, but still owed: holds
+  d.Decide(heavy);
+  EXPECT_EQ(d.st.payback, -1);
+  d.st.debt_ns = 0;
+  d.Decide(heavy);
+  EXPECT_EQ(d.st.payback, 0);
+  EXPECT_TRUE(kq_policy_cut_now(&d.st, kMin, false));
+
+  // A debtor that is exit-heavy stays exit-heavy (cut), paying by weight.
+  d.st.debt_ns = 50000000;
+  EXPECT_EQ(d.Decide(heavy), KVM_QUANTA_R_EXIT_HEAVY);
+  EXPECT_EQ(d.st.payback, 2);
+  // A disabled VM: no decision, no payback.
+  d.vp.enabled = false;
+  EXPECT_EQ(d.Decide(Warm()), KVM_QUANTA_R_BASE);
+  EXPECT_EQ(d.st.payback, 0);
+  EXPECT_EQ(d.st.target_ns, kBase);
+}
+
+// Whatever the window, the target is what its reason says.
+TEST(Policy, TargetFollowsReason) {
+  std::mt19937_64 rng(15);
+  kq_history h;
+  for (int vm = 0; vm < 500; vm++) {
+    const kq_policy_params p = RandomParams(rng);
+    const kq_vm_policy vp = RandomVm(rng);
+    kq_vcpu_policy st;
+    kq_vcpu_policy_init(&st, &vp);
+    kq_history_init(&h);
+    for (int i = 0; i < 40; i++) {
+      kq_window w = RandomWindow(rng);
+      w.ple_exits = Rand(rng, 3) ? 0 : RandMag(rng, 20);
+      w.pv_yields = RandMag(rng, 20);
+      st.debt_ns = static_cast<s64>(Rand(rng, 4 * u64{p.debt_max_us} * 1000 + 1)) -
+                   static_cast<s64>(2 * u64{p.debt_max_us} * 1000);
+      kq_policy_window(&p, &vp, &st, &w, &h);
+      kq_history_add(&h, &w);
+      const u64 lo = u64{vp.min_us} * 1000, hi = u64{vp.max_us} * 1000;
+      const s64 b = s64{vp.base_us} * 1000;
+      const u64 base = std::clamp<u64>(static_cast<u64>(b + b * st.history_pct / 100), lo, hi);
+      u64 want = base;
+      switch (st.reason) {
+        case KVM_QUANTA_R_WARM:
+          want = hi;
+          break;
+        case KVM_QUANTA_R_EXIT_HEAVY:
+        case KVM_QUANTA_R_FLUSH:
+        case KVM_QUANTA_R_PHASE_END:
+        case KVM_QUANTA_R_SPIN:
+          want = lo;
+          break;
+        default:
+          break;
+      }
+      ASSERT_EQ(st.target_ns, vp.enabled ? want : u64{vp.base_us} * 1000)
+          << "vm " << vm << " window " << i << " reason " << st.reason;
+      if (!vp.enabled) {
+        ASSERT_EQ(st.payback, 0);
+      }
+      if (st.reason == KVM_QUANTA_R_PAYBACK) {
+        ASSERT_GT(st.payback, 0);
+      }
+      if (st.reason == KVM_QUANTA_R_SPIN) {
+        ASSERT_GT(w.ple_exits, 0u);
+      }
+    }
+  }
+}
+
 // ---- small properties --------------------------------------------------------
 
 TEST(Policy, ReasonNamesRoundTrip) {
@@ -161,7 +431,11 @@ TEST(Policy, CutNowIsMonotoneInTimeRun) {
     st.reason = static_cast<u32>(Rand(rng, KVM_QUANTA_R_NR));
     st.target_ns = RandMag(rng, 40);
     const u64 a = RandMag(rng, 41), b = a + RandMag(rng, 41);
+    st.payback = static_cast<s32>(Rand(rng, 7)) - 3;
     EXPECT_TRUE(kq_policy_cut_now(&st, a, true));
+    if (st.payback < 0) {
+      EXPECT_FALSE(kq_policy_cut_now(&st, b, false));
+    }
     if (kq_policy_cut_now(&st, a, false)) {
       EXPECT_TRUE(kq_policy_cut_now(&st, b, false)) << st.reason << " " << a << " " << b;
     }
