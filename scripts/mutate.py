@@ -5,6 +5,7 @@
   mutate.py list FILE            print the mutants of FILE, one per line:
                                  ID<TAB>LINE<TAB>ORIGINAL<TAB>MUTATED
   mutate.py apply FILE ID OUT    write FILE with mutant ID applied to OUT
+  mutate.py all FILE DIR         write every mutant of FILE to DIR/ID.c
 
 A mutant changes one operator or constant on one line of code: comparison
 flips (< <=, > >=, == !=), && <-> ||, binary + <-> -, an integer constant
@@ -100,8 +101,14 @@ def main():
         lines = text.split("\n")
         lines[i] = new
         open(sys.argv[4], "w").write("\n".join(lines))
+    elif cmd == "all":
+        lines = text.split("\n")
+        for n, (i, old, new) in enumerate(ms):
+            mut = list(lines)
+            mut[i] = new
+            open(f"{sys.argv[3]}/{n}.c", "w").write("\n".join(mut))
     else:
-        sys.exit("usage: mutate.py list FILE | apply FILE ID OUT")
+        sys.exit("usage: mutate.py list FILE | apply FILE ID OUT | all FILE DIR")
 
 
 if __name__ == "__main__":

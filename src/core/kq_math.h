@@ -65,7 +65,7 @@ static inline u64 kq_mul_div(u64 a, u64 b, u64 c, u64 limit)
 #ifdef __KERNEL__
 	q = mul_u64_u64_div_u64(a, b, c);
 #else
-	q = (u64)(((unsigned __int128)a * b) / c);
+	q = (u64)(((__uint128_t)a * b) / c);
 #endif
 	return q > limit ? limit : q;
 }

@@ -3,8 +3,8 @@
  * The quantum policy: from a vCPU's processor state and history, its
  * target quantum for the next window and whether to switch it out early,
  * each with a reason; and the fairness ledger that keeps who runs how much
- * where the unmodified scheduler would have it.  Pure code, shared by the module, KUnit and userspace
- * (quantactl replay).
+ * where the unmodified scheduler would have it.  Pure code, shared by the
+ * module, KUnit and userspace (quantactl replay, the simulator).
  */
 #ifndef _KQ_CORE_POLICY_H
 #define _KQ_CORE_POLICY_H

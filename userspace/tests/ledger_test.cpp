@@ -165,6 +165,11 @@ TEST(Ledger, ConservesEachCpusTimeExactly) {
   std::mt19937_64 rng(21);
   for (int round = 0; round < 20000; round++) {
     std::vector<kq_ledger_entry> e = RandomGroup(rng);
+    // Scratch and output fields come in as anything.
+    for (auto& x : e) {
+      x.order = static_cast<u32>(rng());
+      x.fair_ns = rng();
+    }
     const std::vector<kq_ledger_entry> before = e;
     kq_ledger_window(e.data(), static_cast<unsigned>(e.size()));
     std::map<int, s64> delta;
@@ -346,6 +351,16 @@ TEST(Ledger, NiceFromWeightAndPayback) {
   EXPECT_EQ(kq_policy_nice(10000000, -3), -20);
   EXPECT_EQ(kq_policy_nice(1, 3), 19);
   EXPECT_EQ(kq_policy_nice(1000, 0), 19);
+  // At the clamps, and just inside them.
+  EXPECT_EQ(kq_policy_nice(100000, -19), -19);
+  EXPECT_EQ(kq_policy_nice(100000, -21), -20);
+  EXPECT_EQ(kq_policy_nice(100000, 18), 18);
+  EXPECT_EQ(kq_policy_nice(100000, 20), 19);
+  // Half way between nice 0 (1024) and 1 (820) is load 922: a tie goes to
+  // the heavier; 921 is nice 1.  Weight x 1024 / 100000 rounds down:
+  // 90040 is load 922, 90039 is 921.
+  EXPECT_EQ(kq_policy_nice(90040, 0), 0);
+  EXPECT_EQ(kq_policy_nice(90039, 0), 1);
   // The same table as kq_weight_to_nice for whole VM weights.
   for (u32 w = KQ_WEIGHT_MIN; w <= KQ_WEIGHT_MAX; w += 7)
     ASSERT_EQ(kq_policy_nice(w * 1000, 0), kq_weight_to_nice(w)) << w;

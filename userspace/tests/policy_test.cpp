@@ -178,6 +178,113 @@ struct Decider {
   }
 };
 
+// Every threshold at, just under and just over its boundary, as the
+// defaults document them ("at least" / "at most").
+TEST(Policy, ThresholdBoundaries) {
+  Decider d;
+  auto decide = [&](kq_window w) {
+    kq_window_derive(&w);
+    kq_history_init(&d.h);
+    return d.Decide(w);
+  };
+  // Warm: at most 1 exit per guest ms (8 exits in 8 ms), with a PMU IPC
+  // at least 1.0, LLC MPKI at most 1, branch MPKI at most 5.
+  kq_window w = Warm();
+  w.exits = 8;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_WARM);
+  w.exits = 9;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_BASE);
+  w = WithIpc(Warm(), 1000);
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_WARM);
+  w = WithIpc(Warm(), 999);
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_BASE);
+  // 10^7 instructions: 10^4 LLC misses is 1 per 1000.
+  w = WithIpc(Warm(), 1000);
+  w.pmu[KVM_QUANTA_EV_LLC_MISSES] = 10000;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_WARM);
+  w.pmu[KVM_QUANTA_EV_LLC_MISSES] = 10010;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_BASE);
+  w = WithIpc(Warm(), 1000);
+  w.pmu[KVM_QUANTA_EV_BRANCH_MISSES] = 50000;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_WARM);
+  w.pmu[KVM_QUANTA_EV_BRANCH_MISSES] = 50010;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_BASE);
+  // Flush: LLC MPKI at least 20.
+  w = WithIpc(Warm(), 1000);
+  w.pmu[KVM_QUANTA_EV_LLC_MISSES] = 200000;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_FLUSH);
+  w.pmu[KVM_QUANTA_EV_LLC_MISSES] = 199999;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_BASE);
+  // Exit-heavy: at least 10 exits per guest ms.
+  w = Warm();
+  w.exits = 80;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_EXIT_HEAVY);
+  w.exits = 79;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_BASE);
+  // Idle: halted at least half the window.
+  w = Warm();
+  w.halt_ns = 5000000;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_IDLE);
+  w.halt_ns = 4990000;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_WARM);
+  // Spin: at least 1 PAUSE-loop exit per guest ms, rounded down:
+  // 1 in 1000001 ns is 999.999 per 1000 ms.
+  w = Warm();
+  w.guest_ns = 1000001;
+  w.ple_exits = 1;
+  EXPECT_NE(decide(w), KVM_QUANTA_R_SPIN);
+  w.guest_ns = 1000000;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_SPIN);
+  // Did not run: no slices and no guest time is idle; either one is not.
+  w = Warm();
+  w.slices = 0;
+  w.guest_ns = 0;
+  w.exits = 0;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_IDLE);
+  w.slices = 2;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_BASE);
+  w = Warm();
+  w.slices = 0;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_WARM);
+  // Payback: beyond debt_max_us, not at it.
+  w = Warm();
+  d.st.payback = 0;
+  d.st.debt_ns = 20000000;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_WARM);
+  d.st.debt_ns = 20000001;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_PAYBACK);
+  d.st.debt_ns = 0;
+  d.Decide(w);
+}
+
+// Phase end: IPC more than phase_drop_pct (30%) under the recent average
+// of 1.000: 0.699 is, 0.700 is not.
+TEST(Policy, PhaseEndBoundary) {
+  for (u64 ipc : {699u, 700u}) {
+    Decider d;
+    for (int i = 0; i < 5; i++) d.Decide(WithIpc(Warm(), 1000));
+    ASSERT_EQ(d.h.recent.ipc_milli, 1000u);
+    EXPECT_EQ(d.Decide(WithIpc(Warm(), ipc)),
+              ipc == 699 ? KVM_QUANTA_R_PHASE_END : KVM_QUANTA_R_BASE)
+        << ipc;
+  }
+}
+
+// The history's exit-heavy goal is "at least heavy_exit_rate_milli" on the
+// long-term totals: exactly 10 exits per guest ms moves it down.
+TEST(Policy, HistoryHeavyBoundary) {
+  for (u64 exits : {80u, 79u}) {
+    Decider d;
+    d.p.history_max_pct = 20;
+    kq_window w = Warm();
+    w.exits = exits;
+    kq_window_derive(&w);
+    d.Decide(w);
+    d.Decide(w);
+    EXPECT_EQ(d.st.history_pct, exits == 80 ? -1 : 0) << exits;
+  }
+}
+
 // PAUSE-loop exits are spin; PV yield hypercalls are not, however many.
 TEST(Policy, PauseLoopExitsSpinPvYieldsDoNot) {
   Decider d;
@@ -398,6 +505,78 @@ TEST(Policy, TargetFollowsReason) {
       if (st.reason == KVM_QUANTA_R_SPIN) {
         ASSERT_GT(w.ple_exits, 0u);
       }
+    }
+  }
+}
+
+// ---- defaults, init, validation ---------------------------------------------
+
+TEST(Policy, Defaults) {
+  kq_policy_params p;
+  std::memset(&p, 0x5a, sizeof(p));
+  kq_policy_defaults(&p);
+  EXPECT_EQ(p.warm_ipc_milli, 1000u);
+  EXPECT_EQ(p.warm_llc_mpki_milli, 1000u);
+  EXPECT_EQ(p.warm_br_mpki_milli, 5000u);
+  EXPECT_EQ(p.warm_exit_rate_milli, 1000u);
+  EXPECT_EQ(p.heavy_exit_rate_milli, 10000u);
+  EXPECT_EQ(p.flush_llc_mpki_milli, 20000u);
+  EXPECT_EQ(p.phase_drop_pct, 30u);
+  EXPECT_EQ(p.idle_halt_pct, 50u);
+  EXPECT_EQ(p.history_max_pct, 20u);
+  EXPECT_EQ(p.debt_max_us, 20000u);
+  EXPECT_EQ(p.spin_ple_rate_milli, 1000u);
+  kq_vm_policy vp;
+  std::memset(&vp, 0x5a, sizeof(vp));
+  kq_vm_policy_defaults(&vp);
+  EXPECT_TRUE(vp.enabled);
+  EXPECT_EQ(vp.min_us, 1000u);
+  EXPECT_EQ(vp.base_us, 4000u);
+  EXPECT_EQ(vp.max_us, 8000u);
+  EXPECT_EQ(vp.weight, 100u);
+  EXPECT_EQ(kq_vm_policy_validate(&vp), 0);
+
+  kq_vcpu_policy st;
+  std::memset(&st, 0x5a, sizeof(st));
+  vp.base_us = 2500;
+  kq_vcpu_policy_init(&st, &vp);
+  EXPECT_EQ(st.debt_ns, 0);
+  EXPECT_EQ(st.payback, 0);
+  EXPECT_EQ(st.history_pct, 0);
+  EXPECT_EQ(st.target_ns, 2500000u);
+  EXPECT_EQ(st.reason, static_cast<u32>(KVM_QUANTA_R_BASE));
+  for (u64 d : st.decisions) EXPECT_EQ(d, 0u);
+}
+
+TEST(Policy, Validate) {
+  struct {
+    u32 min, base, max, weight;
+    int ret;
+  } cases[] = {
+      {1000, 4000, 8000, 100, 0},
+      {100, 100, 100, 1, 0},
+      {100000, 100000, 100000, 10000, 0},
+      {100, 50000, 100000, 100, 0},
+      {99, 4000, 8000, 100, -ERANGE},
+      {1000, 99, 8000, 100, -ERANGE},
+      {1000, 4000, 99, 100, -ERANGE},
+      {1000, 4000, 100001, 100, -ERANGE},
+      {1000, 100001, 8000, 100, -ERANGE},
+      {100001, 4000, 8000, 100, -ERANGE},
+      {1000, 4000, 8000, 0, -ERANGE},
+      {1000, 4000, 8000, 10001, -ERANGE},
+      {0, 0, 0, 0, -ERANGE},
+      {99, 50, 8000, 100, -ERANGE},
+      {4001, 4000, 8000, 100, -EINVAL},
+      {1000, 8001, 8000, 100, -EINVAL},
+      {8000, 4000, 1000, 100, -EINVAL},
+      {5000, 5000, 4999, 100, -EINVAL},
+  };
+  for (const auto& c : cases) {
+    for (bool enabled : {false, true}) {
+      const kq_vm_policy vp{enabled, c.min, c.base, c.max, c.weight};
+      EXPECT_EQ(kq_vm_policy_validate(&vp), c.ret)
+          << c.min << " " << c.base << " " << c.max << " " << c.weight;
     }
   }
 }
