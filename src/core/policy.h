@@ -79,7 +79,7 @@ struct kq_vm_policy {
  * struct kq_vcpu_policy - what the policy remembers per vCPU
  * @debt_ns: CPU time it ran beyond what the unmodified scheduler would
  *	have given it, since it joined the ledger (negative: owed to it); see
- *	kq_ledger_update().  Never clamped.
+ *	kq_ledger_window().  Never clamped.
  * @payback: correction in nice levels relative to the weight it is due,
  *	-KQ_PAYBACK_MAX to KQ_PAYBACK_MAX: positive slows a debtor, negative
  *	helps a creditor; see kq_ledger_correction()
@@ -101,7 +101,7 @@ struct kq_vcpu_policy {
 /**
  * struct kq_ledger_entry - a vCPU's window on one CPU, for the ledger
  * @cpu: the CPU; a vCPU that ran on several CPUs in the window gets one
- *	entry per CPU (see kq_ledger_update())
+ *	entry per CPU (see kq_ledger_window())
  * @run_ns: time it ran there (sum_exec_runtime delta)
  * @wait_ns: time it waited runnable there (run_delay delta)
  * @weight: its weight, kq_ledger_weight(); any unit, the same for all
