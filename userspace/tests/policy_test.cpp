@@ -227,13 +227,13 @@ TEST(Policy, ThresholdBoundaries) {
   EXPECT_EQ(decide(w), KVM_QUANTA_R_IDLE);
   w.halt_ns = 4990000;
   EXPECT_EQ(decide(w), KVM_QUANTA_R_WARM);
-  // Spin: at least 1 PAUSE-loop exit per guest ms, rounded down:
-  // 1 in 1000001 ns is 999.999 per 1000 ms.
+  // Spin: at least 1 PAUSE-loop exit per guest ms, rounded down: 1000
+  // in 1000000001 ns is 999.999999 per 1000 ms.
   w = Warm();
-  w.guest_ns = 1000001;
-  w.ple_exits = 1;
+  w.guest_ns = 1000000001;
+  w.ple_exits = 1000;
   EXPECT_NE(decide(w), KVM_QUANTA_R_SPIN);
-  w.guest_ns = 1000000;
+  w.guest_ns = 1000000000;
   EXPECT_EQ(decide(w), KVM_QUANTA_R_SPIN);
   // Did not run: no slices and no guest time is idle; either one is not.
   w = Warm();
