@@ -361,6 +361,10 @@ TEST(Ledger, NiceFromWeightAndPayback) {
   // 90040 is load 922, 90039 is 921.
   EXPECT_EQ(kq_policy_nice(90040, 0), 0);
   EXPECT_EQ(kq_policy_nice(90039, 0), 1);
+  // Between nice 0 and -1 (1277): load 1150 is 0, 1151 is -1; 112403 x
+  // 1024 / 100000 is 1151.007, 112402 is 1150.997.
+  EXPECT_EQ(kq_policy_nice(112403, 0), -1);
+  EXPECT_EQ(kq_policy_nice(112402, 0), 0);
   // The same table as kq_weight_to_nice for whole VM weights.
   for (u32 w = KQ_WEIGHT_MIN; w <= KQ_WEIGHT_MAX; w += 7)
     ASSERT_EQ(kq_policy_nice(w * 1000, 0), kq_weight_to_nice(w)) << w;
