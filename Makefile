@@ -9,6 +9,7 @@
 #   make deb-check                 make deb, then install them into throwaway roots
 #   make stress                    every rig suite plus the long stress suites on a KASAN/
 #                                  lockdep debug kernel (scripts/stress.sh; slow, not in check)
+#   make mutate                    mutation testing of src/core (minutes)
 #
 # The kernel module itself is described by Kbuild.
 
@@ -18,7 +19,7 @@ KQ_CONF := $(CURDIR)/conf/$(or $(KRELEASE),unknown)
 
 .PHONY: all modules configure install install-userspace clean userspace testvmm \
 	kunit rig \
-	check stress demo deps checkpatch deb deb-check
+	check stress demo deps checkpatch deb deb-check mutate
 
 all: modules
 
@@ -74,6 +75,11 @@ deb-check: deb
 
 stress:
 	scripts/stress.sh
+
+# Mutants of src/core/policy.c and state.c against the core's tests; FILES=
+# picks others (src/core/*.c).
+mutate:
+	scripts/mutate.sh $(FILES)
 
 demo:
 	scripts/demo.sh

@@ -6,8 +6,9 @@
  * Defaults throughout: quanta 1 ms / 4 ms / 8 ms, warm at IPC >= 1.000,
  * LLC MPKI <= 1, branch MPKI <= 5, <= 1 exit per guest ms; exit-heavy at
  * >= 10 exits per guest ms; flush at LLC MPKI >= 20; phase end at an IPC
- * 30% under its recent average; idle at >= 50% halted; payback above
- * 20 ms of debt; history within +-20%.
+ * 30% under its recent average; idle at >= 50% halted; spinning at >= 1
+ * PAUSE-loop exit per guest ms; payback above 20 ms of debt; history within
+ * +-20%.
  */
 #include <kunit/test.h>
 #include <linux/string.h>
@@ -449,16 +450,22 @@ static void kq_test_ledger_share(struct kunit *test)
 	kq_test_entry(&e[1], 2, 3000000, 7000000, 100, 0);
 	kq_test_entry(&e[2], 2, 3000000, 7000000, 100, 0);
 	kq_ledger_update(e, 3, KQ_T_BIG_BOUND);
-	KUNIT_EXPECT_EQ(test, e[0].debt_ns, 666667);
+	/* The 1 ns left over goes to the first of equal runnable times. */
+	KUNIT_EXPECT_EQ(test, e[0].debt_ns, 666666);
 	KUNIT_EXPECT_EQ(test, e[1].debt_ns, -333333);
 	KUNIT_EXPECT_EQ(test, e[2].debt_ns, -333333);
 
-	/* The share follows the time runnable: 6 ms and 8 ms of 14, of 8 ms. */
+	/*
+	 * Runnable 6 ms within the other's 8 ms (6 ms of wait: all of the
+	 * 6 ms overlap): 3 ms each there, the other alone 2 ms: 3 and 5.
+	 */
 	kq_test_entry(&e[0], 1, 5000000, 1000000, 100, 0);
 	kq_test_entry(&e[1], 1, 3000000, 5000000, 100, 0);
 	kq_ledger_update(e, 2, KQ_T_BIG_BOUND);
-	KUNIT_EXPECT_EQ(test, e[0].debt_ns, 5000000 - 3428571);
-	KUNIT_EXPECT_EQ(test, e[1].debt_ns, 3000000 - 4571428);
+	KUNIT_EXPECT_EQ(test, e[0].debt_ns, 2000000);
+	KUNIT_EXPECT_EQ(test, e[1].debt_ns, -2000000);
+	KUNIT_EXPECT_EQ(test, e[0].fair_ns, 3000000);
+	KUNIT_EXPECT_EQ(test, e[1].fair_ns, 5000000);
 
 	/* Exactly the fair share: nothing changes. */
 	kq_test_entry(&e[0], 0, 2500000, 7500000, 100, 1234);
@@ -483,8 +490,8 @@ static void kq_test_ledger_weights(struct kunit *test)
 	kq_test_entry(&e[0], 0, 5000000, 5000000, 1, 0);
 	kq_test_entry(&e[1], 0, 5000000, 5000000, 10000, 0);
 	kq_ledger_update(e, 2, KQ_T_BIG_BOUND);
-	/* fair: 10 ms x 1 / 10001 = 999 ns and 9999000 ns */
-	KUNIT_EXPECT_EQ(test, e[0].debt_ns, 5000000 - 999);
+	/* fair: 10 ms x 1 / 10001 = 999.9 ns, rounded up as the first */
+	KUNIT_EXPECT_EQ(test, e[0].debt_ns, 5000000 - 1000);
 	KUNIT_EXPECT_EQ(test, e[1].debt_ns, 5000000 - 9999000);
 }
 
@@ -518,37 +525,67 @@ static void kq_test_ledger_cpus(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, e[0].debt_ns, 11);
 }
 
-/* The ledger stays within +-2 x bound. */
-static void kq_test_ledger_bound(struct kunit *test)
+/*
+ * The issue's case: A runnable all of a 100 ms window, B half of it.  The
+ * unmodified scheduler gives 25 ms each while both are runnable and A the
+ * rest: 75/25 is no debt.  A taking 5 ms more is 5 ms.
+ */
+static void kq_test_ledger_overlap(struct kunit *test)
+{
+	struct kq_ledger_entry e[2];
+
+	kq_test_entry(&e[0], 0, 75000000, 25000000, 100, 0);
+	kq_test_entry(&e[1], 0, 25000000, 25000000, 100, 0);
+	kq_ledger_window(e, 2);
+	KUNIT_EXPECT_EQ(test, e[0].fair_ns, 75000000);
+	KUNIT_EXPECT_EQ(test, e[0].debt_ns, 0);
+	KUNIT_EXPECT_EQ(test, e[1].debt_ns, 0);
+	kq_test_entry(&e[0], 0, 80000000, 20000000, 100, 0);
+	kq_test_entry(&e[1], 0, 20000000, 30000000, 100, 0);
+	kq_ledger_window(e, 2);
+	KUNIT_EXPECT_EQ(test, e[0].debt_ns, 5000000);
+	KUNIT_EXPECT_EQ(test, e[1].debt_ns, -5000000);
+}
+
+/* No clamp: what is run beyond the fair share stays owed. */
+static void kq_test_ledger_never_forgives(struct kunit *test)
 {
 	struct kq_ledger_entry e[2];
 	unsigned int i;
 
-	kq_test_entry(&e[0], 0, 6000000, 4000000, 100, 1500000);
-	kq_test_entry(&e[1], 0, 4000000, 6000000, 100, -1900000);
-	kq_ledger_update(e, 2, 1000000);
-	KUNIT_EXPECT_EQ(test, e[0].debt_ns, 2000000);
-	KUNIT_EXPECT_EQ(test, e[1].debt_ns, -2000000);
-
-	/* Just inside: not clamped. */
-	kq_test_entry(&e[0], 0, 6000000, 4000000, 100, 999999);
-	kq_test_entry(&e[1], 0, 4000000, 6000000, 100, -999999);
-	kq_ledger_update(e, 2, 1000000);
-	KUNIT_EXPECT_EQ(test, e[0].debt_ns, 1999999);
-	KUNIT_EXPECT_EQ(test, e[1].debt_ns, -1999999);
-
-	/* Many windows of the same imbalance. */
+	kq_test_entry(&e[0], 0, 0, 0, 100, 0);
+	kq_test_entry(&e[1], 0, 0, 0, 100, 0);
 	for (i = 0; i < 100; i++) {
 		e[0].run_ns = 9000000;
 		e[0].wait_ns = 1000000;
 		e[1].run_ns = 1000000;
 		e[1].wait_ns = 9000000;
 		kq_ledger_update(e, 2, 20000000);
-		KUNIT_EXPECT_LE(test, e[0].debt_ns, 40000000);
-		KUNIT_EXPECT_GE(test, e[1].debt_ns, -40000000);
 	}
-	KUNIT_EXPECT_EQ(test, e[0].debt_ns, 40000000);
-	KUNIT_EXPECT_EQ(test, e[1].debt_ns, -40000000);
+	KUNIT_EXPECT_EQ(test, e[0].debt_ns, 400000000);
+	KUNIT_EXPECT_EQ(test, e[1].debt_ns, -400000000);
+}
+
+/* Deadband, one level per started multiple, at most 3, hysteresis. */
+static void kq_test_ledger_correction(struct kunit *test)
+{
+	const s64 b = 20000000;
+
+	KUNIT_EXPECT_EQ(test, kq_ledger_correction(b, b, 0), 0);
+	KUNIT_EXPECT_EQ(test, kq_ledger_correction(b + 1, b, 0), 1);
+	KUNIT_EXPECT_EQ(test, kq_ledger_correction(2 * b + 1, b, 0), 2);
+	KUNIT_EXPECT_EQ(test, kq_ledger_correction(9 * b, b, 0), 3);
+	KUNIT_EXPECT_EQ(test, kq_ledger_correction(-b - 1, b, 0), -1);
+	KUNIT_EXPECT_EQ(test, kq_ledger_correction(-9 * b, b, 0), -3);
+	KUNIT_EXPECT_EQ(test, kq_ledger_correction(1, b, 2), 1);
+	KUNIT_EXPECT_EQ(test, kq_ledger_correction(0, b, 2), 0);
+	KUNIT_EXPECT_EQ(test, kq_ledger_correction(-1, b, -1), -1);
+	KUNIT_EXPECT_EQ(test, kq_ledger_correction(1, b, -1), 0);
+	/* The VM weight split and the nice it comes to. */
+	KUNIT_EXPECT_EQ(test, kq_ledger_weight(100, 100000000, 400000000,
+					       100000000), 25000);
+	KUNIT_EXPECT_EQ(test, kq_policy_nice(25000, 0), 6);
+	KUNIT_EXPECT_EQ(test, kq_policy_nice(100000, -3), -3);
 }
 
 /* ---- payback ------------------------------------------------------------- */
@@ -966,13 +1003,39 @@ static void kq_test_disabled_history(struct kunit *test)
 	}
 }
 
+/* ---- spin ---------------------------------------------------------------- */
+
+/*
+ * PAUSE-loop exits are the waiter spinning: cut.  PV yield hypercalls
+ * (KVM_HC_SCHED_YIELD, KVM_HC_KICK_CPU: the lock releaser's side) are not.
+ */
+static void kq_test_spin(struct kunit *test)
+{
+	struct kq_test_ctx *c = kq_test_ctx_fixed(test);
+
+	kq_test_warm(&c->w, true);
+	c->w.ple_exits = 8;	/* 1 per guest ms: the threshold */
+	kq_test_decide_fresh(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_SPIN, KQ_T_MIN, "ple 1/ms");
+	KUNIT_EXPECT_FALSE(test, kq_policy_cut_now(&c->st, KQ_T_MIN - 1, false));
+	KUNIT_EXPECT_TRUE(test, kq_policy_cut_now(&c->st, KQ_T_MIN, false));
+	c->w.ple_exits = 7;
+	kq_test_decide_fresh(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_WARM, KQ_T_MAX, "ple under 1/ms");
+	c->w.ple_exits = 0;
+	c->w.pv_yields = 100000;
+	kq_test_decide_fresh(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_WARM, KQ_T_MAX, "pv yields");
+	KUNIT_EXPECT_FALSE(test, kq_policy_cut_now(&c->st, U64_MAX, false));
+}
+
 /* ---- early switches ---------------------------------------------------------- */
 
 static void kq_test_cut_now(struct kunit *test)
 {
 	static const u32 cut_at_target[] = {
 		KVM_QUANTA_R_FLUSH, KVM_QUANTA_R_PHASE_END,
-		KVM_QUANTA_R_EXIT_HEAVY,
+		KVM_QUANTA_R_EXIT_HEAVY, KVM_QUANTA_R_SPIN,
 	};
 	static const u32 never[] = {
 		KVM_QUANTA_R_WARM, KVM_QUANTA_R_BASE, KVM_QUANTA_R_IDLE,
@@ -1143,7 +1206,10 @@ static struct kunit_case kq_policy_cases[] = {
 	KUNIT_CASE(kq_test_ledger_share),
 	KUNIT_CASE(kq_test_ledger_weights),
 	KUNIT_CASE(kq_test_ledger_cpus),
-	KUNIT_CASE(kq_test_ledger_bound),
+	KUNIT_CASE(kq_test_ledger_overlap),
+	KUNIT_CASE(kq_test_ledger_never_forgives),
+	KUNIT_CASE(kq_test_ledger_correction),
+	KUNIT_CASE(kq_test_spin),
 	KUNIT_CASE(kq_test_payback),
 	KUNIT_CASE(kq_test_history),
 	KUNIT_CASE(kq_test_history_clamped),

@@ -6,17 +6,16 @@
  * its VM's [min, max]: a cache-warm steady phase is extended toward max so
  * warm caches and predictors are used, not thrown away; a vCPU that just
  * flushed its cache, whose phase ended, or that is exit-heavy gets short
- * slices (for the exit-heavy: shorter but more frequent, as vSlicer does).
- * Time granted beyond the base quantum is debt in a per-vCPU ledger,
- * repaid by shorter quanta once it passes a bound, so no vCPU keeps more
- * than the base for long.  A slow, bounded adjustment of the base follows
- * the VM's long-term profile: a VM that spends its life in warm phases
- * keeps a little more time for them.  Without a PMU the same rules run on
- * software signals (exit rate, guest run length, halt time).
+ * slices (for the exit-heavy: shorter but more frequent, as vSlicer does);
+ * a vCPU that spins in PAUSE loops is cut at once.  Longer and shorter
+ * slices move who runs when; the fairness ledger keeps them from moving
+ * who runs how much: it compares what each vCPU ran with what the
+ * unmodified scheduler would have given it, and corrects its weight both
+ * ways until the difference is paid back.  A slow, bounded adjustment of
+ * the base follows the vCPU's long-term profile.  Without a PMU the same
+ * rules run on software signals (exit rate, halt time).
  */
 #include "policy.h"
-
-#define S64_MAX_KQ ((s64)(~(u64)0 >> 1))
 
 static const char *const kq_reason_names[KVM_QUANTA_R_NR] = {
 	[KVM_QUANTA_R_BASE] = "base",
@@ -48,6 +47,7 @@ const char *kq_reason_name(unsigned int reason)
  * per guest ms.  Exit-heavy: 10 or more exits per guest ms (a guest doing
  * I/O or spinning through the hypervisor).  Flush: 20 or more LLC misses
  * per 1000 instructions.  Phase end: IPC 30% under its recent average.
+ * Spinning: a PAUSE-loop exit per guest ms or more.
  */
 void kq_policy_defaults(struct kq_policy_params *p)
 {
@@ -61,6 +61,7 @@ void kq_policy_defaults(struct kq_policy_params *p)
 	p->idle_halt_pct = 50;
 	p->history_max_pct = 20;
 	p->debt_max_us = 20000;
+	p->spin_ple_rate_milli = 1000;
 }
 
 /**
@@ -106,6 +107,7 @@ void kq_vcpu_policy_init(struct kq_vcpu_policy *st,
 	unsigned int i;
 
 	st->debt_ns = 0;
+	st->payback = 0;
 	st->history_pct = 0;
 	st->target_ns = (u64)vp->base_us * 1000;
 	st->reason = KVM_QUANTA_R_BASE;
@@ -143,6 +145,15 @@ static u32 kq_classify(const struct kq_policy_params *p,
 
 	if (w->window_ns && w->halt_ns * 100 >= w->window_ns * p->idle_halt_pct)
 		return KVM_QUANTA_R_IDLE;
+	/*
+	 * PAUSE-loop exits are the waiter spinning.  PV yields are not: KVM
+	 * already hands the CPU on for KVM_HC_SCHED_YIELD, and KVM_HC_KICK_CPU
+	 * is the lock holder releasing, which is to run on, not be cut.
+	 */
+	if (w->ple_exits && w->guest_ns &&
+	    kq_mul_div(w->ple_exits, 1000000000, w->guest_ns, KQ_NONE64) >=
+	    p->spin_ple_rate_milli)
+		return KVM_QUANTA_R_SPIN;
 	if (w->llc_mpki_milli != KQ_NONE32 &&
 	    w->llc_mpki_milli >= p->flush_llc_mpki_milli)
 		return KVM_QUANTA_R_FLUSH;
@@ -160,9 +171,11 @@ static u32 kq_classify(const struct kq_policy_params *p,
 }
 
 /*
- * One percent per window toward +max for a VM whose life is mostly warm,
+ * One percent per window toward +max for a vCPU whose life is mostly warm,
  * toward -max for one mostly exit-heavy, back toward 0 otherwise: slow,
- * bounded, and it follows the long-term profile, not one window.
+ * bounded, and it follows the long-term totals, not one window nor the
+ * recent average.  The module is this adjustment's only owner: quantad
+ * writes the operator's base_quantum_us unchanged.
  */
 static s32 kq_history_step(const struct kq_policy_params *p, s32 pct,
 			   const struct kq_history *h)
@@ -192,38 +205,38 @@ static s32 kq_history_step(const struct kq_policy_params *p, s32 pct,
  * kq_policy_window() - the target quantum for a vCPU's next window
  * @p: host-wide knobs
  * @vp: its VM's knobs
- * @st: its policy state; target, reason, ledger and counts are updated
+ * @st: its policy state; target, reason, payback and counts are updated
  * @w: the window that just ended, derived
  * @h: its history up to the window before @w, so that @w is compared with
  *	what came before it
  *
- * The ledger (st->debt_ns, kept by kq_ledger_update()) decides payback:
- * above debt_max_us the vCPU gets no extension and a lower weight until it
- * is back to zero.
+ * Call after kq_ledger_update() has charged @w to st->debt_ns.  A debtor
+ * in payback gets no extension (warm and base become payback, at the
+ * base); its lower weight and a creditor's higher one are st->payback,
+ * applied through kq_policy_nice().
  */
 void kq_policy_window(const struct kq_policy_params *p,
 		      const struct kq_vm_policy *vp, struct kq_vcpu_policy *st,
 		      const struct kq_window *w, const struct kq_history *h)
 {
 	u64 min = (u64)vp->min_us * 1000, max = (u64)vp->max_us * 1000;
-	u64 base, target;
-	u32 reason;
+	u64 base = (u64)vp->base_us * 1000, target;
+	u32 reason = KVM_QUANTA_R_BASE;
+	s32 prev = st->payback;
 
-	base = (u64)vp->base_us * 1000;
+	st->payback = 0;
 	if (vp->enabled) {
 		st->history_pct = kq_history_step(p, st->history_pct, h);
-		base = kq_clamp64(base + (s64)base * st->history_pct / 100,
-				  min, max);
+		base = kq_clamp64(base + kq_sdiv64((s64)base * st->history_pct,
+						   100), min, max);
+		reason = kq_classify(p, w, h);
+		st->payback = kq_ledger_correction(st->debt_ns,
+						   (s64)p->debt_max_us * 1000,
+						   prev);
 	}
-
-	reason = vp->enabled ? kq_classify(p, w, h) : KVM_QUANTA_R_BASE;
-	if (vp->enabled && st->debt_ns > (s64)p->debt_max_us * 1000 &&
+	if (st->payback > 0 &&
 	    (reason == KVM_QUANTA_R_WARM || reason == KVM_QUANTA_R_BASE))
 		reason = KVM_QUANTA_R_PAYBACK;
-	else if (vp->enabled && st->reason == KVM_QUANTA_R_PAYBACK &&
-		 st->debt_ns > 0 &&
-		 (reason == KVM_QUANTA_R_WARM || reason == KVM_QUANTA_R_BASE))
-		reason = KVM_QUANTA_R_PAYBACK;	/* until repaid */
 
 	switch (reason) {
 	case KVM_QUANTA_R_WARM:
@@ -234,9 +247,6 @@ void kq_policy_window(const struct kq_policy_params *p,
 	case KVM_QUANTA_R_PHASE_END:
 	case KVM_QUANTA_R_SPIN:
 		target = min;
-		break;
-	case KVM_QUANTA_R_PAYBACK:
-		target = base;
 		break;
 	default:
 		target = base;
@@ -251,19 +261,31 @@ void kq_policy_window(const struct kq_policy_params *p,
  * kq_policy_cut_now() - switch the vCPU out at this exit?
  * @st: its policy state
  * @ran_ns: time on the CPU since it was last scheduled in
- * @spinning: its last exit was a spin (PAUSE, directed-yield attempt)
+ * @pause_spin: a PAUSE-loop exit (kvm_vcpu_on_spin()) since the last call;
+ *	never a PV yield hypercall, which is the lock releaser's side
+ *
+ * A PAUSE-loop spinner is cut at once; a vCPU decided flush, phase_end,
+ * exit_heavy or spin once it has run its target, unless the ledger owes it
+ * time (st->payback < 0).
  *
  * Return: true to yield the CPU before re-entering the guest.
  */
 bool kq_policy_cut_now(const struct kq_vcpu_policy *st, u64 ran_ns,
-		       bool spinning)
+		       bool pause_spin)
 {
-	if (spinning)
+	if (pause_spin)
 		return true;
+	/*
+	 * A creditor is not cut: early yields are what cost a vCPU its share
+	 * (measured on EEVDF), and the ledger owes it time.
+	 */
+	if (st->payback < 0)
+		return false;
 	switch (st->reason) {
 	case KVM_QUANTA_R_FLUSH:
 	case KVM_QUANTA_R_PHASE_END:
 	case KVM_QUANTA_R_EXIT_HEAVY:
+	case KVM_QUANTA_R_SPIN:
 		/*
 		 * Even with a per-task slice: the tick (4 ms at HZ=250) ends a
 		 * slice, so a 1 ms slice alone still runs 4 ms (measured).
@@ -285,20 +307,15 @@ static const u32 kq_nice_weight[40] = {
 	110, 87, 70, 56, 45, 36, 29, 23, 18, 15,
 };
 
-/**
- * kq_weight_to_nice() - the nice value whose load weight is closest
- * @weight: a VM weight, 1 to 10000, 100 being a normal thread (nice 0)
- *
- * Return: nice, -20 to 19.
- */
-int kq_weight_to_nice(u32 weight)
+/* The nice whose load weight is closest to @load (1024 = nice 0). */
+static int kq_load_to_nice(u64 load)
 {
-	u64 want = (u64)weight * 1024 / 100, d, best_d = ~(u64)0;
+	u64 d, best_d = ~(u64)0;
 	int i, best = 20;
 
 	for (i = 0; i < 40; i++) {
-		d = want > kq_nice_weight[i] ? want - kq_nice_weight[i] :
-					       kq_nice_weight[i] - want;
+		d = load > kq_nice_weight[i] ? load - kq_nice_weight[i] :
+					       kq_nice_weight[i] - load;
 		if (d < best_d) {
 			best_d = d;
 			best = i;
@@ -308,40 +325,264 @@ int kq_weight_to_nice(u32 weight)
 }
 
 /**
- * kq_ledger_update() - charge each vCPU what it ran beyond its fair share
- * @e: one entry per vCPU: the CPU it ran on, its window's run and wait
- *	time, its weight, and its ledger, updated
- * @n: number of entries
- * @bound_ns: the ledger is kept within +-2 x @bound_ns
+ * kq_weight_to_nice() - the nice value whose load weight is closest
+ * @weight: a VM weight, 1 to 10000, 100 being a normal thread (nice 0)
  *
- * vCPUs on one CPU share it: the time they ran in the window is divided
- * among them in proportion to weight x time runnable (run + wait), which
- * is what the unmodified scheduler would give them.  Running more than
- * that is debt; less is credit.  Longer slices and early yields change
- * who runs when, this makes sure they do not change who runs how much.
+ * Return: nice, -20 to 19.
+ */
+int kq_weight_to_nice(u32 weight)
+{
+	return kq_load_to_nice(kq_div64((u64)weight * 1024, 100));
+}
+
+/**
+ * kq_policy_nice() - a vCPU thread's nice, relative to its own
+ * @weight: its weight from kq_ledger_weight(): VM weight x 1000, split
+ *	among the VM's runnable vCPUs
+ * @payback: its ledger correction, st->payback
+ *
+ * The enforcement sets the thread's nice to its own (as it was before
+ * kvm_quanta touched it) plus this, clamped to -20..19 there.
+ *
+ * Return: the offset, -20 to 19 (nice 0 is weight 100 on one vCPU).
+ */
+int kq_policy_nice(u32 weight, s32 payback)
+{
+	int nice = kq_load_to_nice(kq_div64((u64)weight * 1024, 100000));
+
+	nice += payback;
+	return nice < -20 ? -20 : nice > 19 ? 19 : nice;
+}
+
+/**
+ * kq_ledger_weight() - a vCPU's share of its VM's weight for one window
+ * @vm_weight: the VM's weight, 1 to 10000
+ * @runnable_ns: this vCPU's run + wait time in the window
+ * @vm_runnable_ns: the same summed over all the VM's vCPUs, this one too
+ * @window_ns: the window's length
+ *
+ * libvirt's cpu shares are the VM's, not each thread's: while k of its
+ * vCPUs are runnable, each has 1/k of the VM's weight, so a VM with N busy
+ * vCPUs competes like a 1-vCPU VM of the same weight.  Over a window, the
+ * vCPU's siblings are taken as runnable at random times in it: while it is
+ * runnable, 1 + (vm_runnable_ns - runnable_ns) / window_ns of the VM's
+ * vCPUs are, on average.
+ *
+ * Return: the vCPU's weight x 1000, at least 1.
+ */
+u32 kq_ledger_weight(u32 vm_weight, u64 runnable_ns, u64 vm_runnable_ns,
+		     u64 window_ns)
+{
+	u64 w = (u64)vm_weight * 1000, others;
+
+	if (window_ns && vm_runnable_ns > runnable_ns) {
+		others = vm_runnable_ns - runnable_ns;
+		w = kq_mul_div(w, window_ns, window_ns + others, w);
+	}
+	return w ? (u32)w : 1;
+}
+
+/**
+ * kq_ledger_correction() - payback in nice levels, from a vCPU's debt
+ * @debt_ns: its ledger
+ * @bound_ns: the deadband, debt_max_us in ns
+ * @prev: the correction of the window before
+ *
+ * Within the deadband (|debt| <= bound) nothing happens.  Beyond it, one
+ * nice level per started multiple of the bound, up to KQ_PAYBACK_MAX: positive (less weight) for
+ * a debtor, negative (more weight) for a creditor.  A correction holds at
+ * one level until the debt crosses zero, so debt is paid back, not left
+ * at the bound; nothing is ever forgiven.
+ *
+ * Return: the correction, -KQ_PAYBACK_MAX to KQ_PAYBACK_MAX.
+ */
+s32 kq_ledger_correction(s64 debt_ns, s64 bound_ns, s32 prev)
+{
+	u64 mag = debt_ns < 0 ? -(u64)debt_ns : (u64)debt_ns;
+	u64 levels;
+
+	if (bound_ns < 1)
+		bound_ns = 1;
+	levels = mag > (u64)bound_ns ? kq_div64(mag - 1, (u64)bound_ns) : 0;
+	if (levels > KQ_PAYBACK_MAX)
+		levels = KQ_PAYBACK_MAX;
+	/* Hysteresis: keep paying until even. */
+	if (!levels && ((prev > 0 && debt_ns > 0) || (prev < 0 && debt_ns < 0)))
+		levels = 1;
+	return debt_ns < 0 ? -(s32)levels : (s32)levels;
+}
+
+/* Runnable time of an entry, the ledger's sort key. */
+static u64 kq_runnable(const struct kq_ledger_entry *e)
+{
+	return e->run_ns + e->wait_ns;
+}
+
+/*
+ * by_cpu: CPU ascending, then runnable time descending, then input order;
+ * otherwise input order.  A strict total order either way.
+ */
+static bool kq_ledger_before(const struct kq_ledger_entry *a,
+			     const struct kq_ledger_entry *b, bool by_cpu)
+{
+	if (by_cpu) {
+		if (a->cpu != b->cpu)
+			return a->cpu < b->cpu;
+		if (kq_runnable(a) != kq_runnable(b))
+			return kq_runnable(a) > kq_runnable(b);
+	}
+	return a->order < b->order;
+}
+
+static void kq_ledger_swap(struct kq_ledger_entry *a,
+			   struct kq_ledger_entry *b)
+{
+	struct kq_ledger_entry t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+/* Heapsort: O(n log n), no allocation, no recursion. */
+static void kq_ledger_sort(struct kq_ledger_entry *e, unsigned int n,
+			   bool by_cpu)
+{
+	unsigned int i, end, root, child;
+
+	for (i = n / 2; i-- > 0;) {
+		for (root = i; (child = 2 * root + 1) < n; root = child) {
+			if (child + 1 < n &&
+			    kq_ledger_before(&e[child], &e[child + 1], by_cpu))
+				child++;
+			if (!kq_ledger_before(&e[root], &e[child], by_cpu))
+				break;
+			kq_ledger_swap(&e[root], &e[child]);
+		}
+	}
+	for (end = n; end-- > 1;) {
+		kq_ledger_swap(&e[0], &e[end]);
+		for (root = 0; (child = 2 * root + 1) < end; root = child) {
+			if (child + 1 < end &&
+			    kq_ledger_before(&e[child], &e[child + 1], by_cpu))
+				child++;
+			if (!kq_ledger_before(&e[root], &e[child], by_cpu))
+				break;
+			kq_ledger_swap(&e[root], &e[child]);
+		}
+	}
+}
+
+/* Fixed point of the virtual time below: ns per unit of weight x 2^20. */
+#define KQ_VT_SHIFT 20
+
+/*
+ * One CPU's entries, sorted by runnable time, longest first: the share
+ * each would have had from the unmodified scheduler, a weighted fair one,
+ * over the same runnable periods.
+ *
+ * A window gives totals, not when each vCPU was runnable, so the overlap
+ * is modelled.  The total wait D is exactly the overlapped time (while
+ * one runs the others present wait, whoever runs), so it does not depend
+ * on the schedule.  Each vCPU's runnable time r is taken as a contended
+ * part c = r x D / (sum r - max r), the parts nested (the shorter within
+ * the longer), which overlap by exactly D, plus an uncontended rest that
+ * it has alone.  The fair scheduler gives each stretch of the contended
+ * parts to the vCPUs present by weight, and the rest whole.  This is exact
+ * for two vCPUs on a CPU (any weights, any overlap), for vCPUs runnable
+ * all the window (any weights) and for vCPUs that never overlap.  The
+ * result is scaled so that the CPU's run time is handed out exactly: wait
+ * for tasks outside the ledger does not move time between its vCPUs.
+ */
+static void kq_ledger_cpu(struct kq_ledger_entry *e, unsigned int m)
+{
+	u64 sum_r = 0, run = 0, wait = 0, load = 0, den, vt = 0, c_next = 0;
+	u64 raw_sum = 0, given = 0;
+	unsigned int k;
+
+	for (k = 0; k < m; k++) {
+		sum_r += kq_runnable(&e[k]);
+		run += e[k].run_ns;
+		wait += e[k].wait_ns;
+		load += e[k].weight;
+	}
+	den = sum_r - kq_runnable(&e[0]);
+
+	/*
+	 * From the shortest: the stretch where the k+1 longest are present
+	 * is c_k - c_{k+1}; its virtual time (length per unit of weight
+	 * present) accrues to each of them.
+	 */
+	for (k = m; k-- > 0;) {
+		u64 r = kq_runnable(&e[k]), c;
+
+		if (wait >= den)
+			c = den ? r : 0;
+		else
+			c = kq_mul_div(r, wait, den, r);
+		if (load)
+			vt += kq_mul_div(c - c_next, 1ULL << KQ_VT_SHIFT, load,
+					 KQ_NONE64);
+		e[k].fair_ns = r - c + kq_mul_div(e[k].weight, vt,
+						  1ULL << KQ_VT_SHIFT,
+						  KQ_NONE64);
+		raw_sum += e[k].fair_ns;
+		c_next = c;
+		load -= e[k].weight;
+	}
+	for (k = 0; k < m; k++) {
+		e[k].fair_ns = raw_sum ? kq_mul_div(e[k].fair_ns, run, raw_sum,
+						    run) : 0;
+		given += e[k].fair_ns;
+	}
+	/* Rounding: what is left goes to the longest runnable. */
+	e[0].fair_ns += run - given;
+}
+
+/**
+ * kq_ledger_window() - charge each vCPU what it ran beyond its fair share
+ * @e: one entry per vCPU and CPU it ran on in the window, in any order
+ * @n: number of entries
+ *
+ * For each CPU, each entry's fair_ns is what the unmodified scheduler
+ * would have given it over the same runnable periods (see kq_ledger_cpu()
+ * for the model and where it is exact), and debt_ns grows by run_ns -
+ * fair_ns.  On each CPU the fair shares add up to the time its vCPUs ran,
+ * so the debts of its entries change by a sum of zero.  A vCPU that ran
+ * on several CPUs has an entry on each (its run by CPU, its wait split in
+ * the same proportion); put its debt in one of them and 0 in the others,
+ * and add their debt_ns up afterwards.  A vCPU seen for the first time
+ * joins from its second window: its first one does not start with its
+ * CPU-mates'.
+ *
+ * O(n log n), no allocation: the entries are sorted in place by CPU and
+ * put back in their order.
+ */
+void kq_ledger_window(struct kq_ledger_entry *e, unsigned int n)
+{
+	unsigned int i, start;
+
+	for (i = 0; i < n; i++)
+		e[i].order = i;
+	kq_ledger_sort(e, n, true);
+	for (start = 0; start < n; start = i) {
+		for (i = start + 1; i < n && e[i].cpu == e[start].cpu; i++)
+			;
+		kq_ledger_cpu(&e[start], i - start);
+	}
+	for (i = 0; i < n; i++)
+		e[i].debt_ns += (s64)e[i].run_ns - (s64)e[i].fair_ns;
+	kq_ledger_sort(e, n, false);
+}
+
+/**
+ * kq_ledger_update() - kq_ledger_window(), for callers of the old ledger
+ * @e: entries
+ * @n: number of entries
+ * @bound_ns: ignored: the ledger no longer clamps (forgives) debt; the
+ *	bound is the correction's deadband, kq_ledger_correction()
  */
 void kq_ledger_update(struct kq_ledger_entry *e, unsigned int n, s64 bound_ns)
 {
-	unsigned int i, j;
-
-	for (i = 0; i < n; i++) {
-		u64 run = 0, mine, all = 0;
-		s64 fair;
-
-		mine = (u64)e[i].weight * (e[i].run_ns + e[i].wait_ns);
-		for (j = 0; j < n; j++) {
-			if (e[j].cpu != e[i].cpu)
-				continue;
-			run += e[j].run_ns;
-			all += (u64)e[j].weight * (e[j].run_ns + e[j].wait_ns);
-		}
-		if (!all)
-			continue;
-		fair = (s64)kq_mul_div(run, mine, all, (u64)S64_MAX_KQ);
-		e[i].debt_ns += (s64)e[i].run_ns - fair;
-		if (e[i].debt_ns > 2 * bound_ns)
-			e[i].debt_ns = 2 * bound_ns;
-		if (e[i].debt_ns < -2 * bound_ns)
-			e[i].debt_ns = -2 * bound_ns;
-	}
+	(void)bound_ns;
+	kq_ledger_window(e, n);
 }

@@ -2,9 +2,9 @@
 /*
  * The quantum policy: from a vCPU's processor state and history, its
  * target quantum for the next window and whether to switch it out early,
- * each with a reason; and the fairness ledger that pays back time granted
- * beyond the base.  Pure code, shared by the module, KUnit and userspace
- * (quantactl replay).
+ * each with a reason; and the fairness ledger that keeps who runs how much
+ * where the unmodified scheduler would have it.  Pure code, shared by the
+ * module, KUnit and userspace (quantactl replay, the simulator).
  */
 #ifndef _KQ_CORE_POLICY_H
 #define _KQ_CORE_POLICY_H
@@ -30,8 +30,11 @@ extern "C" {
  * @idle_halt_pct: halted this share of the window or more is idle
  * @history_max_pct: bound of the slow per-VM history adjustment, percent
  *	of the base quantum, either way
- * @debt_max_us: ledger bound: CPU time run beyond the fair share before
- *	payback
+ * @debt_max_us: ledger deadband: CPU time run beyond (or short of) the
+ *	fair share before a correction; each further multiple is one more
+ *	nice level of correction, up to KQ_PAYBACK_MAX
+ * @spin_ple_rate_milli: PAUSE-loop exits per guest ms x 1000 at least this
+ *	is spinning
  */
 struct kq_policy_params {
 	u32 warm_ipc_milli;
@@ -44,6 +47,7 @@ struct kq_policy_params {
 	u32 idle_halt_pct;
 	u32 history_max_pct;
 	u32 debt_max_us;
+	u64 spin_ple_rate_milli;
 };
 
 /**
@@ -52,7 +56,9 @@ struct kq_policy_params {
  * @min_us: shortest quantum
  * @base_us: quantum with nothing notable
  * @max_us: longest quantum
- * @weight: relative CPU weight of its vCPU threads, 1 to 10000, 100 normal
+ * @weight: the VM's CPU weight, 1 to 10000, 100 normal: split among its
+ *	runnable vCPUs as libvirt's cpu shares are (kq_ledger_weight()), so
+ *	a VM with more vCPUs does not get more of a contended CPU
  */
 struct kq_vm_policy {
 	bool enabled;
@@ -66,12 +72,18 @@ struct kq_vm_policy {
 #define KQ_QUANTUM_MAX_US 100000
 #define KQ_WEIGHT_MIN 1
 #define KQ_WEIGHT_MAX 10000
+/* Largest payback correction, nice levels (1.25^3: about 0.5x or 2x). */
+#define KQ_PAYBACK_MAX 3
 
 /**
  * struct kq_vcpu_policy - what the policy remembers per vCPU
- * @debt_ns: CPU time it ran beyond its fair share and has not paid back
- *	(negative: owed to it), see kq_ledger_update()
- * @history_pct: slow, bounded adjustment of the base from this VM's
+ * @debt_ns: CPU time it ran beyond what the unmodified scheduler would
+ *	have given it, since it joined the ledger (negative: owed to it); see
+ *	kq_ledger_window().  Never clamped.
+ * @payback: correction in nice levels relative to the weight it is due,
+ *	-KQ_PAYBACK_MAX to KQ_PAYBACK_MAX: positive slows a debtor, negative
+ *	helps a creditor; see kq_ledger_correction()
+ * @history_pct: slow, bounded adjustment of the base from this vCPU's
  *	long-term profile, percent
  * @target_ns: the current target quantum
  * @reason: why
@@ -79,6 +91,7 @@ struct kq_vm_policy {
  */
 struct kq_vcpu_policy {
 	s64 debt_ns;
+	s32 payback;
 	s32 history_pct;
 	u64 target_ns;
 	u32 reason;
@@ -86,12 +99,15 @@ struct kq_vcpu_policy {
 };
 
 /**
- * struct kq_ledger_entry - one vCPU's window, for the fairness ledger
- * @cpu: the CPU it ran on
- * @run_ns: time it ran
- * @wait_ns: time it waited runnable
- * @weight: its VM's weight
- * @debt_ns: its ledger, updated
+ * struct kq_ledger_entry - a vCPU's window on one CPU, for the ledger
+ * @cpu: the CPU; a vCPU that ran on several CPUs in the window gets one
+ *	entry per CPU (see kq_ledger_window())
+ * @run_ns: time it ran there (sum_exec_runtime delta)
+ * @wait_ns: time it waited runnable there (run_delay delta)
+ * @weight: its weight, kq_ledger_weight(); any unit, the same for all
+ * @debt_ns: in: its ledger; out: plus what it ran beyond @fair_ns
+ * @fair_ns: out: what the unmodified scheduler would have given it
+ * @order: scratch, the ledger's own
  */
 struct kq_ledger_entry {
 	int cpu;
@@ -99,11 +115,18 @@ struct kq_ledger_entry {
 	u64 wait_ns;
 	u32 weight;
 	s64 debt_ns;
+	u64 fair_ns;
+	u32 order;
 };
 
 const char *kq_reason_name(unsigned int reason);
+void kq_ledger_window(struct kq_ledger_entry *e, unsigned int n);
 void kq_ledger_update(struct kq_ledger_entry *e, unsigned int n,
 		      s64 bound_ns);
+u32 kq_ledger_weight(u32 vm_weight, u64 runnable_ns, u64 vm_runnable_ns,
+		     u64 window_ns);
+s32 kq_ledger_correction(s64 debt_ns, s64 bound_ns, s32 prev);
+int kq_policy_nice(u32 weight, s32 payback);
 void kq_policy_defaults(struct kq_policy_params *p);
 void kq_vm_policy_defaults(struct kq_vm_policy *vp);
 int kq_vm_policy_validate(const struct kq_vm_policy *vp);
@@ -114,7 +137,7 @@ void kq_policy_window(const struct kq_policy_params *p,
 		      const struct kq_window *w, const struct kq_history *h);
 int kq_weight_to_nice(u32 weight);
 bool kq_policy_cut_now(const struct kq_vcpu_policy *st, u64 ran_ns,
-		       bool spinning);
+		       bool pause_spin);
 
 #ifdef __cplusplus
 }

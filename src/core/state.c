@@ -6,43 +6,9 @@
  * a counter that wraps still gives the right delta.  Perf counters may be
  * multiplexed; a window's count is then scaled by enabled/running time, as
  * perf does.  Ratios are fixed point (x 1000) and computed in 128 bits so
- * that large counts do not overflow.
+ * that large counts do not overflow (kq_math.h).
  */
 #include "state.h"
-
-/**
- * kq_mul_div() - a * b / c with a 128-bit product
- * @a: factor
- * @b: factor
- * @c: divisor, non-zero
- * @limit: saturate the quotient at this
- *
- * The kernel has no 128-bit division (__udivti3), so the quotient comes
- * from a restoring division, 64 steps of shift and subtract: cheap at
- * sampling rate, never on the exit path.
- *
- * Return: the quotient, at most @limit.
- */
-u64 kq_mul_div(u64 a, u64 b, u64 c, u64 limit)
-{
-	unsigned __int128 p = (unsigned __int128)a * b;
-	u64 hi = (u64)(p >> 64), lo = (u64)p;
-	unsigned int i;
-	bool carry;
-
-	if (hi >= c)		/* the quotient needs more than 64 bits */
-		return limit;
-	for (i = 0; i < 64; i++) {
-		carry = hi >> 63;
-		hi = (hi << 1) | (lo >> 63);
-		lo <<= 1;
-		if (carry || hi >= c) {
-			hi -= c;
-			lo |= 1;
-		}
-	}
-	return lo > limit ? limit : lo;
-}
 
 /**
  * kq_pmu_scaled_delta() - a perf counter's count between two reads
@@ -105,9 +71,9 @@ void kq_window_derive(struct kq_window *w)
 		w->exit_rate_milli = kq_mul_div(w->exits, 1000000000,
 						w->guest_ns, KQ_NONE64 - 1);
 		if (w->exits)
-			w->mean_run_ns = w->guest_ns / w->exits;
+			w->mean_run_ns = kq_div64(w->guest_ns, w->exits);
 	}
-	w->quantum_ns = w->slices ? w->run_ns / w->slices : KQ_NONE64;
+	w->quantum_ns = w->slices ? kq_div64(w->run_ns, w->slices) : KQ_NONE64;
 }
 
 /**
@@ -130,6 +96,8 @@ void kq_window_from(struct kq_window *w, const struct kq_reading *prev,
 	w->wait_ns = cur->wait_ns - prev->wait_ns;
 	w->slices = cur->slices - prev->slices;
 	w->halt_ns = cur->halt_ns - prev->halt_ns;
+	w->ple_exits = cur->ple_exits - prev->ple_exits;
+	w->pv_yields = cur->pv_yields - prev->pv_yields;
 	/*
 	 * Counters reopened in between (the event set changed, the vCPU
 	 * moved to another thread) start again from zero: no delta.
@@ -171,6 +139,8 @@ void kq_window_add(struct kq_window *sum, const struct kq_window *w)
 	sum->wait_ns += w->wait_ns;
 	sum->slices += w->slices;
 	sum->halt_ns += w->halt_ns;
+	sum->ple_exits += w->ple_exits;
+	sum->pv_yields += w->pv_yields;
 	for (i = 0; i < KVM_QUANTA_EV_NR; i++)
 		sum->pmu[i] = kq_add_sat(sum->pmu[i], w->pmu[i]);
 	kq_window_derive(sum);

@@ -8,6 +8,7 @@
 #ifndef _KQ_CORE_STATE_H
 #define _KQ_CORE_STATE_H
 
+#include "kq_math.h"
 #include "kq_types.h"
 #include <linux/kvm_quanta.h>
 
@@ -43,6 +44,9 @@ struct kq_pmu_value {
  * @wait_ns: time it waited runnable
  * @slices: times it was scheduled in
  * @halt_ns: time blocked in guest HLT
+ * @ple_exits: PAUSE-loop exits (calls of kvm_vcpu_on_spin() for this vCPU)
+ * @pv_yields: PV yield hypercalls (KVM's directed_yield_attempted:
+ *	KVM_HC_SCHED_YIELD, KVM_HC_KICK_CPU)
  * @pmu: guest-only perf counters by role
  * @pmu_epoch: which opening of the counters @pmu was read from; counts of
  *	two openings cannot be subtracted
@@ -56,6 +60,8 @@ struct kq_reading {
 	u64 wait_ns;
 	u64 slices;
 	u64 halt_ns;
+	u64 ple_exits;
+	u64 pv_yields;
 	struct kq_pmu_value pmu[KVM_QUANTA_EV_NR];
 	u32 pmu_epoch;
 };
@@ -70,6 +76,9 @@ struct kq_reading {
  * @wait_ns: time waiting runnable
  * @slices: times scheduled in
  * @halt_ns: time blocked in guest HLT
+ * @ple_exits: PAUSE-loop exits: the guest spun on a lock (waiter's side)
+ * @pv_yields: PV yield hypercalls: the guest asked KVM to run another of
+ *	its vCPUs, or kicked a halted one (a lock releaser's side)
  * @pmu: counts by role, scaled for multiplexing; KQ_NONE64 if not counted
  * @ipc_milli: instructions per cycle x 1000
  * @llc_mpki_milli: LLC misses per 1000 instructions x 1000
@@ -90,6 +99,8 @@ struct kq_window {
 	u64 wait_ns;
 	u64 slices;
 	u64 halt_ns;
+	u64 ple_exits;
+	u64 pv_yields;
 	u64 pmu[KVM_QUANTA_EV_NR];
 	u32 ipc_milli;
 	u32 llc_mpki_milli;
@@ -113,7 +124,6 @@ struct kq_history {
 	u64 windows;
 };
 
-u64 kq_mul_div(u64 a, u64 b, u64 c, u64 limit);
 u64 kq_pmu_scaled_delta(const struct kq_pmu_value *prev,
 			const struct kq_pmu_value *cur);
 void kq_window_init(struct kq_window *w);

@@ -4,6 +4,8 @@
 // a 128-bit reference for the ledger, and the replay of a long synthetic trace
 // in which one vCPU takes more than its share.  The exact cases live in
 // kunit/policy_test.c.
+#include "policy.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -17,11 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "policy.h"
-
 namespace {
-
-using u128 = unsigned __int128;
 
 constexpr u64 kNone64 = KQ_NONE64;
 
@@ -71,9 +69,12 @@ kq_vm_policy RandomVm(std::mt19937_64& rng) {
   // Often at the edges of the range, sometimes all equal.
   auto pick = [&](u32 lo, u32 hi) -> u32 {
     switch (Rand(rng, 4)) {
-      case 0: return lo;
-      case 1: return hi;
-      default: return lo + static_cast<u32>(Rand(rng, u64{hi} - lo + 1));
+      case 0:
+        return lo;
+      case 1:
+        return hi;
+      default:
+        return lo + static_cast<u32>(Rand(rng, u64{hi} - lo + 1));
     }
   };
   vp.min_us = pick(KQ_QUANTUM_MIN_US, KQ_QUANTUM_MAX_US);
@@ -107,12 +108,13 @@ TEST(Policy, TargetsAlwaysWithinMinMax) {
       total++;
       const u64 lo = u64{vp.min_us} * 1000, hi = u64{vp.max_us} * 1000;
       const bool ok = st.target_ns >= lo && st.target_ns <= hi && st.reason < KVM_QUANTA_R_NR &&
-                      (!vp.enabled || std::abs(st.history_pct - before) <= 1) && std::abs(st.history_pct) <= hmax &&
+                      (!vp.enabled || std::abs(st.history_pct - before) <= 1) &&
+                      std::abs(st.history_pct) <= hmax &&
                       (vp.enabled || st.reason == KVM_QUANTA_R_BASE);
-      EXPECT_TRUE(ok) << "vm " << vm << " window " << i << ": [" << vp.min_us << ", "
-                      << vp.base_us << ", " << vp.max_us << "] us, enabled " << vp.enabled
-                      << ", target " << st.target_ns << " reason " << st.reason << " history "
-                      << before << " -> " << st.history_pct << " (max " << hmax << ")";
+      EXPECT_TRUE(ok) << "vm " << vm << " window " << i << ": [" << vp.min_us << ", " << vp.base_us
+                      << ", " << vp.max_us << "] us, enabled " << vp.enabled << ", target "
+                      << st.target_ns << " reason " << st.reason << " history " << before << " -> "
+                      << st.history_pct << " (max " << hmax << ")";
       if (!ok && ++bad >= 10) break;
     }
     u64 sum = 0;
@@ -121,226 +123,462 @@ TEST(Policy, TargetsAlwaysWithinMinMax) {
   }
 }
 
-// What kq_ledger_update() documents, on 128-bit integers, without the bound.
-std::vector<s64> RefLedgerDelta(const std::vector<kq_ledger_entry>& e) {
-  std::vector<s64> d(e.size(), 0);
-  for (size_t i = 0; i < e.size(); i++) {
-    u128 run = 0, all = 0;
-    for (const auto& o : e) {
-      if (o.cpu != e[i].cpu) continue;
-      run += o.run_ns;
-      all += static_cast<u128>(o.weight) * (o.run_ns + o.wait_ns);
-    }
-    if (!all) continue;
-    const u128 mine = static_cast<u128>(e[i].weight) * (e[i].run_ns + e[i].wait_ns);
-    d[i] = static_cast<s64>(e[i].run_ns) - static_cast<s64>(run * mine / all);
-  }
-  return d;
-}
-
-std::vector<kq_ledger_entry> RandomGroup(std::mt19937_64& rng, s64 debt_span) {
-  std::vector<kq_ledger_entry> e(1 + Rand(rng, 24));
-  const int cpus = 1 + static_cast<int>(Rand(rng, 6));
-  for (auto& x : e) {
-    x.cpu = static_cast<int>(Rand(rng, cpus));
-    x.weight = Rand(rng, 3) ? 100 : 1 + static_cast<u32>(Rand(rng, KQ_WEIGHT_MAX));
-    x.run_ns = Rand(rng, 4) ? Rand(rng, 20000001) : 0;
-    x.wait_ns = Rand(rng, 4) ? Rand(rng, 20000001) : 0;
-    x.debt_ns = debt_span ? static_cast<s64>(Rand(rng, 2 * debt_span + 1)) - debt_span : 0;
-  }
-  return e;
-}
-
-TEST(Ledger, ConservesTimePerCpu) {
-  std::mt19937_64 rng(12);
-  constexpr s64 kHugeBound = s64{1} << 50;  // never reached here
-  for (int round = 0; round < 20000; round++) {
-    std::vector<kq_ledger_entry> e = RandomGroup(rng, s64{1} << 40);
-    const std::vector<kq_ledger_entry> before = e;
-    const std::vector<s64> ref = RefLedgerDelta(e);
-    kq_ledger_update(e.data(), static_cast<unsigned>(e.size()), kHugeBound);
-    std::map<int, s64> sum;
-    std::map<int, s64> count;
-    for (size_t i = 0; i < e.size(); i++) {
-      const s64 delta = e[i].debt_ns - before[i].debt_ns;
-      ASSERT_EQ(delta, ref[i]) << "round " << round << " entry " << i;
-      // Inputs are not touched.
-      ASSERT_EQ(e[i].cpu, before[i].cpu);
-      ASSERT_EQ(e[i].run_ns, before[i].run_ns);
-      ASSERT_EQ(e[i].wait_ns, before[i].wait_ns);
-      ASSERT_EQ(e[i].weight, before[i].weight);
-      sum[e[i].cpu] += delta;
-      count[e[i].cpu]++;
-    }
-    // Time run on a CPU is handed out in full, up to rounding of 1 ns each.
-    for (const auto& [cpu, s] : sum)
-      ASSERT_LT(std::abs(s), count[cpu]) << "round " << round << " cpu " << cpu;
-  }
-}
-
-TEST(Ledger, StaysWithinTwiceTheBound) {
-  std::mt19937_64 rng(13);
-  for (int group = 0; group < 500; group++) {
-    const s64 bound = 1 + static_cast<s64>(Rand(rng, 30000000));
-    std::vector<kq_ledger_entry> e = RandomGroup(rng, 0);
-    // A few greedy vCPUs run most of each window, the others wait.
-    for (int window = 0; window < 100; window++) {
-      for (size_t i = 0; i < e.size(); i++) {
-        const bool greedy = i % 3 == 0;
-        e[i].run_ns = greedy ? 5000000 + Rand(rng, 5000000) : Rand(rng, 2000000);
-        e[i].wait_ns = greedy ? Rand(rng, 1000000) : 5000000 + Rand(rng, 5000000);
-      }
-      const std::vector<kq_ledger_entry> before = e;
-      const std::vector<s64> ref = RefLedgerDelta(e);
-      kq_ledger_update(e.data(), static_cast<unsigned>(e.size()), bound);
-      for (size_t i = 0; i < e.size(); i++) {
-        const s64 want = std::clamp(before[i].debt_ns + ref[i], -2 * bound, 2 * bound);
-        ASSERT_EQ(e[i].debt_ns, want) << "group " << group << " window " << window << " entry "
-                                      << i << " bound " << bound;
-      }
-    }
-  }
-}
-
 // ---- replay ------------------------------------------------------------------
 
 // CFS load weight of nice -20..19, as the enforcement sets it.
 constexpr std::array<u64, 40> kNiceWeight = {
-    88761, 71755, 56483, 46273, 36291, 29154, 23254, 18705, 14949, 11916,
-    9548,  7620,  6100,  4904,  3906,  3121,  2501,  1991,  1586,  1277,
-    1024,  820,   655,   526,   423,   335,   272,   215,   172,   137,
-    110,   87,    70,    56,    45,    36,    29,    23,    18,    15,
+    88761, 71755, 56483, 46273, 36291, 29154, 23254, 18705, 14949, 11916, 9548, 7620, 6100, 4904,
+    3906,  3121,  2501,  1991,  1586,  1277,  1024,  820,   655,   526,   423,  335,  272,  215,
+    172,   137,   110,   87,    70,    56,    45,    36,    29,    23,    18,   15,
 };
 
-struct Vcpu {
-  kq_vcpu_policy st;
-  kq_history h;
-  bool greedy = false;
-};
+// ---- decisions, exactly --------------------------------------------------
 
-constexpr u64 kWindow = 10000000;
+constexpr u64 kMin = 1000000, kBase = 4000000, kMax = 8000000;
 
-// A warm vCPU's window in which it ran run_ns: IPC 2, few misses, 0.5 exits
-// per guest ms.
-kq_window ReplayWindow(u64 run_ns) {
-  kq_window w{};
-  w.window_ns = kWindow;
-  w.guest_ns = run_ns;
-  w.run_ns = run_ns;
-  w.wait_ns = kWindow - run_ns;
-  w.slices = run_ns ? 1 : 0;
-  w.exits = run_ns / 2000000;
-  w.pmu[KVM_QUANTA_EV_CYCLES] = 2 * run_ns;
-  w.pmu[KVM_QUANTA_EV_INSTRUCTIONS] = 4 * run_ns;
-  w.pmu[KVM_QUANTA_EV_LLC_MISSES] = run_ns / 1000;
-  w.pmu[KVM_QUANTA_EV_BRANCH_MISSES] = run_ns / 500;
+// A warm window without a PMU: 10 ms, 8 ms in the guest, 4 exits.
+kq_window Warm() {
+  kq_window w;
+  kq_window_init(&w);
+  w.window_ns = 10000000;
+  w.guest_ns = 8000000;
+  w.run_ns = 8000000;
+  w.exits = 4;
+  w.slices = 2;
   kq_window_derive(&w);
   return w;
 }
 
-// One window on one CPU where every vCPU is runnable all the time: the
-// scheduler divides it by load weight (nice from the VM weight, 2 nicer in
-// payback); a greedy vCPU out of payback gets twice its weight (longer
-// slices, no early yields).  Then the ledger and each vCPU's decision, in the
-// sampler's order.
-void ReplayStep(const kq_policy_params& p, const kq_vm_policy& vp, std::vector<Vcpu>& v) {
-  std::vector<u64> eff(v.size());
-  u64 all = 0;
-  for (size_t i = 0; i < v.size(); i++) {
-    int nice = kq_weight_to_nice(vp.weight);
-    if (v[i].st.reason == KVM_QUANTA_R_PAYBACK) nice = std::min(nice + 2, 19);
-    eff[i] = kNiceWeight[nice + 20] * (v[i].greedy && v[i].st.reason != KVM_QUANTA_R_PAYBACK ? 2 : 1);
-    all += eff[i];
+kq_window WithIpc(kq_window w, u64 ipc_milli) {
+  w.pmu[KVM_QUANTA_EV_CYCLES] = 10000000;
+  w.pmu[KVM_QUANTA_EV_INSTRUCTIONS] = 10000 * ipc_milli;
+  w.pmu[KVM_QUANTA_EV_LLC_MISSES] = 100;
+  w.pmu[KVM_QUANTA_EV_BRANCH_MISSES] = 100;
+  kq_window_derive(&w);
+  return w;
+}
+
+struct Decider {
+  kq_policy_params p;
+  kq_vm_policy vp;
+  kq_vcpu_policy st;
+  kq_history h;
+  Decider() {
+    kq_policy_defaults(&p);
+    p.history_max_pct = 0;
+    kq_vm_policy_defaults(&vp);
+    kq_vcpu_policy_init(&st, &vp);
+    kq_history_init(&h);
   }
-  std::vector<kq_ledger_entry> e(v.size());
-  std::vector<kq_window> w(v.size());
-  for (size_t i = 0; i < v.size(); i++) {
-    w[i] = ReplayWindow(kWindow * eff[i] / all);
-    e[i] = kq_ledger_entry{0, w[i].run_ns, w[i].wait_ns, vp.weight, v[i].st.debt_ns};
+  // As the sampler: decide against the history before the window.
+  u32 Decide(const kq_window& w) {
+    kq_policy_window(&p, &vp, &st, &w, &h);
+    kq_history_add(&h, &w);
+    return st.reason;
   }
-  kq_ledger_update(e.data(), static_cast<unsigned>(e.size()), s64{p.debt_max_us} * 1000);
-  for (size_t i = 0; i < v.size(); i++) {
-    v[i].st.debt_ns = e[i].debt_ns;
-    kq_policy_window(&p, &vp, &v[i].st, &w[i], &v[i].h);
-    kq_history_add(&v[i].h, &w[i]);
+};
+
+// Every threshold at, just under and just over its boundary, as the
+// defaults document them ("at least" / "at most").
+TEST(Policy, ThresholdBoundaries) {
+  Decider d;
+  auto decide = [&](kq_window w) {
+    kq_window_derive(&w);
+    kq_history_init(&d.h);
+    return d.Decide(w);
+  };
+  // Warm: at most 1 exit per guest ms (8 exits in 8 ms), with a PMU IPC
+  // at least 1.0, LLC MPKI at most 1, branch MPKI at most 5.
+  kq_window w = Warm();
+  w.exits = 8;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_WARM);
+  w.exits = 9;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_BASE);
+  w = WithIpc(Warm(), 1000);
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_WARM);
+  w = WithIpc(Warm(), 999);
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_BASE);
+  // 10^7 instructions: 10^4 LLC misses is 1 per 1000.
+  w = WithIpc(Warm(), 1000);
+  w.pmu[KVM_QUANTA_EV_LLC_MISSES] = 10000;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_WARM);
+  w.pmu[KVM_QUANTA_EV_LLC_MISSES] = 10010;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_BASE);
+  w = WithIpc(Warm(), 1000);
+  w.pmu[KVM_QUANTA_EV_BRANCH_MISSES] = 50000;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_WARM);
+  w.pmu[KVM_QUANTA_EV_BRANCH_MISSES] = 50010;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_BASE);
+  // Flush: LLC MPKI at least 20.
+  w = WithIpc(Warm(), 1000);
+  w.pmu[KVM_QUANTA_EV_LLC_MISSES] = 200000;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_FLUSH);
+  w.pmu[KVM_QUANTA_EV_LLC_MISSES] = 199999;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_BASE);
+  // Exit-heavy: at least 10 exits per guest ms.
+  w = Warm();
+  w.exits = 80;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_EXIT_HEAVY);
+  w.exits = 79;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_BASE);
+  // Idle: halted at least half the window.
+  w = Warm();
+  w.halt_ns = 5000000;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_IDLE);
+  w.halt_ns = 4990000;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_WARM);
+  // Spin: at least 1 PAUSE-loop exit per guest ms, rounded down: 1000
+  // in 1000000001 ns is 999.999999 per 1000 ms.
+  w = Warm();
+  w.guest_ns = 1000000001;
+  w.ple_exits = 1000;
+  EXPECT_NE(decide(w), KVM_QUANTA_R_SPIN);
+  w.guest_ns = 1000000000;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_SPIN);
+  // Did not run: no slices and no guest time is idle; either one is not.
+  w = Warm();
+  w.slices = 0;
+  w.guest_ns = 0;
+  w.exits = 0;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_IDLE);
+  w.slices = 2;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_BASE);
+  w = Warm();
+  w.slices = 0;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_WARM);
+  // Payback: beyond debt_max_us, not at it.
+  w = Warm();
+  d.st.payback = 0;
+  d.st.debt_ns = 20000000;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_WARM);
+  d.st.debt_ns = 20000001;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_PAYBACK);
+  d.st.debt_ns = 0;
+  d.Decide(w);
+}
+
+// Phase end: IPC more than phase_drop_pct (30%) under the recent average
+// of 1.000: 0.699 is, 0.700 is not.
+TEST(Policy, PhaseEndBoundary) {
+  for (u64 ipc : {699u, 700u}) {
+    Decider d;
+    for (int i = 0; i < 5; i++) d.Decide(WithIpc(Warm(), 1000));
+    ASSERT_EQ(d.h.recent.ipc_milli, 1000u);
+    EXPECT_EQ(d.Decide(WithIpc(Warm(), ipc)),
+              ipc == 699 ? KVM_QUANTA_R_PHASE_END : KVM_QUANTA_R_BASE)
+        << ipc;
   }
 }
 
-TEST(Policy, ReplayGreedyVcpuPaysBack) {
+// The history's exit-heavy goal is "at least heavy_exit_rate_milli" on the
+// long-term totals: exactly 10 exits per guest ms moves it down.
+TEST(Policy, HistoryHeavyBoundary) {
+  for (u64 exits : {80u, 79u}) {
+    Decider d;
+    d.p.history_max_pct = 20;
+    kq_window w = Warm();
+    w.exits = exits;
+    kq_window_derive(&w);
+    d.Decide(w);
+    d.Decide(w);
+    EXPECT_EQ(d.st.history_pct, exits == 80 ? -1 : 0) << exits;
+  }
+}
+
+// PAUSE-loop exits are spin; PV yield hypercalls are not, however many.
+TEST(Policy, PauseLoopExitsSpinPvYieldsDoNot) {
+  Decider d;
+  kq_window w = Warm();
+  w.ple_exits = 8;  // 1 per guest ms: the threshold
+  EXPECT_EQ(d.Decide(w), KVM_QUANTA_R_SPIN);
+  EXPECT_EQ(d.st.target_ns, kMin);
+  EXPECT_FALSE(kq_policy_cut_now(&d.st, kMin - 1, false));
+  EXPECT_TRUE(kq_policy_cut_now(&d.st, kMin, false));
+  EXPECT_TRUE(kq_policy_cut_now(&d.st, 0, true));
+  w.ple_exits = 7;
+  EXPECT_EQ(d.Decide(w), KVM_QUANTA_R_WARM);
+  w.ple_exits = 0;
+  w.pv_yields = 1000000;
+  EXPECT_EQ(d.Decide(w), KVM_QUANTA_R_WARM);
+  EXPECT_EQ(d.st.target_ns, kMax);
+  // The releaser (PV kick) is never cut: only a PAUSE-loop exit cuts.
+  EXPECT_FALSE(kq_policy_cut_now(&d.st, ~u64{0}, false));
+  // A spinner that is also exit-heavy is spin; an idle one is idle.
+  w = Warm();
+  w.exits = 800;
+  w.ple_exits = 100;
+  kq_window_derive(&w);
+  EXPECT_EQ(d.Decide(w), KVM_QUANTA_R_SPIN);
+  w.halt_ns = 6000000;
+  EXPECT_EQ(d.Decide(w), KVM_QUANTA_R_IDLE);
+  // No guest time: no rate, no spin.
+  w = Warm();
+  w.guest_ns = 0;
+  w.ple_exits = 5;
+  kq_window_derive(&w);
+  EXPECT_NE(d.Decide(w), KVM_QUANTA_R_SPIN);
+  // The threshold is the knob's.
+  d.p.spin_ple_rate_milli = 2000;
+  w = Warm();
+  w.ple_exits = 15;
+  EXPECT_EQ(d.Decide(w), KVM_QUANTA_R_WARM);
+  w.ple_exits = 16;
+  EXPECT_EQ(d.Decide(w), KVM_QUANTA_R_SPIN);
+}
+
+// A phase ends when the IPC falls phase_drop_pct under its recent (EWMA)
+// average, window by window: a fall from 2.0 to 1.0 is three phase_end
+// windows while the average comes down (1.75, 1.56, 1.42: 70% is above
+// 1.0), then none (1.32 x 0.7 < 1.0).
+TEST(Policy, PhaseEndFollowsTheRecentAverage) {
+  Decider d;
+  std::vector<u32> got;
+  for (int i = 0; i < 10; i++) got.push_back(d.Decide(WithIpc(Warm(), 2000)));
+  for (int i = 0; i < 6; i++) got.push_back(d.Decide(WithIpc(Warm(), 1000)));
+  std::vector<u32> want(10, KVM_QUANTA_R_WARM);
+  for (int i = 0; i < 3; i++) want.push_back(KVM_QUANTA_R_PHASE_END);
+  for (int i = 0; i < 3; i++) want.push_back(KVM_QUANTA_R_WARM);
+  EXPECT_EQ(got, want);
+  // 2000 -> 1750 -> 1563 -> 1423 -> 1318 -> 1239 -> 1180, a quarter of the
+  // way each window, in integers.
+  EXPECT_EQ(d.h.recent.ipc_milli, 1180u);
+}
+
+// The recent average, not the long-term one: after a long high phase and a
+// short low one, a return to the low level is no phase end (the recent
+// average is low) though it is far under the long-term IPC; and a drop
+// from a high recent level is one though the long-term IPC is low.
+TEST(Policy, PhaseEndIsNotJudgedOnTheLongTerm) {
+  Decider d;
+  for (int i = 0; i < 40; i++) d.Decide(WithIpc(Warm(), 3000));
+  for (int i = 0; i < 12; i++) d.Decide(WithIpc(Warm(), 1000));
+  ASSERT_GT(d.h.total.ipc_milli, 2000u);
+  EXPECT_EQ(d.Decide(WithIpc(Warm(), 1000)), KVM_QUANTA_R_WARM);
+
+  Decider e;
+  for (int i = 0; i < 40; i++) e.Decide(WithIpc(Warm(), 1000));
+  for (int i = 0; i < 12; i++) e.Decide(WithIpc(Warm(), 3000));
+  ASSERT_LT(e.h.total.ipc_milli, 2000u);
+  EXPECT_EQ(e.Decide(WithIpc(Warm(), 1900)), KVM_QUANTA_R_PHASE_END);
+}
+
+// History follows the long-term totals, not the recent average.
+TEST(Policy, HistoryFollowsTheLongTermTotals) {
+  kq_window heavy = Warm();
+  heavy.exits = 800;
+  kq_window_derive(&heavy);
+  // A warm life with a few heavy windows just now: still moving up.
+  Decider d;
+  d.p.history_max_pct = 20;
+  for (int i = 0; i < 60; i++) d.Decide(Warm());
+  EXPECT_EQ(d.st.history_pct, 20);
+  d.st.history_pct = 0;
+  for (int i = 0; i < 3; i++) d.Decide(heavy);
+  ASSERT_GE(d.h.recent.exit_rate_milli, d.p.heavy_exit_rate_milli);
+  ASSERT_LT(d.h.total.exit_rate_milli, d.p.warm_exit_rate_milli * 10);
+  // The totals: 60 warm windows of 0.5 exits/ms and 3 of 100: 5.2/ms,
+  // neither warm nor heavy: back toward 0.
+  d.st.history_pct = 5;
+  d.Decide(heavy);
+  EXPECT_EQ(d.st.history_pct, 4);
+  // A heavy life with warm windows just now: moving down.
+  Decider e;
+  e.p.history_max_pct = 20;
+  for (int i = 0; i < 60; i++) e.Decide(heavy);
+  EXPECT_EQ(e.st.history_pct, -20);
+  for (int i = 0; i < 10; i++) e.Decide(Warm());
+  ASSERT_LE(e.h.recent.exit_rate_milli, e.p.heavy_exit_rate_milli);
+  e.st.history_pct = 0;
+  e.Decide(Warm());
+  EXPECT_EQ(e.st.history_pct, -1);
+  // And warm over its life: +1 a window up to the bound, never past it.
+  Decider f;
+  f.p.history_max_pct = 3;
+  std::vector<s32> pct;
+  for (int i = 0; i < 6; i++) {
+    f.Decide(Warm());
+    pct.push_back(f.st.history_pct);
+  }
+  EXPECT_EQ(pct, (std::vector<s32>{0, 1, 2, 3, 3, 3}));
+  // The base follows it.  One heavy window of 800 exits makes the life
+  // (6 warm windows and it: 14.7 exits/ms) exit-heavy: 3% -> 2%.
+  EXPECT_EQ(f.Decide(heavy), KVM_QUANTA_R_EXIT_HEAVY);
+  kq_window base = Warm();
+  base.exits = 40;
+  kq_window_derive(&base);
+  EXPECT_EQ(f.Decide(base), KVM_QUANTA_R_BASE);
+  EXPECT_EQ(f.st.history_pct, 2);
+  EXPECT_EQ(f.st.target_ns, kBase * 102 / 100);
+}
+
+// Payback: a debtor beyond the deadband gets no extension and a lower
+// weight; a creditor keeps its decision, a higher weight, and is not cut.
+TEST(Policy, PaybackBothWays) {
+  Decider d;
+  d.st.debt_ns = 20000001;
+  EXPECT_EQ(d.Decide(Warm()), KVM_QUANTA_R_PAYBACK);
+  EXPECT_EQ(d.st.target_ns, kBase);
+  EXPECT_EQ(d.st.payback, 1);
+  d.st.debt_ns = 60000001;
+  d.Decide(Warm());
+  EXPECT_EQ(d.st.payback, 3);
+  d.st.debt_ns = 1;  // still paying until even
+  EXPECT_EQ(d.Decide(Warm()), KVM_QUANTA_R_PAYBACK);
+  EXPECT_EQ(d.st.payback, 1);
+  d.st.debt_ns = 0;
+  EXPECT_EQ(d.Decide(Warm()), KVM_QUANTA_R_WARM);
+  EXPECT_EQ(d.st.payback, 0);
+  // The ledger is kq_ledger_window()'s: the decision does not move it.
+  EXPECT_EQ(d.st.debt_ns, 0);
+
+  kq_window heavy = Warm();
+  heavy.exits = 800;
+  kq_window_derive(&heavy);
+  d.st.debt_ns = -20000001;
+  EXPECT_EQ(d.Decide(heavy), KVM_QUANTA_R_EXIT_HEAVY);
+  EXPECT_EQ(d.st.target_ns, kMin);
+  EXPECT_EQ(d.st.payback, -1);
+  EXPECT_FALSE(kq_policy_cut_now(&d.st, kMax, false));
+  EXPECT_TRUE(kq_policy_cut_now(&d.st, 0, true));
+  d.st.debt_ns = -20000000;  // within the band, but still owed: holds
+  d.Decide(heavy);
+  EXPECT_EQ(d.st.payback, -1);
+  d.st.debt_ns = 0;
+  d.Decide(heavy);
+  EXPECT_EQ(d.st.payback, 0);
+  EXPECT_TRUE(kq_policy_cut_now(&d.st, kMin, false));
+
+  // A debtor that is exit-heavy stays exit-heavy (cut), paying by weight.
+  d.st.debt_ns = 50000000;
+  EXPECT_EQ(d.Decide(heavy), KVM_QUANTA_R_EXIT_HEAVY);
+  EXPECT_EQ(d.st.payback, 2);
+  // A disabled VM: no decision, no payback.
+  d.vp.enabled = false;
+  EXPECT_EQ(d.Decide(Warm()), KVM_QUANTA_R_BASE);
+  EXPECT_EQ(d.st.payback, 0);
+  EXPECT_EQ(d.st.target_ns, kBase);
+}
+
+// Whatever the window, the target is what its reason says.
+TEST(Policy, TargetFollowsReason) {
+  std::mt19937_64 rng(15);
+  kq_history h;
+  for (int vm = 0; vm < 500; vm++) {
+    const kq_policy_params p = RandomParams(rng);
+    const kq_vm_policy vp = RandomVm(rng);
+    kq_vcpu_policy st;
+    kq_vcpu_policy_init(&st, &vp);
+    kq_history_init(&h);
+    for (int i = 0; i < 40; i++) {
+      kq_window w = RandomWindow(rng);
+      w.ple_exits = Rand(rng, 3) ? 0 : RandMag(rng, 20);
+      w.pv_yields = RandMag(rng, 20);
+      st.debt_ns = static_cast<s64>(Rand(rng, 4 * u64{p.debt_max_us} * 1000 + 1)) -
+                   static_cast<s64>(2 * u64{p.debt_max_us} * 1000);
+      kq_policy_window(&p, &vp, &st, &w, &h);
+      kq_history_add(&h, &w);
+      const u64 lo = u64{vp.min_us} * 1000, hi = u64{vp.max_us} * 1000;
+      const s64 b = s64{vp.base_us} * 1000;
+      const u64 base = std::clamp<u64>(static_cast<u64>(b + b * st.history_pct / 100), lo, hi);
+      u64 want = base;
+      switch (st.reason) {
+        case KVM_QUANTA_R_WARM:
+          want = hi;
+          break;
+        case KVM_QUANTA_R_EXIT_HEAVY:
+        case KVM_QUANTA_R_FLUSH:
+        case KVM_QUANTA_R_PHASE_END:
+        case KVM_QUANTA_R_SPIN:
+          want = lo;
+          break;
+        default:
+          break;
+      }
+      ASSERT_EQ(st.target_ns, vp.enabled ? want : u64{vp.base_us} * 1000)
+          << "vm " << vm << " window " << i << " reason " << st.reason;
+      if (!vp.enabled) {
+        ASSERT_EQ(st.payback, 0);
+      }
+      if (st.reason == KVM_QUANTA_R_PAYBACK) {
+        ASSERT_GT(st.payback, 0);
+      }
+      if (st.reason == KVM_QUANTA_R_SPIN) {
+        ASSERT_GT(w.ple_exits, 0u);
+      }
+    }
+  }
+}
+
+// ---- defaults, init, validation ---------------------------------------------
+
+TEST(Policy, Defaults) {
   kq_policy_params p;
-  kq_vm_policy vp;
+  std::memset(&p, 0x5a, sizeof(p));
   kq_policy_defaults(&p);
+  EXPECT_EQ(p.warm_ipc_milli, 1000u);
+  EXPECT_EQ(p.warm_llc_mpki_milli, 1000u);
+  EXPECT_EQ(p.warm_br_mpki_milli, 5000u);
+  EXPECT_EQ(p.warm_exit_rate_milli, 1000u);
+  EXPECT_EQ(p.heavy_exit_rate_milli, 10000u);
+  EXPECT_EQ(p.flush_llc_mpki_milli, 20000u);
+  EXPECT_EQ(p.phase_drop_pct, 30u);
+  EXPECT_EQ(p.idle_halt_pct, 50u);
+  EXPECT_EQ(p.history_max_pct, 20u);
+  EXPECT_EQ(p.debt_max_us, 20000u);
+  EXPECT_EQ(p.spin_ple_rate_milli, 1000u);
+  kq_vm_policy vp;
+  std::memset(&vp, 0x5a, sizeof(vp));
   kq_vm_policy_defaults(&vp);
-  const s64 debt_max = s64{p.debt_max_us} * 1000;
-  std::vector<Vcpu> v(4);
-  for (auto& x : v) {
-    kq_vcpu_policy_init(&x.st, &vp);
-    kq_history_init(&x.h);
-  }
-  v[0].greedy = true;
+  EXPECT_TRUE(vp.enabled);
+  EXPECT_EQ(vp.min_us, 1000u);
+  EXPECT_EQ(vp.base_us, 4000u);
+  EXPECT_EQ(vp.max_us, 8000u);
+  EXPECT_EQ(vp.weight, 100u);
+  EXPECT_EQ(kq_vm_policy_validate(&vp), 0);
 
-  // It takes twice its share until the ledger makes it pay back.
-  int windows = 0;
-  while (v[0].st.reason != KVM_QUANTA_R_PAYBACK && windows < 100) {
-    ReplayStep(p, vp, v);
-    windows++;
-    EXPECT_LE(v[0].st.debt_ns, 2 * debt_max);
-    if (v[0].st.reason != KVM_QUANTA_R_PAYBACK) {
-      EXPECT_EQ(v[0].st.reason, KVM_QUANTA_R_WARM) << "window " << windows;
-      EXPECT_EQ(v[0].st.target_ns, u64{vp.max_us} * 1000);
+  kq_vcpu_policy st;
+  std::memset(&st, 0x5a, sizeof(st));
+  vp.base_us = 2500;
+  kq_vcpu_policy_init(&st, &vp);
+  EXPECT_EQ(st.debt_ns, 0);
+  EXPECT_EQ(st.payback, 0);
+  EXPECT_EQ(st.history_pct, 0);
+  EXPECT_EQ(st.target_ns, 2500000u);
+  EXPECT_EQ(st.reason, static_cast<u32>(KVM_QUANTA_R_BASE));
+  for (u64 d : st.decisions) EXPECT_EQ(d, 0u);
+}
+
+TEST(Policy, Validate) {
+  struct {
+    u32 min, base, max, weight;
+    int ret;
+  } cases[] = {
+      {1000, 4000, 8000, 100, 0},
+      {100, 100, 100, 1, 0},
+      {100000, 100000, 100000, 10000, 0},
+      {100, 50000, 100000, 100, 0},
+      {99, 4000, 8000, 100, -ERANGE},
+      {1000, 99, 8000, 100, -ERANGE},
+      {1000, 4000, 99, 100, -ERANGE},
+      {1000, 4000, 100001, 100, -ERANGE},
+      {1000, 100001, 8000, 100, -ERANGE},
+      {100001, 4000, 8000, 100, -ERANGE},
+      {1000, 4000, 8000, 0, -ERANGE},
+      {1000, 4000, 8000, 10001, -ERANGE},
+      {0, 0, 0, 0, -ERANGE},
+      {99, 50, 8000, 100, -ERANGE},
+      {4001, 4000, 8000, 100, -EINVAL},
+      {1000, 8001, 8000, 100, -EINVAL},
+      {8000, 4000, 1000, 100, -EINVAL},
+      {5000, 5000, 4999, 100, -EINVAL},
+  };
+  for (const auto& c : cases) {
+    for (bool enabled : {false, true}) {
+      const kq_vm_policy vp{enabled, c.min, c.base, c.max, c.weight};
+      EXPECT_EQ(kq_vm_policy_validate(&vp), c.ret)
+          << c.min << " " << c.base << " " << c.max << " " << c.weight;
     }
   }
-  ASSERT_EQ(v[0].st.reason, KVM_QUANTA_R_PAYBACK) << "no payback after " << windows << " windows";
-  // 4 ms a window where 2.5 ms is fair: 1.5 ms of debt each, 14 windows.
-  EXPECT_EQ(windows, 14);
-  EXPECT_GT(v[0].st.debt_ns, debt_max);
-  // Payback's target is the base, as adjusted by the (warm) history, which
-  // moved once per window after the first (judged on an empty history).
-  EXPECT_EQ(v[0].st.history_pct, 13);
-  EXPECT_EQ(v[0].st.target_ns, u64{vp.base_us} * 1000 * 113 / 100);
-  for (size_t i = 1; i < v.size(); i++) EXPECT_LT(v[i].st.debt_ns, 0) << "vCPU " << i;
-
-  // Greedy on and off for a long while: the debt never passes the bound by
-  // more than a window's excess, and the group's ledger stays balanced.
-  for (int i = 0; i < 1000; i++) {
-    ReplayStep(p, vp, v);
-    EXPECT_LE(v[0].st.debt_ns, debt_max + 1500000) << "window " << i;
-    s64 sum = 0;
-    for (const auto& x : v) sum += x.st.debt_ns;
-    EXPECT_LE(std::abs(sum), 4 * (windows + i + 1)) << "window " << i;
-  }
-  // Run until it is in payback again, then it stops taking more.
-  for (int i = 0; i < 100 && v[0].st.reason != KVM_QUANTA_R_PAYBACK; i++) ReplayStep(p, vp, v);
-  ASSERT_EQ(v[0].st.reason, KVM_QUANTA_R_PAYBACK);
-  v[0].greedy = false;
-
-  // Its debt falls every window until it is repaid, then it is warm again.
-  s64 prev = v[0].st.debt_ns;
-  int repaid = -1;
-  for (int i = 0; i < 200; i++) {
-    ReplayStep(p, vp, v);
-    EXPECT_LE(v[0].st.debt_ns, prev) << "window " << i;
-    if (repaid < 0 && v[0].st.debt_ns <= 0) repaid = i;
-    if (repaid < 0) {
-      EXPECT_LT(v[0].st.debt_ns, prev) << "window " << i;
-      EXPECT_EQ(v[0].st.reason, KVM_QUANTA_R_PAYBACK) << "window " << i;
-    } else {
-      EXPECT_EQ(v[0].st.reason, KVM_QUANTA_R_WARM) << "window " << i;
-      EXPECT_EQ(v[0].st.target_ns, u64{vp.max_us} * 1000) << "window " << i;
-    }
-    prev = v[0].st.debt_ns;
-  }
-  ASSERT_GE(repaid, 0) << "never repaid";
-  // At most ~30 windows of 0.74 ms paid back each: 2.5 ms - 10 ms x 655 / 3727.
-  EXPECT_LE(repaid, 30);
-  // Back to 0 within one window's payback, and the others too.
-  EXPECT_LE(v[0].st.debt_ns, 0);
-  EXPECT_GT(v[0].st.debt_ns, -742556);
-  for (size_t i = 1; i < v.size(); i++)
-    EXPECT_LT(std::abs(v[i].st.debt_ns), 742556) << "vCPU " << i;
-  EXPECT_GT(v[0].st.decisions[KVM_QUANTA_R_PAYBACK], 0u);
-  for (size_t i = 1; i < v.size(); i++)
-    EXPECT_EQ(v[i].st.decisions[KVM_QUANTA_R_PAYBACK], 0u) << "vCPU " << i;
 }
 
 // ---- small properties --------------------------------------------------------
@@ -372,7 +610,11 @@ TEST(Policy, CutNowIsMonotoneInTimeRun) {
     st.reason = static_cast<u32>(Rand(rng, KVM_QUANTA_R_NR));
     st.target_ns = RandMag(rng, 40);
     const u64 a = RandMag(rng, 41), b = a + RandMag(rng, 41);
+    st.payback = static_cast<s32>(Rand(rng, 7)) - 3;
     EXPECT_TRUE(kq_policy_cut_now(&st, a, true));
+    if (st.payback < 0) {
+      EXPECT_FALSE(kq_policy_cut_now(&st, b, false));
+    }
     if (kq_policy_cut_now(&st, a, false)) {
       EXPECT_TRUE(kq_policy_cut_now(&st, b, false)) << st.reason << " " << a << " " << b;
     }

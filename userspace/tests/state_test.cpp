@@ -112,6 +112,8 @@ std::vector<kq_reading> RandomStream(std::mt19937_64& rng, int n, bool multiplex
     cur.wait_ns += dt - run;
     cur.slices += rng() % 4 ? rng() % 100 : 0;
     cur.halt_ns += rng() % (dt + 1);
+    cur.ple_exits += rng() % 3 ? 0 : rng() % 5000;
+    cur.pv_yields += rng() % 3 ? 0 : rng() % 5000;
     for (auto& p : cur.pmu) {
       const u64 en = rng() % 3 ? run : 0;
       p.enabled += en;
@@ -135,6 +137,8 @@ TEST(State, WindowDeltasMatchTheDocumentedMeaning) {
       EXPECT_EQ(w.window_ns, r[i].t_ns - r[i - 1].t_ns);
       EXPECT_EQ(w.guest_ns, r[i].guest_ns - r[i - 1].guest_ns);
       EXPECT_EQ(w.exits, r[i].exits - r[i - 1].exits);
+      EXPECT_EQ(w.ple_exits, r[i].ple_exits - r[i - 1].ple_exits);
+      EXPECT_EQ(w.pv_yields, r[i].pv_yields - r[i - 1].pv_yields);
       u64 kinds = 0;
       for (unsigned k = 0; k < KVM_QUANTA_EXIT_NR; ++k) kinds += w.kinds[k];
       EXPECT_EQ(kinds, w.exits);
@@ -173,6 +177,8 @@ TEST(State, SumOfWindowsIsLastMinusFirst) {
     EXPECT_EQ(h.total.wait_ns, span.wait_ns);
     EXPECT_EQ(h.total.slices, span.slices);
     EXPECT_EQ(h.total.halt_ns, span.halt_ns);
+    EXPECT_EQ(h.total.ple_exits, span.ple_exits);
+    EXPECT_EQ(h.total.pv_yields, span.pv_yields);
     for (unsigned k = 0; k < KVM_QUANTA_EV_NR; ++k)
       EXPECT_EQ(h.total.pmu[k], span.pmu[k]) << "run " << run << " role " << k;
     EXPECT_EQ(h.total.ipc_milli, span.ipc_milli);

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "scenarios.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+namespace kq::sim {
+
+Comparison Compare(const Config& c) {
+  Config stock = c, pol = c;
+  stock.policy = false;
+  stock.observe = true;
+  pol.policy = true;
+  const Result s = Run(stock), p = Run(pol);
+  Comparison r;
+  r.stock = s.VmShares(stock);
+  r.policy = p.VmShares(pol);
+  for (size_t v = 0; v < r.stock.size(); v++)
+    r.max_diff = std::max(r.max_diff, std::abs(r.stock[v] - r.policy[v]));
+  uint64_t warm = 0, warm_windows = 0, payback = 0, slices_s = 0, slices_p = 0;
+  uint64_t run_s = 0, run_p = 0;
+  const double span = double(c.windows) * double(c.window_ns);
+  for (const VcpuResult& v : s.vcpus)
+    r.ref_bias_pct = std::max(r.ref_bias_pct, 100.0 * double(std::abs(v.debt_ns)) / span);
+  for (size_t i = 0; i < c.vcpus.size(); i++) {
+    const VcpuResult& v = p.vcpus[i];
+    r.max_debt_ms = std::max(r.max_debt_ms, double(v.max_abs_debt_ns) / 1e6);
+    payback += v.payback_windows;
+    if (c.vcpus[i].heavy) continue;
+    warm += v.warm_windows;
+    warm_windows += c.windows;
+    run_s += s.vcpus[i].run_ns;
+    slices_s += s.vcpus[i].slices;
+    run_p += v.run_ns;
+    slices_p += v.slices;
+  }
+  r.warm_pct = warm_windows ? 100.0 * double(warm) / double(warm_windows) : 0;
+  r.payback_pct = 100.0 * double(payback) / double(c.windows * c.vcpus.size());
+  r.warm_quantum_stock_ms = slices_s ? double(run_s) / double(slices_s) / 1e6 : 0;
+  r.warm_quantum_policy_ms = slices_p ? double(run_p) / double(slices_p) / 1e6 : 0;
+  return r;
+}
+
+std::vector<Config> FixedScenarios() {
+  std::vector<Config> out;
+  for (Sched s : {Sched::kCfs, Sched::kEevdf}) {
+    Config c;
+    c.sched = s;
+    // The case: A always runnable, B CPU-bound half of each window.
+    c.vms = {{100}, {100}};
+    c.vcpus = {{0, 0, 1, 0, 0, false}, {1, 0, 50, 50, 0, false}};
+    out.push_back(c);
+    // The rig's: a compute VM and two exit storms on one CPU.
+    c.vms = {{100}, {100}, {100}};
+    c.vcpus = {{0, 0, 1, 0, 0, false}, {1, 0, 1, 0, 0, true}, {2, 0, 1, 0, 0, true}};
+    out.push_back(c);
+    // The mixed duty-cycle set: always-runnable compute, compute
+    // running 20 ms of every 40, an exit storm.
+    c.vcpus = {{0, 0, 1, 0, 0, false}, {1, 0, 20, 20, 0, false}, {2, 0, 1, 0, 0, true}};
+    out.push_back(c);
+    // Weights 200:100, a storm of weight 100.
+    c.vms = {{200}, {100}, {100}};
+    c.vcpus = {{0, 0, 1, 0, 0, false}, {1, 0, 1, 0, 0, false}, {2, 0, 1, 0, 0, true}};
+    out.push_back(c);
+    // Per-VM weight: a 3-vCPU VM and a 1-vCPU VM, unpinned on 2 CPUs.
+    c.cpus = 2;
+    c.vms = {{100}, {100}};
+    c.vcpus = {{0, -1, 1, 0, 0, false},
+               {0, -1, 1, 0, 0, true},
+               {0, -1, 30, 10, 5, false},
+               {1, -1, 1, 0, 0, false}};
+    out.push_back(c);
+  }
+  return out;
+}
+
+Config RandomScenario(uint64_t seed, Mix mix) {
+  std::mt19937_64 rng(seed);
+  auto pick = [&](uint64_t n) { return rng() % n; };
+  Config c;
+  c.sched = pick(2) ? Sched::kEevdf : Sched::kCfs;
+  c.cpus = 1 + static_cast<int>(pick(3));
+  const int vms = 2 + static_cast<int>(pick(3));
+  static const uint32_t kWeights[] = {50, 100, 100, 100, 200, 300};
+  std::vector<bool> duty_taken(c.cpus, false);
+  for (int v = 0; v < vms; v++) {
+    c.vms.push_back({kWeights[pick(6)]});
+    const int n = mix == Mix::kExact ? 1 : 1 + static_cast<int>(pick(pick(3) ? 1 : 3));
+    for (int k = 0; k < n; k++) {
+      VcpuSpec s;
+      s.vm = v;
+      s.cpu = mix == Mix::kExact || pick(10) < 7 ? static_cast<int>(pick(c.cpus)) : -1;
+      const bool duty = mix == Mix::kAny || (mix == Mix::kExact && !duty_taken[s.cpu]);
+      if (duty && pick(2)) {
+        if (s.cpu >= 0) duty_taken[s.cpu] = true;
+        s.on_ms = 5 + double(pick(56));
+        s.off_ms = 5 + double(pick(56));
+        s.phase_ms = double(pick(60));
+      }
+      s.heavy = pick(10) < 3;
+      c.vcpus.push_back(s);
+    }
+  }
+  return c;
+}
+
+}  // namespace kq::sim

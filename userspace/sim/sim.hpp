@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: GPL-2.0
+// A closed-loop model of the scheduler and kvm_quanta, for the policy and
+// the fairness ledger of src/core (linked as they are in the module).
+//
+// CPUs are shared among vCPU threads by a model of CFS (6.1: vruntime,
+// latency-scaled slices checked at the tick, wakeup preemption, gentle
+// sleeper credit) or EEVDF (6.12+: eligibility by the weighted average
+// vruntime, earliest virtual deadline, per-task slices, run to parity,
+// lag kept over sleep).  Each vCPU is runnable on a wall-clock duty cycle
+// (exogenous: the same runnable periods with and without the policy), has
+// a VM weight (libvirt cpu shares: the VM's, split among its runnable
+// vCPUs), and is pinned or not.  Without the policy the threads run with
+// the VM weights as the scheduler's group weights would give them.  With
+// it, each window goes through what the module does: window -> ledger
+// (kq_ledger_window) -> decision (kq_policy_window) -> enforcement (nice
+// from kq_policy_nice, EEVDF slice = target, a yield at an exit when
+// kq_policy_cut_now says so).
+#ifndef KQ_SIM_SIM_HPP
+#define KQ_SIM_SIM_HPP
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kq::sim {
+
+enum class Sched { kCfs, kEevdf };
+
+struct VmSpec {
+  uint32_t weight = 100;
+};
+
+struct VcpuSpec {
+  int vm = 0;
+  int cpu = 0;  // -1: unpinned
+  // Runnable on_ms, then asleep off_ms (off_ms 0: always runnable), from
+  // phase_ms into the cycle at time 0.
+  double on_ms = 1;
+  double off_ms = 0;
+  double phase_ms = 0;
+  // Exit-heavy (20 exits per guest ms) rather than warm (0.5 per ms).
+  bool heavy = false;
+};
+
+struct Config {
+  Sched sched = Sched::kEevdf;
+  int cpus = 1;
+  std::vector<VmSpec> vms;
+  std::vector<VcpuSpec> vcpus;
+  bool policy = false;   // enforce; otherwise the stock scheduler
+  bool observe = false;  // without policy: still run the ledger (debt only)
+  // Ledger entries of an unpinned vCPU get its wait on each CPU exactly;
+  // otherwise (what the kernel's run_delay gives) split by run.
+  bool exact_cpu_wait = false;
+  // Apply the ledger's correction on CFS too (it always is on EEVDF).
+  bool cfs_correction = false;
+  int windows = 300;
+  uint64_t window_ns = 100000000;
+};
+
+struct VcpuResult {
+  uint64_t run_ns = 0;
+  uint64_t wait_ns = 0;
+  uint64_t slices = 0;
+  uint64_t yields = 0;
+  uint64_t warm_windows = 0;
+  uint64_t payback_windows = 0;
+  int64_t debt_ns = 0;          // at the end
+  int64_t max_abs_debt_ns = 0;  // over the run
+  double mean_quantum_ns() const { return slices ? double(run_ns) / double(slices) : 0; }
+};
+
+struct Result {
+  std::vector<VcpuResult> vcpus;
+  uint64_t run_ns = 0;  // all vCPUs
+  // Share of the vCPUs' total run time, by VM, percent.
+  std::vector<double> VmShares(const Config& c) const;
+  std::vector<double> VcpuShares() const;
+};
+
+Result Run(const Config& c);
+
+std::string Describe(const Config& c);
+
+}  // namespace kq::sim
+
+#endif  // KQ_SIM_SIM_HPP

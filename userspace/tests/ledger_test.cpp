@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: GPL-2.0
+// The fairness ledger (src/core/policy.c kq_ledger_window and its helpers):
+// exact cases worked out by hand from a weighted fair scheduler over known
+// runnable periods (not from the ledger's own formula), and properties over
+// random groups with fixed seeds: per-CPU conservation, independence of
+// input order, CPUs apart, and no forgiveness.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <random>
+#include <vector>
+
+#include "policy.h"
+
+namespace {
+
+constexpr u64 kMs = 1000000;
+
+kq_ledger_entry Entry(int cpu, u64 run, u64 wait, u32 weight, s64 debt = 0) {
+  kq_ledger_entry e{};
+  e.cpu = cpu;
+  e.run_ns = run;
+  e.wait_ns = wait;
+  e.weight = weight;
+  e.debt_ns = debt;
+  return e;
+}
+
+std::vector<u64> Fair(std::vector<kq_ledger_entry> e) {
+  kq_ledger_window(e.data(), static_cast<unsigned>(e.size()));
+  std::vector<u64> f;
+  for (const auto& x : e) f.push_back(x.fair_ns);
+  return f;
+}
+
+// The case: A runnable all of a 100 ms window, B CPU-bound for half
+// of it.  Stock: 25 ms each while both are runnable, A alone the rest: 75/25.
+TEST(Ledger, PartialOverlapIsNotDebt) {
+  std::vector<kq_ledger_entry> e = {Entry(0, 75 * kMs, 25 * kMs, 100, 0),
+                                    Entry(0, 25 * kMs, 25 * kMs, 100, 0)};
+  kq_ledger_window(e.data(), 2);
+  EXPECT_EQ(e[0].fair_ns, 75 * kMs);
+  EXPECT_EQ(e[1].fair_ns, 25 * kMs);
+  EXPECT_EQ(e[0].debt_ns, 0);
+  EXPECT_EQ(e[1].debt_ns, 0);
+  // A took 5 ms of B's: B's runnable periods are the same (it waits longer
+  // and runs less), the overlap is the same 50 ms.
+  e = {Entry(0, 80 * kMs, 20 * kMs, 100, 7), Entry(0, 20 * kMs, 30 * kMs, 100, -7)};
+  kq_ledger_window(e.data(), 2);
+  EXPECT_EQ(e[0].debt_ns, 5 * s64{kMs} + 7);
+  EXPECT_EQ(e[1].debt_ns, -5 * s64{kMs} - 7);
+}
+
+// Two vCPUs, weights 3:1, B (40 ms runnable) within A's 100 ms: while both
+// are runnable B gets 1/4 of 40 ms, A the rest and its 60 ms alone.
+TEST(Ledger, TwoVcpusAnyWeightsAnyOverlap) {
+  EXPECT_EQ(Fair({Entry(0, 80 * kMs, 20 * kMs, 3000), Entry(0, 20 * kMs, 20 * kMs, 1000)}),
+            (std::vector<u64>{90 * kMs, 10 * kMs}));
+  // Overlap of 10 ms only: A 60 ms runnable, B 30 ms, busy 80 ms.
+  // A alone 50, B alone 20, together 10 split 3:1.
+  EXPECT_EQ(Fair({Entry(1, 55 * kMs, 5 * kMs, 3000), Entry(1, 25 * kMs, 5 * kMs, 1000)}),
+            (std::vector<u64>{57500000, 22500000}));
+  // Never overlapping: each ran what it asked for, whatever the weights.
+  EXPECT_EQ(Fair({Entry(2, 60 * kMs, 0, 2000), Entry(2, 20 * kMs, 0, 1000)}),
+            (std::vector<u64>{60 * kMs, 20 * kMs}));
+  EXPECT_EQ(Fair({Entry(2, 20 * kMs, 0, 1), Entry(2, 60 * kMs, 0, 9000)}),
+            (std::vector<u64>{20 * kMs, 60 * kMs}));
+}
+
+TEST(Ledger, AllRunnableSplitByWeight) {
+  // 60 ms, weights 1:2:3, whoever ran what.
+  EXPECT_EQ(Fair({Entry(0, 40 * kMs, 20 * kMs, 1000), Entry(0, 10 * kMs, 50 * kMs, 2000),
+                  Entry(0, 10 * kMs, 50 * kMs, 3000)}),
+            (std::vector<u64>{10 * kMs, 20 * kMs, 30 * kMs}));
+  // Three equal: 10 ms / 3; the 1 ns left over goes to the first (all tie).
+  EXPECT_EQ(Fair({Entry(0, 4 * kMs, 6 * kMs, 100), Entry(0, 3 * kMs, 7 * kMs, 100),
+                  Entry(0, 3 * kMs, 7 * kMs, 100)}),
+            (std::vector<u64>{3333334, 3333333, 3333333}));
+}
+
+// Nested runnable periods 90 ⊃ 60 ⊃ 30 ms, equal weights, busy 90 ms:
+// 30 ms shared by three, 30 by two, 30 alone: 10+15+30, 10+15, 10.
+TEST(Ledger, NestedPeriods) {
+  EXPECT_EQ(Fair({Entry(0, 30 * kMs, 60 * kMs, 100), Entry(0, 30 * kMs, 30 * kMs, 100),
+                  Entry(0, 30 * kMs, 0, 100)}),
+            (std::vector<u64>{55 * kMs, 25 * kMs, 10 * kMs}));
+  // The same with the shortest weighing 2: 30 ms shared 1:1:2 gives it 15.
+  EXPECT_EQ(Fair({Entry(0, 30 * kMs, 60 * kMs, 100), Entry(0, 30 * kMs, 30 * kMs, 100),
+                  Entry(0, 30 * kMs, 0, 200)}),
+            (std::vector<u64>{7500000 + 15 * kMs + 30 * kMs, 7500000 + 15 * kMs, 15 * kMs}));
+}
+
+// Waiting for tasks outside the ledger (more wait than the vCPUs' overlap)
+// moves no time between the vCPUs: equal shares of what they ran.
+TEST(Ledger, WaitForOtherTasks) {
+  EXPECT_EQ(Fair({Entry(0, 30 * kMs, 70 * kMs, 100), Entry(0, 30 * kMs, 70 * kMs, 100)}),
+            (std::vector<u64>{30 * kMs, 30 * kMs}));
+  // Alone on a CPU with a busy host task: it ran its share, whatever.
+  EXPECT_EQ(Fair({Entry(4, 9 * kMs, 40 * kMs, 1)}), (std::vector<u64>{9 * kMs}));
+}
+
+TEST(Ledger, EdgeCases) {
+  // Nothing: nothing happens; nothing runnable: nothing changes.
+  kq_ledger_window(nullptr, 0);
+  std::vector<kq_ledger_entry> e = {Entry(0, 0, 0, 100, 11), Entry(0, 0, 0, 100, -11)};
+  kq_ledger_window(e.data(), 2);
+  EXPECT_EQ(e[0].debt_ns, 11);
+  EXPECT_EQ(e[1].debt_ns, -11);
+  EXPECT_EQ(e[0].fair_ns, 0u);
+  // Waited, never ran: owed nothing on its own CPU.
+  e = {Entry(3, 0, 5 * kMs, 100, 7)};
+  kq_ledger_window(e.data(), 1);
+  EXPECT_EQ(e[0].debt_ns, 7);
+  // The old entry point is the same ledger.
+  e = {Entry(0, 80 * kMs, 20 * kMs, 100), Entry(0, 20 * kMs, 30 * kMs, 100)};
+  kq_ledger_update(e.data(), 2, 1);
+  EXPECT_EQ(e[0].debt_ns, 5 * s64{kMs});
+  // Weight 0 (not valid, but not a division by zero): the other gets all.
+  e = {Entry(0, 5 * kMs, 5 * kMs, 0), Entry(0, 5 * kMs, 5 * kMs, 100)};
+  kq_ledger_window(e.data(), 2);
+  EXPECT_EQ(e[1].fair_ns, 10 * kMs);
+}
+
+// An unpinned vCPU with entries on two CPUs: each CPU is its own group.
+TEST(Ledger, UnpinnedVcpuPerCpu) {
+  // vCPU 0 ran 30 ms on CPU 0 and 20 ms on CPU 1; vCPU 1 is on CPU 0,
+  // vCPU 2 on CPU 1; all runnable all of a 50 ms window, equal weights.
+  std::vector<kq_ledger_entry> e = {
+      Entry(1, 20 * kMs, 10 * kMs, 100, 0),        // vCPU 0 on CPU 1
+      Entry(0, 20 * kMs, 30 * kMs, 100, 0),        // vCPU 1
+      Entry(0, 30 * kMs, 20 * kMs, 100, 3 * kMs),  // vCPU 0 on CPU 0, holds its debt
+      Entry(1, 30 * kMs, 20 * kMs + 0, 100, 0),    // vCPU 2
+  };
+  kq_ledger_window(e.data(), 4);
+  // CPU 0: 50 ms runnable each, 25 fair.  CPU 1: vCPU 0 runnable 30,
+  // vCPU 2 50, 50 busy, overlap 30: 15 and 35.
+  EXPECT_EQ(e[1].fair_ns, 25 * kMs);
+  EXPECT_EQ(e[2].fair_ns, 25 * kMs);
+  EXPECT_EQ(e[0].fair_ns, 15 * kMs);
+  EXPECT_EQ(e[3].fair_ns, 35 * kMs);
+  EXPECT_EQ(e[0].debt_ns + e[2].debt_ns, 3 * s64{kMs} + 5 * s64{kMs} + 5 * s64{kMs});
+  EXPECT_EQ(e[1].debt_ns, -5 * s64{kMs});
+  EXPECT_EQ(e[3].debt_ns, -5 * s64{kMs});
+}
+
+u64 Rand(std::mt19937_64& rng, u64 n) { return n ? rng() % n : 0; }
+
+std::vector<kq_ledger_entry> RandomGroup(std::mt19937_64& rng) {
+  std::vector<kq_ledger_entry> e(1 + Rand(rng, 40));
+  const int cpus = 1 + static_cast<int>(Rand(rng, 6));
+  for (auto& x : e) {
+    x = Entry(static_cast<int>(Rand(rng, cpus)), Rand(rng, 4) ? Rand(rng, 200 * kMs) : 0,
+              Rand(rng, 4) ? Rand(rng, 200 * kMs) : 0,
+              Rand(rng, 3) ? 100000 : 1 + static_cast<u32>(Rand(rng, 10000000)),
+              static_cast<s64>(Rand(rng, 1ULL << 42)) - (s64{1} << 41));
+    // Sometimes equal runnable times: ties must not depend on order.
+    if (Rand(rng, 5) == 0) x.wait_ns = 100 * kMs - std::min(x.run_ns, 100 * kMs);
+  }
+  return e;
+}
+
+TEST(Ledger, ConservesEachCpusTimeExactly) {
+  std::mt19937_64 rng(21);
+  for (int round = 0; round < 20000; round++) {
+    std::vector<kq_ledger_entry> e = RandomGroup(rng);
+    // Scratch and output fields come in as anything.
+    for (auto& x : e) {
+      x.order = static_cast<u32>(rng());
+      x.fair_ns = rng();
+    }
+    const std::vector<kq_ledger_entry> before = e;
+    kq_ledger_window(e.data(), static_cast<unsigned>(e.size()));
+    std::map<int, s64> delta;
+    std::map<int, u64> run, fair;
+    for (size_t i = 0; i < e.size(); i++) {
+      // Inputs stay, in their order.
+      ASSERT_EQ(e[i].cpu, before[i].cpu);
+      ASSERT_EQ(e[i].run_ns, before[i].run_ns);
+      ASSERT_EQ(e[i].wait_ns, before[i].wait_ns);
+      ASSERT_EQ(e[i].weight, before[i].weight);
+      ASSERT_EQ(e[i].debt_ns - before[i].debt_ns,
+                static_cast<s64>(e[i].run_ns) - static_cast<s64>(e[i].fair_ns));
+      // Never more than it was runnable (but for rounding, 1 ns each).
+      ASSERT_LE(e[i].fair_ns, e[i].run_ns + e[i].wait_ns + e.size()) << "round " << round;
+      delta[e[i].cpu] += e[i].debt_ns - before[i].debt_ns;
+      run[e[i].cpu] += e[i].run_ns;
+      fair[e[i].cpu] += e[i].fair_ns;
+    }
+    for (const auto& [cpu, d] : delta) {
+      ASSERT_EQ(d, 0) << "round " << round << " cpu " << cpu;
+      ASSERT_EQ(fair[cpu], run[cpu]) << "round " << round << " cpu " << cpu;
+    }
+  }
+}
+
+TEST(Ledger, InputOrderDoesNotMatter) {
+  std::mt19937_64 rng(22);
+  for (int round = 0; round < 5000; round++) {
+    std::vector<kq_ledger_entry> e = RandomGroup(rng);
+    std::vector<size_t> perm(e.size());
+    for (size_t i = 0; i < perm.size(); i++) perm[i] = i;
+    std::shuffle(perm.begin(), perm.end(), rng);
+    // Only entries with distinct runnable times on a CPU are order-free;
+    // a tie's rounding ns goes to the first of them.
+    std::map<std::pair<int, u64>, int> seen;
+    for (const auto& x : e) seen[{x.cpu, x.run_ns + x.wait_ns}]++;
+    std::vector<kq_ledger_entry> p(e.size());
+    for (size_t i = 0; i < e.size(); i++) p[i] = e[perm[i]];
+    kq_ledger_window(e.data(), static_cast<unsigned>(e.size()));
+    kq_ledger_window(p.data(), static_cast<unsigned>(p.size()));
+    for (size_t i = 0; i < e.size(); i++) {
+      const kq_ledger_entry& a = p[i];
+      const kq_ledger_entry& b = e[perm[i]];
+      ASSERT_EQ(a.cpu, b.cpu);
+      ASSERT_EQ(a.run_ns, b.run_ns);
+      if (seen[{a.cpu, a.run_ns + a.wait_ns}] == 1) {
+        ASSERT_EQ(a.fair_ns, b.fair_ns) << "round " << round;
+      } else {
+        ASSERT_LE(a.fair_ns > b.fair_ns ? a.fair_ns - b.fair_ns : b.fair_ns - a.fair_ns, e.size());
+      }
+    }
+  }
+}
+
+// A vCPU that always takes 10% more than fair accumulates it for ever: no
+// clamp forgives it.
+TEST(Ledger, NeverForgives) {
+  std::vector<kq_ledger_entry> e = {Entry(0, 0, 0, 100), Entry(0, 0, 0, 100)};
+  for (int i = 1; i <= 10000; i++) {
+    e[0].run_ns = 55 * kMs;
+    e[0].wait_ns = 45 * kMs;
+    e[1].run_ns = 45 * kMs;
+    e[1].wait_ns = 55 * kMs;
+    kq_ledger_window(e.data(), 2);
+    ASSERT_EQ(e[0].debt_ns, i * 5 * s64{kMs});
+    ASSERT_EQ(e[1].debt_ns, -i * 5 * s64{kMs});
+  }
+}
+
+// Each CPU's group is computed on its own.
+TEST(Ledger, CpusApart) {
+  std::mt19937_64 rng(23);
+  for (int round = 0; round < 2000; round++) {
+    std::vector<kq_ledger_entry> e = RandomGroup(rng);
+    std::vector<kq_ledger_entry> all = e;
+    kq_ledger_window(all.data(), static_cast<unsigned>(all.size()));
+    std::map<int, std::vector<size_t>> by_cpu;
+    for (size_t i = 0; i < e.size(); i++) by_cpu[e[i].cpu].push_back(i);
+    for (const auto& [cpu, idx] : by_cpu) {
+      std::vector<kq_ledger_entry> one;
+      for (size_t i : idx) one.push_back(e[i]);
+      kq_ledger_window(one.data(), static_cast<unsigned>(one.size()));
+      for (size_t k = 0; k < idx.size(); k++)
+        ASSERT_EQ(one[k].fair_ns, all[idx[k]].fair_ns) << "round " << round << " cpu " << cpu;
+    }
+  }
+}
+
+// ---- weight and correction --------------------------------------------------
+
+TEST(Ledger, VmWeightIsSplitAmongRunnableVcpus) {
+  constexpr u64 T = 100 * kMs;
+  // Alone in its VM: the VM's whole weight, however runnable.
+  EXPECT_EQ(kq_ledger_weight(100, T, T, T), 100000u);
+  EXPECT_EQ(kq_ledger_weight(100, 30 * kMs, 30 * kMs, T), 100000u);
+  EXPECT_EQ(kq_ledger_weight(100, 0, 0, T), 100000u);
+  // Four always runnable: a quarter each.
+  EXPECT_EQ(kq_ledger_weight(100, T, 4 * T, T), 25000u);
+  // Runnable with siblings runnable 150 ms of the window between them:
+  // 2.5 of the VM's vCPUs on average.
+  EXPECT_EQ(kq_ledger_weight(300, 40 * kMs, 190 * kMs, T), 120000u);
+  // B runnable half the window, inside A's: B always shares (1/2), A half
+  // the time (1 / 1.5 here: siblings taken at random times).
+  EXPECT_EQ(kq_ledger_weight(100, 50 * kMs, 150 * kMs, T), 50000u);
+  EXPECT_EQ(kq_ledger_weight(100, T, 150 * kMs, T), 66666u);
+  EXPECT_EQ(kq_ledger_weight(10000, T, T + 1, T), 9999999u);
+  // Never 0, even for weight 1 over very many vCPUs.
+  EXPECT_EQ(kq_ledger_weight(1, T, 1000000 * kMs, T), 1u);
+  // Empty window: nothing to split by.
+  EXPECT_EQ(kq_ledger_weight(7, 5, 9, 0), 7000u);
+  // Inconsistent input (siblings' sum below its own): its whole weight.
+  EXPECT_EQ(kq_ledger_weight(7, 9, 5, T), 7000u);
+
+  // A 4-vCPU VM and a 1-vCPU VM of equal weight, every vCPU on one CPU,
+  // all runnable: the VMs get equal halves, not 4:1.
+  const u32 w4 = kq_ledger_weight(100, T, 4 * T, T);
+  const u32 w1 = kq_ledger_weight(100, T, T, T);
+  std::vector<kq_ledger_entry> e;
+  for (int i = 0; i < 4; i++) e.push_back(Entry(0, 20 * kMs, 80 * kMs, w4));
+  e.push_back(Entry(0, 20 * kMs, 80 * kMs, w1));
+  kq_ledger_window(e.data(), 5);
+  u64 vm4 = 0;
+  for (int i = 0; i < 4; i++) vm4 += e[i].fair_ns;
+  EXPECT_EQ(vm4, 50 * kMs);
+  EXPECT_EQ(e[4].fair_ns, 50 * kMs);
+}
+
+TEST(Ledger, CorrectionLevels) {
+  constexpr s64 b = 20 * s64{kMs};
+  struct {
+    s64 debt;
+    s32 prev;
+    s32 want;
+  } cases[] = {
+      {0, 0, 0},
+      {b, 0, 0},
+      {b + 1, 0, 1},
+      {2 * b, 0, 1},
+      {2 * b + 1, 0, 2},
+      {3 * b + 1, 0, 3},
+      {100 * b, 0, 3},
+      {-b, 0, 0},
+      {-b - 1, 0, -1},
+      {-3 * b - 1, 0, -3},
+      {-100 * b, 0, -3},
+      {INT64_MIN, 0, -3},
+      {INT64_MAX, 0, 3},
+      // Hysteresis: once paying, at least one level until even.
+      {1, 1, 1},
+      {b, 3, 1},
+      {0, 1, 0},
+      {-1, 1, 0},
+      {-1, -1, -1},
+      {-b, -2, -1},
+      {1, -1, 0},
+      {0, -1, 0},
+      {b, 0, 0},
+      {-b, 0, 0},
+  };
+  for (const auto& c : cases)
+    EXPECT_EQ(kq_ledger_correction(c.debt, b, c.prev), c.want)
+        << "debt " << c.debt << " prev " << c.prev;
+  // A zero or negative deadband is 1 ns, not a division by zero.
+  EXPECT_EQ(kq_ledger_correction(2, 0, 0), 1);
+  EXPECT_EQ(kq_ledger_correction(5, -4, 0), 3);
+  EXPECT_EQ(kq_ledger_correction(1, 0, 0), 0);
+}
+
+TEST(Ledger, NiceFromWeightAndPayback) {
+  // Weight 100 alone is nice 0; a quarter of it (4 vCPUs) is 1024/4 = 256
+  // (nice +6 is 272, closest); 2x is 2048 (nice -3 is 1991).
+  EXPECT_EQ(kq_policy_nice(100000, 0), 0);
+  EXPECT_EQ(kq_policy_nice(25000, 0), 6);
+  EXPECT_EQ(kq_policy_nice(200000, 0), -3);
+  EXPECT_EQ(kq_policy_nice(100000, 2), 2);
+  EXPECT_EQ(kq_policy_nice(100000, -3), -3);
+  EXPECT_EQ(kq_policy_nice(25000, -3), 3);
+  // Clamped to the nice range.
+  EXPECT_EQ(kq_policy_nice(10000000, -3), -20);
+  EXPECT_EQ(kq_policy_nice(1, 3), 19);
+  EXPECT_EQ(kq_policy_nice(1000, 0), 19);
+  // At the clamps, and just inside them.
+  EXPECT_EQ(kq_policy_nice(100000, -19), -19);
+  EXPECT_EQ(kq_policy_nice(100000, -21), -20);
+  EXPECT_EQ(kq_policy_nice(100000, 18), 18);
+  EXPECT_EQ(kq_policy_nice(100000, 20), 19);
+  // Half way between nice 0 (1024) and 1 (820) is load 922: a tie goes to
+  // the heavier; 921 is nice 1.  Weight x 1024 / 100000 rounds down:
+  // 90040 is load 922, 90039 is 921.
+  EXPECT_EQ(kq_policy_nice(90040, 0), 0);
+  EXPECT_EQ(kq_policy_nice(90039, 0), 1);
+  // Between nice 0 and -1 (1277): load 1150 is 0, 1151 is -1; 112403 x
+  // 1024 / 100000 is 1151.007, 112402 is 1150.997.
+  EXPECT_EQ(kq_policy_nice(112403, 0), -1);
+  EXPECT_EQ(kq_policy_nice(112402, 0), 0);
+  // The same table as kq_weight_to_nice for whole VM weights.
+  for (u32 w = KQ_WEIGHT_MIN; w <= KQ_WEIGHT_MAX; w += 7)
+    ASSERT_EQ(kq_policy_nice(w * 1000, 0), kq_weight_to_nice(w)) << w;
+}
+
+}  // namespace
