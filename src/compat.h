@@ -159,8 +159,12 @@ static inline void kq_task_sched(struct task_struct *t, u64 *run_ns,
 }
 
 /**
- * kq_read_spin() - KVM's count of directed-yield attempts (PAUSE loops)
+ * kq_read_spin() - KVM's count of PV yield hypercalls
  * @vcpu: the vCPU; its VM must be pinned
+ *
+ * directed_yield_attempted counts KVM_HC_SCHED_YIELD and KVM_HC_KICK_CPU,
+ * made by a guest's PV spinlock code (a KICK_CPU by the lock's releaser),
+ * not PAUSE-loop exits: those are counted by spin.c.
  */
 static inline u64 kq_read_spin(const struct kvm_vcpu *vcpu)
 {

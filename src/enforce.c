@@ -145,16 +145,19 @@ void kq_enforce_restore(struct kq_vcpu *v)
  * kq_enforce_window() - apply a window's decision to the vCPU's thread
  * @v: the vCPU, whose policy state was just updated
  * @vp: its VM's knobs
+ * @weight: its share of the VM's weight, kq_ledger_weight()
  *
- * The thread's nice moves relative to its own: by the VM's weight (100:
- * no change) and by payback; its slice (EEVDF) follows the target
+ * The thread's nice moves relative to its own: by its share of the VM's
+ * weight (weight 100 on one busy vCPU: no change) and by the ledger's
+ * correction; its slice (EEVDF) follows the target
  * quantum.  A change made by somebody else since our last one is noticed
  * and becomes the new base: never fought, never undone.  A thread made
  * real-time is not touched, and gets no early yields.
  *
  * Context: process (the sampler), under the registry lock.
  */
-void kq_enforce_window(struct kq_vcpu *v, const struct kq_vm_policy *vp)
+void kq_enforce_window(struct kq_vcpu *v, const struct kq_vm_policy *vp,
+		       u32 weight)
 {
 	struct kq_sched_params cur, want;
 	int nice;
@@ -175,10 +178,14 @@ void kq_enforce_window(struct kq_vcpu *v, const struct kq_vm_policy *vp)
 		WRITE_ONCE(v->enforce, false);
 		return;
 	}
-	nice = v->orig.nice + kq_weight_to_nice(vp->weight);
-	/* Payback: a lower weight (about 0.64x) until the ledger is even. */
-	if (v->pol.reason == KVM_QUANTA_R_PAYBACK)
-		nice += 2;
+	/*
+	 * The ledger's correction acts through weight on EEVDF only: CFS
+	 * credits a waking sleeper, which the ledger's reference does not
+	 * model, and correcting there moved shares away from the stock
+	 * scheduler's (Documentation/design.rst, the ledger).
+	 */
+	nice = v->orig.nice +
+	       kq_policy_nice(weight, KQ_HAVE_TASK_SLICE ? v->pol.payback : 0);
 	want = cur;
 	want.nice = clamp(nice, MIN_NICE, MAX_NICE);
 	want.slice_ns = KQ_HAVE_TASK_SLICE ? v->pol.target_ns :

@@ -213,7 +213,8 @@ extern spinlock_t kq_params_lock;
 
 /* enforce.c */
 void kq_enforce_exit(struct kq_vcpu *v, u64 now);
-void kq_enforce_window(struct kq_vcpu *v, const struct kq_vm_policy *vp);
+void kq_enforce_window(struct kq_vcpu *v, const struct kq_vm_policy *vp,
+		       u32 weight);
 void kq_enforce_restore(struct kq_vcpu *v);
 void kq_enforce_drain(void);
 void kq_enforce_kick(struct kq_vcpu *v);

@@ -263,6 +263,9 @@ void kq_vcpu_reading(struct kq_vcpu *v, u64 now, struct kq_reading *r)
 	if (v->task)
 		kq_task_sched(v->task, &r->run_ns, &r->wait_ns, &r->slices);
 	r->halt_ns = kq_read_halt_ns(v->vcpu);
+	/* PAUSE-loop exits (spin.c) and PV yield hypercalls (KVM's count). */
+	r->ple_exits = READ_ONCE(v->pause_exits);
+	r->pv_yields = kq_read_spin(v->vcpu);
 	r->pmu_epoch = kq_pmu_read(v, r->pmu);
 }
 

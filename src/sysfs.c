@@ -294,6 +294,13 @@ static struct kq_param_attr kq_pa_debt_max_us = {
 	.max = 10000000,
 };
 
+static struct kq_param_attr kq_pa_spin_ple_rate_milli = {
+	.attr = __ATTR(spin_ple_rate_milli, 0644, kq_param_show, kq_param_store),
+	.off = offsetof(struct kq_policy_params, spin_ple_rate_milli),
+	.is64 = true,
+	.max = 1000000000,
+};
+
 static struct attribute *kq_param_attrs[] = {
 	&kq_pa_warm_ipc_milli.attr.attr,
 	&kq_pa_warm_llc_mpki_milli.attr.attr,
@@ -305,6 +312,7 @@ static struct attribute *kq_param_attrs[] = {
 	&kq_pa_idle_halt_pct.attr.attr,
 	&kq_pa_history_max_pct.attr.attr,
 	&kq_pa_debt_max_us.attr.attr,
+	&kq_pa_spin_ple_rate_milli.attr.attr,
 	NULL,
 };
 

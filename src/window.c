@@ -78,35 +78,45 @@ static void kq_window_vm(struct kq_vm *vm, const struct kq_sample *s,
 	spin_unlock(&vm->state_lock);
 }
 
-/* 3.: the fairness ledger over every vCPU of the window. */
+/*
+ * 3.: each vCPU's share of its VM's weight (libvirt's cpu shares are per
+ * VM), then the fairness ledger over every vCPU of the window.
+ */
 static void kq_window_ledger(struct kq_vcpu **vs, const struct kq_sample *s,
-			     const struct kq_vm_policy *vps, unsigned int n,
-			     const struct kq_policy_params *params)
+			     const struct kq_vm_policy *vps, u32 *weights,
+			     unsigned int n)
 {
 	struct kq_ledger_entry *e;
-	unsigned int i;
+	unsigned int i, j, first;
+	u64 vm_runnable;
 
+	for (first = 0; first < n; first = i) {
+		vm_runnable = 0;
+		for (i = first; i < n && vs[i]->vm == vs[first]->vm; i++)
+			vm_runnable += s[i].w.run_ns + s[i].w.wait_ns;
+		for (j = first; j < i; j++)
+			weights[j] = kq_ledger_weight(vps[j].weight,
+						      s[j].w.run_ns + s[j].w.wait_ns,
+						      vm_runnable, s[j].w.window_ns);
+	}
 	e = kvmalloc_array(n, sizeof(*e), GFP_KERNEL);
 	if (!e)
 		return;		/* ledgers stand still for a window */
 	for (i = 0; i < n; i++) {
-		e[i].cpu = s[i].cpu;
 		/*
+		 * One entry per vCPU, on the CPU its thread is on now: exact for
+		 * pinned vCPUs; an unpinned one is charged where it ended the
+		 * window (per-CPU run time of a thread is not available).
 		 * A vCPU's first window starts at its registration, not with
-		 * its CPU-mates': it would be charged for time before they
-		 * were seen.  It joins from its second window.
+		 * its CPU-mates': it joins from its second window.
 		 */
-		if (vs[i]->hist.windows) {
-			e[i].run_ns = s[i].w.run_ns;
-			e[i].wait_ns = s[i].w.wait_ns;
-		} else {
-			e[i].run_ns = 0;
-			e[i].wait_ns = 0;
-		}
-		e[i].weight = vps[i].weight;
+		e[i].cpu = s[i].cpu;
+		e[i].run_ns = vs[i]->hist.windows ? s[i].w.run_ns : 0;
+		e[i].wait_ns = vs[i]->hist.windows ? s[i].w.wait_ns : 0;
+		e[i].weight = weights[i];
 		e[i].debt_ns = vs[i]->pol.debt_ns;
 	}
-	kq_ledger_update(e, n, (s64)params->debt_max_us * 1000);
+	kq_ledger_window(e, n);
 	for (i = 0; i < n; i++) {
 		spin_lock(&vs[i]->state_lock);
 		vs[i]->pol.debt_ns = e[i].debt_ns;
@@ -117,7 +127,8 @@ static void kq_window_ledger(struct kq_vcpu **vs, const struct kq_sample *s,
 
 /* 4. and 5.: decide each vCPU's next window and act on it. */
 static void kq_window_decide(struct kq_vcpu **vs, struct kq_sample *s,
-			     const struct kq_vm_policy *vps, unsigned int n,
+			     const struct kq_vm_policy *vps, const u32 *weights,
+			     unsigned int n,
 			     const struct kq_policy_params *params)
 {
 	unsigned int i;
@@ -135,7 +146,7 @@ static void kq_window_decide(struct kq_vcpu **vs, struct kq_sample *s,
 		kq_vcpu_decisions(v, s[i].decisions);
 		spin_unlock(&v->state_lock);
 		trace_decision(v, s[i].reason, s[i].target_ns, 0, false);
-		kq_enforce_window(v, &vps[i]);
+		kq_enforce_window(v, &vps[i], weights[i]);
 	}
 }
 
@@ -173,6 +184,7 @@ int kq_window_pipeline(u64 now)
 	struct kq_sample *s = NULL;
 	struct kq_vm_policy *vps = NULL;
 	struct kq_policy_params params;
+	u32 *weights = NULL;
 	struct kq_vcpu **vs = NULL;
 	unsigned int nr, n = 0, first;
 	struct kq_vcpu *v;
@@ -189,7 +201,8 @@ int kq_window_pipeline(u64 now)
 		s = kvmalloc_array(nr, sizeof(*s), GFP_KERNEL);
 		vs = kvmalloc_array(nr, sizeof(*vs), GFP_KERNEL);
 		vps = kvmalloc_array(nr, sizeof(*vps), GFP_KERNEL);
-		if (!s || !vs || !vps) {
+		weights = kvmalloc_array(nr, sizeof(*weights), GFP_KERNEL);
+		if (!s || !vs || !vps || !weights) {
 			ret = -ENOMEM;
 			goto unlock;
 		}
@@ -210,12 +223,13 @@ int kq_window_pipeline(u64 now)
 		}
 		kq_window_vm(vm, &s[first], n - first);
 	}
-	kq_window_ledger(vs, s, vps, n, &params);
-	kq_window_decide(vs, s, vps, n, &params);
+	kq_window_ledger(vs, s, vps, weights, n);
+	kq_window_decide(vs, s, vps, weights, n, &params);
 unlock:
 	kq_registry_unlock();
 	kvfree(vs);
 	kvfree(vps);
+	kvfree(weights);
 	if (ret) {
 		kvfree(s);
 		return ret;

@@ -62,7 +62,8 @@ enum kvm_quanta_mode {
  * @KVM_QUANTA_R_EXIT_HEAVY: exit-heavy, latency-sensitive: shorter, more
  *	frequent slices
  * @KVM_QUANTA_R_FLUSH: just flushed its cache (LLC miss burst): cut short
- * @KVM_QUANTA_R_SPIN: spinning (PAUSE exits, directed-yield attempts): cut
+ * @KVM_QUANTA_R_SPIN: spinning on a lock (PAUSE-loop exits; not PV yield
+ *	hypercalls, which the lock releaser makes too): cut
  * @KVM_QUANTA_R_PHASE_END: its phase ended (IPC dropped): cut short
  * @KVM_QUANTA_R_PAYBACK: ran beyond its fair share of the CPU: no
  *	extension and a lower weight until the ledger is even
