@@ -150,10 +150,6 @@ def sysfs_policy(vm):
             ("enabled", "min_quantum_us", "base_quantum_us", "max_quantum_us", "weight")}
 
 
-def adjusted(base, lo, hi, pct):
-    return max(lo, min(hi, base + base * pct // 100 if pct >= 0 else base - (base * -pct) // 100))
-
-
 def expected_policy(name, conf, text):
     """What quantad should have written for a VM named name."""
     if name.startswith("web"):
@@ -163,9 +159,8 @@ def expected_policy(name, conf, text):
             lo, base, hi, w = 7000, 9000, 12000, 500
     else:
         lo, base, hi, w = 1000, 4000, 8000, 200
-    pct = [v for lab, v in series(text, "quantad_vm_history_adjust_pct") if lab.get("vm") == name]
-    pct = int(pct[0]) if pct else 0
-    return {"enabled": 1, "min_quantum_us": lo, "base_quantum_us": adjusted(base, lo, hi, pct),
+    # The base as configured: the module owns the history adjustment.
+    return {"enabled": 1, "min_quantum_us": lo, "base_quantum_us": base,
             "max_quantum_us": hi, "weight": w}
 
 

@@ -169,10 +169,4 @@ std::optional<Profile> ProfileFromJson(const nlohmann::json& j, std::string* err
   return p;
 }
 
-uint32_t AdjustedBase(const Policy& p, int pct) {
-  const int64_t base = p.base_quantum_us;
-  const int64_t v = base + base * pct / 100;
-  return static_cast<uint32_t>(std::clamp<int64_t>(v, p.min_quantum_us, p.max_quantum_us));
-}
-
 }  // namespace kq

@@ -67,7 +67,5 @@ nlohmann::ordered_json ProfileToJson(const Profile& p);
 // ("KEY: reason") otherwise.
 std::optional<Profile> ProfileFromJson(const nlohmann::json& j, std::string* error);
 
-// base adjusted by pct percent, clamped to [min, max] of the policy.
-uint32_t AdjustedBase(const Policy& p, int pct);
 
 }  // namespace kq

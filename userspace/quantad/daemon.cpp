@@ -130,9 +130,11 @@ VmState* Daemon::AddVm(uint32_t pid, uint64_t id) {
 
 void Daemon::ApplyVm(VmState* vm, const char* why) {
   std::string rule;
+  // The base goes to the module as configured: the module owns the one
+  // history adjustment (history_pct, bounded by policy/history_max_pct).
+  // The profile's score is only published (quantad_vm_history_adjust_pct).
   Policy p = cfg_.PolicyFor(vm->name, &rule);
   const int pct = HistoryAdjustPct(profiles_[vm->name], History());
-  p.base_quantum_us = AdjustedBase(p, pct);
   const Sysfs sys(opts_.sysfs_root);
   const VmDir dir{vm->dir, vm->pid, vm->id};
   if (!sys.Exists(VmPolicyDir(dir))) {
@@ -159,7 +161,7 @@ void Daemon::ApplyVm(VmState* vm, const char* why) {
     done +=
         fmt::format("{}{} {}->{}", done.empty() ? "" : ", ", w.key, u->before.at(w.key), w.value);
   if (!done.empty())
-    spdlog::info("vm {}: applied policy ({}; {}, history {:+}%): {}", vm->name, why,
+    spdlog::info("vm {}: applied policy ({}; {}, profile score {:+}%): {}", vm->name, why,
                  rule.empty() ? "[defaults]" : "[[vm]] " + rule, pct, done);
   std::lock_guard lock(mu_);
   vm->applied = p;
@@ -397,14 +399,6 @@ void Daemon::Tick() {
   const auto now = Clock::now();
   if (now - last_persist_ >= std::chrono::seconds(cfg_.daemon.persist_interval_s)) {
     last_persist_ = now;
-    // The slow history adjustment: re-evaluated as often as profiles are saved.
-    for (auto& [id, vm] : state_.vms) {
-      if (!vm.applied) continue;
-      Policy p = cfg_.PolicyFor(vm.name);
-      if (AdjustedBase(p, HistoryAdjustPct(profiles_[vm.name], History())) !=
-          vm.applied->base_quantum_us)
-        ApplyVm(&vm, "history");
-    }
     Persist();
   }
   if (now - last_summary_ >= std::chrono::seconds(cfg_.daemon.summary_interval_s)) {

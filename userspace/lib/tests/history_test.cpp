@@ -67,17 +67,5 @@ TEST(QuantadHistory, DecisionsRule) {
   EXPECT_EQ(HistoryAdjustPct(p, h), 0);
 }
 
-TEST(QuantadHistory, AdjustedBaseStaysInRange) {
-  const Policy p{true, 1000, 4000, 4400, 100};
-  EXPECT_EQ(AdjustedBase(p, 0), 4000u);
-  EXPECT_EQ(AdjustedBase(p, 5), 4200u);
-  EXPECT_EQ(AdjustedBase(p, 20), 4400u);  // clamped to max
-  EXPECT_EQ(AdjustedBase(p, -20), 3200u);
-  const Policy q{true, 3900, 4000, 8000, 100};
-  EXPECT_EQ(AdjustedBase(q, -20), 3900u);  // clamped to min
-  const Policy tight{true, 100, 100, 100, 1};
-  for (int pct = -50; pct <= 50; ++pct) EXPECT_EQ(AdjustedBase(tight, pct), 100u);
-}
-
 }  // namespace
 }  // namespace kq
