@@ -222,6 +222,7 @@ unsigned int kq_enforce_pending(void);
 
 /* sample.c */
 void kq_vcpu_reading(struct kq_vcpu *v, u64 now, struct kq_reading *r);
+void kq_sample_start(void);
 void kq_sample_kick(void);
 void kq_sample_now(void);
 void kq_sample_stop(void);

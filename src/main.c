@@ -34,9 +34,10 @@ int kq_mode_set(unsigned int mode)
  * setup, step by step:
  *
  *   kq_init()                     kq_exit()
- *   sysfs: root, vms/, cpus/      kq_sysfs_exit()                  (last)
  *   event set, policy defaults    nothing to undo
- *   registry: workqueue, pools    kq_registry_teardown():
+ *   sysfs: root, vms/, cpus/      kq_sysfs_exit()                  (last)
+ *   registry: workqueue, pools,   kq_registry_teardown():
+ *   then the sampler may run
  *                                   kq_sample_stop(): no window, ever
  *                                   kq_registry_stop(): no registering
  *                                   kq_enforce_drain(): our works ran
@@ -46,8 +47,9 @@ int kq_mode_set(unsigned int mode)
  *   hooks on kvm_exit/kvm_entry   kq_hooks_unregister(): no new vCPU,
  *                                 no new yield                     (first)
  *
- * Sysfs writes may still arrive until the end; they only change knobs,
- * and kq_sample_now() does nothing once the sampler has stopped.
+ * Sysfs writes may arrive from the first step to the last; they only
+ * change knobs, and kq_sample_now() does nothing before the sampler
+ * started (no workqueue yet) or after it stopped.
  */
 
 /* The registry and everything that uses it, in order. */
@@ -64,14 +66,16 @@ static int __init kq_init(void)
 {
 	int ret;
 
+	/* Defaults first: a knob written as soon as sysfs shows it stays. */
+	kq_pmu_init();
+	kq_policy_defaults(&kq_params);
 	ret = kq_sysfs_init();
 	if (ret)
 		return ret;
-	kq_pmu_init();
-	kq_policy_defaults(&kq_params);
 	ret = kq_registry_init();
 	if (ret)
 		goto err_sysfs;
+	kq_sample_start();
 	ret = kq_nl_init();
 	if (ret)
 		goto err_registry;

@@ -6,8 +6,9 @@
  * while vCPUs are registered: registration kicks it.
  *
  * Knob writes (sysfs, netlink) ask for a window at once; unload stops the
- * sampler for good.  kq_sample_lock makes "stopping" and every arming one
- * step, so nothing re-arms it after kq_sample_stop() has cancelled it.
+ * sampler for good.  kq_sample_lock makes "running" and every arming one
+ * step, so nothing arms it before kq_sample_start() (the workqueue may not
+ * exist yet: sysfs comes first) or after kq_sample_stop() cancelled it.
  */
 #include <linux/ktime.h>
 #include <linux/spinlock.h>
@@ -20,8 +21,13 @@
 #include "trace.h"
 
 static u32 kq_interval_ms = KQ_INTERVAL_DEFAULT_MS;
-static DEFINE_SPINLOCK(kq_sample_lock);	/* kq_sample_stopping, arming */
-static bool kq_sample_stopping;
+static DEFINE_SPINLOCK(kq_sample_lock);	/* kq_sample_running, arming */
+/*
+ * Between kq_sample_start() and kq_sample_stop() only.  Sysfs knobs exist
+ * before the workqueue does and after the sampler stopped; a write then
+ * must not arm anything.
+ */
+static bool kq_sample_running;
 
 static void kq_sample_fn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(kq_sample_work, kq_sample_fn);
@@ -32,7 +38,7 @@ static void kq_sample_arm(unsigned long delay, bool sooner)
 	unsigned long flags;
 
 	spin_lock_irqsave(&kq_sample_lock, flags);
-	if (!kq_sample_stopping) {
+	if (kq_sample_running) {
 		if (sooner)
 			mod_delayed_work(kq_wq, &kq_sample_work, delay);
 		else
@@ -96,6 +102,18 @@ int kq_sample_set_interval_ms(u32 ms)
 }
 
 /**
+ * kq_sample_start() - let the sampler be armed
+ *
+ * Context: init, once the module's workqueue exists.
+ */
+void kq_sample_start(void)
+{
+	spin_lock_irq(&kq_sample_lock);
+	kq_sample_running = true;
+	spin_unlock_irq(&kq_sample_lock);
+}
+
+/**
  * kq_sample_stop() - stop the sampler for good
  *
  * Context: process.  After this returns the sampler is not running and
@@ -104,7 +122,7 @@ int kq_sample_set_interval_ms(u32 ms)
 void kq_sample_stop(void)
 {
 	spin_lock_irq(&kq_sample_lock);
-	kq_sample_stopping = true;
+	kq_sample_running = false;
 	spin_unlock_irq(&kq_sample_lock);
 	cancel_delayed_work_sync(&kq_sample_work);
 }
