@@ -116,16 +116,16 @@ static bool kq_sched_ours(const struct kq_sched_params *sp)
  * kq_enforce_restore() - give the thread back what it had
  * @v: the vCPU
  *
- * Only what we set is undone: when the thread's parameters are no longer
- * the ones we set, somebody else (an admin's renice or chrt, the VMM)
- * changed them after us, and theirs stay.  A thread that is exiting is
- * left alone.
+ * Only what we set is undone, field by field: a nice or slice that is no
+ * longer the one we set was changed by somebody else (an admin's renice,
+ * the VMM) after us, and theirs stays; the policy and its flags are never
+ * ours.  A thread that is exiting or real-time is left alone.
  *
  * Context: process.
  */
 void kq_enforce_restore(struct kq_vcpu *v)
 {
-	struct kq_sched_params cur;
+	struct kq_sched_params cur, want;
 
 	WRITE_ONCE(v->enforce, false);
 	if (!v->applied)
@@ -134,9 +134,15 @@ void kq_enforce_restore(struct kq_vcpu *v)
 	if (!v->task || (v->task->flags & PF_EXITING))
 		return;
 	kq_task_sched_get(v->task, &cur);
-	if (!kq_sched_same(&cur, &v->set))
+	if (!kq_sched_ours(&cur))
 		return;
-	if (kq_task_sched_set(v->task, &v->orig))
+	/* Field by field: what somebody else set since stays. */
+	want = cur;
+	if (cur.nice == v->set.nice)
+		want.nice = v->orig.nice;
+	if (cur.slice_ns == v->set.slice_ns)
+		want.slice_ns = v->orig.slice_ns;
+	if (!kq_sched_same(&want, &cur) && kq_task_sched_set(v->task, &want))
 		pr_warn_ratelimited("kvm_quanta: could not restore thread %d\n",
 				    v->tid);
 }
@@ -169,11 +175,23 @@ void kq_enforce_window(struct kq_vcpu *v, const struct kq_vm_policy *vp,
 	if (!v->task || (v->task->flags & PF_EXITING))
 		return;
 	kq_task_sched_get(v->task, &cur);
-	if (!v->applied || !kq_sched_same(&cur, &v->set)) {
+	if (!v->applied) {
 		v->orig = cur;
 		v->set = cur;
 		v->applied = true;
 	}
+	/*
+	 * Field by field, what differs from what we set was set by somebody
+	 * else and becomes the base: a chrt changes the policy and keeps our
+	 * nice, which stays ours to undo.  Policy and flags are never ours.
+	 */
+	if (cur.nice != v->set.nice)
+		v->orig.nice = cur.nice;
+	if (cur.slice_ns != v->set.slice_ns)
+		v->orig.slice_ns = cur.slice_ns;
+	v->orig.policy = cur.policy;
+	v->orig.reset_on_fork = cur.reset_on_fork;
+	v->set = cur;
 	if (!kq_sched_ours(&cur)) {
 		WRITE_ONCE(v->enforce, false);
 		return;
