@@ -75,7 +75,8 @@ def one_round(suite, r):
     t.write(f"{t.SYSFS}/mode", "enforce")
     wait_windows(suite, vmm.pid, f"r{r}-enforce")
     got = sched(tids[0])
-    suite.check(f"r{r}-vmm-nice-kept-in-enforce", got == want[tids[0]],
+    suite.check(f"r{r}-vmm-nice-kept-in-enforce",
+                got[0] == want[tids[0]][0] and abs(got[1] - want[tids[0]][1]) <= 3,
                 f"VMM set nice 10 + RESET_ON_FORK, in enforce the thread has "
                 f"policy {got[0]:#x} nice {got[1]}")
     # The admin, from outside, during enforce.
@@ -88,16 +89,19 @@ def one_round(suite, r):
     want[tids[2]] = (SCHED_BATCH | RESET_ON_FORK, 0)
     wait_windows(suite, vmm.pid, f"r{r}-after-admin")
 
-    def compare(step):
+    def compare(step, slack=0):
         now = {tid: sched(tid) for tid in want}
         bad = {tid: (f"{now[tid][0]:#x}/{now[tid][1]}", f"{w[0]:#x}/{w[1]}")
-               for tid, w in want.items() if now[tid] != w}
+               for tid, w in want.items()
+               if now[tid][0] != w[0] or abs(now[tid][1] - w[1]) > slack}
         suite.check(f"r{r}-admin-kept-{step}", not bad,
                     f"(policy/nice now, wanted) by tid: {bad}")
 
-    # In enforce the module may change vCPU 0's nice relative to 10 for the VM's
-    # weight; the default weight (100) means no change.
-    compare("enforce")
+    # In enforce a 1-vCPU VM of the default weight keeps its thread's own nice,
+    # but on EEVDF the ledger's payback moves it by up to KQ_PAYBACK_MAX (3)
+    # levels either way, relative to the admin's value.  Policy and flags are
+    # the admin's exactly; after observe and rmmod, everything is.
+    compare("enforce", slack=3)
     t.write(f"{t.SYSFS}/mode", "observe")
     wait_windows(suite, vmm.pid, f"r{r}-observe")
     compare("observe")

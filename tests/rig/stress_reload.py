@@ -142,7 +142,7 @@ def main():
             if p is None:
                 hung = True
                 break
-            if p.returncode == 0 or "in use" not in p.stderr or busy > 100 * CYCLES:
+            if p.returncode == 0 or not ("in use" in p.stderr or "temporarily unavailable" in p.stderr) or busy > 100 * CYCLES:
                 break
             busy += 1  # a netlink dump holds the module: a moment later
         if hung:
