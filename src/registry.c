@@ -164,7 +164,8 @@ static void kq_vm_park(struct kq_pool *pool, struct kvm *kvm)
  *
  * Context: the kvm_exit hook, preemption disabled.  Takes a preallocated
  * object and publishes it in the hash; the rest happens in process
- * context.  Counts this exit, so exits are exact from the first one seen.
+ * context.  Counts this exit and, by kind, those before it from KVM's
+ * counters, so exits are exact since the vCPU was created.
  * With the pool empty, parks the VM: the worker registers all its vCPUs
  * with their counts since creation.
  */
@@ -188,9 +189,14 @@ void kq_vcpu_sight(struct kvm_vcpu *vcpu)
 	v->tid = task_pid_nr(current);
 	get_task_struct(current);
 	v->task = current;
+	/*
+	 * Exits before this one (a burst may have hidden some from us) are
+	 * taken from KVM's per-kind counters, whose handlers have all run;
+	 * this exit is counted now and given its kind at the next entry.
+	 */
 	kq_read_exit_stat(vcpu, &now);
-	kq_exit_acct_init(&v->acct, &now);
-	v->acct.exits = 1;
+	kq_exit_acct_init_since(&v->acct, &now, kq_exit_stat_sum(&now));
+	v->acct.exits++;
 	if (unlikely(!kq_vcpu_publish(v, vcpu))) {
 		/* A VM scan was faster; it counts from KVM's totals. */
 		put_task_struct(current);	/* never the last: current */
