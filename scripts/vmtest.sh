@@ -226,7 +226,7 @@ if grep -q '^KQ-DMESG-END$' <<<"$clean"; then
 	if [ -z "$bad" ]; then
 		results+=$'\n'"KQTEST ok dmesg-clean"
 	else
-		results+=$'\n'"KQTEST not ok dmesg-clean - ${bad%|}"
+		results+=$'\n'"KQTEST not ok dmesg-clean - ($gs_base) ${bad%|}"
 		printf '%s\n' "$dmesg_block" | grep -Ev "$ignore_re" | grep -E -B2 -A20 "$bad_re" | head -n 60 >&2 || true
 	fi
 fi

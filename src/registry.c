@@ -738,8 +738,14 @@ int kq_registry_init(void)
 {
 	int i;
 
-	/* Our own queue: unload flushes exactly our work, nobody else's. */
-	kq_wq = alloc_workqueue("kvm_quanta", WQ_UNBOUND, 0);
+	/*
+	 * Our own queue: unload flushes exactly our work, nobody else's.
+	 * High priority: on a host full of busy vCPU threads a nice-0 worker
+	 * got a share of the CPU like one more vCPU and windows stretched by
+	 * half (rig, 32 busy vCPUs on 2 CPUs).  Its work is short and bounded:
+	 * one pass over the vCPUs per window, registration and reaping.
+	 */
+	kq_wq = alloc_workqueue("kvm_quanta", WQ_UNBOUND | WQ_HIGHPRI, 0);
 	if (!kq_wq)
 		return -ENOMEM;
 	for (i = 0; i < ARRAY_SIZE(kq_vcpu_hash); i++)

@@ -52,8 +52,33 @@ static unsigned long kq_interval_jiffies(void)
 	return msecs_to_jiffies(READ_ONCE(kq_interval_ms));
 }
 
+/*
+ * When the next window is due, in jiffies.  Only kq_sample_fn() touches it
+ * (a work item never runs concurrently with itself).
+ */
+static unsigned long kq_sample_due;
+
+/*
+ * Delay to the next window on a fixed cadence: due + interval, not "now +
+ * interval", so the time a window takes and the worker's wake-up latency
+ * do not stretch every window.  Behind by a whole interval (a stall, a
+ * window asked for early), the cadence restarts from now rather than
+ * running windows back to back to catch up.
+ */
+static unsigned long kq_sample_next_delay(unsigned long now)
+{
+	unsigned long interval = kq_interval_jiffies();
+	unsigned long next = kq_sample_due + interval;
+
+	if (time_before_eq(next, now) || time_after(next, now + interval))
+		next = now + interval;
+	kq_sample_due = next;
+	return next - now;
+}
+
 static void kq_sample_fn(struct work_struct *work)
 {
+	unsigned long delay;
 	bool more;
 
 	/* A window lost to memory pressure is covered by the next one. */
@@ -62,8 +87,9 @@ static void kq_sample_fn(struct work_struct *work)
 	kq_registry_lock();
 	more = kq_registry_nr_vcpus() != 0;
 	kq_registry_unlock();
+	delay = kq_sample_next_delay(jiffies);
 	if (more)
-		kq_sample_arm(kq_interval_jiffies(), false);
+		kq_sample_arm(delay, false);
 }
 
 /**

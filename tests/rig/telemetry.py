@@ -15,7 +15,9 @@ from kqtest import SYSFS, check, result
 
 NLWATCH = os.path.join(t.REPO, "build", "userspace", "nl", "kq-nlwatch")
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-PROG_MS = 5000
+# The watch starts once every vCPU ran (see all_running); the programs last
+# long enough for that and the 3 s watch; the report waits for them.
+PROG_MS = 12000
 VM_PROGS = ",".join([f"compute:{PROG_MS}", f"iostorm:{PROG_MS}", f"cpuidstorm:{PROG_MS}",
                      f"compute:{PROG_MS}", f"iostorm:{PROG_MS}", f"compute:{PROG_MS}",
                      f"iostorm:{PROG_MS}", f"cpuidstorm:{PROG_MS}"])
@@ -27,7 +29,9 @@ def nlwatch(*args, user=None, timeout=120):
     try:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as e:
-        return subprocess.CompletedProcess(cmd, -1, e.stdout or "", "timeout")
+        out = e.stdout or b""
+        out = out.decode(errors="replace") if isinstance(out, bytes) else out
+        return subprocess.CompletedProcess(cmd, -1, out, "timeout")
 
 
 def get_config(user=None):
@@ -58,6 +62,18 @@ def expected_vcpus(pid):
         for idx in os.listdir(os.path.join(SYSFS, "vms", vm, "vcpus")):
             out.add((vm_id, int(idx)))
     return out
+
+
+def all_running(pid):
+    """Every vCPU of pid has been in the guest: a VM scan (a burst of new
+    vCPUs) lists vCPUs before their threads start."""
+    try:
+        return all(int(t.read(os.path.join(SYSFS, "vms", vm, "vcpus", idx, "total",
+                                           "guest_ns"))) > 0
+                   for vm in t.vms_of(pid)
+                   for idx in os.listdir(os.path.join(SYSFS, "vms", vm, "vcpus")))
+    except (OSError, ValueError):
+        return False
 
 
 def test_config_default():
@@ -187,6 +203,7 @@ def test_set_config(want):
 
 
 def main():
+    t.raise_priority()
     p = t.load_module()
     if not check("load", p.returncode == 0 and t.module_loaded(), f"insmod: {p.stderr.strip()}"):
         t.finish()
@@ -203,6 +220,9 @@ def main():
         t.finish()
     want = expected_vcpus(vmm.pid)
     print(f"# {len(want)} vCPUs tracked after {waited:.1f}s", flush=True)
+    running, waited = t.wait_for(lambda: all_running(vmm.pid), 60, 0.1)
+    check("vcpus-running", running, f"not every vCPU ran after {waited:.1f}s")
+    print(f"# every vCPU ran after another {waited:.1f}s", flush=True)
 
     p = nlwatch("watch", "--seconds", "3", "--json")
     check("watch-exit", p.returncode == 0, f"rc {p.returncode}: {p.stderr.strip()}")
