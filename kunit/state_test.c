@@ -93,6 +93,28 @@ static void kq_test_wraparound(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, w.quantum_ns, 600000);
 }
 
+/*
+ * An exit read while KVM handles it is "other", then "io" at the next
+ * reading: the kind steps back by one, and the window shows 0 for it, not
+ * 2^64 - 1 (seen in the rig's telemetry before the fix).
+ */
+static void kq_test_kind_steps_back(struct kunit *test)
+{
+	struct kq_reading a = {}, b = {};
+	struct kq_window w;
+
+	a.exits = 15;
+	a.kinds[KVM_QUANTA_EXIT_IO] = 10;
+	a.kinds[KVM_QUANTA_EXIT_OTHER] = 5;
+	b.exits = 16;
+	b.kinds[KVM_QUANTA_EXIT_IO] = 12;
+	b.kinds[KVM_QUANTA_EXIT_OTHER] = 4;
+	kq_window_from(&w, &a, &b);
+	KUNIT_EXPECT_EQ(test, w.exits, 1);
+	KUNIT_EXPECT_EQ(test, w.kinds[KVM_QUANTA_EXIT_IO], 2);
+	KUNIT_EXPECT_EQ(test, w.kinds[KVM_QUANTA_EXIT_OTHER], 0);
+}
+
 static void kq_test_zero_instructions(struct kunit *test)
 {
 	struct kq_window w;
@@ -554,6 +576,7 @@ static void kq_test_history_totals(struct kunit *test)
 
 static struct kunit_case kq_state_cases[] = {
 	KUNIT_CASE(kq_test_wraparound),
+	KUNIT_CASE(kq_test_kind_steps_back),
 	KUNIT_CASE(kq_test_zero_instructions),
 	KUNIT_CASE(kq_test_zero_cycles),
 	KUNIT_CASE(kq_test_counter_stops),

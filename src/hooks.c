@@ -68,7 +68,18 @@ static KQ_PROBE_KVM_ENTRY(kq_probe_entry)
 	if (likely(v)) {
 		kq_read_exit_stat(vcpu, &now);
 		write_seqcount_begin(&v->seq);
-		kq_exit_attribute(&v->acct, &now);
+		if (unlikely(v->acct_unbased)) {
+			/*
+			 * First entry since we registered it: every exit so
+			 * far is in KVM's totals, handled, and none is in
+			 * flight, so they are the exact base.
+			 */
+			kq_exit_acct_init_since(&v->acct, &now,
+						kq_read_exits(vcpu));
+			v->acct_unbased = false;
+		} else {
+			kq_exit_attribute(&v->acct, &now);
+		}
 		write_seqcount_end(&v->seq);
 		v->entry_ns = local_clock();
 	}

@@ -109,9 +109,12 @@ struct kq_sched_params {
  *	(vcpu->pid) and the sampler follows it (kq_vcpu_follow()); its
  *	scheduler statistics and perf counters are the vCPU's.  Sampling
  *	context only.
- * @seq: guards @acct and @guest_ns for readers; written only by the vCPU's
- *	thread
+ * @seq: guards @acct, @acct_unbased and @guest_ns for readers; written
+ *	only by the vCPU's thread once published
  * @acct: exits and their kinds
+ * @acct_unbased: @acct has no exact base yet: registered from another
+ *	thread, or at an exit KVM has not counted yet; readers count from
+ *	KVM's totals until the vCPU's next entry takes them as the base
  * @entry_ns: local_clock() at the last entry, 0 when not in the guest
  * @guest_ns: time spent in guest mode
  * @counters: its perf counters, sampling context only
@@ -154,6 +157,7 @@ struct kq_vcpu {
 	struct task_struct *task;
 	seqcount_t seq;
 	struct kq_exit_acct acct;
+	bool acct_unbased;
 	u64 entry_ns;
 	u64 guest_ns;
 	struct kq_counters counters;

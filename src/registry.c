@@ -190,13 +190,15 @@ void kq_vcpu_sight(struct kvm_vcpu *vcpu)
 	get_task_struct(current);
 	v->task = current;
 	/*
-	 * Exits before this one (a burst may have hidden some from us) are
-	 * taken from KVM's per-kind counters, whose handlers have all run;
-	 * this exit is counted now and given its kind at the next entry.
+	 * Whether KVM has counted this exit yet depends on the kernel (its
+	 * tracepoint and its count moved over the years): until the next
+	 * entry, readers count from KVM's totals, and that entry takes them
+	 * as the base (hooks.c).  The estimate here is only a start.
 	 */
 	kq_read_exit_stat(vcpu, &now);
 	kq_exit_acct_init_since(&v->acct, &now, kq_exit_stat_sum(&now));
 	v->acct.exits++;
+	v->acct_unbased = true;
 	if (unlikely(!kq_vcpu_publish(v, vcpu))) {
 		/* A VM scan was faster; it counts from KVM's totals. */
 		put_task_struct(current);	/* never the last: current */
@@ -224,14 +226,19 @@ static void kq_vcpu_read_exits(struct kq_vcpu *v, u64 *exits,
 	struct kq_exit_acct a;
 	struct kq_exit_stat now;
 	unsigned int seq;
+	bool unbased;
 	u64 g;
 
 	do {
 		seq = read_seqcount_begin(&v->seq);
 		a = v->acct;
+		unbased = v->acct_unbased;
 		g = v->guest_ns;
 	} while (read_seqcount_retry(&v->seq, seq));
 	kq_read_exit_stat(v->vcpu, &now);
+	/* Not entered since registered: KVM's totals are exact (hooks.c). */
+	if (unbased)
+		kq_exit_acct_init_since(&a, &now, kq_read_exits(v->vcpu));
 	kq_exit_acct_view(&a, &now, kinds);
 	*exits = a.exits;
 	if (guest_ns)
@@ -531,11 +538,13 @@ static void kq_vm_scan(struct kvm *kvm, struct kq_vm *vm)
 			v->tid = task_pid_nr(v->task);
 		}
 		/*
-		 * The vCPU may be running on another CPU: its exit hook
-		 * counts from the moment it finds the object in the hash.
+		 * The vCPU may be running on another CPU, an exit half
+		 * counted by KVM: readers count from KVM's totals until its
+		 * next entry takes them as the exact base (hooks.c).
 		 */
 		kq_read_exit_stat(vcpu, &now);
 		kq_exit_acct_init_since(&v->acct, &now, kq_read_exits(vcpu));
+		v->acct_unbased = true;
 		if (!kq_vcpu_publish(v, vcpu)) {
 			kq_vcpu_free(v);
 			continue;

@@ -90,8 +90,18 @@ void kq_window_from(struct kq_window *w, const struct kq_reading *prev,
 	w->window_ns = cur->t_ns - prev->t_ns;
 	w->guest_ns = cur->guest_ns - prev->guest_ns;
 	w->exits = cur->exits - prev->exits;
-	for (i = 0; i < KVM_QUANTA_EXIT_NR; i++)
-		w->kinds[i] = cur->kinds[i] - prev->kinds[i];
+	/*
+	 * An exit being handled while it is read has no kind yet and reads as
+	 * "other"; a moment later it is "io": a kind may go back by one
+	 * between readings.  Taken as a signed difference (a counter that
+	 * wrapped still moves forward), such a step back reads as 0 (that
+	 * exit then shows in both windows' kinds), never as 2^64 - 1.
+	 */
+	for (i = 0; i < KVM_QUANTA_EXIT_NR; i++) {
+		u64 d = cur->kinds[i] - prev->kinds[i];
+
+		w->kinds[i] = (s64)d >= 0 ? d : 0;
+	}
 	w->run_ns = cur->run_ns - prev->run_ns;
 	w->wait_ns = cur->wait_ns - prev->wait_ns;
 	w->slices = cur->slices - prev->slices;
