@@ -189,6 +189,21 @@ static inline u64 kq_ran_ns(u64 now)
 #endif
 }
 
+/**
+ * kq_sched_in_since() - was current scheduled in after @t?
+ * @t: a local_clock() time
+ *
+ * Without schedstats (CONFIG_SCHED_INFO) we cannot tell: no.
+ */
+static inline bool kq_sched_in_since(u64 t)
+{
+#ifdef CONFIG_SCHED_INFO
+	return READ_ONCE(current->sched_info.last_arrival) > t;
+#else
+	return false;
+#endif
+}
+
 /*
  * A per-task slice (EEVDF, 6.12+) ends exit-heavy and payback slices on
  * time by itself; CFS (6.1) has none, and those need an early yield.
@@ -224,11 +239,18 @@ static inline void kq_task_sched_get(struct task_struct *t,
  *	they are on the thread
  *
  * Context: process, may sleep.  Only SCHED_NORMAL and SCHED_BATCH threads
- * are touched: a VMM that made its vCPUs real-time knows better.
+ * are touched: a VMM that made its vCPUs real-time knows better.  The
+ * policy is passed as "keep the thread's" (the scheduler's SETPARAM_POLICY,
+ * -1, resolved under the runqueue lock), so a chrt landing between our
+ * check and our call is not undone: made real-time, the thread refuses
+ * our priority 0 with -EINVAL.
  *
  * Return: 0, -EPERM for a thread of another policy, or the scheduler's
  * error.
  */
+/* kernel/sched/sched.h's SETPARAM_POLICY: keep the policy and its flags. */
+#define KQ_SETPARAM_POLICY (-1)
+
 static inline int kq_task_sched_set(struct task_struct *t,
 				    const struct kq_sched_params *sp)
 {
@@ -240,9 +262,7 @@ static inline int kq_task_sched_set(struct task_struct *t,
 	{
 		struct sched_attr attr = {
 			.size = sizeof(attr),
-			.sched_policy = policy,
-			.sched_flags = t->sched_reset_on_fork ?
-				       SCHED_FLAG_RESET_ON_FORK : 0,
+			.sched_policy = (u32)KQ_SETPARAM_POLICY,
 			.sched_nice = sp->nice,
 			.sched_runtime = sp->slice_ns,
 		};

@@ -15,16 +15,25 @@
  * policy is disabled, when the VM goes away, when the vCPU moves to another
  * thread and on unload: the thread gets back the nice and slice it had,
  * unless somebody else changed them since (their change stands).
+ *
+ * A queued yield holds a reference on the module: its callback is our
+ * text, it cannot be taken back (task_work_cancel() is not exported), and
+ * a thread may hold it back indefinitely (an exit handler that sleeps
+ * killably before the thread runs its task_works, such as a fault on guest
+ * memory that a userfaultfd never resolves).  rmmod then says "in use"
+ * instead of waiting forever; with mode observe no yield is queued.
  */
-#include <linux/delay.h>
+#include <linux/hashtable.h>
+#include <linux/module.h>
 #include <linux/sched.h>
+#include <linux/spinlock.h>
 #include <linux/task_work.h>
 
 #include "compat.h"
 #include "kvm_quanta.h"
 #include "trace.h"
 
-/* Queued and not yet run task_works (yields and unload kicks). */
+/* Queued and not yet run yields. */
 static atomic_t kq_works_pending = ATOMIC_INIT(0);
 /* A task_work was queued since load: unload must wait for RCU-tasks. */
 static bool kq_works_queued;
@@ -40,20 +49,12 @@ static void kq_yield_fn(struct callback_head *cb)
 	clear_bit(KQ_V_YIELD_PENDING, &v->flags);
 	if (!(current->flags & PF_EXITING))
 		yield();
+	atomic_dec(&kq_works_pending);
 	/*
-	 * Unload waits for this count, then for an RCU-tasks grace period,
-	 * which also covers the return from this function.
+	 * Last: once the module is free to go, only the return from here
+	 * runs our text, which unload's RCU-tasks grace period covers.
 	 */
-	atomic_dec(&kq_works_pending);
-}
-
-/* Runs only to make a blocked thread leave the kernel; see the drain. */
-static void kq_kick_fn(struct callback_head *cb)
-{
-	struct kq_vcpu *v = container_of(cb, struct kq_vcpu, kick_work);
-
-	clear_bit(KQ_V_KICK_PENDING, &v->flags);
-	atomic_dec(&kq_works_pending);
+	module_put(THIS_MODULE);
 }
 
 /**
@@ -84,20 +85,60 @@ void kq_enforce_exit(struct kq_vcpu *v, u64 now)
 		return;
 	if (test_and_set_bit(KQ_V_YIELD_PENDING, &v->flags))
 		return;
+	/* Fails once rmmod has begun: then nothing more is queued. */
+	if (!try_module_get(THIS_MODULE)) {
+		clear_bit(KQ_V_YIELD_PENDING, &v->flags);
+		return;
+	}
 	if (unlikely(!READ_ONCE(kq_works_queued)))
 		WRITE_ONCE(kq_works_queued, true);
 	atomic_inc(&kq_works_pending);
-	WRITE_ONCE(v->yield_task, current);
 	init_task_work(&v->yield_work, kq_yield_fn);
 	if (task_work_add(current, &v->yield_work, TWA_RESUME)) {
 		/* Only a task past exit_task_work() refuses; not a vCPU. */
 		clear_bit(KQ_V_YIELD_PENDING, &v->flags);
 		atomic_dec(&kq_works_pending);
+		module_put(THIS_MODULE);
 		return;
 	}
 	reason = spinning ? KVM_QUANTA_R_SPIN : pol.reason;
 	WRITE_ONCE(v->early[reason], v->early[reason] + 1);
 	trace_decision(v, reason, pol.target_ns, ran, true);
+}
+
+/*
+ * One vCPU acts on a thread.  KVM lets a thread run several vCPUs (in
+ * turn); each would take the others' nice as an admin's change and add its
+ * own offset on top, every window, and restore would give back another
+ * vCPU's idea of the original.  The first vCPU to act owns the thread;
+ * the others leave it alone until it is released.
+ */
+static DEFINE_HASHTABLE(kq_owners, 8);
+static DEFINE_SPINLOCK(kq_owners_lock);
+
+/* Make @v the one vCPU that acts on its thread; false if another is. */
+static bool kq_thread_claim(struct kq_vcpu *v)
+{
+	struct kq_vcpu *o;
+	bool ok = true;
+
+	spin_lock(&kq_owners_lock);
+	hash_for_each_possible(kq_owners, o, owner_node, (unsigned long)v->task)
+		if (o->task == v->task) {
+			ok = o == v;
+			goto out;
+		}
+	hash_add(kq_owners, &v->owner_node, (unsigned long)v->task);
+out:
+	spin_unlock(&kq_owners_lock);
+	return ok;
+}
+
+static void kq_thread_release(struct kq_vcpu *v)
+{
+	spin_lock(&kq_owners_lock);
+	hash_del(&v->owner_node);
+	spin_unlock(&kq_owners_lock);
 }
 
 static bool kq_sched_same(const struct kq_sched_params *a,
@@ -131,6 +172,7 @@ void kq_enforce_restore(struct kq_vcpu *v)
 	if (!v->applied)
 		return;
 	v->applied = false;
+	kq_thread_release(v);
 	if (!v->task || (v->task->flags & PF_EXITING))
 		return;
 	kq_task_sched_get(v->task, &cur);
@@ -176,6 +218,11 @@ void kq_enforce_window(struct kq_vcpu *v, const struct kq_vm_policy *vp,
 		return;
 	kq_task_sched_get(v->task, &cur);
 	if (!v->applied) {
+		/* Another vCPU of this thread acts on it: this one does not. */
+		if (!kq_thread_claim(v)) {
+			WRITE_ONCE(v->enforce, false);
+			return;
+		}
 		v->orig = cur;
 		v->set = cur;
 		v->applied = true;
@@ -219,26 +266,16 @@ void kq_enforce_window(struct kq_vcpu *v, const struct kq_vm_policy *vp,
 }
 
 /**
- * kq_enforce_drain() - wait until no task_work of ours is queued anywhere
+ * kq_enforce_drain() - make sure no thread still runs our callbacks
  *
- * Context: unload, after the hooks are gone (nothing queues yields any
- * more).  A vCPU blocked in the kernel (HLT with an in-kernel LAPIC) runs
- * its task_work only when it wakes: after a second, such threads get a
- * second task_work queued with TWA_SIGNAL (the notify-signal path: only
- * interruptible sleeps are woken), which makes KVM_RUN return -EINTR to
- * the VMM once, as a signal would; VMMs retry.  Then, if any work was
- * ever queued, an RCU-tasks grace period makes sure no thread is still
- * returning from our callbacks.
+ * Context: unload, after the hooks are gone.  Every queued yield held a
+ * module reference, so rmmod got here only once all of them had run to
+ * their module_put(); if any was ever queued, an RCU-tasks grace period
+ * covers the return from the callbacks before the module text goes.
  */
 void kq_enforce_drain(void)
 {
-	unsigned int i;
-
-	for (i = 0; atomic_read(&kq_works_pending); i++) {
-		if (i >= 50 && i % 50 == 0)
-			kq_registry_kick_yields();
-		msleep(20);
-	}
+	WARN_ON_ONCE(atomic_read(&kq_works_pending));
 	/*
 	 * A CPU-bound vCPU thread ends an RCU-tasks grace period only when it
 	 * next sleeps or returns to its VMM, which may take seconds: wait
@@ -246,29 +283,6 @@ void kq_enforce_drain(void)
 	 */
 	if (READ_ONCE(kq_works_queued))
 		synchronize_rcu_tasks();
-}
-
-/**
- * kq_enforce_kick() - make a vCPU thread with a yield queued run it soon
- * @v: the vCPU
- *
- * Context: unload, hooks gone (so @v->yield_task was written before the
- * bit was last set), RCU read side, with KQ_V_YIELD_PENDING seen set: the
- * thread has not run its task_works yet, so it is still there.
- */
-void kq_enforce_kick(struct kq_vcpu *v)
-{
-	struct task_struct *t = READ_ONCE(v->yield_task);
-
-	if (!t || test_and_set_bit(KQ_V_KICK_PENDING, &v->flags))
-		return;
-	atomic_inc(&kq_works_pending);
-	init_task_work(&v->kick_work, kq_kick_fn);
-	if (task_work_add(t, &v->kick_work, TWA_SIGNAL)) {
-		/* Past exit_task_work(): it ran our yield already. */
-		clear_bit(KQ_V_KICK_PENDING, &v->flags);
-		atomic_dec(&kq_works_pending);
-	}
 }
 
 /**

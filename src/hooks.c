@@ -30,21 +30,34 @@ static KQ_PROBE_KVM_EXIT(kq_probe_exit)
 	v = kq_vcpu_lookup(vcpu);
 	if (likely(v)) {
 		u64 now = local_clock(), dt = 0;
+		bool moved = v->entry_cpu != smp_processor_id();
 		struct kq_vm *vm;
 
 		write_seqcount_begin(&v->seq);
 		v->acct.exits++;
-		/* The clock may differ a little if the thread changed CPU. */
-		if (v->entry_ns && now > v->entry_ns)
+		if (v->entry_ns && now > v->entry_ns) {
 			dt = now - v->entry_ns;
+			/*
+			 * Where kvm_exit fires with preemption enabled (SVM up
+			 * to 6.x, in svm_handle_exit()), the thread may have
+			 * been switched out between the VM exit and here: the
+			 * guest ran at most what the thread ran since entry.
+			 */
+			if (kq_sched_in_since(v->entry_ns))
+				dt = min(dt, current->se.sum_exec_runtime -
+					     v->entry_exec);
+		}
 		v->guest_ns += dt;
 		v->entry_ns = 0;
 		write_seqcount_end(&v->seq);
 		/* Published after the VM was set up; freed after RCU. */
 		vm = smp_load_acquire(&v->vm);
-		this_cpu_add(kq_pcpu_now.guest_ns, dt);
-		this_cpu_inc(kq_pcpu_now.exits);
-		this_cpu_write(kq_pcpu_now.vm_id, vm ? vm->id : 0);
+		/* The guest ran on the entry CPU: charge no other. */
+		if (likely(!moved)) {
+			this_cpu_add(kq_pcpu_now.guest_ns, dt);
+			this_cpu_inc(kq_pcpu_now.exits);
+			this_cpu_write(kq_pcpu_now.vm_id, vm ? vm->id : 0);
+		}
 		kq_enforce_exit(v, now);
 	} else {
 		kq_vcpu_sight(vcpu);
@@ -81,6 +94,8 @@ static KQ_PROBE_KVM_ENTRY(kq_probe_entry)
 			kq_exit_attribute(&v->acct, &now);
 		}
 		write_seqcount_end(&v->seq);
+		v->entry_cpu = smp_processor_id();
+		v->entry_exec = current->se.sum_exec_runtime;
 		v->entry_ns = local_clock();
 	}
 	rcu_read_unlock();

@@ -89,9 +89,8 @@ struct kq_sched_params {
 };
 
 /* kq_vcpu.flags bits */
-#define KQ_V_YIELD_PENDING 0	/* yield_work is queued on yield_task */
+#define KQ_V_YIELD_PENDING 0	/* yield_work is queued on the vCPU's thread */
 #define KQ_V_SPINNING 1		/* it made a PAUSE-loop exit (spin.c) */
-#define KQ_V_KICK_PENDING 2	/* kick_work is queued on yield_task */
 
 /**
  * struct kq_vcpu - state kept per vCPU
@@ -116,6 +115,8 @@ struct kq_sched_params {
  *	thread, or at an exit KVM has not counted yet; readers count from
  *	KVM's totals until the vCPU's next entry takes them as the base
  * @entry_ns: local_clock() at the last entry, 0 when not in the guest
+ * @entry_exec: the thread's sum_exec_runtime at the last entry
+ * @entry_cpu: the CPU of the last entry
  * @guest_ns: time spent in guest mode
  * @counters: its perf counters, sampling context only
  * @counters_gen: event set generation @counters were opened for
@@ -131,13 +132,12 @@ struct kq_sched_params {
  * @flags: KQ_V_* bits
  * @pause_exits: PAUSE-loop exits (kvm_vcpu_on_spin() calls), written by
  *	the vCPU's thread only (spin.c)
- * @yield_work: task_work that yields the CPU before the next entry
- * @yield_task: the thread @yield_work is queued on, valid while
- *	KQ_V_YIELD_PENDING is set (the work runs before the thread is gone)
- * @kick_work: task_work queued with TWA_SIGNAL to make a blocked thread run
- *	@yield_work on unload
+ * @yield_work: task_work that yields the CPU before the next entry; while
+ *	queued (KQ_V_YIELD_PENDING) it holds a module reference
  * @enforce: the exit path may act (mode enforce, VM policy enabled)
- * @applied: @orig holds the thread's own parameters and we have set @set
+ * @applied: @orig holds the thread's own parameters and we have set @set;
+ *	@v owns the thread then (one vCPU acts on a thread, enforce.c)
+ * @owner_node: entry in enforce.c's thread owners while @applied
  * @orig: the thread's own parameters, which ours are relative to: taken
  *	when we start acting, and again whenever someone else changed the
  *	thread (the admin's renice/chrt wins); restored when we stop
@@ -159,6 +159,8 @@ struct kq_vcpu {
 	struct kq_exit_acct acct;
 	bool acct_unbased;
 	u64 entry_ns;
+	u64 entry_exec;
+	int entry_cpu;
 	u64 guest_ns;
 	struct kq_counters counters;
 	unsigned int counters_gen;
@@ -172,10 +174,9 @@ struct kq_vcpu {
 	unsigned long flags;
 	u64 pause_exits;
 	struct callback_head yield_work;
-	struct task_struct *yield_task;
-	struct callback_head kick_work;
 	bool enforce;
 	bool applied;
+	struct hlist_node owner_node;
 	struct kq_sched_params orig;
 	struct kq_sched_params set;
 };
@@ -197,7 +198,6 @@ void kq_registry_lock(void);
 void kq_registry_unlock(void);
 struct list_head *kq_vm_list(void);
 unsigned int kq_registry_nr_vcpus(void);
-void kq_registry_kick_yields(void);
 void kq_vcpu_decisions(struct kq_vcpu *v, u64 out[KVM_QUANTA_R_NR]);
 
 /*
@@ -221,7 +221,6 @@ void kq_enforce_window(struct kq_vcpu *v, const struct kq_vm_policy *vp,
 		       u32 weight);
 void kq_enforce_restore(struct kq_vcpu *v);
 void kq_enforce_drain(void);
-void kq_enforce_kick(struct kq_vcpu *v);
 unsigned int kq_enforce_pending(void);
 
 /* sample.c */

@@ -40,7 +40,7 @@ int kq_mode_set(unsigned int mode)
  *   then the sampler may run
  *                                   kq_sample_stop(): no window, ever
  *                                   kq_registry_stop(): no registering
- *                                   kq_enforce_drain(): our works ran
+ *                                   kq_enforce_drain(): callbacks returned
  *                                   kq_registry_exit(): objects freed
  *                                   kq_window_exit(): last samples
  *   netlink family                kq_nl_exit(): no request, no publish

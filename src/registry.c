@@ -335,26 +335,6 @@ void kq_vcpu_decisions(struct kq_vcpu *v, u64 out[KVM_QUANTA_R_NR])
 		out[i] = v->pol.decisions[i] + READ_ONCE(v->early[i]);
 }
 
-/**
- * kq_registry_kick_yields() - kick every thread with a yield queued
- *
- * Context: unload, hooks gone.
- */
-void kq_registry_kick_yields(void)
-{
-	struct hlist_bl_node *pos;
-	struct kq_vcpu *v;
-	int i;
-
-	for (i = 0; i < ARRAY_SIZE(kq_vcpu_hash); i++) {
-		rcu_read_lock();
-		hlist_bl_for_each_entry_rcu(v, pos, &kq_vcpu_hash[i], hnode)
-			if (test_bit(KQ_V_YIELD_PENDING, &v->flags))
-				kq_enforce_kick(v);
-		rcu_read_unlock();
-	}
-}
-
 /* Context: process; releasing perf counters may sleep. */
 static void kq_vcpu_free(struct kq_vcpu *v)
 {
@@ -443,6 +423,12 @@ static struct kq_vm *kq_vm_find(struct kvm *kvm)
 	return NULL;
 }
 
+/*
+ * The VM object of @kvm, made if need be.  It holds a reference on @kvm of
+ * its own: a parked VM whose scan registered no vCPU (no memory, or no
+ * vCPU visible yet) must not be left pointing at a VM nobody pins.
+ * Context: registry lock; the caller holds a reference on @kvm.
+ */
 static struct kq_vm *kq_vm_get(struct kvm *kvm, pid_t pid)
 {
 	struct kq_vm *vm = kq_vm_find(kvm);
@@ -464,6 +450,7 @@ static struct kq_vm *kq_vm_get(struct kvm *kvm, pid_t pid)
 		kobject_put(&vm->kobj);
 		return NULL;
 	}
+	kvm_get_kvm(kvm);
 	list_add_tail(&vm->node, &kq_vms);
 	WRITE_ONCE(kq_nr_vms, kq_nr_vms + 1);
 	return vm;
@@ -675,6 +662,7 @@ static void kq_vms_free(struct list_head *dead)
 			kvm_put_kvm(v->kvm);
 			kq_vcpu_free(v);
 		}
+		kvm_put_kvm(vm->kvm);
 		list_del(&vm->node);
 		kobject_put(vm->vcpus_kobj);
 		kobject_put(&vm->kobj);
@@ -685,8 +673,9 @@ static void kq_vms_free(struct list_head *dead)
  * A VM is gone for its users when every reference left on it is ours: its
  * VM and vCPU file descriptors are closed, so no thread can run it again.
  * References are only taken from existing ones, so the count cannot rise
- * again once it is down to ours (a vCPU seen but not yet registered, or a
- * parked VM, holds one more, which keeps the VM here until registered).
+ * again once it is down to ours: one per registered vCPU and the VM
+ * object's own (a vCPU seen but not yet registered, or a parked VM, holds
+ * one more, which keeps the VM here until registered).
  *
  * It is freed only once no yield task_work is queued on any of its
  * vCPUs: a thread that was in KVM_RUN when its fds were closed runs the
@@ -697,7 +686,7 @@ static bool kq_vm_dead(const struct kq_vm *vm)
 {
 	const struct kq_vcpu *v;
 
-	if (refcount_read(&vm->kvm->users_count) > vm->nr_vcpus)
+	if (refcount_read(&vm->kvm->users_count) > vm->nr_vcpus + 1)
 		return false;
 	/*
 	 * Pairs with the release ordering of the reference drop at the last
@@ -705,8 +694,7 @@ static bool kq_vm_dead(const struct kq_vm *vm)
 	 */
 	smp_rmb();
 	list_for_each_entry(v, &vm->vcpus, vm_node)
-		if (test_bit(KQ_V_YIELD_PENDING, &v->flags) ||
-		    test_bit(KQ_V_KICK_PENDING, &v->flags))
+		if (test_bit(KQ_V_YIELD_PENDING, &v->flags))
 			return false;
 	return true;
 }

@@ -16,6 +16,7 @@
  */
 #include <linux/mm.h>
 #include <linux/mutex.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 
 #include "compat.h"
@@ -147,6 +148,7 @@ static void kq_window_decide(struct kq_vcpu **vs, struct kq_sample *s,
 		spin_unlock(&v->state_lock);
 		trace_decision(v, s[i].reason, s[i].target_ns, 0, false);
 		kq_enforce_window(v, &vps[i], weights[i]);
+		cond_resched();
 	}
 }
 
@@ -220,6 +222,8 @@ int kq_window_pipeline(u64 now)
 			vs[n] = v;
 			vps[n] = vp;
 			n++;
+			/* Thousands of vCPUs: a high-priority worker yields. */
+			cond_resched();
 		}
 		kq_window_vm(vm, &s[first], n - first);
 	}

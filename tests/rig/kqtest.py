@@ -66,8 +66,16 @@ def load_module():
     return sh("insmod", MODULE)
 
 
-def unload_module():
-    return sh("rmmod", "kvm_quanta")
+def unload_module(busy_for=10.0):
+    """rmmod, retried while it says "in use": in enforce an early yield in
+    flight holds a module reference for a moment (src/enforce.c)."""
+    end = time.monotonic() + busy_for
+    while True:
+        p = sh("rmmod", "kvm_quanta")
+        busy = "in use" in p.stderr or "temporarily unavailable" in p.stderr
+        if p.returncode == 0 or not busy or time.monotonic() > end:
+            return p
+        time.sleep(0.05)
 
 
 def vms_of(pid):
