@@ -68,10 +68,11 @@ class Daemon {
   // Run's steps, for the tests: Open takes the profile database (dropping
   // unnamed VMs' profiles, taking queued imports); Step is one turn of the
   // main loop (the once-a-second tick when it is due, then up to timeout_ms
-  // of telemetry); Close saves the profiles.  Metrics is what /metrics
-  // serves.
+  // of telemetry); Reload is what SIGHUP does; Close saves the profiles.
+  // Metrics is what /metrics serves.
   void Open();
   void Step(int timeout_ms);
+  void Reload();
   void Close();
   std::string Metrics();
 
@@ -85,7 +86,6 @@ class Daemon {
   void ApplyMode();
   void TraceQuanta();
   void OnMessage(const nl::Message& m);
-  void Reload();
   void Persist();
   void TakeImports();
   void LogBadNotifications(const nl::BadNotifications& bad);

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 // The daemon's main loop against a fake sysfs and /proc, a fake telemetry
-// subscription and a clock the test moves (issue 12, defect 7): the profile
-// of an unnamed VM ("pid-N") is forgotten with the last VM of its process,
-// in memory and in the database, and at start; a notification that does not
-// parse is logged at once, then at most once a minute, and the subscription
-// stays.
+// subscription and a clock the test moves (issue 12, defects 6 and 7): the
+// profile of an unnamed VM ("pid-N") is forgotten with the last VM of its
+// process, in memory and in the database, and at start; a notification that
+// does not parse is logged at once, then at most once a minute, and the
+// subscription stays; a reload applies the new policy through the shared
+// writer and refuses an empty file.
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
@@ -209,6 +210,46 @@ TEST_F(QuantadDaemon, BadNotificationsLoggedOnceAMinuteSubscriptionKept) {
   EXPECT_NE(m.find("quantad_module_present 1\n"), std::string::npos) << m;
   EXPECT_NE(m.find("quantad_module_loads_total 1\n"), std::string::npos) << m;
   EXPECT_NE(m.find("quantad_windows_total 1\n"), std::string::npos) << m;
+}
+
+// Defect 6 and one writer: the configured policy reaches sysfs through the
+// shared writer (lib/sysfs.cpp); a reload of an empty file keeps the
+// running configuration, and one that lost [[vm]] entries says which.
+TEST_F(QuantadDaemon, ReloadAppliesAndRefusesAnEmptyFile) {
+  const std::string conf = dir_ + "/q.toml";
+  std::ofstream(conf) << "[[vm]]\nname = \"web1\"\nweight = 300\n\n"
+                         "[[vm]]\nname = \"db*\"\nweight = 50\n";
+  std::string err;
+  auto cfg = LoadConfig(conf, &err);
+  ASSERT_TRUE(cfg) << err;
+  cfg->daemon.bpf = false;
+  opts_.config_path = conf;
+  AddVm("200-2");
+  NameProcess(200, "web1");
+  const std::string policy = dir_ + "/sys/vms/200-2/policy/";
+  fs::create_directories(policy);
+  for (const auto& [k, v] : PolicyKnobs(Policy{})) std::ofstream(policy + k) << v << "\n";
+  auto weight = [&] {
+    std::ifstream in(policy + "weight");
+    uint64_t w = 0;
+    in >> w;
+    return w;
+  };
+  d_ = std::make_unique<Daemon>(opts_, *cfg);
+  d_->Open();
+  d_->Step(0);
+  EXPECT_EQ(weight(), 300u) << log_.str();
+
+  std::ofstream(conf) << "[[vm]]\nname = \"web1\"\nweight = 500\n";  // db* dropped
+  d_->Reload();
+  EXPECT_EQ(weight(), 500u) << log_.str();
+  EXPECT_EQ(LogCount("reload: [[vm]] \"db*\" is gone from " + conf), 1u) << log_.str();
+
+  std::ofstream(conf, std::ios::trunc).flush();  // half-written: nothing yet
+  d_->Reload();
+  EXPECT_EQ(LogCount("keeping the running configuration"), 1u) << log_.str();
+  StepAfter(std::chrono::seconds(1));
+  EXPECT_EQ(weight(), 500u) << log_.str();
 }
 
 }  // namespace
