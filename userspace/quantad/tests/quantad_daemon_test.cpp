@@ -212,6 +212,32 @@ TEST_F(QuantadDaemon, BadNotificationsLoggedOnceAMinuteSubscriptionKept) {
   EXPECT_NE(m.find("quantad_windows_total 1\n"), std::string::npos) << m;
 }
 
+// One library: the policy's view of a vCPU (target, reason, debt,
+// decisions) comes from the netlink samples; the fake sysfs has no such
+// files, and quantad no longer reads them there.
+TEST_F(QuantadDaemon, PolicyStateFromTelemetry) {
+  AddVm("100-1");
+  d_ = std::make_unique<Daemon>(opts_, cfg_);
+  d_->Open();
+  d_->Step(0);
+  Window(1, {{100, 1}});
+  nl::VcpuSample& s = feed_->pending.back().vcpus.back();
+  s.target_ns = 4800000;
+  s.reason = KVM_QUANTA_R_WARM;
+  s.debt_ns = -20000;
+  s.decisions = std::array<uint64_t, nl::kReasonCount>{};
+  (*s.decisions)[KVM_QUANTA_R_WARM] = 7;
+  d_->Step(0);
+  const std::string m = d_->Metrics();
+  const std::string vcpu = "{vm=\"pid-100\",vm_id=\"1\",vcpu=\"0\"";
+  EXPECT_NE(m.find("quantad_vcpu_target_quantum_ns" + vcpu + "} 4800000\n"), std::string::npos)
+      << m;
+  EXPECT_NE(m.find("quantad_vcpu_debt_ns" + vcpu + "} -20000\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("quantad_vcpu_decisions_total" + vcpu + ",reason=\"warm\"} 7\n"),
+            std::string::npos)
+      << m;
+}
+
 // Defect 6 and one writer: the configured policy reaches sysfs through the
 // shared writer (lib/sysfs.cpp); a reload of an empty file keeps the
 // running configuration, and one that lost [[vm]] entries says which.
