@@ -223,82 +223,82 @@ static ssize_t kq_param_store(struct kobject *kobj, struct kobj_attribute *a,
 	return count;
 }
 
-/* Ratios up to 1000 per instruction; rates up to 10^6 exits per ms. */
+/* Ranges: KQ_PARAM_*_MAX in core/policy.h, which userspace checks too. */
 static struct kq_param_attr kq_pa_warm_ipc_milli = {
 	.attr = __ATTR(warm_ipc_milli, 0644, kq_param_show, kq_param_store),
 	.off = offsetof(struct kq_policy_params, warm_ipc_milli),
 	.is64 = false,
-	.max = 100000,
+	.max = KQ_PARAM_IPC_MILLI_MAX,
 };
 
 static struct kq_param_attr kq_pa_warm_llc_mpki_milli = {
 	.attr = __ATTR(warm_llc_mpki_milli, 0644, kq_param_show, kq_param_store),
 	.off = offsetof(struct kq_policy_params, warm_llc_mpki_milli),
 	.is64 = false,
-	.max = 1000000,
+	.max = KQ_PARAM_MPKI_MILLI_MAX,
 };
 
 static struct kq_param_attr kq_pa_warm_br_mpki_milli = {
 	.attr = __ATTR(warm_br_mpki_milli, 0644, kq_param_show, kq_param_store),
 	.off = offsetof(struct kq_policy_params, warm_br_mpki_milli),
 	.is64 = false,
-	.max = 1000000,
+	.max = KQ_PARAM_MPKI_MILLI_MAX,
 };
 
 static struct kq_param_attr kq_pa_warm_exit_rate_milli = {
 	.attr = __ATTR(warm_exit_rate_milli, 0644, kq_param_show, kq_param_store),
 	.off = offsetof(struct kq_policy_params, warm_exit_rate_milli),
 	.is64 = true,
-	.max = 1000000000,
+	.max = KQ_PARAM_RATE_MILLI_MAX,
 };
 
 static struct kq_param_attr kq_pa_heavy_exit_rate_milli = {
 	.attr = __ATTR(heavy_exit_rate_milli, 0644, kq_param_show, kq_param_store),
 	.off = offsetof(struct kq_policy_params, heavy_exit_rate_milli),
 	.is64 = true,
-	.max = 1000000000,
+	.max = KQ_PARAM_RATE_MILLI_MAX,
 };
 
 static struct kq_param_attr kq_pa_flush_llc_mpki_milli = {
 	.attr = __ATTR(flush_llc_mpki_milli, 0644, kq_param_show, kq_param_store),
 	.off = offsetof(struct kq_policy_params, flush_llc_mpki_milli),
 	.is64 = false,
-	.max = 1000000,
+	.max = KQ_PARAM_MPKI_MILLI_MAX,
 };
 
 static struct kq_param_attr kq_pa_phase_drop_pct = {
 	.attr = __ATTR(phase_drop_pct, 0644, kq_param_show, kq_param_store),
 	.off = offsetof(struct kq_policy_params, phase_drop_pct),
 	.is64 = false,
-	.max = 100,
+	.max = KQ_PARAM_PCT_MAX,
 };
 
 static struct kq_param_attr kq_pa_idle_halt_pct = {
 	.attr = __ATTR(idle_halt_pct, 0644, kq_param_show, kq_param_store),
 	.off = offsetof(struct kq_policy_params, idle_halt_pct),
 	.is64 = false,
-	.max = 100,
+	.max = KQ_PARAM_PCT_MAX,
 };
 
 static struct kq_param_attr kq_pa_history_max_pct = {
 	.attr = __ATTR(history_max_pct, 0644, kq_param_show, kq_param_store),
 	.off = offsetof(struct kq_policy_params, history_max_pct),
 	.is64 = false,
-	.max = 100,
+	.max = KQ_PARAM_PCT_MAX,
 };
 
 static struct kq_param_attr kq_pa_debt_max_us = {
 	.attr = __ATTR(debt_max_us, 0644, kq_param_show, kq_param_store),
 	.off = offsetof(struct kq_policy_params, debt_max_us),
 	.is64 = false,
-	.max = 10000000,
+	.max = KQ_PARAM_DEBT_US_MAX,
 };
 
 static struct kq_param_attr kq_pa_spin_ple_rate_milli = {
 	.attr = __ATTR(spin_ple_rate_milli, 0644, kq_param_show, kq_param_store),
 	.off = offsetof(struct kq_policy_params, spin_ple_rate_milli),
 	.is64 = true,
-	.max = 1000000000,
+	.max = KQ_PARAM_RATE_MILLI_MAX,
 };
 
 static struct attribute *kq_param_attrs[] = {

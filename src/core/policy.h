@@ -72,6 +72,18 @@ struct kq_vm_policy {
 #define KQ_QUANTUM_MAX_US 100000
 #define KQ_WEIGHT_MIN 1
 #define KQ_WEIGHT_MAX 10000
+
+/*
+ * Largest values of the host-wide knobs (struct kq_policy_params), by unit;
+ * each knob's smallest is 0.  The module refuses more in policy/, and
+ * userspace checks against the same.  An IPC of 100, a miss on every
+ * instruction (1000 MPKI), 10^6 exits per guest ms, 10 s of ledger deadband.
+ */
+#define KQ_PARAM_IPC_MILLI_MAX 100000
+#define KQ_PARAM_MPKI_MILLI_MAX 1000000
+#define KQ_PARAM_RATE_MILLI_MAX 1000000000
+#define KQ_PARAM_PCT_MAX 100
+#define KQ_PARAM_DEBT_US_MAX 10000000
 /* Largest payback correction, nice levels (1.25^3: about 0.5x or 2x). */
 #define KQ_PAYBACK_MAX 3
 

@@ -2,6 +2,7 @@
 #include "knobs.hpp"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 
 extern "C" {
@@ -32,22 +33,80 @@ KnobValues PolicyKnobs(const Policy& p) {
           {"weight", p.weight}};
 }
 
-// The module's limits for policy/<param> (src/sysfs.c): ratios up to 1000
-// per instruction, rates up to 10^6 exits per ms.
-const std::vector<KnobSpec>& HostParams() {
-  static const std::vector<KnobSpec> k = {
-      {"warm_ipc_milli", 0, 100000},
-      {"warm_llc_mpki_milli", 0, 1000000},
-      {"warm_br_mpki_milli", 0, 1000000},
-      {"warm_exit_rate_milli", 0, 1000000000},
-      {"heavy_exit_rate_milli", 0, 1000000000},
-      {"flush_llc_mpki_milli", 0, 1000000},
-      {"phase_drop_pct", 0, 100},
-      {"idle_halt_pct", 0, 100},
-      {"history_max_pct", 0, 100},
-      {"debt_max_us", 0, 10000000},
+namespace {
+
+// The host parameters: name (policy/<name>), maximum (src/core/policy.h,
+// the module's own), and where the value lives in kq_policy_params.
+struct ParamField {
+  KnobSpec spec;
+  size_t offset;
+  size_t size;  // 4 or 8
+};
+
+#define KQ_PARAM_FIELD(field, max)                                                       \
+  ParamField {                                                                           \
+    {#field, 0, max}, offsetof(kq_policy_params, field), sizeof(kq_policy_params::field) \
+  }
+
+const std::vector<ParamField>& ParamFields() {
+  static const std::vector<ParamField> f = {
+      KQ_PARAM_FIELD(warm_ipc_milli, KQ_PARAM_IPC_MILLI_MAX),
+      KQ_PARAM_FIELD(warm_llc_mpki_milli, KQ_PARAM_MPKI_MILLI_MAX),
+      KQ_PARAM_FIELD(warm_br_mpki_milli, KQ_PARAM_MPKI_MILLI_MAX),
+      KQ_PARAM_FIELD(warm_exit_rate_milli, KQ_PARAM_RATE_MILLI_MAX),
+      KQ_PARAM_FIELD(heavy_exit_rate_milli, KQ_PARAM_RATE_MILLI_MAX),
+      KQ_PARAM_FIELD(flush_llc_mpki_milli, KQ_PARAM_MPKI_MILLI_MAX),
+      KQ_PARAM_FIELD(phase_drop_pct, KQ_PARAM_PCT_MAX),
+      KQ_PARAM_FIELD(idle_halt_pct, KQ_PARAM_PCT_MAX),
+      KQ_PARAM_FIELD(history_max_pct, KQ_PARAM_PCT_MAX),
+      KQ_PARAM_FIELD(debt_max_us, KQ_PARAM_DEBT_US_MAX),
+      KQ_PARAM_FIELD(spin_ple_rate_milli, KQ_PARAM_RATE_MILLI_MAX),
   };
+  return f;
+}
+
+#undef KQ_PARAM_FIELD
+
+}  // namespace
+
+const std::vector<KnobSpec>& HostParams() {
+  static const std::vector<KnobSpec> k = [] {
+    std::vector<KnobSpec> v;
+    for (const ParamField& f : ParamFields()) v.push_back(f.spec);
+    return v;
+  }();
   return k;
+}
+
+KnobValues HostParamValues(const kq_policy_params& p) {
+  KnobValues out;
+  for (const ParamField& f : ParamFields()) {
+    const char* at = reinterpret_cast<const char*>(&p) + f.offset;
+    uint64_t v64 = 0;
+    uint32_t v32 = 0;
+    if (f.size == sizeof(v64)) {
+      std::memcpy(&v64, at, sizeof(v64));
+      out[f.spec.name] = v64;
+    } else {
+      std::memcpy(&v32, at, sizeof(v32));
+      out[f.spec.name] = v32;
+    }
+  }
+  return out;
+}
+
+bool SetHostParam(kq_policy_params* p, const std::string& name, uint64_t value) {
+  for (const ParamField& f : ParamFields()) {
+    if (name != f.spec.name) continue;
+    char* at = reinterpret_cast<char*>(p) + f.offset;
+    const auto v32 = static_cast<uint32_t>(value);
+    if (f.size == sizeof(value))
+      std::memcpy(at, &value, sizeof(value));
+    else
+      std::memcpy(at, &v32, sizeof(v32));
+    return true;
+  }
+  return false;
 }
 
 const KnobSpec* FindKnob(const std::vector<KnobSpec>& specs, const std::string& name) {
@@ -55,6 +114,14 @@ const KnobSpec* FindKnob(const std::vector<KnobSpec>& specs, const std::string& 
     if (name == s.name) return &s;
   }
   return nullptr;
+}
+
+std::string KnobRanges(const std::vector<KnobSpec>& specs) {
+  std::string out;
+  for (const auto& s : specs)
+    out += (out.empty() ? "" : ", ") + std::string(s.name) + " " + std::to_string(s.lo) + ".." +
+           std::to_string(s.hi);
+  return out;
 }
 
 namespace {

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+struct kq_policy_params;  // src/core/policy.h
+
 namespace kq {
 
 // Ranges of the per-VM knobs, from src/core/policy.h (the module's own).
@@ -35,14 +37,22 @@ struct KnobSpec {
 
 // enabled, min_quantum_us, base_quantum_us, max_quantum_us, weight.
 const std::vector<KnobSpec>& VmKnobs();
-// warm_ipc_milli, ..., debt_max_us (policy/ at the sysfs root).
+// The host-wide parameters (policy/ at the sysfs root): every field of
+// struct kq_policy_params, from 0 to its maximum in src/core/policy.h.
 const std::vector<KnobSpec>& HostParams();
 const KnobSpec* FindKnob(const std::vector<KnobSpec>& specs, const std::string& name);
+// "name lo..hi, ..." for help texts.
+std::string KnobRanges(const std::vector<KnobSpec>& specs);
 
 using KnobValues = std::map<std::string, uint64_t>;
 
 // The VM knobs of a policy (enabled as 0/1).
 KnobValues PolicyKnobs(const Policy& p);
+
+// The host parameters of p, by name; and one of them set (false: no such
+// parameter).  The value is not range-checked here (ParseAssignments does).
+KnobValues HostParamValues(const kq_policy_params& p);
+bool SetHostParam(kq_policy_params* p, const std::string& name, uint64_t value);
 
 // Parses "key=value" assignments against specs: known keys, decimal values
 // in range, each key once.  On failure *error is a message for the user.

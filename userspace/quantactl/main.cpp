@@ -487,10 +487,8 @@ int main(int argc, char** argv) {
   show->add_option("VM", vm_arg, "<pid>-<id>, a pid or a VM name")->required();
 
   std::vector<std::string> kv;
-  auto* set =
-      app.add_subcommand("set",
-                         "set a VM's policy knobs: enabled (0|1), min_quantum_us, base_quantum_us, "
-                         "max_quantum_us (100..100000), weight (1..10000); all or nothing");
+  auto* set = app.add_subcommand(
+      "set", "set a VM's policy knobs (" + KnobRanges(VmKnobs()) + "); all or nothing");
   set->add_option("VM", vm_arg, "<pid>-<id>, a pid or a VM name")->required();
   set->add_option("KEY=VALUE", kv, "knobs to set")->required();
 
@@ -506,8 +504,8 @@ int main(int argc, char** argv) {
   record->add_option("--seconds", seconds, "how long")->required()->check(CLI::Range(1u, 86400u));
 
   std::vector<std::string> host_kv;
-  auto* policy = app.add_subcommand(
-      "policy", "print or set the host-wide policy parameters (policy/); all or nothing");
+  auto* policy = app.add_subcommand("policy", "print or set the host-wide policy parameters (" +
+                                                  KnobRanges(HostParams()) + "); all or nothing");
   policy->add_option("KEY=VALUE", host_kv, "parameters to set");
 
   std::string db = "/var/lib/kvm-quanta/quantad.db", name, output;

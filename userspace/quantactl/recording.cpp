@@ -150,33 +150,6 @@ kq_window ToWindow(const nl::VcpuSample& v) {
   return w;
 }
 
-void SetParam(kq_policy_params* p, const std::string& k, uint64_t v) {
-  const auto u = static_cast<u32>(v);
-  if (k == "warm_ipc_milli") p->warm_ipc_milli = u;
-  if (k == "warm_llc_mpki_milli") p->warm_llc_mpki_milli = u;
-  if (k == "warm_br_mpki_milli") p->warm_br_mpki_milli = u;
-  if (k == "warm_exit_rate_milli") p->warm_exit_rate_milli = v;
-  if (k == "heavy_exit_rate_milli") p->heavy_exit_rate_milli = v;
-  if (k == "flush_llc_mpki_milli") p->flush_llc_mpki_milli = u;
-  if (k == "phase_drop_pct") p->phase_drop_pct = u;
-  if (k == "idle_halt_pct") p->idle_halt_pct = u;
-  if (k == "history_max_pct") p->history_max_pct = u;
-  if (k == "debt_max_us") p->debt_max_us = u;
-}
-
-KnobValues ParamValues(const kq_policy_params& p) {
-  return {{"warm_ipc_milli", p.warm_ipc_milli},
-          {"warm_llc_mpki_milli", p.warm_llc_mpki_milli},
-          {"warm_br_mpki_milli", p.warm_br_mpki_milli},
-          {"warm_exit_rate_milli", p.warm_exit_rate_milli},
-          {"heavy_exit_rate_milli", p.heavy_exit_rate_milli},
-          {"flush_llc_mpki_milli", p.flush_llc_mpki_milli},
-          {"phase_drop_pct", p.phase_drop_pct},
-          {"idle_halt_pct", p.idle_halt_pct},
-          {"history_max_pct", p.history_max_pct},
-          {"debt_max_us", p.debt_max_us}};
-}
-
 kq_vm_policy ToVmPolicy(const KnobValues& k) {
   kq_vm_policy vp;
   kq_vm_policy_defaults(&vp);
@@ -218,9 +191,9 @@ std::optional<ReplayResult> Replay(const Recording& rec, const KnobValues& vm_ov
   ReplayResult r;
   kq_policy_params params;
   kq_policy_defaults(&params);
-  for (const auto& [k, v] : rec.params) SetParam(&params, k, v);
-  for (const auto& [k, v] : param_overrides) SetParam(&params, k, v);
-  r.params = ParamValues(params);
+  for (const auto& [k, v] : rec.params) SetHostParam(&params, k, v);
+  for (const auto& [k, v] : param_overrides) SetHostParam(&params, k, v);
+  r.params = HostParamValues(params);
 
   std::map<uint64_t, kq_vm_policy> policies;
   std::map<std::pair<uint64_t, uint32_t>, VcpuState> state;

@@ -24,7 +24,34 @@ class QuantaTracer {};  // only so that the unique_ptr member can be destroyed
 
 namespace kq::quantad {
 
-using Clock = std::chrono::steady_clock;
+namespace {
+
+class NetlinkTelemetry : public Telemetry {
+ public:
+  explicit NetlinkTelemetry(std::unique_ptr<nl::Client> c) : c_(std::move(c)) {}
+  int Receive(int timeout_ms, const std::function<void(const nl::Message&)>& fn,
+              std::string* error) override {
+    return c_->Receive(timeout_ms, fn, error);
+  }
+  uint64_t enobufs() const override { return c_->enobufs(); }
+  const nl::BadNotifications& bad_notifications() const override { return c_->bad_notifications(); }
+  std::string Describe() const override {
+    return fmt::format("family id {}, group {}", c_->family_id(), c_->samples_group());
+  }
+
+ private:
+  std::unique_ptr<nl::Client> c_;
+};
+
+}  // namespace
+
+// Only the subscription: no requests, whose replies libnl's client waits
+// for without a timeout.
+std::unique_ptr<Telemetry> SubscribeNetlink(std::string* error) {
+  auto c = nl::Client::Connect(error);
+  if (!c || !c->Subscribe(error)) return nullptr;
+  return std::make_unique<NetlinkTelemetry>(std::move(c));
+}
 
 Daemon::Daemon(Options opts, Config cfg) : opts_(std::move(opts)), cfg_(std::move(cfg)) {
   listen_ = opts_.metrics_listen.value_or(cfg_.daemon.metrics_listen);
@@ -71,11 +98,10 @@ void Daemon::CheckModule() {
   if (sub_ && static_cast<uint64_t>(st.st_ino) != sysfs_ino_) ModuleGone("was reloaded");
   if (sub_) return;
   std::string err;
-  // Only the subscription: no requests, whose replies libnl's client waits
-  // for without a timeout.  An unload or reload shows in sysfs (the
-  // directory goes, or comes back as a new inode) and restarts SEQ.
-  auto sub = nl::Client::Connect(&err);
-  if (sub && sub->Subscribe(&err)) {
+  // An unload or reload shows in sysfs (the directory goes, or comes back
+  // as a new inode) and restarts SEQ.
+  auto sub = opts_.subscribe(&err);
+  if (sub) {
     sub_ = std::move(sub);
     sysfs_ino_ = static_cast<uint64_t>(st.st_ino);
     absent_logged_ = connect_fail_logged_ = false;
@@ -85,8 +111,7 @@ void Daemon::CheckModule() {
       ++state_.module_loads;
       state_.last_seq = 0;
     }
-    spdlog::info("subscribed to kvm_quanta telemetry (family id {}, group {})", sub_->family_id(),
-                 sub_->samples_group());
+    spdlog::info("subscribed to kvm_quanta telemetry ({})", sub_->Describe());
     Status("subscribed to kvm_quanta telemetry");
     ApplyMode();
     return;
@@ -324,7 +349,7 @@ void Daemon::TakeImports() {
 // minute, as a count.
 void Daemon::LogBadNotifications(const nl::BadNotifications& bad) {
   if (bad.count <= bad_logged_) return;
-  const auto now = Clock::now();
+  const auto now = opts_.now();
   if (bad_logged_ && now - last_bad_log_ < std::chrono::minutes(1)) return;
   spdlog::warn("telemetry: {} notification(s) could not be parsed and were skipped (last: {})",
                bad.count - bad_logged_, bad.last);
@@ -396,7 +421,7 @@ void Daemon::Tick() {
     ScanVms();
     TraceQuanta();
   }
-  const auto now = Clock::now();
+  const auto now = opts_.now();
   if (now - last_persist_ >= std::chrono::seconds(cfg_.daemon.persist_interval_s)) {
     last_persist_ = now;
     Persist();
@@ -412,9 +437,7 @@ void Daemon::Tick() {
   if (watchdog_) sd_notify(0, "WATCHDOG=1");
 }
 
-int Daemon::Run() {
-  uint64_t watchdog_usec = 0;
-  watchdog_ = sd_watchdog_enabled(0, &watchdog_usec) > 0;
+void Daemon::Open() {
   std::string err, note;
   // Without its database quantad still applies policies and serves
   // metrics; it only cannot keep profiles across restarts.  Better than a
@@ -431,16 +454,52 @@ int Daemon::Run() {
     spdlog::info("loaded {} VM profiles from {}", profiles_.size(), db_path_);
     TakeImports();
   }
+  last_persist_ = last_summary_ = next_tick_ = opts_.now();
+}
 
+void Daemon::Step(int timeout_ms) {
+  if (opts_.now() >= next_tick_) {
+    Tick();
+    next_tick_ = opts_.now() + std::chrono::seconds(1);
+  }
+  if (!sub_) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(timeout_ms));
+    return;
+  }
+  std::string err;
+  if (sub_->Receive(
+          timeout_ms, [this](const nl::Message& m) { OnMessage(m); }, &err) < 0) {
+    spdlog::warn("telemetry: {}", err);
+    ModuleGone("telemetry failed");
+    return;
+  }
+  LogBadNotifications(sub_->bad_notifications());
+  std::lock_guard lock(mu_);
+  state_.enobufs = enobufs_base_ + sub_->enobufs();
+}
+
+void Daemon::Close() {
+  Persist();
+  if (store_) spdlog::info("saved {} VM profiles to {}", profiles_.size(), db_path_);
+}
+
+std::string Daemon::Metrics() {
+  std::lock_guard lock(mu_);
+  return FormatMetrics(state_);
+}
+
+int Daemon::Run() {
+  uint64_t watchdog_usec = 0;
+  watchdog_ = sd_watchdog_enabled(0, &watchdog_usec) > 0;
+  Open();
+
+  std::string err;
   auto addr = ParseListen(listen_, &err);
   if (!addr) {
     spdlog::error("metrics listen address {}: {}", listen_, err);
     return 1;
   }
-  MetricsServer http([this] {
-    std::lock_guard lock(mu_);
-    return FormatMetrics(state_);
-  });
+  MetricsServer http([this] { return Metrics(); });
   if (!http.Start(addr->host, addr->port, &err)) {
     spdlog::error("metrics: cannot listen on {}: {}", listen_, err);
     return 1;
@@ -451,9 +510,6 @@ int Daemon::Run() {
   sigemptyset(&sigs);
   for (int s : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&sigs, s);
   const timespec zero{0, 0};
-  last_persist_ = last_summary_ = Clock::now();
-  auto next_tick = Clock::now();
-  int rc = 0;
   while (true) {
     const int sig = sigtimedwait(&sigs, nullptr, &zero);
     if (sig == SIGTERM || sig == SIGINT) {
@@ -465,29 +521,12 @@ int Daemon::Run() {
       Reload();
       sd_notify(0, "READY=1");
     }
-    if (Clock::now() >= next_tick) {
-      Tick();
-      next_tick = Clock::now() + std::chrono::seconds(1);
-    }
-    if (sub_) {
-      std::string rerr;
-      if (sub_->Receive(
-              200, [this](const nl::Message& m) { OnMessage(m); }, &rerr) < 0) {
-        spdlog::warn("telemetry: {}", rerr);
-        ModuleGone("telemetry failed");
-      }
-      if (sub_) LogBadNotifications(sub_->bad_notifications());
-      std::lock_guard lock(mu_);
-      if (sub_) state_.enobufs = enobufs_base_ + sub_->enobufs();
-    } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
+    Step(200);
   }
   sd_notify(0, "STOPPING=1");
   http.Stop();
-  Persist();
-  if (store_) spdlog::info("saved {} VM profiles to {}", profiles_.size(), db_path_);
-  return rc;
+  Close();
+  return 0;
 }
 
 }  // namespace kq::quantad

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -23,6 +24,27 @@ class QuantaTracer;  // bpf/quanta_tracer.hpp; absent with -DKQ_WITH_BPF=OFF
 
 namespace kq::quantad {
 
+using Clock = std::chrono::steady_clock;
+
+// The module's telemetry as quantad takes it: a subscription to the samples
+// group (nl::Client), or a fake in the tests.
+class Telemetry {
+ public:
+  virtual ~Telemetry() = default;
+  // As nl::Client::Receive: 0 on timeout or after messages, -1 on error
+  // (*error set); a notification that does not parse is not an error.
+  virtual int Receive(int timeout_ms, const std::function<void(const nl::Message&)>& fn,
+                      std::string* error) = 0;
+  virtual uint64_t enobufs() const = 0;
+  virtual const nl::BadNotifications& bad_notifications() const = 0;
+  // What the log says about it ("family id 30, group 5").
+  virtual std::string Describe() const = 0;
+};
+
+// Subscribes to the kvm_quanta family's samples (nl::Client); nullptr and
+// *error when the family is not there or the subscription fails.
+std::unique_ptr<Telemetry> SubscribeNetlink(std::string* error);
+
 struct Options {
   std::string config_path = KQ_SYSCONFDIR "/kvm-quanta/quantad.toml";
   bool config_explicit = false;
@@ -30,6 +52,9 @@ struct Options {
   std::string sysfs_root = "/sys/kernel/kvm_quanta";
   std::optional<std::string> database;        // overrides [daemon] database
   std::optional<std::string> metrics_listen;  // overrides [daemon] metrics_listen
+  // The tests' seams: the telemetry subscription and the clock.
+  std::function<std::unique_ptr<Telemetry>(std::string* error)> subscribe = SubscribeNetlink;
+  std::function<Clock::time_point()> now = Clock::now;
 };
 
 class Daemon {
@@ -39,6 +64,17 @@ class Daemon {
   // Runs until SIGTERM or SIGINT (which the caller has blocked in every
   // thread); returns the exit code.
   int Run();
+
+  // Run's steps, for the tests: Open takes the profile database (dropping
+  // unnamed VMs' profiles, taking queued imports); Step is one turn of the
+  // main loop (the once-a-second tick when it is due, then up to timeout_ms
+  // of telemetry); Reload is what SIGHUP does; Close saves the profiles.
+  // Metrics is what /metrics serves.
+  void Open();
+  void Step(int timeout_ms);
+  void Reload();
+  void Close();
+  std::string Metrics();
 
  private:
   void Tick();
@@ -50,7 +86,6 @@ class Daemon {
   void ApplyMode();
   void TraceQuanta();
   void OnMessage(const nl::Message& m);
-  void Reload();
   void Persist();
   void TakeImports();
   void LogBadNotifications(const nl::BadNotifications& bad);
@@ -64,7 +99,7 @@ class Daemon {
   std::string db_path_;
   std::unique_ptr<ProfileStore> store_;
   std::map<std::string, Profile> profiles_;
-  std::unique_ptr<nl::Client> sub_;  // subscribed to samples
+  std::unique_ptr<Telemetry> sub_;  // subscribed to samples
   uint64_t sysfs_ino_ = 0;
   uint64_t enobufs_base_ = 0;  // ENOBUFS of earlier subscriptions
   bool absent_logged_ = false;
@@ -76,7 +111,7 @@ class Daemon {
   std::mutex mu_;          // guards state_
   State state_;
   std::map<std::string, std::array<uint64_t, kReasons>> summary_base_;
-  std::chrono::steady_clock::time_point last_persist_, last_summary_, last_bad_log_;
+  Clock::time_point last_persist_, last_summary_, last_bad_log_, next_tick_;
   uint64_t bad_logged_ = 0;  // bad notifications of this subscription logged
 };
 

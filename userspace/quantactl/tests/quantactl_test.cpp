@@ -609,13 +609,14 @@ TEST_F(FakeSysfs, ReplayBinary) {
   EXPECT_EQ(Run("replay " + (root_ / "rec.jsonl").string(), &out), 0) << Stderr();
   EXPECT_NE(out.find("replay: 5 windows, 2 VMs"), std::string::npos) << out;
   EXPECT_EQ(Run("--json replay " + (root_ / "rec.jsonl").string() +
-                    " --policy base_quantum_us=2000 debt_max_us=1000",
+                    " --policy base_quantum_us=2000 debt_max_us=1000 spin_ple_rate_milli=3000",
                 &out),
             0)
       << Stderr();
   auto j = nlohmann::json::parse(out);
   EXPECT_EQ(j["vms"][1]["policy"]["base_quantum_us"], 2000);
   EXPECT_EQ(j["params"]["debt_max_us"], 1000);
+  EXPECT_EQ(j["params"]["spin_ple_rate_milli"], 3000);
   EXPECT_EQ(Run("replay " + (root_ / "rec.jsonl").string() + " --policy nope=1"), 2);
   EXPECT_EQ(Run("replay " + (root_ / "rec.jsonl").string() + " --policy weight=0"), 2);
   EXPECT_EQ(Run("replay " + (root_ / "missing.jsonl").string()), 1);
@@ -651,6 +652,8 @@ TEST_F(FakeSysfs, HostPolicy) {
   EXPECT_EQ(Get("policy/debt_max_us"), "30000");
   EXPECT_EQ(Get("policy/phase_drop_pct"), "40");
   EXPECT_NE(out.find("policy: debt_max_us 7 -> 30000"), std::string::npos) << out;
+  EXPECT_EQ(Run("policy spin_ple_rate_milli=2500"), 0) << Stderr();
+  EXPECT_EQ(Get("policy/spin_ple_rate_milli"), "2500");
   // Refused as a whole, nothing written.
   EXPECT_EQ(Run("policy debt_max_us=5 phase_drop_pct=101"), 2);
   EXPECT_EQ(Run("policy nope=1"), 2);

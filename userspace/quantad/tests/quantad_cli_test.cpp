@@ -146,4 +146,43 @@ TEST_F(QuantadCli, SigtermDuringStartup) {
   }
 }
 
+// Defect 5: a corrupt database is moved aside and a fresh one started, an
+// unusable one leaves quantad running without persistence; neither stops
+// it (it used to exit, a restart loop under Restart=on-failure).
+TEST_F(QuantadCli, BadDatabaseIsNotFatal) {
+  std::ofstream(dir_ + "/q.db") << std::string(8192, 'x');
+  fs::create_directories(dir_ + "/dir.db");
+  int i = 0;
+  for (const std::string& db : {dir_ + "/q.db", dir_ + "/dir.db"}) {
+    const int port = 20000 + (getpid() * 7 + 20 + i++) % 20000;
+    fs::remove(dir_ + "/stderr");  // not the last run's "metrics on"
+    const pid_t pid =
+        Start({"--config", dir_ + "/good.toml", "--listen", "127.0.0.1:" + std::to_string(port),
+               "--sysfs-root", dir_ + "/nosys", "--database", db, "--proc-root", dir_});
+    // Until it serves metrics, or exits (the deadline bounds a failure).
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    int status = 0;
+    bool exited = false;
+    while (Stderr().find("metrics on http") == std::string::npos &&
+           std::chrono::steady_clock::now() < end) {
+      if ((exited = waitpid(pid, &status, WNOHANG) == pid)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_FALSE(exited) << db << ": quantad exited " << status << "\n" << Stderr();
+    kill(pid, SIGTERM);
+    auto r = Wait(pid);
+    EXPECT_EQ(r.rc, 0) << db << "\n" << r.err;
+    EXPECT_NE(r.err.find("database"), std::string::npos) << r.err;
+  }
+  // The corrupt file is kept aside; a fresh database took its place.
+  bool aside = false;
+  for (const auto& e : fs::directory_iterator(dir_))
+    aside |= e.path().filename().string().rfind("q.db.corrupt-", 0) == 0;
+  EXPECT_TRUE(aside);
+  std::ifstream in(dir_ + "/q.db", std::ios::binary);
+  std::string magic(15, '\0');
+  in.read(magic.data(), 15);
+  EXPECT_EQ(magic, "SQLite format 3");
+}
+
 }  // namespace

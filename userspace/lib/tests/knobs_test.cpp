@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: GPL-2.0
+// The host-wide parameters: the same names and maxima as the module's
+// policy/ files (src/sysfs.c, whose maxima are src/core/policy.h's
+// KQ_PARAM_*_MAX, the constants userspace uses too), and each one the
+// field of kq_policy_params that the policy reads.
+#include "knobs.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+
+extern "C" {
+#include "policy.h"
+}
+
+namespace kq {
+namespace {
+
+// Every "static struct kq_param_attr kq_pa_NAME = { ... .max = TOKEN, ... }"
+// of the module's sysfs code: NAME -> TOKEN.
+std::map<std::string, std::string> ModuleParamMaxima() {
+  std::ifstream in(KQ_SOURCE_ROOT "/src/sysfs.c");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string text = ss.str();
+  const std::regex attr(R"(static struct kq_param_attr kq_pa_(\w+) = \{([^}]*)\};)");
+  const std::regex max(R"(\.max = ([^,\n]+),)");
+  std::map<std::string, std::string> out;
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), attr); it != std::sregex_iterator();
+       ++it) {
+    const std::string body = (*it)[2];
+    std::smatch m;
+    out[(*it)[1]] = std::regex_search(body, m, max) ? m[1].str() : "";
+  }
+  return out;
+}
+
+TEST(LibKnobs, HostParamsAreTheModules) {
+  const std::map<std::string, uint64_t> constants = {
+      {"KQ_PARAM_IPC_MILLI_MAX", KQ_PARAM_IPC_MILLI_MAX},
+      {"KQ_PARAM_MPKI_MILLI_MAX", KQ_PARAM_MPKI_MILLI_MAX},
+      {"KQ_PARAM_RATE_MILLI_MAX", KQ_PARAM_RATE_MILLI_MAX},
+      {"KQ_PARAM_PCT_MAX", KQ_PARAM_PCT_MAX},
+      {"KQ_PARAM_DEBT_US_MAX", KQ_PARAM_DEBT_US_MAX},
+  };
+  const auto module = ModuleParamMaxima();
+  ASSERT_FALSE(module.empty()) << "no kq_param_attr in " KQ_SOURCE_ROOT "/src/sysfs.c";
+  EXPECT_EQ(module.size(), HostParams().size());
+  for (const auto& [name, token] : module) {
+    const KnobSpec* spec = FindKnob(HostParams(), name);
+    ASSERT_NE(spec, nullptr) << "policy/" << name << " of the module is not in HostParams()";
+    // A named maximum from src/core/policy.h, not a literal of its own.
+    auto c = constants.find(token);
+    ASSERT_NE(c, constants.end()) << name << ": .max = " << token;
+    EXPECT_EQ(spec->lo, 0u) << name;
+    EXPECT_EQ(spec->hi, c->second) << name << ": the module's maximum is " << token;
+  }
+}
+
+TEST(LibKnobs, HostParamFields) {
+  kq_policy_params p;
+  std::memset(&p, 0xff, sizeof(p));  // a field written only in part keeps some of these
+  uint64_t v = 1;
+  std::map<std::string, uint64_t> set;
+  for (const KnobSpec& s : HostParams()) {
+    ASSERT_TRUE(SetHostParam(&p, s.name, v)) << s.name;
+    set[s.name] = v++;
+  }
+  EXPECT_FALSE(SetHostParam(&p, "nope", 1));
+  EXPECT_EQ(p.warm_ipc_milli, set.at("warm_ipc_milli"));
+  EXPECT_EQ(p.warm_llc_mpki_milli, set.at("warm_llc_mpki_milli"));
+  EXPECT_EQ(p.warm_br_mpki_milli, set.at("warm_br_mpki_milli"));
+  EXPECT_EQ(p.warm_exit_rate_milli, set.at("warm_exit_rate_milli"));
+  EXPECT_EQ(p.heavy_exit_rate_milli, set.at("heavy_exit_rate_milli"));
+  EXPECT_EQ(p.flush_llc_mpki_milli, set.at("flush_llc_mpki_milli"));
+  EXPECT_EQ(p.phase_drop_pct, set.at("phase_drop_pct"));
+  EXPECT_EQ(p.idle_halt_pct, set.at("idle_halt_pct"));
+  EXPECT_EQ(p.history_max_pct, set.at("history_max_pct"));
+  EXPECT_EQ(p.debt_max_us, set.at("debt_max_us"));
+  EXPECT_EQ(p.spin_ple_rate_milli, set.at("spin_ple_rate_milli"));
+  EXPECT_EQ(HostParamValues(p), KnobValues(set.begin(), set.end()));
+  // A 64-bit field takes its maximum whole.
+  ASSERT_TRUE(SetHostParam(&p, "heavy_exit_rate_milli", KQ_PARAM_RATE_MILLI_MAX));
+  EXPECT_EQ(p.heavy_exit_rate_milli, uint64_t{KQ_PARAM_RATE_MILLI_MAX});
+  EXPECT_EQ(p.flush_llc_mpki_milli, set.at("flush_llc_mpki_milli"));  // its neighbour untouched
+  // And is read whole, beyond 32 bits too.
+  p.warm_exit_rate_milli = uint64_t{1} << 40;
+  EXPECT_EQ(HostParamValues(p).at("warm_exit_rate_milli"), uint64_t{1} << 40);
+}
+
+}  // namespace
+}  // namespace kq
