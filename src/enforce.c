@@ -41,13 +41,18 @@ static bool kq_works_queued;
 static void kq_yield_fn(struct callback_head *cb)
 {
 	struct kq_vcpu *v = container_of(cb, struct kq_vcpu, yield_work);
+	/*
+	 * A vCPU that halted (HLT with an in-kernel LAPIC) is about to block
+	 * and give the CPU up anyway: a yield first would only add a switch.
+	 */
+	bool halted = READ_ONCE(v->vcpu->arch.mp_state) != KVM_MP_STATE_RUNNABLE;
 
 	/*
 	 * The last access to @v: the reaper frees a VM only when none of its
 	 * vCPUs has this bit set.
 	 */
 	clear_bit(KQ_V_YIELD_PENDING, &v->flags);
-	if (!(current->flags & PF_EXITING))
+	if (!halted && !(current->flags & PF_EXITING))
 		yield();
 	atomic_dec(&kq_works_pending);
 	/*
@@ -72,9 +77,15 @@ void kq_enforce_exit(struct kq_vcpu *v, u64 now)
 	u32 reason;
 	u64 ran;
 
+	/*
+	 * Consumed at every exit, acting or not, so that a PAUSE-loop exit
+	 * seen in observe does not cut the vCPU when enforce begins.  Set in
+	 * KVM's PAUSE handler, after its kvm_exit: it acts at the next exit.
+	 */
+	spinning = test_bit(KQ_V_SPINNING, &v->flags) &&
+		   test_and_clear_bit(KQ_V_SPINNING, &v->flags);
 	if (!READ_ONCE(v->enforce) || READ_ONCE(kq_mode) != KQ_MODE_ENFORCE)
 		return;
-	spinning = test_and_clear_bit(KQ_V_SPINNING, &v->flags);
 	pol.target_ns = READ_ONCE(v->pol.target_ns);
 	pol.reason = READ_ONCE(v->pol.reason);
 	ran = kq_ran_ns(now);

@@ -128,7 +128,7 @@ def test_record_replay(vms, io_vm):
         os.path.join(SYSFS, "vms", io_vm, "vcpus", "0", "decisions")).splitlines()}
     kernel = max(dec, key=dec.get)
     print(f"# replay of I/O-storm vCPU: {io}; kernel decided {dec}", flush=True)
-    check("replay-exit-heavy", top == "exit_heavy" and kernel == "exit_heavy",
+    t.timing("replay-exit-heavy", top == "exit_heavy" and kernel == "exit_heavy",
           f"replay {io}, kernel {kernel}")
     p = qc("--json", "replay", rec, "--policy", "min_quantum_us=500")
     doc = json.loads(p.stdout) if p.returncode == 0 else {"vms": []}

@@ -297,8 +297,11 @@ def main():
         # achieved quanta at sched_switch, beside the module's numbers.
         bpf_ok, _ = t.wait_for(lambda: value(metrics(), "quantad_bpf_loaded") == 1 and
                                "quantad_vcpu_quantum_bpf_ns{" in metrics(), 10, 0.2)
-        check("quantad-bpf-quanta", bpf_ok,
-              f"bpf_loaded {value(metrics(), 'quantad_bpf_loaded')}, no quantum_bpf_ns series")
+        if t.has_btf():
+            check("quantad-bpf-quanta", bpf_ok,
+                  f"bpf_loaded {value(metrics(), 'quantad_bpf_loaded')}, no quantum_bpf_ns series")
+        else:
+            print("# quantad-bpf-quanta: no kernel BTF (the debug kernel), not tested", flush=True)
     check_policies("start", names, CONF_A)
 
     # SIGHUP with a changed configuration.

@@ -272,13 +272,14 @@ int CmdRecord(const Options& o, const std::string& file, unsigned seconds) {
 // same all-or-nothing writer as set.
 int CmdPolicy(const Options& o, const std::vector<std::string>& kv) {
   const Sysfs sys(o.sysfs);
+  if (!sys.Exists("")) return Fail("kvm_quanta is not loaded (no " + o.sysfs + ")");
   std::string err;
   KnobValues values;
   std::vector<Write> plan;
   KnobValues before;
   if (kv.empty()) {
     auto cur = sys.ReadKnobs(kHostPolicyDir, HostParams(), &err);
-    if (!cur) return Fail(err + (sys.Exists("") ? "" : " (is kvm_quanta loaded?)"));
+    if (!cur) return Fail(err);
     values = *cur;
   } else {
     auto changes = ParseAssignments(kv, HostParams(), &err);

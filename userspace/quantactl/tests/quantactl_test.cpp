@@ -210,7 +210,8 @@ class FakeSysfs : public ::testing::Test {
   }
   // Runs the quantactl binary; returns its exit code, stdout in *out.
   int Run(const std::string& args, std::string* out = nullptr) {
-    const std::string cmd = std::string(QUANTACTL_BIN) + " --sysfs " + root_.string() + " " + args +
+    const fs::path sysfs = sysfs_.empty() ? root_ : sysfs_;
+    const std::string cmd = std::string(QUANTACTL_BIN) + " --sysfs " + sysfs.string() + " " + args +
                             " 2>" + (root_ / "stderr").string();
     FILE* p = popen(cmd.c_str(), "r");
     std::string s;
@@ -233,6 +234,7 @@ class FakeSysfs : public ::testing::Test {
     return s;
   }
   fs::path root_;
+  fs::path sysfs_;  // --sysfs when not empty (a module that is not there)
 };
 
 TEST_F(FakeSysfs, ResolveVm) {
@@ -584,6 +586,13 @@ TEST_F(FakeSysfs, WithoutTheModule) {
   EXPECT_EQ(Run("show 1234-1"), 1);
   EXPECT_NE(Stderr().find("kvm_quanta is not loaded"), std::string::npos) << Stderr();
   EXPECT_EQ(Run("set 1234-1 weight=5"), 1);
+  EXPECT_NE(Stderr().find("kvm_quanta is not loaded"), std::string::npos) << Stderr();
+  // Module gone altogether: policy says so, not "cannot read .../warm_ipc_milli".
+  sysfs_ = root_ / "gone";
+  EXPECT_EQ(Run("policy"), 1);
+  EXPECT_NE(Stderr().find("kvm_quanta is not loaded"), std::string::npos) << Stderr();
+  EXPECT_EQ(Stderr().find("cannot read"), std::string::npos) << Stderr();
+  EXPECT_EQ(Run("policy warm_ipc_milli=900"), 1);
   EXPECT_NE(Stderr().find("kvm_quanta is not loaded"), std::string::npos) << Stderr();
 }
 
