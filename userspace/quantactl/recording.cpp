@@ -199,12 +199,19 @@ std::optional<ReplayResult> Replay(const Recording& rec, const KnobValues& vm_ov
   std::map<std::pair<uint64_t, uint32_t>, VcpuState> state;
   for (const auto& w : rec.windows) {
     ++r.windows;
-    // As the module does every window: the ledger over all vCPUs
-    // (kq_ledger_update), then each vCPU's decision against its history so
-    // far, then the window joins the history.
+    // As the module does every window (src/window.c): each vCPU's share of
+    // its VM's weight (kq_ledger_weight), the ledger over all vCPUs
+    // (kq_ledger_window; a vCPU joins from its second window), then each
+    // vCPU's decision against its history so far; then the window joins
+    // the history.
     std::vector<kq_window> wins;
     std::vector<VcpuState*> states;
     std::vector<kq_ledger_entry> ledger;
+    std::map<uint64_t, uint64_t> vm_runnable;
+    for (const auto& v : w.vcpus) {
+      const kq_window win = ToWindow(v);
+      vm_runnable[v.vm_id] += win.run_ns + win.wait_ns;
+    }
     for (const auto& v : w.vcpus) {
       auto pit = policies.find(v.vm_id);
       if (pit == policies.end()) {
@@ -235,16 +242,17 @@ std::optional<ReplayResult> Replay(const Recording& rec, const KnobValues& vm_ov
       }
       wins.push_back(ToWindow(v));
       states.push_back(&s);
+      const kq_window& win = wins.back();
       kq_ledger_entry e{};
       e.cpu = static_cast<int>(v.cpu.value_or(0));
-      e.run_ns = wins.back().run_ns;
-      e.wait_ns = wins.back().wait_ns;
-      e.weight = pit->second.weight;
+      e.run_ns = s.h.windows ? win.run_ns : 0;
+      e.wait_ns = s.h.windows ? win.wait_ns : 0;
+      e.weight = kq_ledger_weight(pit->second.weight, win.run_ns + win.wait_ns,
+                                  vm_runnable[v.vm_id], win.window_ns);
       e.debt_ns = s.st.debt_ns;
       ledger.push_back(e);
     }
-    kq_ledger_update(ledger.data(), static_cast<unsigned>(ledger.size()),
-                     static_cast<s64>(params.debt_max_us) * 1000);
+    kq_ledger_window(ledger.data(), static_cast<unsigned>(ledger.size()));
     for (size_t i = 0; i < w.vcpus.size(); ++i) {
       const auto& v = w.vcpus[i];
       const kq_vm_policy& vp = policies.at(v.vm_id);
