@@ -21,8 +21,10 @@
  * a thread may hold it back indefinitely (an exit handler that sleeps
  * killably before the thread runs its task_works, such as a fault on guest
  * memory that a userfaultfd never resolves).  rmmod then says "in use"
- * instead of waiting forever; with mode observe no yield is queued.
+ * instead of waiting forever; with mode observe no yield is queued.  The
+ * reference is dropped before the yield itself (see kq_yield_fn()).
  */
+#include <linux/delay.h>
 #include <linux/hashtable.h>
 #include <linux/module.h>
 #include <linux/sched.h>
@@ -35,6 +37,8 @@
 
 /* Queued and not yet run yields. */
 static atomic_t kq_works_pending = ATOMIC_INIT(0);
+/* Callbacks past their module_put(), in yield(): unload waits for them. */
+static atomic_t kq_yielding = ATOMIC_INIT(0);
 /* A task_work was queued since load: unload must wait for RCU-tasks. */
 static bool kq_works_queued;
 
@@ -52,14 +56,21 @@ static void kq_yield_fn(struct callback_head *cb)
 	 * vCPUs has this bit set.
 	 */
 	clear_bit(KQ_V_YIELD_PENDING, &v->flags);
+	/*
+	 * The reference covers the wait for this callback, which a thread can
+	 * make indefinite; not the yield itself, during which a vCPU thread
+	 * waits for its CPU while others run, most of the time in enforce
+	 * (rmmod would almost never find the module free).  A yielding thread
+	 * is runnable and gets back here soon: unload waits for
+	 * kq_yielding, and the RCU-tasks grace period covers the return.
+	 * Fully ordered: unload that saw the reference gone sees the count.
+	 */
+	atomic_inc_return(&kq_yielding);
+	atomic_dec(&kq_works_pending);
+	module_put(THIS_MODULE);
 	if (!halted && !(current->flags & PF_EXITING))
 		yield();
-	atomic_dec(&kq_works_pending);
-	/*
-	 * Last: once the module is free to go, only the return from here
-	 * runs our text, which unload's RCU-tasks grace period covers.
-	 */
-	module_put(THIS_MODULE);
+	atomic_dec(&kq_yielding);
 }
 
 /**
@@ -281,12 +292,15 @@ void kq_enforce_window(struct kq_vcpu *v, const struct kq_vm_policy *vp,
  *
  * Context: unload, after the hooks are gone.  Every queued yield held a
  * module reference, so rmmod got here only once all of them had run to
- * their module_put(); if any was ever queued, an RCU-tasks grace period
- * covers the return from the callbacks before the module text goes.
+ * their module_put(); those still in yield() are runnable and come back
+ * within a scheduling round.  If any was ever queued, an RCU-tasks grace
+ * period covers the return from the callbacks before the module text goes.
  */
 void kq_enforce_drain(void)
 {
 	WARN_ON_ONCE(atomic_read(&kq_works_pending));
+	while (atomic_read(&kq_yielding))
+		usleep_range(500, 1000);
 	/*
 	 * A CPU-bound vCPU thread ends an RCU-tasks grace period only when it
 	 * next sleeps or returns to its VMM, which may take seconds: wait
