@@ -59,7 +59,11 @@ def expected_vcpus(pid):
     out = set()
     for vm in t.vms_of(pid):
         vm_id = int(vm.split("-")[1])
-        for idx in os.listdir(os.path.join(SYSFS, "vms", vm, "vcpus")):
+        try:
+            idxs = os.listdir(os.path.join(SYSFS, "vms", vm, "vcpus"))
+        except OSError:
+            continue  # the VM's directory is there, its vcpus/ not yet
+        for idx in idxs:
             out.add((vm_id, int(idx)))
     return out
 
