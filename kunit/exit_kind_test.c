@@ -183,23 +183,6 @@ static void kq_test_init_since(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kinds[KVM_QUANTA_EXIT_EMULATION], 0);
 	KUNIT_EXPECT_EQ(test, kinds[KVM_QUANTA_EXIT_OTHER], 0);
 	KUNIT_EXPECT_EQ(test, kq_test_sum(kinds), 8);
-
-	/* First sight: earlier exits by kind from KVM, this one pending. */
-	now = (struct kq_exit_stat){};
-	now.c[KVM_QUANTA_EXIT_IO] = 34;
-	now.c[KVM_QUANTA_EXIT_INTR] = 2;
-	KUNIT_EXPECT_EQ(test, kq_exit_stat_sum(&now), 36);
-	kq_exit_acct_init_since(&a, &now, kq_exit_stat_sum(&now));
-	a.exits++;
-	now.c[KVM_QUANTA_EXIT_IO]++;
-	kq_exit_attribute(&a, &now);
-	kq_exit_acct_view(&a, &now, kinds);
-	KUNIT_EXPECT_EQ(test, kinds[KVM_QUANTA_EXIT_IO], 35);
-	KUNIT_EXPECT_EQ(test, kinds[KVM_QUANTA_EXIT_INTR], 2);
-	KUNIT_EXPECT_EQ(test, kinds[KVM_QUANTA_EXIT_OTHER], 0);
-	KUNIT_EXPECT_EQ(test, a.exits, 37);
-	now.c[KVM_QUANTA_EXIT_HLT] = ~0ULL;
-	KUNIT_EXPECT_EQ(test, kq_exit_stat_sum(&now), ~0ULL);
 }
 
 static struct kunit_case kq_exit_kind_cases[] = {

@@ -158,21 +158,36 @@ static void kq_vm_park(struct kq_pool *pool, struct kvm *kvm)
 	smp_store_release(&pool->parked[slot], kvm);
 }
 
+/*
+ * Start @v's exit accounting from KVM's totals, unbased: the vCPU may be
+ * in the middle of an exit that KVM has or has not counted yet (the order
+ * of the tracepoint and the count differs between kernels), so readers
+ * count from KVM's totals until the vCPU's next entry takes them as the
+ * exact base (hooks.c).  Context: any; @vcpu's VM is pinned.
+ */
+static void kq_vcpu_acct_start(struct kq_vcpu *v, struct kvm_vcpu *vcpu)
+{
+	struct kq_exit_stat now;
+
+	kq_read_exit_stat(vcpu, &now);
+	kq_exit_acct_init_since(&v->acct, &now, kq_read_exits(vcpu));
+	v->acct_unbased = true;
+}
+
 /**
  * kq_vcpu_sight() - start tracking a vCPU at its first exit
  * @vcpu: the vCPU that just exited; current is its thread
  *
  * Context: the kvm_exit hook, preemption disabled.  Takes a preallocated
  * object and publishes it in the hash; the rest happens in process
- * context.  Counts this exit and, by kind, those before it from KVM's
- * counters, so exits are exact since the vCPU was created.
+ * context.  Its exits are KVM's since the vCPU was created
+ * (kq_vcpu_acct_start()), this one included.
  * With the pool empty, parks the VM: the worker registers all its vCPUs
  * with their counts since creation.
  */
 void kq_vcpu_sight(struct kvm_vcpu *vcpu)
 {
 	struct kq_pool *pool = this_cpu_ptr(&kq_pools);
-	struct kq_exit_stat now;
 	struct llist_node *n;
 	struct kq_vcpu *v;
 
@@ -189,16 +204,7 @@ void kq_vcpu_sight(struct kvm_vcpu *vcpu)
 	v->tid = task_pid_nr(current);
 	get_task_struct(current);
 	v->task = current;
-	/*
-	 * Whether KVM has counted this exit yet depends on the kernel (its
-	 * tracepoint and its count moved over the years): until the next
-	 * entry, readers count from KVM's totals, and that entry takes them
-	 * as the base (hooks.c).  The estimate here is only a start.
-	 */
-	kq_read_exit_stat(vcpu, &now);
-	kq_exit_acct_init_since(&v->acct, &now, kq_exit_stat_sum(&now));
-	v->acct.exits++;
-	v->acct_unbased = true;
+	kq_vcpu_acct_start(v, vcpu);
 	if (unlikely(!kq_vcpu_publish(v, vcpu))) {
 		/* A VM scan was faster; it counts from KVM's totals. */
 		put_task_struct(current);	/* never the last: current */
@@ -501,7 +507,6 @@ static pid_t kq_kvm_pid(struct kvm *kvm)
  */
 static void kq_vm_scan(struct kvm *kvm, struct kq_vm *vm)
 {
-	struct kq_exit_stat now;
 	struct kvm_vcpu *vcpu;
 	struct kq_vcpu *v;
 	unsigned long i;
@@ -524,14 +529,8 @@ static void kq_vm_scan(struct kvm *kvm, struct kq_vm *vm)
 			v->pid = task_tgid_nr(v->task);
 			v->tid = task_pid_nr(v->task);
 		}
-		/*
-		 * The vCPU may be running on another CPU, an exit half
-		 * counted by KVM: readers count from KVM's totals until its
-		 * next entry takes them as the exact base (hooks.c).
-		 */
-		kq_read_exit_stat(vcpu, &now);
-		kq_exit_acct_init_since(&v->acct, &now, kq_read_exits(vcpu));
-		v->acct_unbased = true;
+		/* It may be running on another CPU: see kq_vcpu_acct_start(). */
+		kq_vcpu_acct_start(v, vcpu);
 		if (!kq_vcpu_publish(v, vcpu)) {
 			kq_vcpu_free(v);
 			continue;

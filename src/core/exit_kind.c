@@ -152,19 +152,3 @@ void kq_exit_acct_init_since(struct kq_exit_acct *a,
 	a->attributed = exits;
 	a->snap = *now;
 }
-
-/**
- * kq_exit_stat_sum() - exits that KVM's per-kind counters account for
- * @s: the counters
- *
- * Return: their sum, saturating.
- */
-u64 kq_exit_stat_sum(const struct kq_exit_stat *s)
-{
-	u64 sum = 0;
-	unsigned int i;
-
-	for (i = 0; i < KQ_EXIT_STAT_NR; i++)
-		sum = sum + s->c[i] < sum ? ~(u64)0 : sum + s->c[i];
-	return sum;
-}

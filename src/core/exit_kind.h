@@ -48,7 +48,6 @@ enum kvm_quanta_exit_kind kq_exit_classify(const struct kq_exit_stat *before,
 void kq_exit_acct_init(struct kq_exit_acct *a, const struct kq_exit_stat *now);
 void kq_exit_acct_init_since(struct kq_exit_acct *a,
 			     const struct kq_exit_stat *now, u64 exits);
-u64 kq_exit_stat_sum(const struct kq_exit_stat *s);
 void kq_exit_attribute(struct kq_exit_acct *a, const struct kq_exit_stat *now);
 void kq_exit_acct_view(const struct kq_exit_acct *a,
 		       const struct kq_exit_stat *now,

@@ -209,10 +209,11 @@ std::optional<ReplayResult> Replay(const Recording& rec, const KnobValues& vm_ov
     std::vector<kq_ledger_entry> ledger;
     std::map<uint64_t, uint64_t> vm_runnable;
     for (const auto& v : w.vcpus) {
-      const kq_window win = ToWindow(v);
-      vm_runnable[v.vm_id] += win.run_ns + win.wait_ns;
+      wins.push_back(ToWindow(v));
+      vm_runnable[v.vm_id] += wins.back().run_ns + wins.back().wait_ns;
     }
-    for (const auto& v : w.vcpus) {
+    for (size_t i = 0; i < w.vcpus.size(); ++i) {
+      const auto& v = w.vcpus[i];
       auto pit = policies.find(v.vm_id);
       if (pit == policies.end()) {
         KnobValues k;
@@ -240,9 +241,8 @@ std::optional<ReplayResult> Replay(const Recording& rec, const KnobValues& vm_ov
         kq_history_init(&s.h);
         kq_vcpu_policy_init(&s.st, &pit->second);
       }
-      wins.push_back(ToWindow(v));
       states.push_back(&s);
-      const kq_window& win = wins.back();
+      const kq_window& win = wins[i];
       kq_ledger_entry e{};
       e.cpu = static_cast<int>(v.cpu.value_or(0));
       e.run_ns = s.h.windows ? win.run_ns : 0;
