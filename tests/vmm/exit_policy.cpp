@@ -46,11 +46,13 @@ Verdict ExitPolicy::OnIo(const IoExit& io, double elapsed_ms) {
       done_value_ = io.value;
       return Verdict::kReenter;  // the final hlt follows
     case kTickPort: {
-      if ((k != ProgramKind::kCompute && k != ProgramKind::kCpuidStorm) || io.size != 4) {
+      if ((k != ProgramKind::kCompute && k != ProgramKind::kCpuidStorm &&
+           k != ProgramKind::kDuty) ||
+          io.size != 4) {
         return Fail("unexpected " + where);
       }
       ++counts_.io_tick;
-      const uint64_t per = k == ProgramKind::kCompute ? 1 : spec_.per_tick;
+      const uint64_t per = k == ProgramKind::kCpuidStorm ? spec_.per_tick : 1;
       const uint32_t expected = static_cast<uint32_t>(counts_.io_tick * per);
       if (io.value != expected) {
         return Fail("tick value " + std::to_string(io.value) + ", expected " +
@@ -103,6 +105,7 @@ bool ExitPolicy::Finish(uint32_t esi) {
       expected = spec_.count;
       break;
     case ProgramKind::kCompute:
+    case ProgramKind::kDuty:
       expected = counts_.io_tick;
       break;
     case ProgramKind::kIoStorm:
@@ -116,8 +119,17 @@ bool ExitPolicy::Finish(uint32_t esi) {
     Fail("guest counter ESI = " + std::to_string(esi) + ", expected " + std::to_string(expected));
     return false;
   }
-  guest_iterations_ = spec_.kind == ProgramKind::kCompute ? expected * spec_.per_tick : expected;
+  guest_iterations_ = spec_.kind == ProgramKind::kCompute || spec_.kind == ProgramKind::kDuty
+                          ? expected * spec_.per_tick
+                          : expected;
   return true;
+}
+
+double ExitPolicy::SleepAfterExit(double elapsed_ms) {
+  if (spec_.kind != ProgramKind::kDuty || elapsed_ms - cycle_start_ms_ < kDutyRunMs) return 0;
+  cycle_start_ms_ = elapsed_ms + kDutySleepMs;
+  ++counts_.duty_sleeps;
+  return kDutySleepMs;
 }
 
 }  // namespace kq

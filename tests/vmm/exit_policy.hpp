@@ -19,11 +19,12 @@ struct IoExit {
 };
 
 struct ExitCounts {
-  uint64_t io = 0;       // all KVM_EXIT_IO
-  uint64_t hlt = 0;      // all KVM_EXIT_HLT, including the final one
-  uint64_t io_data = 0;  // io exits on kDataPort
-  uint64_t io_done = 0;  // io exits on kDonePort
-  uint64_t io_tick = 0;  // io exits on kTickPort
+  uint64_t io = 0;           // all KVM_EXIT_IO
+  uint64_t hlt = 0;          // all KVM_EXIT_HLT, including the final one
+  uint64_t io_data = 0;      // io exits on kDataPort
+  uint64_t io_done = 0;      // io exits on kDonePort
+  uint64_t io_tick = 0;      // io exits on kTickPort
+  uint64_t duty_sleeps = 0;  // duty: times the VMM thread slept between cycles
 };
 
 enum class Verdict { kReenter, kStop, kError };
@@ -35,6 +36,11 @@ class ExitPolicy {
   // elapsed_ms: wall time since the vCPU's first KVM_RUN.
   Verdict OnIo(const IoExit& io, double elapsed_ms);
   Verdict OnHlt();
+
+  // After a kReenter at elapsed_ms: how long (ms) the VMM thread sleeps outside KVM_RUN before
+  // re-entering. Nonzero only for duty, once per cycle: at the first exit kDutyRunMs or more
+  // after the cycle began; the next cycle begins when that sleep ends.
+  double SleepAfterExit(double elapsed_ms);
 
   // After kStop: checks the guest's own counter (ESI) against what the VMM saw. False (and
   // error() set) on a mismatch.
@@ -55,6 +61,7 @@ class ExitPolicy {
   uint32_t done_value_ = 0;
   uint64_t loop_hlts_ = 0;
   uint64_t guest_iterations_ = 0;
+  double cycle_start_ms_ = 0;
   std::string error_;
 };
 

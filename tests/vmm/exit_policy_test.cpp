@@ -80,6 +80,29 @@ TEST(ExitPolicy, ComputeStopsAtFirstTickAfterMs) {
   EXPECT_EQ(r.policy.guest_iterations(), 4300u);
 }
 
+TEST(ExitPolicy, DutyIsComputeThatSleepsOncePerCycle) {
+  Result r = Drive("duty:300:100", 7.0);  // compute's exits, stopped the same way
+  ASSERT_TRUE(r.finished) << r.policy.error();
+  EXPECT_EQ(r.policy.counts().io_tick, 43u);
+  EXPECT_EQ(r.policy.guest_iterations(), 4300u);
+
+  ExitPolicy p(Parse("duty:1000:10"));
+  // Cycle 1 began at 0: no sleep before kDutyRunMs, one at the first exit from then on.
+  EXPECT_EQ(p.SleepAfterExit(0), 0);
+  EXPECT_EQ(p.SleepAfterExit(kDutyRunMs - 0.5), 0);
+  EXPECT_EQ(p.SleepAfterExit(kDutyRunMs + 1), kDutySleepMs);
+  // Cycle 2 begins when that sleep ends: its run phase is kDutyRunMs long again.
+  const double c2 = kDutyRunMs + 1 + kDutySleepMs;
+  EXPECT_EQ(p.SleepAfterExit(c2 + 1), 0);
+  EXPECT_EQ(p.SleepAfterExit(c2 + kDutyRunMs - 0.5), 0);
+  EXPECT_EQ(p.SleepAfterExit(c2 + kDutyRunMs), kDutySleepMs);
+  EXPECT_EQ(p.counts().duty_sleeps, 2u);
+  // Other programs never sleep.
+  ExitPolicy q(Parse("compute:1000:10"));
+  EXPECT_EQ(q.SleepAfterExit(10 * kDutyRunMs), 0);
+  EXPECT_EQ(q.counts().duty_sleeps, 0u);
+}
+
 TEST(ExitPolicy, IoStormStopsAtFirstExitAfterMs) {
   Result r = Drive("iostorm:10", 0.5);
   ASSERT_TRUE(r.finished) << r.policy.error();

@@ -17,6 +17,9 @@
 //                                                                            ESI = io exits
 //   cpuidstorm:MS[:PER]  endless CPUIDs, 1 io exit on kTickPort every PER CPUIDs; stop at the first
 //                 tick after MS ms.                                          ESI = CPUIDs
+//   duty:MS[:ITERS]  compute's guest code (default ITERS kDefaultDutyIters); at the first tick
+//                 after kDutyRunMs of a cycle the VMM thread sleeps kDutySleepMs outside KVM_RUN:
+//                 a vCPU runnable half the time, the rest asleep in its VMM.   ESI = ticks
 #include "guest_programs.hpp"
 
 #include <charconv>
@@ -161,7 +164,7 @@ std::vector<uint8_t> EncodeCpuidStorm(uint32_t per_tick) {
 
 bool ProgramSpec::Timed() const {
   return kind == ProgramKind::kCompute || kind == ProgramKind::kIoStorm ||
-         kind == ProgramKind::kCpuidStorm;
+         kind == ProgramKind::kCpuidStorm || kind == ProgramKind::kDuty;
 }
 
 std::optional<uint32_t> ParseNumber(std::string_view text) {
@@ -189,6 +192,7 @@ std::optional<ProgramSpec> ParseProgram(std::string_view text, std::string* erro
       {"compute", ProgramKind::kCompute, kDefaultComputeIters},
       {"iostorm", ProgramKind::kIoStorm, 0},
       {"cpuidstorm", ProgramKind::kCpuidStorm, kDefaultCpuidPerTick},
+      {"duty", ProgramKind::kDuty, kDefaultDutyIters},
   };
   auto fail = [&](const std::string& why) {
     *error = "bad program '" + std::string(text) + "': " + why;
@@ -203,7 +207,7 @@ std::optional<ProgramSpec> ParseProgram(std::string_view text, std::string* erro
   }
   if (known == nullptr) {
     return fail("unknown program '" + std::string(name) +
-                "' (expected io, cpuid, hlt, compute, iostorm or cpuidstorm)");
+                "' (expected io, cpuid, hlt, compute, iostorm, cpuidstorm or duty)");
   }
   if (colon == std::string_view::npos)
     return fail("missing number after '" + std::string(name) + ":'");
@@ -240,6 +244,7 @@ std::vector<uint8_t> EncodeProgram(const ProgramSpec& spec) {
     case ProgramKind::kHlt:
       return EncodeCountedLoop(spec.count, /*hlt_body=*/true);
     case ProgramKind::kCompute:
+    case ProgramKind::kDuty:
       return EncodeCompute(spec.per_tick);
     case ProgramKind::kIoStorm:
       return EncodeIoStorm();
@@ -257,6 +262,7 @@ std::optional<size_t> ImmediateOffset(ProgramKind kind) {
     case ProgramKind::kCpuidStorm:
       return 5;
     case ProgramKind::kCompute:
+    case ProgramKind::kDuty:
       return 11;
     case ProgramKind::kIoStorm:
       return std::nullopt;

@@ -24,18 +24,23 @@ inline constexpr uint32_t kMaxNumber = 1u << 31;
 // vCPU run time per tick: 1M iterations 3.9 ms, 3M 9.1 ms, 10M 28 ms (noisy); 4M gives ~12 ms.
 inline constexpr uint32_t kDefaultComputeIters = 4'000'000;
 inline constexpr uint32_t kDefaultCpuidPerTick = 1000;  // cpuidstorm: cpuids per tick
+// duty: the compute loop, ticking about every 2 ms of vCPU run time in the rig, and the VMM
+// thread's cycle: runnable kDutyRunMs (wall clock), then asleep outside KVM_RUN kDutySleepMs.
+inline constexpr uint32_t kDefaultDutyIters = 500'000;
+inline constexpr double kDutyRunMs = 20;
+inline constexpr double kDutySleepMs = 20;
 
 // Guest code of vCPU i of a VM is loaded at kCodeBase + i * kCodeStride (CS base 0, IP = that).
 inline constexpr uint32_t kCodeBase = 0x1000;
 inline constexpr uint32_t kCodeStride = 0x100;
 inline constexpr int kMaxVcpusPerVm = 64;
 
-enum class ProgramKind { kIo, kCpuid, kHlt, kCompute, kIoStorm, kCpuidStorm };
+enum class ProgramKind { kIo, kCpuid, kHlt, kCompute, kIoStorm, kCpuidStorm, kDuty };
 
 struct ProgramSpec {
   ProgramKind kind = ProgramKind::kIo;
   uint32_t count = 0;     // N for io/cpuid/hlt; MS for compute/iostorm/cpuidstorm
-  uint32_t per_tick = 0;  // compute: ITERS per tick; cpuidstorm: cpuids per tick; else 0
+  uint32_t per_tick = 0;  // compute, duty: ITERS per tick; cpuidstorm: cpuids per tick; else 0
   std::string text;       // the spec as given, e.g. "io:1000"
 
   // True for programs that run until the VMM stops them after `count` ms.
@@ -53,8 +58,8 @@ std::optional<ProgramSpec> ParseProgram(std::string_view text, std::string* erro
 // bytes). The guest keeps its own iteration counter in ESI (see README in guest_programs.cpp).
 std::vector<uint8_t> EncodeProgram(const ProgramSpec& spec);
 
-// Offset of the 32-bit little-endian immediate that holds N (io/cpuid/hlt), ITERS (compute) or
-// PER (cpuidstorm) in EncodeProgram's output; nullopt for iostorm, which has none.
+// Offset of the 32-bit little-endian immediate that holds N (io/cpuid/hlt), ITERS (compute, duty)
+// or PER (cpuidstorm) in EncodeProgram's output; nullopt for iostorm, which has none.
 std::optional<size_t> ImmediateOffset(ProgramKind kind);
 
 }  // namespace kq

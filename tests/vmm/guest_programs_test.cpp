@@ -41,6 +41,12 @@ TEST(ParseProgram, Good) {
   EXPECT_EQ(s.per_tick, kDefaultCpuidPerTick);
   EXPECT_EQ(Parse("cpuidstorm:10:7").per_tick, 7u);
   EXPECT_EQ(Parse("io:2147483648").count, 2147483648u);
+  s = Parse("duty:6000");
+  EXPECT_EQ(s.kind, ProgramKind::kDuty);
+  EXPECT_EQ(s.per_tick, kDefaultDutyIters);
+  EXPECT_TRUE(s.Timed());
+  EXPECT_EQ(Parse("duty:6000:1000").per_tick, 1000u);
+  EXPECT_EQ(EncodeProgram(Parse("duty:1:77")), EncodeProgram(Parse("compute:1:77")));
 }
 
 TEST(ParseProgram, Bad) {
@@ -65,6 +71,8 @@ TEST(ParseProgram, Bad) {
                           "compute:100:0",
                           "compute::5",
                           "cpuidstorm:1:2:3",
+                          "duty:1:2:3",
+                          "duty:1:0",
                           "io:1,"}) {
     std::string error;
     EXPECT_FALSE(ParseProgram(bad, &error).has_value()) << bad;

@@ -33,6 +33,7 @@ std::string VcpuToJson(const VcpuReport& v) {
   // Only in the modes that produce them, so the common report stays as it was.
   if (v.first_tid != 0) out += "," + Field("first_tid", static_cast<uint64_t>(v.first_tid));
   if (v.closed) out += "," + Quote("closed") + ":true";
+  if (e.duty_sleeps != 0) out += "," + Field("duty_sleeps", e.duty_sleeps);
   return out + "}";
 }
 

@@ -113,6 +113,10 @@ std::string Loop(Vcpu& vcpu, ExitPolicy& policy, const VcpuRunContext& ctx, Vcpu
       return "";
     }
     if (verdict == Verdict::kStop) break;
+    // duty: asleep in the VMM, not runnable and not in KVM_RUN, between cycles.
+    const double sleep_ms = policy.SleepAfterExit(elapsed_ms());
+    if (sleep_ms > 0)
+      std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(sleep_ms));
   }
   rep.run_ms = static_cast<uint64_t>(elapsed_ms());
   if (vcpu.detached()) {
