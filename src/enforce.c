@@ -97,8 +97,10 @@ void kq_enforce_exit(struct kq_vcpu *v, u64 now)
 		   test_and_clear_bit(KQ_V_SPINNING, &v->flags);
 	if (!READ_ONCE(v->enforce) || READ_ONCE(kq_mode) != KQ_MODE_ENFORCE)
 		return;
+	/* What kq_policy_cut_now() reads; the rest of pol is not used. */
 	pol.target_ns = READ_ONCE(v->pol.target_ns);
 	pol.reason = READ_ONCE(v->pol.reason);
+	pol.payback = READ_ONCE(v->pol.payback);
 	ran = kq_ran_ns(now);
 	if (!kq_policy_cut_now(&pol, ran, spinning))
 		return;
