@@ -428,8 +428,6 @@ static void kq_test_entry(struct kq_ledger_entry *e, int cpu, u64 run,
 	e->debt_ns = debt;
 }
 
-#define KQ_T_BIG_BOUND 1000000000000LL
-
 static void kq_test_ledger_share(struct kunit *test)
 {
 	struct kq_ledger_entry e[3];
@@ -437,11 +435,11 @@ static void kq_test_ledger_share(struct kunit *test)
 	/* Equal weights, both runnable 10 ms, 10 ms run: 5 ms each. */
 	kq_test_entry(&e[0], 0, 6000000, 4000000, 100, 0);
 	kq_test_entry(&e[1], 0, 4000000, 6000000, 100, 0);
-	kq_ledger_update(e, 2, KQ_T_BIG_BOUND);
+	kq_ledger_window(e, 2);
 	KUNIT_EXPECT_EQ(test, e[0].debt_ns, 1000000);
 	KUNIT_EXPECT_EQ(test, e[1].debt_ns, -1000000);
 	/* It adds up. */
-	kq_ledger_update(e, 2, KQ_T_BIG_BOUND);
+	kq_ledger_window(e, 2);
 	KUNIT_EXPECT_EQ(test, e[0].debt_ns, 2000000);
 	KUNIT_EXPECT_EQ(test, e[1].debt_ns, -2000000);
 
@@ -449,7 +447,7 @@ static void kq_test_ledger_share(struct kunit *test)
 	kq_test_entry(&e[0], 2, 4000000, 6000000, 100, 0);
 	kq_test_entry(&e[1], 2, 3000000, 7000000, 100, 0);
 	kq_test_entry(&e[2], 2, 3000000, 7000000, 100, 0);
-	kq_ledger_update(e, 3, KQ_T_BIG_BOUND);
+	kq_ledger_window(e, 3);
 	/* The 1 ns left over goes to the first of equal runnable times. */
 	KUNIT_EXPECT_EQ(test, e[0].debt_ns, 666666);
 	KUNIT_EXPECT_EQ(test, e[1].debt_ns, -333333);
@@ -461,7 +459,7 @@ static void kq_test_ledger_share(struct kunit *test)
 	 */
 	kq_test_entry(&e[0], 1, 5000000, 1000000, 100, 0);
 	kq_test_entry(&e[1], 1, 3000000, 5000000, 100, 0);
-	kq_ledger_update(e, 2, KQ_T_BIG_BOUND);
+	kq_ledger_window(e, 2);
 	KUNIT_EXPECT_EQ(test, e[0].debt_ns, 2000000);
 	KUNIT_EXPECT_EQ(test, e[1].debt_ns, -2000000);
 	KUNIT_EXPECT_EQ(test, e[0].fair_ns, 3000000);
@@ -470,7 +468,7 @@ static void kq_test_ledger_share(struct kunit *test)
 	/* Exactly the fair share: nothing changes. */
 	kq_test_entry(&e[0], 0, 2500000, 7500000, 100, 1234);
 	kq_test_entry(&e[1], 0, 7500000, 2500000, 300, -5678);
-	kq_ledger_update(e, 2, KQ_T_BIG_BOUND);
+	kq_ledger_window(e, 2);
 	KUNIT_EXPECT_EQ(test, e[0].debt_ns, 1234);
 	KUNIT_EXPECT_EQ(test, e[1].debt_ns, -5678);
 }
@@ -482,14 +480,14 @@ static void kq_test_ledger_weights(struct kunit *test)
 	/* Weight 300 vs 100, both runnable 10 ms: 7.5 ms and 2.5 ms. */
 	kq_test_entry(&e[0], 0, 6000000, 4000000, 300, 0);
 	kq_test_entry(&e[1], 0, 4000000, 6000000, 100, 0);
-	kq_ledger_update(e, 2, KQ_T_BIG_BOUND);
+	kq_ledger_window(e, 2);
 	KUNIT_EXPECT_EQ(test, e[0].debt_ns, -1500000);
 	KUNIT_EXPECT_EQ(test, e[1].debt_ns, 1500000);
 
 	/* Weight 1 vs 10000. */
 	kq_test_entry(&e[0], 0, 5000000, 5000000, 1, 0);
 	kq_test_entry(&e[1], 0, 5000000, 5000000, 10000, 0);
-	kq_ledger_update(e, 2, KQ_T_BIG_BOUND);
+	kq_ledger_window(e, 2);
 	/* fair: 10 ms x 1 / 10001 = 999.9 ns, rounded up as the first */
 	KUNIT_EXPECT_EQ(test, e[0].debt_ns, 5000000 - 1000);
 	KUNIT_EXPECT_EQ(test, e[1].debt_ns, 5000000 - 9999000);
@@ -504,7 +502,7 @@ static void kq_test_ledger_cpus(struct kunit *test)
 	kq_test_entry(&e[1], 0, 8000000, 2000000, 100, 0);
 	kq_test_entry(&e[2], 1, 6000000, 4000000, 100, 0);
 	kq_test_entry(&e[3], 3, 0, 5000000, 100, 7);
-	kq_ledger_update(e, 4, KQ_T_BIG_BOUND);
+	kq_ledger_window(e, 4);
 	KUNIT_EXPECT_EQ(test, e[0].debt_ns, -2000000);
 	KUNIT_EXPECT_EQ(test, e[1].debt_ns, 0);
 	KUNIT_EXPECT_EQ(test, e[2].debt_ns, 2000000);
@@ -512,16 +510,16 @@ static void kq_test_ledger_cpus(struct kunit *test)
 
 	/* Alone on a CPU, whatever it ran, it ran its share. */
 	kq_test_entry(&e[0], 5, 9000000, 0, 1, -3);
-	kq_ledger_update(e, 1, KQ_T_BIG_BOUND);
+	kq_ledger_window(e, 1);
 	KUNIT_EXPECT_EQ(test, e[0].debt_ns, -3);
 
 	/* Nothing runnable: unchanged; no entries: nothing happens. */
 	kq_test_entry(&e[0], 0, 0, 0, 100, 11);
 	kq_test_entry(&e[1], 0, 0, 0, 100, -11);
-	kq_ledger_update(e, 2, KQ_T_BIG_BOUND);
+	kq_ledger_window(e, 2);
 	KUNIT_EXPECT_EQ(test, e[0].debt_ns, 11);
 	KUNIT_EXPECT_EQ(test, e[1].debt_ns, -11);
-	kq_ledger_update(e, 0, KQ_T_BIG_BOUND);
+	kq_ledger_window(e, 0);
 	KUNIT_EXPECT_EQ(test, e[0].debt_ns, 11);
 }
 
@@ -560,7 +558,7 @@ static void kq_test_ledger_never_forgives(struct kunit *test)
 		e[0].wait_ns = 1000000;
 		e[1].run_ns = 1000000;
 		e[1].wait_ns = 9000000;
-		kq_ledger_update(e, 2, 20000000);
+		kq_ledger_window(e, 2);
 	}
 	KUNIT_EXPECT_EQ(test, e[0].debt_ns, 400000000);
 	KUNIT_EXPECT_EQ(test, e[1].debt_ns, -400000000);
@@ -620,7 +618,7 @@ static void kq_test_payback(struct kunit *test)
 		KUNIT_EXPECT_EQ_MSG(test, c->st.reason, seq[i].reason, "step %u", i);
 		KUNIT_EXPECT_EQ_MSG(test, c->st.target_ns, seq[i].target,
 				    "step %u", i);
-		/* The ledger is kq_ledger_update()'s, not the policy's. */
+		/* The ledger is kq_ledger_window()'s, not the policy's. */
 		KUNIT_EXPECT_EQ_MSG(test, c->st.debt_ns, seq[i].debt, "step %u", i);
 	}
 

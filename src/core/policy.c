@@ -210,7 +210,7 @@ static s32 kq_history_step(const struct kq_policy_params *p, s32 pct,
  * @h: its history up to the window before @w, so that @w is compared with
  *	what came before it
  *
- * Call after kq_ledger_update() has charged @w to st->debt_ns.  A debtor
+ * Call after kq_ledger_window() has charged @w to st->debt_ns.  A debtor
  * in payback gets no extension (warm and base become payback, at the
  * base); its lower weight and a creditor's higher one are st->payback,
  * applied through kq_policy_nice().
@@ -572,17 +572,4 @@ void kq_ledger_window(struct kq_ledger_entry *e, unsigned int n)
 	for (i = 0; i < n; i++)
 		e[i].debt_ns += (s64)e[i].run_ns - (s64)e[i].fair_ns;
 	kq_ledger_sort(e, n, false);
-}
-
-/**
- * kq_ledger_update() - kq_ledger_window(), for callers of the old ledger
- * @e: entries
- * @n: number of entries
- * @bound_ns: ignored: the ledger no longer clamps (forgives) debt; the
- *	bound is the correction's deadband, kq_ledger_correction()
- */
-void kq_ledger_update(struct kq_ledger_entry *e, unsigned int n, s64 bound_ns)
-{
-	(void)bound_ns;
-	kq_ledger_window(e, n);
 }

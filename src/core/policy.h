@@ -133,8 +133,6 @@ struct kq_ledger_entry {
 
 const char *kq_reason_name(unsigned int reason);
 void kq_ledger_window(struct kq_ledger_entry *e, unsigned int n);
-void kq_ledger_update(struct kq_ledger_entry *e, unsigned int n,
-		      s64 bound_ns);
 u32 kq_ledger_weight(u32 vm_weight, u64 runnable_ns, u64 vm_runnable_ns,
 		     u64 window_ns);
 s32 kq_ledger_correction(s64 debt_ns, s64 bound_ns, s32 prev);

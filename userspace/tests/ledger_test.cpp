@@ -113,10 +113,6 @@ TEST(Ledger, EdgeCases) {
   e = {Entry(3, 0, 5 * kMs, 100, 7)};
   kq_ledger_window(e.data(), 1);
   EXPECT_EQ(e[0].debt_ns, 7);
-  // The old entry point is the same ledger.
-  e = {Entry(0, 80 * kMs, 20 * kMs, 100), Entry(0, 20 * kMs, 30 * kMs, 100)};
-  kq_ledger_update(e.data(), 2, 1);
-  EXPECT_EQ(e[0].debt_ns, 5 * s64{kMs});
   // Weight 0 (not valid, but not a division by zero): the other gets all.
   e = {Entry(0, 5 * kMs, 5 * kMs, 0), Entry(0, 5 * kMs, 5 * kMs, 100)};
   kq_ledger_window(e.data(), 2);
