@@ -524,6 +524,43 @@ static void kq_test_ledger_cpus(struct kunit *test)
 }
 
 /*
+ * An unpinned vCPU: its run time by CPU from the exit path's slots, its
+ * window split over them, the ledger per CPU, and its debt joined again.
+ * 50 ms; it ran 30 ms on CPU 0 and 20 on CPU 1 (wait 30: 18 and 12); one
+ * always-runnable vCPU on each CPU.  Debts: +6 and +4, -6, -4.
+ */
+static void kq_test_ledger_split(struct kunit *test)
+{
+	struct kq_ran_on prev[KQ_RAN_SLOTS], cur[KQ_RAN_SLOTS];
+	struct kq_ledger_entry e[KQ_RAN_SLOTS + 2];
+	s32 cpus[KQ_RAN_SLOTS];
+	u64 ns[KQ_RAN_SLOTS];
+	unsigned int n, m;
+	u32 next = 0;
+
+	kq_ran_init(prev);
+	kq_ran_init(cur);
+	kq_ran_add(cur, &next, 0, 1000);
+	prev[0] = cur[0];
+	kq_ran_add(cur, &next, 0, 3000);
+	kq_ran_add(cur, &next, 1, 2000);
+	n = kq_ran_window(prev, cur, cpus, ns);
+	KUNIT_ASSERT_EQ(test, n, 2U);
+	KUNIT_EXPECT_EQ(test, ns[0], 3000ULL);
+	KUNIT_EXPECT_EQ(test, cpus[1], 1);
+	m = kq_ledger_split(e, 1, 50000000, 30000000, 100, 3000000, cpus, ns,
+			    n);
+	KUNIT_ASSERT_EQ(test, m, 2U);
+	KUNIT_EXPECT_EQ(test, e[1].wait_ns, 12000000ULL);
+	kq_test_entry(&e[m], 0, 20000000, 30000000, 100, 0);
+	kq_test_entry(&e[m + 1], 1, 30000000, 20000000, 100, 0);
+	kq_ledger_window(e, m + 2);
+	KUNIT_EXPECT_EQ(test, kq_ledger_join(e, m), 13000000LL);
+	KUNIT_EXPECT_EQ(test, e[m].debt_ns, -6000000LL);
+	KUNIT_EXPECT_EQ(test, e[m + 1].debt_ns, -4000000LL);
+}
+
+/*
  * The issue's case: A runnable all of a 100 ms window, B half of it.  The
  * unmodified scheduler gives 25 ms each while both are runnable and A the
  * rest: 75/25 is no debt.  A taking 5 ms more is 5 ms.
@@ -1204,6 +1241,7 @@ static struct kunit_case kq_policy_cases[] = {
 	KUNIT_CASE(kq_test_ledger_share),
 	KUNIT_CASE(kq_test_ledger_weights),
 	KUNIT_CASE(kq_test_ledger_cpus),
+	KUNIT_CASE(kq_test_ledger_split),
 	KUNIT_CASE(kq_test_ledger_overlap),
 	KUNIT_CASE(kq_test_ledger_never_forgives),
 	KUNIT_CASE(kq_test_ledger_correction),

@@ -161,6 +161,10 @@ struct kq_vcpu {
 	u64 entry_ns;
 	u64 entry_exec;
 	int entry_cpu;
+	const struct task_struct *entry_task;
+	u64 exit_exec;
+	struct kq_ran_on ran_on[KQ_RAN_SLOTS];
+	u32 ran_next;
 	u64 guest_ns;
 	struct kq_counters counters;
 	unsigned int counters_gen;

@@ -223,11 +223,13 @@ void kq_vcpu_sight(struct kvm_vcpu *vcpu)
  * @exits: output, all exits counted
  * @kinds: output, exits by kind, summing to @exits
  * @guest_ns: output, time in guest mode, or NULL
+ * @ran_on: output, KQ_RAN_SLOTS slots of run time by CPU, or NULL
  *
- * One read section, so @guest_ns and @exits belong to the same instant.
+ * One read section, so all belong to the same instant.
  */
 static void kq_vcpu_read_exits(struct kq_vcpu *v, u64 *exits,
-			       u64 kinds[KVM_QUANTA_EXIT_NR], u64 *guest_ns)
+			       u64 kinds[KVM_QUANTA_EXIT_NR], u64 *guest_ns,
+			       struct kq_ran_on *ran_on)
 {
 	struct kq_exit_acct a;
 	struct kq_exit_stat now;
@@ -240,6 +242,8 @@ static void kq_vcpu_read_exits(struct kq_vcpu *v, u64 *exits,
 		a = v->acct;
 		unbased = v->acct_unbased;
 		g = v->guest_ns;
+		if (ran_on)
+			memcpy(ran_on, v->ran_on, sizeof(v->ran_on));
 	} while (read_seqcount_retry(&v->seq, seq));
 	kq_read_exit_stat(v->vcpu, &now);
 	/* Not entered since registered: KVM's totals are exact (hooks.c). */
@@ -260,7 +264,7 @@ static void kq_vcpu_read_exits(struct kq_vcpu *v, u64 *exits,
 void kq_vcpu_read_kinds(struct kq_vcpu *v, u64 *exits,
 			u64 kinds[KVM_QUANTA_EXIT_NR])
 {
-	kq_vcpu_read_exits(v, exits, kinds, NULL);
+	kq_vcpu_read_exits(v, exits, kinds, NULL, NULL);
 }
 
 /**
@@ -274,7 +278,7 @@ void kq_vcpu_read_kinds(struct kq_vcpu *v, u64 *exits,
  */
 void kq_vcpu_reading(struct kq_vcpu *v, u64 now, struct kq_reading *r)
 {
-	kq_vcpu_read_exits(v, &r->exits, r->kinds, &r->guest_ns);
+	kq_vcpu_read_exits(v, &r->exits, r->kinds, &r->guest_ns, r->ran_on);
 	r->t_ns = now;
 	r->run_ns = 0;
 	r->wait_ns = 0;
@@ -359,6 +363,8 @@ static struct kq_vcpu *kq_vcpu_alloc(void)
 	if (!v)
 		return NULL;
 	seqcount_init(&v->seq);
+	kq_ran_init(v->ran_on);
+	kq_ran_init(v->prev.ran_on);
 	spin_lock_init(&v->state_lock);
 	INIT_LIST_HEAD(&v->vm_node);
 	kq_history_init(&v->hist);

@@ -34,9 +34,16 @@ static DEFINE_MUTEX(kq_latest_lock);
 static struct kq_sample *kq_latest;
 static unsigned int kq_latest_n;
 
+/* Where a vCPU's thread ran in the window: CPUs and run time on each. */
+struct kq_ran_split {
+	s32 cpus[KQ_RAN_SLOTS];
+	u64 ns[KQ_RAN_SLOTS];
+	unsigned int n;
+};
+
 /* 1. and 2.: one vCPU's window, and its share of its VM's. */
 static void kq_window_read(struct kq_vm *vm, struct kq_vcpu *v, u64 now,
-			   struct kq_sample *s)
+			   struct kq_sample *s, struct kq_ran_split *sp)
 {
 	struct kq_reading r;
 	struct kq_window w;
@@ -48,6 +55,7 @@ static void kq_window_read(struct kq_vm *vm, struct kq_vcpu *v, u64 now,
 	}
 	kq_vcpu_reading(v, now, &r);
 	kq_window_from(&w, &v->prev, &r);
+	sp->n = kq_ran_window(v->prev.ran_on, r.ran_on, sp->cpus, sp->ns);
 	v->prev = r;
 	spin_lock(&v->state_lock);
 	v->last = w;
@@ -81,14 +89,16 @@ static void kq_window_vm(struct kq_vm *vm, const struct kq_sample *s,
 
 /*
  * 3.: each vCPU's share of its VM's weight (libvirt's cpu shares are per
- * VM), then the fairness ledger over every vCPU of the window.
+ * VM), then the fairness ledger over every vCPU of the window, with an
+ * entry for each CPU a vCPU ran on.
  */
 static void kq_window_ledger(struct kq_vcpu **vs, const struct kq_sample *s,
+			     const struct kq_ran_split *sp,
 			     const struct kq_vm_policy *vps, u32 *weights,
 			     unsigned int n)
 {
 	struct kq_ledger_entry *e;
-	unsigned int i, j, first;
+	unsigned int i, j, first, m = 0, *at, *cnt;
 	u64 vm_runnable;
 
 	for (first = 0; first < n; first = i) {
@@ -100,29 +110,36 @@ static void kq_window_ledger(struct kq_vcpu **vs, const struct kq_sample *s,
 						      s[j].w.run_ns + s[j].w.wait_ns,
 						      vm_runnable, s[j].w.window_ns);
 	}
-	e = kvmalloc_array(n, sizeof(*e), GFP_KERNEL);
-	if (!e)
-		return;		/* ledgers stand still for a window */
+	e = kvmalloc_array(n, KQ_RAN_SLOTS * sizeof(*e), GFP_KERNEL);
+	at = kvmalloc_array(n, 2 * sizeof(*at), GFP_KERNEL);
+	if (!e || !at)
+		goto out;	/* ledgers stand still for a window */
+	cnt = at + n;
 	for (i = 0; i < n; i++) {
 		/*
-		 * One entry per vCPU, on the CPU its thread is on now: exact for
-		 * pinned vCPUs; an unpinned one is charged where it ended the
-		 * window (per-CPU run time of a thread is not available).
 		 * A vCPU's first window starts at its registration, not with
 		 * its CPU-mates': it joins from its second window.
 		 */
-		e[i].cpu = s[i].cpu;
-		e[i].run_ns = vs[i]->hist.windows ? s[i].w.run_ns : 0;
-		e[i].wait_ns = vs[i]->hist.windows ? s[i].w.wait_ns : 0;
-		e[i].weight = weights[i];
-		e[i].debt_ns = vs[i]->pol.debt_ns;
+		bool joined = vs[i]->hist.windows;
+
+		at[i] = m;
+		cnt[i] = kq_ledger_split(&e[m], s[i].cpu,
+					 joined ? s[i].w.run_ns : 0,
+					 joined ? s[i].w.wait_ns : 0, weights[i],
+					 vs[i]->pol.debt_ns, sp[i].cpus,
+					 sp[i].ns, sp[i].n);
+		m += cnt[i];
 	}
-	kq_ledger_window(e, n);
+	kq_ledger_window(e, m);
 	for (i = 0; i < n; i++) {
+		s64 debt = kq_ledger_join(&e[at[i]], cnt[i]);
+
 		spin_lock(&vs[i]->state_lock);
-		vs[i]->pol.debt_ns = e[i].debt_ns;
+		vs[i]->pol.debt_ns = debt;
 		spin_unlock(&vs[i]->state_lock);
 	}
+out:
+	kvfree(at);
 	kvfree(e);
 }
 
@@ -184,6 +201,7 @@ static void kq_window_publish(u64 now, struct kq_sample *s, unsigned int n)
 int kq_window_pipeline(u64 now)
 {
 	struct kq_sample *s = NULL;
+	struct kq_ran_split *sp = NULL;
 	struct kq_vm_policy *vps = NULL;
 	struct kq_policy_params params;
 	u32 *weights = NULL;
@@ -204,7 +222,8 @@ int kq_window_pipeline(u64 now)
 		vs = kvmalloc_array(nr, sizeof(*vs), GFP_KERNEL);
 		vps = kvmalloc_array(nr, sizeof(*vps), GFP_KERNEL);
 		weights = kvmalloc_array(nr, sizeof(*weights), GFP_KERNEL);
-		if (!s || !vs || !vps || !weights) {
+		sp = kvmalloc_array(nr, sizeof(*sp), GFP_KERNEL);
+		if (!s || !vs || !vps || !weights || !sp) {
 			ret = -ENOMEM;
 			goto unlock;
 		}
@@ -218,7 +237,7 @@ int kq_window_pipeline(u64 now)
 		spin_unlock(&vm->state_lock);
 		first = n;
 		kq_for_each_vcpu(v, vm) {
-			kq_window_read(vm, v, now, &s[n]);
+			kq_window_read(vm, v, now, &s[n], &sp[n]);
 			vs[n] = v;
 			vps[n] = vp;
 			n++;
@@ -227,13 +246,14 @@ int kq_window_pipeline(u64 now)
 		}
 		kq_window_vm(vm, &s[first], n - first);
 	}
-	kq_window_ledger(vs, s, vps, weights, n);
+	kq_window_ledger(vs, s, sp, vps, weights, n);
 	kq_window_decide(vs, s, vps, weights, n, &params);
 unlock:
 	kq_registry_unlock();
 	kvfree(vs);
 	kvfree(vps);
 	kvfree(weights);
+	kvfree(sp);
 	if (ret) {
 		kvfree(s);
 		return ret;

@@ -573,3 +573,71 @@ void kq_ledger_window(struct kq_ledger_entry *e, unsigned int n)
 		e[i].debt_ns += (s64)e[i].run_ns - (s64)e[i].fair_ns;
 	kq_ledger_sort(e, n, false);
 }
+
+/**
+ * kq_ledger_split() - a vCPU's window as ledger entries, one per CPU
+ * @e: output, room for KQ_RAN_SLOTS entries
+ * @cpu: the CPU its thread is on now, for a window with no split
+ * @run_ns: its run time in the window (the scheduler's)
+ * @wait_ns: its wait in the window
+ * @weight: its weight, kq_ledger_weight()
+ * @debt_ns: its ledger
+ * @cpus: the CPUs it ran on in the window, kq_ran_window()
+ * @ns: the run time charged to each there
+ * @n: how many, 0 to KQ_RAN_SLOTS
+ *
+ * @run_ns and @wait_ns are split in proportion to @ns (the scheduler keeps
+ * a thread's run_delay in total only, so its wait goes where it ran); the
+ * last entry takes what rounding leaves.  The debt is in the first entry;
+ * after kq_ledger_window(), kq_ledger_join() gives the vCPU's ledger.
+ *
+ * Return: the number of entries, 1 to KQ_RAN_SLOTS.
+ */
+unsigned int kq_ledger_split(struct kq_ledger_entry *e, s32 cpu, u64 run_ns,
+			     u64 wait_ns, u32 weight, s64 debt_ns,
+			     const s32 *cpus, const u64 *ns, unsigned int n)
+{
+	u64 total = 0, run_left = run_ns, wait_left = wait_ns;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		total += ns[i];
+	if (!n || !total) {
+		n = 1;
+		cpus = &cpu;
+	}
+	for (i = 0; i < n; i++) {
+		e[i].cpu = cpus[i];
+		if (i + 1 == n) {
+			e[i].run_ns = run_left;
+			e[i].wait_ns = wait_left;
+		} else {
+			e[i].run_ns = kq_mul_div(run_ns, ns[i], total, run_left);
+			e[i].wait_ns = kq_mul_div(wait_ns, ns[i], total,
+						  wait_left);
+		}
+		run_left -= e[i].run_ns;
+		wait_left -= e[i].wait_ns;
+		e[i].weight = weight;
+		e[i].debt_ns = i ? 0 : debt_ns;
+		e[i].fair_ns = 0;
+	}
+	return n;
+}
+
+/**
+ * kq_ledger_join() - a vCPU's ledger from its entries of a window
+ * @e: the entries kq_ledger_split() made, after kq_ledger_window()
+ * @n: how many
+ *
+ * Return: the sum of their debt_ns.
+ */
+s64 kq_ledger_join(const struct kq_ledger_entry *e, unsigned int n)
+{
+	s64 debt = 0;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		debt += e[i].debt_ns;
+	return debt;
+}

@@ -218,3 +218,83 @@ void kq_history_add(struct kq_history *h, const struct kq_window *w)
 	kq_window_add(&h->total, w);
 	h->windows++;
 }
+
+/**
+ * kq_ran_init() - no run time on any CPU yet
+ * @ran: the slots
+ */
+void kq_ran_init(struct kq_ran_on ran[KQ_RAN_SLOTS])
+{
+	unsigned int i;
+
+	for (i = 0; i < KQ_RAN_SLOTS; i++) {
+		ran[i].cpu = -1;
+		ran[i].ns = 0;
+	}
+}
+
+/**
+ * kq_ran_add() - charge run time of a vCPU's thread to a CPU
+ * @ran: its slots
+ * @next: the slot to take next when all are in use (round robin)
+ * @cpu: the CPU
+ * @ns: run time there
+ *
+ * O(KQ_RAN_SLOTS), for the exit path.  A thread that runs on more CPUs
+ * than there are slots between two windows loses the oldest CPU's share
+ * of the split (kq_ran_window()), not run time: the ledger takes the run
+ * time from the scheduler and only its split from here.
+ */
+void kq_ran_add(struct kq_ran_on ran[KQ_RAN_SLOTS], u32 *next, s32 cpu,
+		u64 ns)
+{
+	unsigned int i, free = KQ_RAN_SLOTS;
+
+	for (i = 0; i < KQ_RAN_SLOTS; i++) {
+		if (ran[i].cpu == cpu) {
+			ran[i].ns += ns;
+			return;
+		}
+		if (ran[i].cpu < 0 && free == KQ_RAN_SLOTS)
+			free = i;
+	}
+	if (free == KQ_RAN_SLOTS) {
+		free = *next % KQ_RAN_SLOTS;
+		*next = (free + 1) % KQ_RAN_SLOTS;
+	}
+	ran[free].cpu = cpu;
+	ran[free].ns = ns;
+}
+
+/**
+ * kq_ran_window() - run time by CPU between two readings
+ * @prev: the slots at the earlier reading
+ * @cur: the slots at the later one
+ * @cpus: output, the CPUs with run time in between
+ * @ns: output, that run time, each above 0
+ *
+ * A slot that took another CPU in between counts from 0.
+ *
+ * Return: how many CPUs, 0 to KQ_RAN_SLOTS.
+ */
+unsigned int kq_ran_window(const struct kq_ran_on prev[KQ_RAN_SLOTS],
+			   const struct kq_ran_on cur[KQ_RAN_SLOTS],
+			   s32 cpus[KQ_RAN_SLOTS], u64 ns[KQ_RAN_SLOTS])
+{
+	unsigned int i, n = 0;
+	u64 d;
+
+	for (i = 0; i < KQ_RAN_SLOTS; i++) {
+		if (cur[i].cpu < 0)
+			continue;
+		d = cur[i].ns;
+		if (prev[i].cpu == cur[i].cpu && cur[i].ns >= prev[i].ns)
+			d -= prev[i].ns;
+		if (!d)
+			continue;
+		cpus[n] = cur[i].cpu;
+		ns[n] = d;
+		n++;
+	}
+	return n;
+}

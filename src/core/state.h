@@ -34,6 +34,19 @@ struct kq_pmu_value {
 	bool valid;
 };
 
+/* CPUs a vCPU thread's run time is kept by at once (kq_ran_add()). */
+#define KQ_RAN_SLOTS 4
+
+/**
+ * struct kq_ran_on - run time of a vCPU's thread charged to one CPU
+ * @cpu: the CPU; -1 for a slot not in use
+ * @ns: cumulative, since the slot took this CPU
+ */
+struct kq_ran_on {
+	s32 cpu;
+	u64 ns;
+};
+
 /**
  * struct kq_reading - cumulative counters of one vCPU at one instant
  * @t_ns: when, monotonic
@@ -50,6 +63,7 @@ struct kq_pmu_value {
  * @pmu: guest-only perf counters by role
  * @pmu_epoch: which opening of the counters @pmu was read from; counts of
  *	two openings cannot be subtracted
+ * @ran_on: its thread's run time by CPU, as the exit path charged it
  */
 struct kq_reading {
 	u64 t_ns;
@@ -64,6 +78,7 @@ struct kq_reading {
 	u64 pv_yields;
 	struct kq_pmu_value pmu[KVM_QUANTA_EV_NR];
 	u32 pmu_epoch;
+	struct kq_ran_on ran_on[KQ_RAN_SLOTS];
 };
 
 /**
@@ -131,6 +146,12 @@ void kq_window_derive(struct kq_window *w);
 void kq_window_from(struct kq_window *w, const struct kq_reading *prev,
 		    const struct kq_reading *cur);
 void kq_window_add(struct kq_window *sum, const struct kq_window *w);
+void kq_ran_init(struct kq_ran_on ran[KQ_RAN_SLOTS]);
+void kq_ran_add(struct kq_ran_on ran[KQ_RAN_SLOTS], u32 *next, s32 cpu,
+		u64 ns);
+unsigned int kq_ran_window(const struct kq_ran_on prev[KQ_RAN_SLOTS],
+			   const struct kq_ran_on cur[KQ_RAN_SLOTS],
+			   s32 cpus[KQ_RAN_SLOTS], u64 ns[KQ_RAN_SLOTS]);
 void kq_history_init(struct kq_history *h);
 void kq_history_add(struct kq_history *h, const struct kq_window *w);
 

@@ -135,6 +135,46 @@ def duty_cycle():
           f"{dec['enforce']}")
 
 
+def unpinned():
+    """The ledger of an unpinned vCPU (observe): one compute vCPU pinned to
+    each CPU and a third moved between them every 30 ms.  Charged by where
+    its thread ran, nobody's debt grows; charged whole to the CPU it ended
+    each window on, the moving one was owed about 12 ms per 100 ms window
+    and the vCPU it was counted with owed as much."""
+    t.write(f"{SYSFS}/mode", "observe")
+    vmms = [t.Vmm("unpinned-a", ["compute:8000"], pin=0), t.Vmm("unpinned-b", ["compute:8000"], pin=1),
+            t.Vmm("unpinned-c", ["compute:8000"])]
+    tids = [tids_of(v, 1) for v in vmms]
+    if not result("unpinned-ran", all(len(x) == 1 for x in tids), f"tids {tids}"):
+        for v in vmms:
+            v.kill()
+        return
+    mover = tids[2][0]
+    dirs = [t.vcpu_dir(t.vms_of(v.pid)[0], 0) for v in vmms]
+
+    def debts():
+        return [int(t.read(os.path.join(d, "debt_us"))) / 1000.0 for d in dirs]
+
+    start = debts()
+    end = time.monotonic() + 5.0
+    cpu = 0
+    try:
+        while time.monotonic() < end:
+            os.sched_setaffinity(mover, {cpu})
+            cpu ^= 1
+            time.sleep(0.03)
+        got = [b - a for a, b in zip(start, debts())]
+    except OSError as e:
+        got = None
+        print(f"# unpinned: {e}", flush=True)
+    for v in vmms:
+        v.kill()
+    print(f"# unpinned: debt change over 5 s (ms): pinned {got and got[:2]}, moving "
+          f"{got and got[2]}", flush=True)
+    check("unpinned-ledger-by-cpu", got is not None and all(abs(x) < 200 for x in got),
+          f"debts moved by {got} ms in 5 s (want each within 200)")
+
+
 def main():
     p = t.load_module()
     if not check("load", p.returncode == 0, p.stderr.strip()):
@@ -181,6 +221,7 @@ def main():
     t.write(f"{SYSFS}/mode", "observe")
 
     duty_cycle()
+    unpinned()
 
     # Everything undone: mode back to observe mid-run, and rmmod mid-run.
     for tag, undo in (("undo-mode", lambda: t.write(f"{SYSFS}/mode", "observe")),

@@ -376,25 +376,39 @@ class Model {
       Thread& t = th_[i];
       t.weight_milli = kq_ledger_weight(c_.vms[t.spec.vm].weight, t.w_run + t.w_wait,
                                         vm_runnable[t.spec.vm], c_.window_ns);
-      // Run by CPU; the wait split in the same proportion (the kernel
-      // knows run_delay only in total).
+      if (!c_.exact_cpu_wait) {
+        // What the module does: run by CPU (its exit path's split), the
+        // wait in the same proportion (the kernel knows run_delay only in
+        // total).
+        s32 cpus[KQ_RAN_SLOTS];
+        u64 ns[KQ_RAN_SLOTS];
+        unsigned n = 0;
+        for (const auto& [cpu, run] : t.w_run_cpu) {
+          if (n == KQ_RAN_SLOTS || !run) continue;
+          cpus[n] = cpu;
+          ns[n++] = run;
+        }
+        kq_ledger_entry x[KQ_RAN_SLOTS];
+        const unsigned m = kq_ledger_split(x, t.cpu, t.w_run, t.w_wait, t.weight_milli,
+                                           t.st.debt_ns, cpus, ns, n);
+        for (unsigned k = 0; k < m; k++) {
+          e.push_back(x[k]);
+          owner.push_back(i);
+        }
+        continue;
+      }
+      // Exact per-CPU wait, which the kernel does not keep: how much the
+      // split by run costs.
       if (t.w_run_cpu.empty()) t.w_run_cpu[t.cpu] = 0;
-      if (c_.exact_cpu_wait)
-        for (const auto& [cpu, wait] : t.w_wait_cpu) t.w_run_cpu.try_emplace(cpu, 0);
-      uint64_t wait_left = t.w_wait;
+      for (const auto& [cpu, wait] : t.w_wait_cpu) t.w_run_cpu.try_emplace(cpu, 0);
       size_t k = 0;
       for (const auto& [cpu, run] : t.w_run_cpu) {
         kq_ledger_entry x{};
         x.cpu = cpu;
         x.run_ns = run;
-        const bool last = ++k == t.w_run_cpu.size();
-        x.wait_ns = c_.exact_cpu_wait ? t.w_wait_cpu[cpu]
-                    : last || !t.w_run
-                        ? wait_left
-                        : static_cast<uint64_t>(double(t.w_wait) * double(run) / double(t.w_run));
-        wait_left -= x.wait_ns;
+        x.wait_ns = t.w_wait_cpu[cpu];
         x.weight = t.weight_milli;
-        x.debt_ns = k == 1 ? t.st.debt_ns : 0;
+        x.debt_ns = ++k == 1 ? t.st.debt_ns : 0;
         e.push_back(x);
         owner.push_back(i);
       }

@@ -141,6 +141,155 @@ TEST(Ledger, UnpinnedVcpuPerCpu) {
   EXPECT_EQ(e[3].debt_ns, -5 * s64{kMs});
 }
 
+// Where the exit path charged run time, slot by slot.
+TEST(RanOn, AddFillsFreeSlotsThenRoundRobin) {
+  kq_ran_on r[KQ_RAN_SLOTS];
+  kq_ran_init(r);
+  for (const auto& x : r) {
+    EXPECT_EQ(x.cpu, -1);
+    EXPECT_EQ(x.ns, 0u);
+  }
+  u32 next = 0;
+  kq_ran_add(r, &next, 5, 10);
+  kq_ran_add(r, &next, 7, 20);
+  kq_ran_add(r, &next, 5, 1);  // same CPU: same slot
+  EXPECT_EQ(r[0].cpu, 5);
+  EXPECT_EQ(r[0].ns, 11u);
+  EXPECT_EQ(r[1].cpu, 7);
+  EXPECT_EQ(r[1].ns, 20u);
+  EXPECT_EQ(r[2].cpu, -1);
+  kq_ran_add(r, &next, 0, 3);  // CPU 0 is a CPU, not "unused"
+  kq_ran_add(r, &next, 9, 4);
+  EXPECT_EQ(r[2].cpu, 0);
+  EXPECT_EQ(r[3].cpu, 9);
+  EXPECT_EQ(next, 0u);  // free slots were taken without turning
+  // All in use: a fifth CPU takes slot 0, a sixth slot 1.
+  kq_ran_add(r, &next, 11, 6);
+  EXPECT_EQ(r[0].cpu, 11);
+  EXPECT_EQ(r[0].ns, 6u);
+  EXPECT_EQ(next, 1u);
+  kq_ran_add(r, &next, 12, 8);
+  EXPECT_EQ(r[1].cpu, 12);
+  EXPECT_EQ(r[1].ns, 8u);
+  EXPECT_EQ(r[2].ns, 3u);
+  EXPECT_EQ(next, 2u);
+  // A freed slot in the middle is taken before any turn.
+  r[3].cpu = -1;
+  kq_ran_add(r, &next, 13, 1);
+  EXPECT_EQ(r[3].cpu, 13);
+  EXPECT_EQ(next, 2u);
+  next = KQ_RAN_SLOTS + 1;  // out of range: wraps, never past the array
+  kq_ran_add(r, &next, 14, 1);
+  EXPECT_EQ(r[1].cpu, 14);
+  EXPECT_EQ(next, 2u);
+}
+
+TEST(RanOn, WindowDeltas) {
+  kq_ran_on prev[KQ_RAN_SLOTS], cur[KQ_RAN_SLOTS];
+  kq_ran_init(prev);
+  kq_ran_init(cur);
+  s32 cpus[KQ_RAN_SLOTS];
+  u64 ns[KQ_RAN_SLOTS];
+  EXPECT_EQ(kq_ran_window(prev, cur, cpus, ns), 0u);
+  prev[0] = {2, 100};
+  prev[1] = {3, 50};
+  prev[2] = {4, 10};
+  cur[0] = {2, 130};  // +30 on CPU 2
+  cur[1] = {3, 50};   // nothing on CPU 3: left out
+  cur[2] = {6, 7};    // the slot moved to CPU 6: counts from 0
+  cur[3] = {0, 9};    // a new slot, on CPU 0
+  ASSERT_EQ(kq_ran_window(prev, cur, cpus, ns), 3u);
+  EXPECT_EQ(cpus[0], 2);
+  EXPECT_EQ(ns[0], 30u);
+  EXPECT_EQ(cpus[1], 6);
+  EXPECT_EQ(ns[1], 7u);
+  EXPECT_EQ(cpus[2], 0);
+  EXPECT_EQ(ns[2], 9u);
+  // Taken again by the same CPU with less than before: from 0 too.
+  cur[0] = {2, 40};
+  ASSERT_EQ(kq_ran_window(prev, cur, cpus, ns), 3u);
+  EXPECT_EQ(ns[0], 40u);
+  cur[0] = {2, 100};  // exactly as before: nothing
+  ASSERT_EQ(kq_ran_window(prev, cur, cpus, ns), 2u);
+  EXPECT_EQ(cpus[0], 6);
+}
+
+TEST(Ledger, SplitByWhereItRan) {
+  kq_ledger_entry e[KQ_RAN_SLOTS];
+  const s32 cpus[] = {3, 1, 2};
+  const u64 ns[] = {6, 3, 1};
+  // 100 ms run, 50 ms wait: 60/30/10 and 30/15/5, the debt in the first.
+  ASSERT_EQ(kq_ledger_split(e, 9, 100 * kMs, 50 * kMs, 777, -42, cpus, ns, 3), 3u);
+  EXPECT_EQ(e[0].cpu, 3);
+  EXPECT_EQ(e[1].cpu, 1);
+  EXPECT_EQ(e[2].cpu, 2);
+  EXPECT_EQ(e[0].run_ns, 60 * kMs);
+  EXPECT_EQ(e[1].run_ns, 30 * kMs);
+  EXPECT_EQ(e[2].run_ns, 10 * kMs);
+  EXPECT_EQ(e[0].wait_ns, 30 * kMs);
+  EXPECT_EQ(e[1].wait_ns, 15 * kMs);
+  EXPECT_EQ(e[2].wait_ns, 5 * kMs);
+  for (const auto& x : e) {
+    if (&x == &e[3]) break;
+    EXPECT_EQ(x.weight, 777u);
+  }
+  EXPECT_EQ(e[0].debt_ns, -42);
+  EXPECT_EQ(e[1].debt_ns, 0);
+  EXPECT_EQ(e[2].debt_ns, 0);
+  EXPECT_EQ(kq_ledger_join(e, 3), -42);
+  // Rounding: the last takes what is left, nothing is lost or made up.
+  const u64 thirds[] = {1, 1, 1};
+  ASSERT_EQ(kq_ledger_split(e, 0, 100, 10, 1, 0, cpus, thirds, 3), 3u);
+  EXPECT_EQ(e[0].run_ns, 33u);
+  EXPECT_EQ(e[1].run_ns, 33u);
+  EXPECT_EQ(e[2].run_ns, 34u);
+  EXPECT_EQ(e[0].wait_ns + e[1].wait_ns + e[2].wait_ns, 10u);
+  EXPECT_EQ(e[2].wait_ns, 4u);
+  // No split (no entry seen, or nothing charged): one entry where it is.
+  for (unsigned n : {0u, 2u}) {
+    const u64 zero[] = {0, 0};
+    ASSERT_EQ(kq_ledger_split(e, 9, 5, 6, 7, 8, cpus, zero, n), 1u) << n;
+    EXPECT_EQ(e[0].cpu, 9);
+    EXPECT_EQ(e[0].run_ns, 5u);
+    EXPECT_EQ(e[0].wait_ns, 6u);
+    EXPECT_EQ(e[0].weight, 7u);
+    EXPECT_EQ(e[0].debt_ns, 8);
+  }
+  // Pinned: one CPU, the whole window there.
+  ASSERT_EQ(kq_ledger_split(e, 9, 5, 6, 7, 8, cpus, ns, 1), 1u);
+  EXPECT_EQ(e[0].cpu, 3);
+  EXPECT_EQ(e[0].run_ns, 5u);
+  EXPECT_EQ(e[0].wait_ns, 6u);
+}
+
+// The ledger over split entries is the ledger of the per-CPU groups.  A
+// 50 ms window; vCPU 0 ran 30 ms on CPU 0 and 20 on CPU 1, waited 30 ms
+// (18 and 12 by the split); vCPU 1 and 2 are always runnable on CPU 0 and
+// 1.  CPU 0: runnable 48 and 50, overlapping 48: 24 each, vCPU 1 alone 2
+// more: fair 24 and 26.  CPU 1: 32 and 50, overlap 32: 16 and 16 + 18.
+TEST(Ledger, SplitThenJoinIsPerCpu) {
+  kq_ledger_entry e[KQ_RAN_SLOTS + 2];
+  const s32 cpus[] = {0, 1};
+  const u64 ns[] = {3, 2};
+  const unsigned m = kq_ledger_split(e, 1, 50 * kMs, 30 * kMs, 100, 3 * s64{kMs}, cpus, ns, 2);
+  ASSERT_EQ(m, 2u);
+  e[m] = Entry(0, 20 * kMs, 30 * kMs, 100);      // on CPU 0 all the window
+  e[m + 1] = Entry(1, 30 * kMs, 20 * kMs, 100);  // on CPU 1 all the window
+  kq_ledger_window(e, m + 2);
+  EXPECT_EQ(e[0].fair_ns, 24 * kMs);
+  EXPECT_EQ(e[1].fair_ns, 16 * kMs);
+  EXPECT_EQ(kq_ledger_join(e, m), (3 + 6 + 4) * s64{kMs});
+  EXPECT_EQ(e[m].debt_ns, -6 * s64{kMs});
+  EXPECT_EQ(e[m + 1].debt_ns, -4 * s64{kMs});
+  // Charged whole to CPU 1 (where it ended the window), as before the
+  // split: CPU 0's vCPU ran 20 of 20 "alone" and the debts are wrong.
+  kq_ledger_entry w[3] = {Entry(1, 50 * kMs, 30 * kMs, 100, 3 * s64{kMs}),
+                          Entry(0, 20 * kMs, 30 * kMs, 100), Entry(1, 30 * kMs, 20 * kMs, 100)};
+  kq_ledger_window(w, 3);
+  EXPECT_NE(w[0].debt_ns, 13 * s64{kMs});
+  EXPECT_EQ(w[1].debt_ns, 0);  // alone on CPU 0 as far as the ledger knew
+}
+
 u64 Rand(std::mt19937_64& rng, u64 n) { return n ? rng() % n : 0; }
 
 std::vector<kq_ledger_entry> RandomGroup(std::mt19937_64& rng) {
