@@ -16,28 +16,6 @@
 #include "kvm_quanta.h"
 
 /*
- * Where the thread ran since the vCPU's last entry, for the ledger of an
- * unpinned vCPU: up to the exit on the entry's CPU, the rest on this one
- * (the thread may have moved while out of the guest).  Run times are the
- * scheduler's sum_exec_runtime, so the split adds up to the thread's.
- */
-static void kq_ran_since_entry(struct kq_vcpu *v)
-{
-	u64 exec = current->se.sum_exec_runtime, mid = v->exit_exec;
-	int cpu = smp_processor_id();
-
-	if (v->entry_task != current || exec < v->entry_exec)
-		return;		/* first entry, or another thread's clock */
-	if (mid < v->entry_exec || mid > exec)
-		mid = exec;
-	if (mid > v->entry_exec)
-		kq_ran_add(v->ran_on, &v->ran_next, v->entry_cpu,
-			   mid - v->entry_exec);
-	if (exec > mid)
-		kq_ran_add(v->ran_on, &v->ran_next, cpu, exec - mid);
-}
-
-/*
  * Both probes disable preemption themselves: the per-CPU pool (one taker
  * per CPU) and the per-CPU profile rely on it, and since 7.x tracepoints
  * call probes under SRCU with preemption enabled; only KVM's call sites
@@ -70,9 +48,11 @@ static KQ_PROBE_KVM_EXIT(kq_probe_exit)
 					     v->entry_exec);
 		}
 		v->guest_ns += dt;
+		/* Exact and where it happened: the ledger's split by CPU. */
+		if (dt)
+			kq_ran_add(v->ran_on, &v->ran_next, v->entry_cpu, dt);
 		v->entry_ns = 0;
 		write_seqcount_end(&v->seq);
-		v->exit_exec = current->se.sum_exec_runtime;
 		/* Published after the VM was set up; freed after RCU. */
 		vm = smp_load_acquire(&v->vm);
 		/* The guest ran on the entry CPU: charge no other. */
@@ -116,10 +96,8 @@ static KQ_PROBE_KVM_ENTRY(kq_probe_entry)
 		} else {
 			kq_exit_attribute(&v->acct, &now);
 		}
-		kq_ran_since_entry(v);
 		write_seqcount_end(&v->seq);
 		v->entry_cpu = smp_processor_id();
-		v->entry_task = current;
 		v->entry_exec = current->se.sum_exec_runtime;
 		v->entry_ns = local_clock();
 	}

@@ -108,8 +108,8 @@ struct kq_sched_params {
  *	(vcpu->pid) and the sampler follows it (kq_vcpu_follow()); its
  *	scheduler statistics and perf counters are the vCPU's.  Sampling
  *	context only.
- * @seq: guards @acct, @acct_unbased and @guest_ns for readers; written
- *	only by the vCPU's thread once published
+ * @seq: guards @acct, @acct_unbased, @guest_ns and @ran_on for readers;
+ *	written only by the vCPU's thread once published
  * @acct: exits and their kinds
  * @acct_unbased: @acct has no exact base yet: registered from another
  *	thread, or at an exit KVM has not counted yet; readers count from
@@ -118,6 +118,9 @@ struct kq_sched_params {
  * @entry_exec: the thread's sum_exec_runtime at the last entry
  * @entry_cpu: the CPU of the last entry
  * @guest_ns: time spent in guest mode
+ * @ran_on: @guest_ns by the CPU it was spent on, in up to KQ_RAN_SLOTS
+ *	CPUs (kq_ran_add()), for the ledger of an unpinned vCPU
+ * @ran_next: the slot of @ran_on to take next when all are in use
  * @counters: its perf counters, sampling context only
  * @counters_gen: event set generation @counters were opened for
  * @pmu_epoch: bumped at every (re)opening of @counters; a window whose two
@@ -161,11 +164,9 @@ struct kq_vcpu {
 	u64 entry_ns;
 	u64 entry_exec;
 	int entry_cpu;
-	const struct task_struct *entry_task;
-	u64 exit_exec;
+	u64 guest_ns;
 	struct kq_ran_on ran_on[KQ_RAN_SLOTS];
 	u32 ran_next;
-	u64 guest_ns;
 	struct kq_counters counters;
 	unsigned int counters_gen;
 	u32 pmu_epoch;

@@ -223,7 +223,7 @@ void kq_vcpu_sight(struct kvm_vcpu *vcpu)
  * @exits: output, all exits counted
  * @kinds: output, exits by kind, summing to @exits
  * @guest_ns: output, time in guest mode, or NULL
- * @ran_on: output, KQ_RAN_SLOTS slots of run time by CPU, or NULL
+ * @ran_on: output, KQ_RAN_SLOTS slots of guest time by CPU, or NULL
  *
  * One read section, so all belong to the same instant.
  */

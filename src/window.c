@@ -34,7 +34,7 @@ static DEFINE_MUTEX(kq_latest_lock);
 static struct kq_sample *kq_latest;
 static unsigned int kq_latest_n;
 
-/* Where a vCPU's thread ran in the window: CPUs and run time on each. */
+/* Where a vCPU ran in the window: CPUs and its guest time on each. */
 struct kq_ran_split {
 	s32 cpus[KQ_RAN_SLOTS];
 	u64 ns[KQ_RAN_SLOTS];
@@ -98,7 +98,8 @@ static void kq_window_ledger(struct kq_vcpu **vs, const struct kq_sample *s,
 			     unsigned int n)
 {
 	struct kq_ledger_entry *e;
-	unsigned int i, j, first, m = 0, *at, *cnt;
+	unsigned int *at, *cnt;
+	unsigned int i, j, first, m = 0;
 	u64 vm_runnable;
 
 	for (first = 0; first < n; first = i) {

@@ -222,18 +222,19 @@ void kq_policy_window(const struct kq_policy_params *p,
 	u64 min = (u64)vp->min_us * 1000, max = (u64)vp->max_us * 1000;
 	u64 base = (u64)vp->base_us * 1000, target;
 	u32 reason = KVM_QUANTA_R_BASE;
-	s32 prev = st->payback;
+	s32 payback = 0;
 
-	st->payback = 0;
 	if (vp->enabled) {
 		st->history_pct = kq_history_step(p, st->history_pct, h);
 		base = kq_clamp64(base + kq_sdiv64((s64)base * st->history_pct,
 						   100), min, max);
 		reason = kq_classify(p, w, h);
-		st->payback = kq_ledger_correction(st->debt_ns,
-						   (s64)p->debt_max_us * 1000,
-						   prev);
+		payback = kq_ledger_correction(st->debt_ns,
+					       (s64)p->debt_max_us * 1000,
+					       st->payback);
 	}
+	/* One store: the exit path reads it without the lock. */
+	st->payback = payback;
 	if (st->payback > 0 &&
 	    (reason == KVM_QUANTA_R_WARM || reason == KVM_QUANTA_R_BASE))
 		reason = KVM_QUANTA_R_PAYBACK;
@@ -583,7 +584,7 @@ void kq_ledger_window(struct kq_ledger_entry *e, unsigned int n)
  * @weight: its weight, kq_ledger_weight()
  * @debt_ns: its ledger
  * @cpus: the CPUs it ran on in the window, kq_ran_window()
- * @ns: the run time charged to each there
+ * @ns: its guest time on each
  * @n: how many, 0 to KQ_RAN_SLOTS
  *
  * @run_ns and @wait_ns are split in proportion to @ns (the scheduler keeps

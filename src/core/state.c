@@ -229,51 +229,55 @@ void kq_ran_init(struct kq_ran_on ran[KQ_RAN_SLOTS])
 
 	for (i = 0; i < KQ_RAN_SLOTS; i++) {
 		ran[i].cpu = -1;
+		ran[i].gen = 0;
 		ran[i].ns = 0;
 	}
 }
 
 /**
- * kq_ran_add() - charge run time of a vCPU's thread to a CPU
+ * kq_ran_add() - charge a vCPU's guest time to the CPU it ran on
  * @ran: its slots
  * @next: the slot to take next when all are in use (round robin)
  * @cpu: the CPU
- * @ns: run time there
+ * @ns: guest time there
  *
- * O(KQ_RAN_SLOTS), for the exit path.  A thread that runs on more CPUs
- * than there are slots between two windows loses the oldest CPU's share
- * of the split (kq_ran_window()), not run time: the ledger takes the run
- * time from the scheduler and only its split from here.
+ * O(KQ_RAN_SLOTS), for the exit path.  When a vCPU meets a fifth CPU, the
+ * round robin's slot takes it; what that slot had gathered since the last
+ * window drops out of the split (kq_ran_window()), not out of the ledger,
+ * which takes run and wait time from the scheduler and only their split
+ * from here.
  */
 void kq_ran_add(struct kq_ran_on ran[KQ_RAN_SLOTS], u32 *next, s32 cpu,
 		u64 ns)
 {
-	unsigned int i, free = KQ_RAN_SLOTS;
+	unsigned int i, slot = KQ_RAN_SLOTS;
 
 	for (i = 0; i < KQ_RAN_SLOTS; i++) {
 		if (ran[i].cpu == cpu) {
 			ran[i].ns += ns;
 			return;
 		}
-		if (ran[i].cpu < 0 && free == KQ_RAN_SLOTS)
-			free = i;
+		if (ran[i].cpu < 0 && slot == KQ_RAN_SLOTS)
+			slot = i;
 	}
-	if (free == KQ_RAN_SLOTS) {
-		free = *next % KQ_RAN_SLOTS;
-		*next = (free + 1) % KQ_RAN_SLOTS;
+	if (slot == KQ_RAN_SLOTS) {
+		slot = *next % KQ_RAN_SLOTS;
+		*next = (slot + 1) % KQ_RAN_SLOTS;
 	}
-	ran[free].cpu = cpu;
-	ran[free].ns = ns;
+	ran[slot].cpu = cpu;
+	ran[slot].gen++;
+	ran[slot].ns = ns;
 }
 
 /**
- * kq_ran_window() - run time by CPU between two readings
+ * kq_ran_window() - guest time by CPU between two readings
  * @prev: the slots at the earlier reading
  * @cur: the slots at the later one
- * @cpus: output, the CPUs with run time in between
- * @ns: output, that run time, each above 0
+ * @cpus: output, the CPUs with guest time in between
+ * @ns: output, that time, each above 0
  *
- * A slot that took another CPU in between counts from 0.
+ * A slot that took a CPU in between (another, or the same one again)
+ * counts from 0.
  *
  * Return: how many CPUs, 0 to KQ_RAN_SLOTS.
  */
@@ -288,7 +292,7 @@ unsigned int kq_ran_window(const struct kq_ran_on prev[KQ_RAN_SLOTS],
 		if (cur[i].cpu < 0)
 			continue;
 		d = cur[i].ns;
-		if (prev[i].cpu == cur[i].cpu && cur[i].ns >= prev[i].ns)
+		if (prev[i].cpu == cur[i].cpu && prev[i].gen == cur[i].gen)
 			d -= prev[i].ns;
 		if (!d)
 			continue;

@@ -38,12 +38,15 @@ struct kq_pmu_value {
 #define KQ_RAN_SLOTS 4
 
 /**
- * struct kq_ran_on - run time of a vCPU's thread charged to one CPU
+ * struct kq_ran_on - a vCPU's guest time on one CPU
  * @cpu: the CPU; -1 for a slot not in use
+ * @gen: bumped each time the slot takes a CPU, so that a reader tells a
+ *	slot taken again by the same CPU from one that kept it
  * @ns: cumulative, since the slot took this CPU
  */
 struct kq_ran_on {
 	s32 cpu;
+	u32 gen;
 	u64 ns;
 };
 
@@ -63,7 +66,7 @@ struct kq_ran_on {
  * @pmu: guest-only perf counters by role
  * @pmu_epoch: which opening of the counters @pmu was read from; counts of
  *	two openings cannot be subtracted
- * @ran_on: its thread's run time by CPU, as the exit path charged it
+ * @ran_on: its guest time by CPU (kq_ran_add())
  */
 struct kq_reading {
 	u64 t_ns;

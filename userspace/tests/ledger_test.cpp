@@ -164,8 +164,10 @@ TEST(RanOn, AddFillsFreeSlotsThenRoundRobin) {
   EXPECT_EQ(r[3].cpu, 9);
   EXPECT_EQ(next, 0u);  // free slots were taken without turning
   // All in use: a fifth CPU takes slot 0, a sixth slot 1.
+  EXPECT_EQ(r[0].gen, 1u);
   kq_ran_add(r, &next, 11, 6);
   EXPECT_EQ(r[0].cpu, 11);
+  EXPECT_EQ(r[0].gen, 2u);  // taken again: a reader must not subtract
   EXPECT_EQ(r[0].ns, 6u);
   EXPECT_EQ(next, 1u);
   kq_ran_add(r, &next, 12, 8);
@@ -191,13 +193,13 @@ TEST(RanOn, WindowDeltas) {
   s32 cpus[KQ_RAN_SLOTS];
   u64 ns[KQ_RAN_SLOTS];
   EXPECT_EQ(kq_ran_window(prev, cur, cpus, ns), 0u);
-  prev[0] = {2, 100};
-  prev[1] = {3, 50};
-  prev[2] = {4, 10};
-  cur[0] = {2, 130};  // +30 on CPU 2
-  cur[1] = {3, 50};   // nothing on CPU 3: left out
-  cur[2] = {6, 7};    // the slot moved to CPU 6: counts from 0
-  cur[3] = {0, 9};    // a new slot, on CPU 0
+  prev[0] = {2, 1, 100};
+  prev[1] = {3, 1, 50};
+  prev[2] = {4, 1, 10};
+  cur[0] = {2, 1, 130};  // +30 on CPU 2
+  cur[1] = {3, 1, 50};   // nothing on CPU 3: left out
+  cur[2] = {6, 2, 7};    // the slot took CPU 6: counts from 0
+  cur[3] = {0, 1, 9};    // a new slot, on CPU 0
   ASSERT_EQ(kq_ran_window(prev, cur, cpus, ns), 3u);
   EXPECT_EQ(cpus[0], 2);
   EXPECT_EQ(ns[0], 30u);
@@ -205,13 +207,50 @@ TEST(RanOn, WindowDeltas) {
   EXPECT_EQ(ns[1], 7u);
   EXPECT_EQ(cpus[2], 0);
   EXPECT_EQ(ns[2], 9u);
-  // Taken again by the same CPU with less than before: from 0 too.
-  cur[0] = {2, 40};
+  // Taken again by the same CPU in between (a new generation): from 0,
+  // whether it has gathered more or less than before.
+  cur[0] = {2, 2, 40};
   ASSERT_EQ(kq_ran_window(prev, cur, cpus, ns), 3u);
   EXPECT_EQ(ns[0], 40u);
-  cur[0] = {2, 100};  // exactly as before: nothing
+  cur[0] = {2, 2, 160};
+  ASSERT_EQ(kq_ran_window(prev, cur, cpus, ns), 3u);
+  EXPECT_EQ(ns[0], 160u);
+  cur[0] = {2, 1, 100};  // kept, nothing more: nothing
   ASSERT_EQ(kq_ran_window(prev, cur, cpus, ns), 2u);
   EXPECT_EQ(cpus[0], 6);
+}
+
+TEST(RanOn, AddThenWindowAcrossEvictions) {
+  kq_ran_on r[KQ_RAN_SLOTS], prev[KQ_RAN_SLOTS];
+  kq_ran_init(r);
+  u32 next = 0;
+  for (s32 cpu = 0; cpu < KQ_RAN_SLOTS; cpu++) kq_ran_add(r, &next, cpu, 100);
+  std::copy(r, r + KQ_RAN_SLOTS, prev);
+  s32 cpus[KQ_RAN_SLOTS];
+  u64 ns[KQ_RAN_SLOTS];
+  kq_ran_add(r, &next, 0, 5);    // slot 0: 105
+  kq_ran_add(r, &next, 9, 7);    // CPU 9 takes slot 0 (CPU 0's 5 drop out)
+  kq_ran_add(r, &next, 0, 200);  // CPU 0 takes slot 1 (CPU 1 had nothing new)
+  kq_ran_add(r, &next, 2, 3);    // slot 2: 103
+  ASSERT_EQ(kq_ran_window(prev, r, cpus, ns), 3u);
+  EXPECT_EQ(cpus[0], 9);
+  EXPECT_EQ(ns[0], 7u);
+  EXPECT_EQ(cpus[1], 0);
+  EXPECT_EQ(ns[1], 200u);
+  EXPECT_EQ(cpus[2], 2);
+  EXPECT_EQ(ns[2], 3u);
+  // A CPU that loses its slot and takes the same one back within a window
+  // counts from 0 there: 150, not 150 - 100.
+  kq_ran_init(r);
+  next = 0;
+  for (s32 cpu = 0; cpu < KQ_RAN_SLOTS; cpu++) kq_ran_add(r, &next, cpu, 100);
+  std::copy(r, r + KQ_RAN_SLOTS, prev);
+  for (s32 cpu = 10; cpu < 10 + KQ_RAN_SLOTS; cpu++) kq_ran_add(r, &next, cpu, 1);
+  kq_ran_add(r, &next, 0, 150);
+  ASSERT_EQ(kq_ran_window(prev, r, cpus, ns), 4u);
+  EXPECT_EQ(cpus[0], 0);
+  EXPECT_EQ(ns[0], 150u);
+  EXPECT_EQ(ns[1] + ns[2] + ns[3], 3u);
 }
 
 TEST(Ledger, SplitByWhereItRan) {
