@@ -621,7 +621,6 @@ unsigned int kq_ledger_split(struct kq_ledger_entry *e, s32 cpu, u64 run_ns,
 		wait_left -= e[i].wait_ns;
 		e[i].weight = weight;
 		e[i].debt_ns = i ? 0 : debt_ns;
-		e[i].fair_ns = 0;
 	}
 	return n;
 }

@@ -107,12 +107,16 @@ def test_software_signals():
                        "guest_ns", "exits", "ipc_milli")}
         print(f"# {prog}: {vals[prog]} schedstat {rv['schedstat']}", flush=True)
     io, comp, cpuid = vals["iostorm"], vals["compute"], vals["cpuidstorm"]
-    check("iostorm-exit-rate-high", io["exit_rate_milli"] > 20 * comp["exit_rate_milli"],
-          f"iostorm {io['exit_rate_milli']} vs compute {comp['exit_rate_milli']} milli-exits/ms")
-    check("iostorm-runs-short", io["mean_run_ns"] * 20 < comp["mean_run_ns"],
-          f"mean run iostorm {io['mean_run_ns']} ns vs compute {comp['mean_run_ns']} ns")
-    check("cpuidstorm-exit-rate-high", cpuid["exit_rate_milli"] > 20 * comp["exit_rate_milli"],
-          f"cpuidstorm {cpuid['exit_rate_milli']} vs compute {comp['exit_rate_milli']}")
+    # Rates per guest ms: the compute VM's follow the host's tick, the
+    # storms' the cost of a round trip through KVM, which a KASAN kernel
+    # under TCG (and a busy host, whose preemption lands in guest time)
+    # multiplies: speed, asserted on the stock kernels only.
+    t.timing("iostorm-exit-rate-high", io["exit_rate_milli"] > 20 * comp["exit_rate_milli"],
+             f"iostorm {io['exit_rate_milli']} vs compute {comp['exit_rate_milli']} milli-exits/ms")
+    t.timing("iostorm-runs-short", io["mean_run_ns"] * 20 < comp["mean_run_ns"],
+             f"mean run iostorm {io['mean_run_ns']} ns vs compute {comp['mean_run_ns']} ns")
+    t.timing("cpuidstorm-exit-rate-high", cpuid["exit_rate_milli"] > 20 * comp["exit_rate_milli"],
+             f"cpuidstorm {cpuid['exit_rate_milli']} vs compute {comp['exit_rate_milli']}")
     check("no-pmu-no-ipc", all(v["ipc_milli"] is None for v in vals.values()),
           f"ipc without a PMU: {[v['ipc_milli'] for v in vals.values()]}")
     for prog, (vm, rv) in by_prog.items():

@@ -154,6 +154,29 @@ TEST(State, WindowDeltasMatchTheDocumentedMeaning) {
 // Without multiplexing, cutting a stream into windows loses nothing: the
 // long-term total of the windows is the window from the first reading to
 // the last, deltas and derived values alike.
+// An exit read before its kind was known shows as "other", then as its
+// kind: a kind may step back by one between readings.  That reads as 0,
+// not as 2^64 - 1, and the other kinds and the exit count are untouched.
+TEST(State, KindStepsBackReadsZero) {
+  kq_reading a{}, b{};
+  a.exits = 15;
+  a.kinds[KVM_QUANTA_EXIT_IO] = 10;
+  a.kinds[KVM_QUANTA_EXIT_OTHER] = 5;
+  b.exits = 16;
+  b.kinds[KVM_QUANTA_EXIT_IO] = 12;
+  b.kinds[KVM_QUANTA_EXIT_OTHER] = 4;
+  kq_window w{};
+  kq_window_from(&w, &a, &b);
+  EXPECT_EQ(w.exits, 1u);
+  EXPECT_EQ(w.kinds[KVM_QUANTA_EXIT_IO], 2u);
+  EXPECT_EQ(w.kinds[KVM_QUANTA_EXIT_OTHER], 0u);
+  // A counter that wrapped still moves forward.
+  a.kinds[KVM_QUANTA_EXIT_IO] = ~u64{0} - 1;
+  b.kinds[KVM_QUANTA_EXIT_IO] = 3;
+  kq_window_from(&w, &a, &b);
+  EXPECT_EQ(w.kinds[KVM_QUANTA_EXIT_IO], 5u);
+}
+
 TEST(State, SumOfWindowsIsLastMinusFirst) {
   std::mt19937_64 rng(2);
   for (int run = 0; run < 300; ++run) {
