@@ -6,7 +6,8 @@ and CPU shares stay fair; in observe nothing changes; every change to a
 thread is undone.  Then a mixed duty-cycle set on one CPU (always-runnable
 compute, compute whose VMM thread sleeps half the time, an exit storm):
 enforce's shares within 2 points of observe's, the compute vCPU's quantum
-still extended.  Runs inside the guest."""
+still extended where the kernel has a per-task slice (not shorter on CFS).
+And the ledger of an unpinned vCPU.  Runs inside the guest."""
 import ctypes
 import os
 import time
@@ -137,8 +138,8 @@ def duty_cycle():
 
 def unpinned():
     """The ledger of an unpinned vCPU (observe): one compute vCPU pinned to
-    each CPU and a third moved between them every 30 ms.  Charged by where
-    its thread ran, nobody's debt grows; charged whole to the CPU it ended
+    each CPU and a third moved between them every 30 ms.  Charged where it
+    ran (guest time by CPU), nobody's debt grows much; charged whole to the CPU it ended
     each window on, the moving one was owed about 12 ms per 100 ms window
     and the vCPU it was counted with owed as much."""
     t.write(f"{SYSFS}/mode", "observe")
