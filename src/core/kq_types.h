@@ -7,8 +7,11 @@
 #define _KQ_CORE_TYPES_H
 
 #ifdef __KERNEL__
+#include <linux/compiler.h>
 #include <linux/errno.h>
 #include <linux/types.h>
+/* A store that a lockless reader loads with READ_ONCE() (the exit path). */
+#define kq_publish(x, val) WRITE_ONCE(x, val)
 #else
 #include <errno.h>
 #include <linux/types.h>
@@ -19,6 +22,7 @@ typedef __u32 u32;
 typedef __u64 u64;
 typedef __s32 s32;
 typedef __s64 s64;
+#define kq_publish(x, val) ((x) = (val))
 #endif
 
 #endif /* _KQ_CORE_TYPES_H */

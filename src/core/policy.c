@@ -233,9 +233,9 @@ void kq_policy_window(const struct kq_policy_params *p,
 					       (s64)p->debt_max_us * 1000,
 					       st->payback);
 	}
-	/* One store: the exit path reads it without the lock. */
-	st->payback = payback;
-	if (st->payback > 0 &&
+	/* One store each: the exit path reads them without the lock. */
+	kq_publish(st->payback, payback);
+	if (payback > 0 &&
 	    (reason == KVM_QUANTA_R_WARM || reason == KVM_QUANTA_R_BASE))
 		reason = KVM_QUANTA_R_PAYBACK;
 
@@ -253,8 +253,8 @@ void kq_policy_window(const struct kq_policy_params *p,
 		target = base;
 		break;
 	}
-	st->target_ns = target;
-	st->reason = reason;
+	kq_publish(st->target_ns, target);
+	kq_publish(st->reason, reason);
 	st->decisions[reason]++;
 }
 
@@ -549,9 +549,9 @@ static void kq_ledger_cpu(struct kq_ledger_entry *e, unsigned int m)
  * for the model and where it is exact), and debt_ns grows by run_ns -
  * fair_ns.  On each CPU the fair shares add up to the time its vCPUs ran,
  * so the debts of its entries change by a sum of zero.  A vCPU that ran
- * on several CPUs has an entry on each (its run by CPU, its wait split in
- * the same proportion); put its debt in one of them and 0 in the others,
- * and add their debt_ns up afterwards.  A vCPU seen for the first time
+ * on several CPUs has an entry on each (kq_ledger_split()); its debt is
+ * in one of them and 0 in the others, added up afterwards
+ * (kq_ledger_join()).  A vCPU seen for the first time
  * joins from its second window: its first one does not start with its
  * CPU-mates'.
  *

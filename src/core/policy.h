@@ -114,8 +114,9 @@ struct kq_vcpu_policy {
  * struct kq_ledger_entry - a vCPU's window on one CPU, for the ledger
  * @cpu: the CPU; a vCPU that ran on several CPUs in the window gets one
  *	entry per CPU (see kq_ledger_window())
- * @run_ns: time it ran there (sum_exec_runtime delta)
- * @wait_ns: time it waited runnable there (run_delay delta)
+ * @run_ns: time it ran there (its sum_exec_runtime delta, or the share
+ *	of it kq_ledger_split() gives this CPU)
+ * @wait_ns: time it waited runnable there (run_delay delta, or its share)
  * @weight: its weight, kq_ledger_weight(); any unit, the same for all
  * @debt_ns: in: its ledger; out: plus what it ran beyond @fair_ns
  * @fair_ns: out: what the unmodified scheduler would have given it

@@ -220,7 +220,7 @@ void kq_history_add(struct kq_history *h, const struct kq_window *w)
 }
 
 /**
- * kq_ran_init() - no run time on any CPU yet
+ * kq_ran_init() - no guest time on any CPU yet
  * @ran: the slots
  */
 void kq_ran_init(struct kq_ran_on ran[KQ_RAN_SLOTS])
@@ -277,7 +277,8 @@ void kq_ran_add(struct kq_ran_on ran[KQ_RAN_SLOTS], u32 *next, s32 cpu,
  * @ns: output, that time, each above 0
  *
  * A slot that took a CPU in between (another, or the same one again)
- * counts from 0.
+ * counts from 0, and so does one that went back (a generation that
+ * wrapped after 2^32 takings: never a huge delta).
  *
  * Return: how many CPUs, 0 to KQ_RAN_SLOTS.
  */
@@ -292,7 +293,8 @@ unsigned int kq_ran_window(const struct kq_ran_on prev[KQ_RAN_SLOTS],
 		if (cur[i].cpu < 0)
 			continue;
 		d = cur[i].ns;
-		if (prev[i].cpu == cur[i].cpu && prev[i].gen == cur[i].gen)
+		if (prev[i].cpu == cur[i].cpu && prev[i].gen == cur[i].gen &&
+		    cur[i].ns >= prev[i].ns)
 			d -= prev[i].ns;
 		if (!d)
 			continue;

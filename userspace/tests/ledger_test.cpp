@@ -218,6 +218,11 @@ TEST(RanOn, WindowDeltas) {
   cur[0] = {2, 1, 100};  // kept, nothing more: nothing
   ASSERT_EQ(kq_ran_window(prev, cur, cpus, ns), 2u);
   EXPECT_EQ(cpus[0], 6);
+  // Kept by generation but gone back (a generation that wrapped): from 0,
+  // never a delta near 2^64.
+  cur[0] = {2, 1, 60};
+  ASSERT_EQ(kq_ran_window(prev, cur, cpus, ns), 3u);
+  EXPECT_EQ(ns[0], 60u);
 }
 
 TEST(RanOn, AddThenWindowAcrossEvictions) {
