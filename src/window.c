@@ -98,8 +98,7 @@ static void kq_window_ledger(struct kq_vcpu **vs, const struct kq_sample *s,
 			     unsigned int n)
 {
 	struct kq_ledger_entry *e;
-	unsigned int *at, *cnt;
-	unsigned int i, j, first, m = 0;
+	unsigned int i, j, first, m = 0, *cnt;
 	u64 vm_runnable;
 
 	for (first = 0; first < n; first = i) {
@@ -112,10 +111,10 @@ static void kq_window_ledger(struct kq_vcpu **vs, const struct kq_sample *s,
 						      vm_runnable, s[j].w.window_ns);
 	}
 	e = kvmalloc_array(n, KQ_RAN_SLOTS * sizeof(*e), GFP_KERNEL);
-	at = kvmalloc_array(n, 2 * sizeof(*at), GFP_KERNEL);
-	if (!e || !at)
+	cnt = kvmalloc_array(n, sizeof(*cnt), GFP_KERNEL);
+	if (!e || !cnt)
 		goto out;	/* ledgers stand still for a window */
-	cnt = at + n;
+	/* Each vCPU's entries follow the previous vCPU's, in order. */
 	for (i = 0; i < n; i++) {
 		/*
 		 * A vCPU's first window starts at its registration, not with
@@ -123,7 +122,6 @@ static void kq_window_ledger(struct kq_vcpu **vs, const struct kq_sample *s,
 		 */
 		bool joined = vs[i]->hist.windows;
 
-		at[i] = m;
 		cnt[i] = kq_ledger_split(&e[m], s[i].cpu,
 					 joined ? s[i].w.run_ns : 0,
 					 joined ? s[i].w.wait_ns : 0, weights[i],
@@ -132,15 +130,15 @@ static void kq_window_ledger(struct kq_vcpu **vs, const struct kq_sample *s,
 		m += cnt[i];
 	}
 	kq_ledger_window(e, m);
-	for (i = 0; i < n; i++) {
-		s64 debt = kq_ledger_join(&e[at[i]], cnt[i]);
+	for (i = 0, m = 0; i < n; m += cnt[i], i++) {
+		s64 debt = kq_ledger_join(&e[m], cnt[i]);
 
 		spin_lock(&vs[i]->state_lock);
 		vs[i]->pol.debt_ns = debt;
 		spin_unlock(&vs[i]->state_lock);
 	}
 out:
-	kvfree(at);
+	kvfree(cnt);
 	kvfree(e);
 }
 
