@@ -88,9 +88,14 @@ def run(tag, mode, progs=PROGS):
     return out, before, during, reasons
 
 
-def shares_ok(name, res):
+def shares_of(res):
+    """{program: percent of the run time of all} from run()'s results."""
     total = sum(r[1] for r in res.values())
-    shares = {p: 100.0 * r[1] / total for p, r in res.items()}
+    return {p: 100.0 * r[1] / total for p, r in res.items()}
+
+
+def shares_ok(name, res):
+    shares = shares_of(res)
     text = ", ".join(f"{p}: {s:.1f}%" for p, s in shares.items())
     print(f"# {name} shares: {text}", flush=True)
     t.timing(f"{name}-shares-fair", all(28 <= s <= 39 for s in shares.values()),
@@ -112,8 +117,7 @@ def duty_cycle():
         return
     shares = {}
     for mode, r in res.items():
-        total = sum(x[1] for x in r.values())
-        shares[mode] = {p: 100.0 * x[1] / total for p, x in r.items()}
+        shares[mode] = shares_of(r)
         print(f"# duty {mode}: shares " +
               ", ".join(f"{p} {s:.1f}%" for p, s in shares[mode].items()) +
               "; mean quantum (ms) " +
