@@ -548,8 +548,8 @@ static void kq_test_ledger_split(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, n, 2U);
 	KUNIT_EXPECT_EQ(test, ns[0], 3000ULL);
 	KUNIT_EXPECT_EQ(test, cpus[1], 1);
-	m = kq_ledger_split(e, 1, 50000000, 30000000, 100, 3000000, cpus, ns,
-			    n);
+	m = kq_ledger_split(e, 1, 50000000, 30000000, 100, 3000000, true,
+			    cpus, ns, n);
 	KUNIT_ASSERT_EQ(test, m, 2U);
 	KUNIT_EXPECT_EQ(test, e[1].wait_ns, 12000000ULL);
 	kq_test_entry(&e[m], 0, 20000000, 30000000, 100, 0);
@@ -558,6 +558,13 @@ static void kq_test_ledger_split(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kq_ledger_join(e, m), 13000000LL);
 	KUNIT_EXPECT_EQ(test, e[m].debt_ns, -6000000LL);
 	KUNIT_EXPECT_EQ(test, e[m + 1].debt_ns, -4000000LL);
+	/* Its first window: in the ledger with nothing, its debt standing. */
+	m = kq_ledger_split(e, 1, 50000000, 30000000, 100, 3000000, false,
+			    cpus, ns, n);
+	KUNIT_ASSERT_EQ(test, m, 2U);
+	KUNIT_EXPECT_EQ(test, e[0].run_ns + e[1].run_ns, 0ULL);
+	KUNIT_EXPECT_EQ(test, e[0].wait_ns + e[1].wait_ns, 0ULL);
+	KUNIT_EXPECT_EQ(test, kq_ledger_join(e, m), 3000000LL);
 }
 
 /*

@@ -116,17 +116,10 @@ static void kq_window_ledger(struct kq_vcpu **vs, const struct kq_sample *s,
 		goto out;	/* ledgers stand still for a window */
 	/* Each vCPU's entries follow the previous vCPU's, in order. */
 	for (i = 0; i < n; i++) {
-		/*
-		 * A vCPU's first window starts at its registration, not with
-		 * its CPU-mates': it joins from its second window.
-		 */
-		bool joined = vs[i]->hist.windows;
-
-		cnt[i] = kq_ledger_split(&e[m], s[i].cpu,
-					 joined ? s[i].w.run_ns : 0,
-					 joined ? s[i].w.wait_ns : 0, weights[i],
-					 vs[i]->pol.debt_ns, sp[i].cpus,
-					 sp[i].ns, sp[i].n);
+		cnt[i] = kq_ledger_split(&e[m], s[i].cpu, s[i].w.run_ns,
+					 s[i].w.wait_ns, weights[i],
+					 vs[i]->pol.debt_ns, vs[i]->hist.windows,
+					 sp[i].cpus, sp[i].ns, sp[i].n);
 		m += cnt[i];
 	}
 	kq_ledger_window(e, m);

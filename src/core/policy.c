@@ -552,8 +552,7 @@ static void kq_ledger_cpu(struct kq_ledger_entry *e, unsigned int m)
  * on several CPUs has an entry on each (kq_ledger_split()); its debt is
  * in one of them and 0 in the others, added up afterwards
  * (kq_ledger_join()).  A vCPU seen for the first time
- * joins from its second window: its first one does not start with its
- * CPU-mates'.
+ * joins from its second window (kq_ledger_split()).
  *
  * O(n log n), no allocation: the entries are sorted in place by CPU and
  * put back in their order.
@@ -583,6 +582,9 @@ void kq_ledger_window(struct kq_ledger_entry *e, unsigned int n)
  * @wait_ns: its wait in the window
  * @weight: its weight, kq_ledger_weight()
  * @debt_ns: its ledger
+ * @joined: false in its first window, which starts when it was first seen,
+ *	not with its CPU-mates': it joins the ledger from its second window
+ *	(in the first, no run and no wait; its debt stands)
  * @cpus: the CPUs it ran on in the window, kq_ran_window()
  * @ns: its guest time on each
  * @n: how many, 0 to KQ_RAN_SLOTS
@@ -595,12 +597,18 @@ void kq_ledger_window(struct kq_ledger_entry *e, unsigned int n)
  * Return: the number of entries, 1 to KQ_RAN_SLOTS.
  */
 unsigned int kq_ledger_split(struct kq_ledger_entry *e, s32 cpu, u64 run_ns,
-			     u64 wait_ns, u32 weight, s64 debt_ns,
+			     u64 wait_ns, u32 weight, s64 debt_ns, bool joined,
 			     const s32 *cpus, const u64 *ns, unsigned int n)
 {
-	u64 total = 0, run_left = run_ns, wait_left = wait_ns;
+	u64 total = 0, run_left, wait_left;
 	unsigned int i;
 
+	if (!joined) {
+		run_ns = 0;
+		wait_ns = 0;
+	}
+	run_left = run_ns;
+	wait_left = wait_ns;
 	for (i = 0; i < n; i++)
 		total += ns[i];
 	if (!n || !total) {

@@ -135,7 +135,7 @@ struct kq_ledger_entry {
 const char *kq_reason_name(unsigned int reason);
 void kq_ledger_window(struct kq_ledger_entry *e, unsigned int n);
 unsigned int kq_ledger_split(struct kq_ledger_entry *e, s32 cpu, u64 run_ns,
-			     u64 wait_ns, u32 weight, s64 debt_ns,
+			     u64 wait_ns, u32 weight, s64 debt_ns, bool joined,
 			     const s32 *cpus, const u64 *ns, unsigned int n);
 s64 kq_ledger_join(const struct kq_ledger_entry *e, unsigned int n);
 u32 kq_ledger_weight(u32 vm_weight, u64 runnable_ns, u64 vm_runnable_ns,

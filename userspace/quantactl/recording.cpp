@@ -247,11 +247,10 @@ std::optional<ReplayResult> Replay(const Recording& rec, const KnobValues& vm_ov
       // guest time by CPU: one entry there, as the module makes for a
       // vCPU with no split.
       kq_ledger_entry e{};
-      kq_ledger_split(&e, static_cast<s32>(v.cpu.value_or(0)), s.h.windows ? win.run_ns : 0,
-                      s.h.windows ? win.wait_ns : 0,
+      kq_ledger_split(&e, static_cast<s32>(v.cpu.value_or(0)), win.run_ns, win.wait_ns,
                       kq_ledger_weight(pit->second.weight, win.run_ns + win.wait_ns,
                                        vm_runnable[v.vm_id], win.window_ns),
-                      s.st.debt_ns, nullptr, nullptr, 0);
+                      s.st.debt_ns, s.h.windows != 0, nullptr, nullptr, 0);
       ledger.push_back(e);
     }
     kq_ledger_window(ledger.data(), static_cast<unsigned>(ledger.size()));

@@ -390,7 +390,7 @@ class Model {
         }
         kq_ledger_entry x[KQ_RAN_SLOTS];
         const unsigned m = kq_ledger_split(x, t.cpu, t.w_run, t.w_wait, t.weight_milli,
-                                           t.st.debt_ns, cpus, ns, n);
+                                           t.st.debt_ns, true, cpus, ns, n);
         for (unsigned k = 0; k < m; k++) {
           e.push_back(x[k]);
           owner.push_back(i);

@@ -263,7 +263,7 @@ TEST(Ledger, SplitByWhereItRan) {
   const s32 cpus[] = {3, 1, 2};
   const u64 ns[] = {6, 3, 1};
   // 100 ms run, 50 ms wait: 60/30/10 and 30/15/5, the debt in the first.
-  ASSERT_EQ(kq_ledger_split(e, 9, 100 * kMs, 50 * kMs, 777, -42, cpus, ns, 3), 3u);
+  ASSERT_EQ(kq_ledger_split(e, 9, 100 * kMs, 50 * kMs, 777, -42, true, cpus, ns, 3), 3u);
   EXPECT_EQ(e[0].cpu, 3);
   EXPECT_EQ(e[1].cpu, 1);
   EXPECT_EQ(e[2].cpu, 2);
@@ -283,7 +283,7 @@ TEST(Ledger, SplitByWhereItRan) {
   EXPECT_EQ(kq_ledger_join(e, 3), -42);
   // Rounding: the last takes what is left, nothing is lost or made up.
   const u64 thirds[] = {1, 1, 1};
-  ASSERT_EQ(kq_ledger_split(e, 0, 100, 10, 1, 0, cpus, thirds, 3), 3u);
+  ASSERT_EQ(kq_ledger_split(e, 0, 100, 10, 1, 0, true, cpus, thirds, 3), 3u);
   EXPECT_EQ(e[0].run_ns, 33u);
   EXPECT_EQ(e[1].run_ns, 33u);
   EXPECT_EQ(e[2].run_ns, 34u);
@@ -292,7 +292,7 @@ TEST(Ledger, SplitByWhereItRan) {
   // No split (no entry seen, or nothing charged): one entry where it is.
   for (unsigned n : {0u, 2u}) {
     const u64 zero[] = {0, 0};
-    ASSERT_EQ(kq_ledger_split(e, 9, 5, 6, 7, 8, cpus, zero, n), 1u) << n;
+    ASSERT_EQ(kq_ledger_split(e, 9, 5, 6, 7, 8, true, cpus, zero, n), 1u) << n;
     EXPECT_EQ(e[0].cpu, 9);
     EXPECT_EQ(e[0].run_ns, 5u);
     EXPECT_EQ(e[0].wait_ns, 6u);
@@ -300,10 +300,35 @@ TEST(Ledger, SplitByWhereItRan) {
     EXPECT_EQ(e[0].debt_ns, 8);
   }
   // Pinned: one CPU, the whole window there.
-  ASSERT_EQ(kq_ledger_split(e, 9, 5, 6, 7, 8, cpus, ns, 1), 1u);
+  ASSERT_EQ(kq_ledger_split(e, 9, 5, 6, 7, 8, true, cpus, ns, 1), 1u);
   EXPECT_EQ(e[0].cpu, 3);
   EXPECT_EQ(e[0].run_ns, 5u);
   EXPECT_EQ(e[0].wait_ns, 6u);
+}
+
+// A vCPU's first window starts when it was first seen, not with its
+// CPU-mates': it is in the ledger with nothing, its debt standing, and the
+// vCPU it shared the CPU with is charged nothing for it.
+TEST(Ledger, FirstWindowJoinsNothing) {
+  kq_ledger_entry e[2];
+  const s32 cpus[] = {0, 1};
+  const u64 ns[] = {3, 2};
+  ASSERT_EQ(kq_ledger_split(e, 0, 30 * kMs, 20 * kMs, 100, 7, false, cpus, ns, 2), 2u);
+  for (const auto& x : e) {
+    EXPECT_EQ(x.run_ns, 0u);
+    EXPECT_EQ(x.wait_ns, 0u);
+  }
+  ASSERT_EQ(kq_ledger_split(e, 0, 30 * kMs, 20 * kMs, 100, 7, false, cpus, ns, 0), 1u);
+  e[1] = Entry(0, 20 * kMs, 30 * kMs, 100);
+  kq_ledger_window(e, 2);
+  EXPECT_EQ(e[0].debt_ns, 7);
+  EXPECT_EQ(e[1].debt_ns, 0);
+  // Joined, the same window is shared: each 25 ms.
+  ASSERT_EQ(kq_ledger_split(e, 0, 30 * kMs, 20 * kMs, 100, 7, true, cpus, ns, 0), 1u);
+  e[1] = Entry(0, 20 * kMs, 30 * kMs, 100);
+  kq_ledger_window(e, 2);
+  EXPECT_EQ(e[0].debt_ns, 7 + 5 * s64{kMs});
+  EXPECT_EQ(e[1].debt_ns, -5 * s64{kMs});
 }
 
 // The ledger over split entries is the ledger of the per-CPU groups.  A
@@ -315,7 +340,7 @@ TEST(Ledger, SplitThenJoinIsPerCpu) {
   kq_ledger_entry e[KQ_RAN_SLOTS + 2];
   const s32 cpus[] = {0, 1};
   const u64 ns[] = {3, 2};
-  const unsigned m = kq_ledger_split(e, 1, 50 * kMs, 30 * kMs, 100, 3 * s64{kMs}, cpus, ns, 2);
+  const unsigned m = kq_ledger_split(e, 1, 50 * kMs, 30 * kMs, 100, 3 * s64{kMs}, true, cpus, ns, 2);
   ASSERT_EQ(m, 2u);
   e[m] = Entry(0, 20 * kMs, 30 * kMs, 100);      // on CPU 0 all the window
   e[m + 1] = Entry(1, 30 * kMs, 20 * kMs, 100);  // on CPU 1 all the window
