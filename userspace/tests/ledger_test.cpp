@@ -340,7 +340,8 @@ TEST(Ledger, SplitThenJoinIsPerCpu) {
   kq_ledger_entry e[KQ_RAN_SLOTS + 2];
   const s32 cpus[] = {0, 1};
   const u64 ns[] = {3, 2};
-  const unsigned m = kq_ledger_split(e, 1, 50 * kMs, 30 * kMs, 100, 3 * s64{kMs}, true, cpus, ns, 2);
+  const unsigned m =
+      kq_ledger_split(e, 1, 50 * kMs, 30 * kMs, 100, 3 * s64{kMs}, true, cpus, ns, 2);
   ASSERT_EQ(m, 2u);
   e[m] = Entry(0, 20 * kMs, 30 * kMs, 100);      // on CPU 0 all the window
   e[m + 1] = Entry(1, 30 * kMs, 20 * kMs, 100);  // on CPU 1 all the window
