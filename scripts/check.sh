@@ -4,7 +4,7 @@
 # "KQTEST ok NAME" / "KQTEST not ok NAME - REASON" lines; this script
 # collects them into build/logs/results.txt and ends with the line
 # "N passed, N failed".  Suites: userspace (GoogleTest via ctest), the test
-# VMM's unit tests, checkpatch, KUnit on UML, and per kernel of the matrix a
+# VMM's unit tests, checkpatch, clang-format, KUnit on UML, and per kernel of the matrix a
 # zero-warning W=1 build plus the rig tests in QEMU, among them the short
 # stress suites (make stress runs the long ones on a debug kernel).  The
 # kernels' rigs run side by side, one per CPU: each QEMU (TCG, one thread)
@@ -101,6 +101,7 @@ fi
 run userspace build_userspace
 run testvmm build_testvmm
 run checkpatch scripts/checkpatch.sh
+run format scripts/format-check.sh
 run netlink-spec python3 tests/netlink/spec_check.py
 run pkg-hook python3 tests/pkg/hook_test.py
 run kunit scripts/kunit.sh

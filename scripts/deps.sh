@@ -16,7 +16,7 @@ PACKAGES=(
 	linux-source-6.1 linux-headers-amd64 gzip util-linux mount debian-archive-keyring
 	ca-certificates bpftrace libnl-3-dev libnl-genl-3-dev libtomlplusplus-dev libcli11-dev
 	libspdlog-dev libfmt-dev libcpp-httplib-dev libsystemd-dev libsqlite3-dev pkg-config
-	bpftool libbpf-dev clang nlohmann-json3-dev
+	bpftool libbpf-dev clang clang-format nlohmann-json3-dev
 	debhelper dh-dkms dkms lintian devscripts fakeroot help2man python3-matplotlib
 )
 

@@ -67,5 +67,4 @@ nlohmann::ordered_json ProfileToJson(const Profile& p);
 // ("KEY: reason") otherwise.
 std::optional<Profile> ProfileFromJson(const nlohmann::json& j, std::string* error);
 
-
 }  // namespace kq

@@ -4,19 +4,19 @@
 // either rejected whole or parsed into what a small model of the syntax
 // says, and random sets on a fake backend with random failures keep the
 // counters' invariants.  The exact cases live in kunit/events_test.c.
+#include "events.h"
+
 #include <gtest/gtest.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <optional>
 #include <random>
-#include <iterator>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include "events.h"
 
 namespace {
 
@@ -53,7 +53,8 @@ int RoleOf(u32 type, u64 config) {
 
 std::vector<Spec> ToSpecs(const kq_event_set& s) {
   std::vector<Spec> v;
-  for (unsigned i = 0; i < s.nr; ++i) v.push_back({s.ev[i].name, s.ev[i].type, s.ev[i].config, s.ev[i].role});
+  for (unsigned i = 0; i < s.nr; ++i)
+    v.push_back({s.ev[i].name, s.ev[i].type, s.ev[i].config, s.ev[i].role});
   return v;
 }
 
@@ -64,7 +65,9 @@ std::string Format(const kq_event_set& s) {
   return std::string(buf, n);
 }
 
-int Parse(const std::string& str, kq_event_set* s) { return kq_event_set_parse(str.data(), str.size(), s); }
+int Parse(const std::string& str, kq_event_set* s) {
+  return kq_event_set_parse(str.data(), str.size(), s);
+}
 
 bool IsSep(char c) { return c == ',' || c == ' ' || c == '\t' || c == '\n'; }
 
@@ -115,7 +118,8 @@ bool HasEmptyElement(const std::string& s) {
   size_t start = 0;
   for (;;) {
     const size_t end = s.find(',', start);
-    const std::string part = s.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    const std::string part =
+        s.substr(start, end == std::string::npos ? std::string::npos : end - start);
     if (Tokens(part).empty()) return true;
     if (end == std::string::npos) return false;
     start = end + 1;
@@ -142,14 +146,16 @@ std::optional<std::vector<Spec>> Model(const std::string& s) {
       if (g.name == t) e = Spec{t, g.type, g.config, g.role};
     if (!e) {
       const size_t colon = t.find(':');
-      if (colon == std::string::npos || t.find(':', colon + 1) != std::string::npos) return std::nullopt;
+      if (colon == std::string::npos || t.find(':', colon + 1) != std::string::npos)
+        return std::nullopt;
       const auto type = Number(t.substr(0, colon)), config = Number(t.substr(colon + 1));
       if (!type || !config || *type > 0xffff || (*config >> 64)) return std::nullopt;
       e = Spec{t, static_cast<u32>(*type), static_cast<u64>(*config), 0};
       e->role = RoleOf(e->type, e->config);
     }
     for (const auto& o : out)
-      if ((o.type == e->type && o.config == e->config) || (o.role != KQ_ROLE_NONE && o.role == e->role))
+      if ((o.type == e->type && o.config == e->config) ||
+          (o.role != KQ_ROLE_NONE && o.role == e->role))
         return std::nullopt;
     out.push_back(*e);
   }
@@ -223,7 +229,8 @@ std::pair<std::string, std::vector<Spec>> RandomValid(std::mt19937_64& rng) {
     if (e.name.size() >= KQ_EVENT_NAME_LEN) continue;
     bool clash = false;
     for (const auto& o : set)
-      clash |= (o.type == e.type && o.config == e.config) || (o.role != KQ_ROLE_NONE && o.role == e.role);
+      clash |= (o.type == e.type && o.config == e.config) ||
+               (o.role != KQ_ROLE_NONE && o.role == e.role);
     if (!clash) set.push_back(e);
   }
   std::string s = rng() % 4 ? "" : Blanks(rng, 1);
@@ -255,7 +262,8 @@ TEST(Events, TooManyEventsIsE2big) {
   for (int i = 0; i < 2000; ++i) {
     std::string text;
     const unsigned n = KQ_EVENTS_MAX + 1 + rng() % 8;
-    for (unsigned k = 0; k < n; ++k) text += (k ? Between(rng) : Blanks(rng, 0)) + Spell(rng, 4) + ":" + Spell(rng, 100 + k);
+    for (unsigned k = 0; k < n; ++k)
+      text += (k ? Between(rng) : Blanks(rng, 0)) + Spell(rng, 4) + ":" + Spell(rng, 100 + k);
     kq_event_set s, orig;
     std::memset(&orig, 0x3c, sizeof(orig));
     std::memcpy(&s, &orig, sizeof(s));
@@ -279,7 +287,8 @@ TEST(Events, TwoEventsForOneRoleAreRejected) {
     if (llc->type == 0)
       other = rng() % 2 ? "LLC-load-misses" : Spell(rng, 3) + ":" + Spell(rng, 0x10002);
     else
-      other = rng() % 2 ? (rng() % 2 ? "llc-misses" : "cache-misses") : Spell(rng, 0) + ":" + Spell(rng, 3);
+      other = rng() % 2 ? (rng() % 2 ? "llc-misses" : "cache-misses")
+                        : Spell(rng, 0) + ":" + Spell(rng, 3);
     // Before or after the other events
     text = rng() % 2 ? other + Between(rng) + text : text + Between(rng) + other;
     kq_event_set s;
@@ -311,10 +320,42 @@ TEST(Events, NameLengthLimit) {
 // separators, NULs and stray characters.
 std::string RandomGarbage(std::mt19937_64& rng) {
   static const char* frag[] = {
-      "cycles", "instructions", "llc-misses", "LLC-load-misses", "branches", "branch-misses",
-      "cpu-cycles", "none", "4:", "0:", "3:", ":", "0x", "0X", "412e", "1", "0", "2", "65535",
-      "65536", "0xffff", "18446744073709551615", "18446744073709551616", "0xffffffffffffffff",
-      "0x10000000000000000", "3:0x10002", ",", " ", "\n", "\t", ",,", "x", "Z", "-", "+", "cyc",
+      "cycles",
+      "instructions",
+      "llc-misses",
+      "LLC-load-misses",
+      "branches",
+      "branch-misses",
+      "cpu-cycles",
+      "none",
+      "4:",
+      "0:",
+      "3:",
+      ":",
+      "0x",
+      "0X",
+      "412e",
+      "1",
+      "0",
+      "2",
+      "65535",
+      "65536",
+      "0xffff",
+      "18446744073709551615",
+      "18446744073709551616",
+      "0xffffffffffffffff",
+      "0x10000000000000000",
+      "3:0x10002",
+      ",",
+      " ",
+      "\n",
+      "\t",
+      ",,",
+      "x",
+      "Z",
+      "-",
+      "+",
+      "cyc",
   };
   std::string s;
   const size_t n = rng() % 14;
@@ -514,7 +555,8 @@ TEST(Events, CountersOnARandomFakeBackendKeepTheirInvariants) {
       for (int role = 0; role < KVM_QUANTA_EV_NR; ++role) {
         std::optional<kq_pmu_value> want;
         for (unsigned i = 0; i < set.nr; ++i)
-          if (set.ev[i].role == role && !want_err[i] && !fake.all[i]->read_err) want = fake.all[i]->next;
+          if (set.ev[i].role == role && !want_err[i] && !fake.all[i]->read_err)
+            want = fake.all[i]->next;
         if (want) {
           EXPECT_TRUE(pmu[role].valid) << "role " << role;
           EXPECT_EQ(pmu[role].value, want->value);

@@ -2,14 +2,14 @@
 // Property tests for exit classification (src/core/exit_kind.c), run on
 // random exit streams shaped like KVM's: an exit, its handler moving zero or
 // more counters, then usually an entry.
+#include "exit_kind.h"
+
 #include <gtest/gtest.h>
 
 #include <array>
 #include <cstring>
 #include <numeric>
 #include <random>
-
-#include "exit_kind.h"
 
 namespace {
 
@@ -60,8 +60,8 @@ TEST(ExitKind, ViewIsPureAndRepeatable) {
 
 TEST(ExitKind, NamesMatchTheSysfsAbi) {
   // Documentation/ABI/testing/sysfs-kernel-kvm_quanta lists these names.
-  const char* abi[] = {"io",         "mmio",       "hlt",       "intr",  "npf", "hypercall",
-                       "irq_window", "nmi_window", "emulation", "other"};
+  const char* abi[] = {"io",        "mmio",       "hlt",        "intr",      "npf",
+                       "hypercall", "irq_window", "nmi_window", "emulation", "other"};
   static_assert(std::size(abi) == KVM_QUANTA_EXIT_NR);
   for (unsigned k = 0; k < KVM_QUANTA_EXIT_NR; ++k) EXPECT_STREQ(kq_exit_kind_name(k), abi[k]);
   EXPECT_EQ(kq_exit_kind_name(KVM_QUANTA_EXIT_NR), nullptr);

@@ -3,6 +3,8 @@
 // random cumulative reading streams (starting anywhere, wrapping), random
 // windows, and a 128-bit reference for every ratio.  The exact cases live in
 // kunit/state_test.c.
+#include "state.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,8 +12,6 @@
 #include <optional>
 #include <random>
 #include <vector>
-
-#include "state.h"
 
 namespace {
 
@@ -228,8 +228,8 @@ TEST(State, ScaledDeltaMatches128BitReference) {
     c.enabled += e;
     c.running += r;
     const u64 got = kq_pmu_scaled_delta(&p, &c);
-    ASSERT_EQ(got, RefScaled(p, c)) << std::hex << "value " << c.value - p.value << " enabled " << e
-                                    << " running " << r;
+    ASSERT_EQ(got, RefScaled(p, c))
+        << std::hex << "value " << c.value - p.value << " enabled " << e << " running " << r;
     // Scaling never shrinks a count and KQ_NONE64 only means "unknown".
     if (got != kNone64 && e != 0) {
       EXPECT_GE(got, c.value - p.value);
