@@ -102,6 +102,7 @@ run userspace build_userspace
 run testvmm build_testvmm
 run checkpatch scripts/checkpatch.sh
 run format scripts/format-check.sh
+run tcg tests/tcg/selftest.sh
 run netlink-spec python3 tests/netlink/spec_check.py
 run pkg-hook python3 tests/pkg/hook_test.py
 run kunit scripts/kunit.sh

@@ -52,7 +52,7 @@ std::optional<int> ParseInt(const std::string& s, int lo, int hi) {
 std::string UsageText() {
   return "usage: kq-testvmm [--vm PROGS]... [--pin CPU] [--report FILE] [--hold-file PATH]\n"
          "                  [--timeout SEC] [--cycles N] [--close-during-run MS]\n"
-         "                  [--switch-thread]\n"
+         "                  [--switch-thread] [--mark]\n"
          "  --vm PROGS       add a VM; PROGS = comma-separated programs, one per vCPU:\n"
          "                   io:N cpuid:N hlt:N compute:MS[:ITERS] iostorm:MS\n"
          "                   cpuidstorm:MS[:PER] duty:MS[:ITERS]\n"
@@ -67,7 +67,10 @@ std::string UsageText() {
          "                   thread drops the vCPU and VM fds (and the kvm_run mappings) while\n"
          "                   the vCPU threads are in KVM_RUN; each vCPU then stops (\"closed\")\n"
          "  --switch-thread  each vCPU is run by a second thread from half its program on\n"
-         "                   (timed programs: half the time; others: after the first exit)\n";
+         "                   (timed programs: half the time; others: after the first exit)\n"
+         "  --mark           each vCPU thread executes the instruction-count marker (out to\n"
+         "                   port 0x9a, tests/tcg/kq_insn.c) just before its first KVM_RUN\n"
+         "                   and just after its last; needs ioperm (CAP_SYS_RAWIO)\n";
 }
 
 CliResult ParseCli(const std::vector<std::string>& args) {
@@ -86,10 +89,11 @@ CliResult ParseCli(const std::vector<std::string>& args) {
       opts.help = true;
       continue;
     }
-    if (name == "--switch-thread") {
+    if (name == "--switch-thread" || name == "--mark") {
+      bool& flag = name == "--mark" ? opts.mark : opts.switch_thread;
       if (value) return usage_error(name + " takes no value");
-      if (opts.switch_thread) return usage_error(name + " given twice");
-      opts.switch_thread = true;
+      if (flag) return usage_error(name + " given twice");
+      flag = true;
       continue;
     }
     if (name != "--vm" && name != "--pin" && name != "--report" && name != "--hold-file" &&

@@ -22,6 +22,7 @@ struct CliOptions {
   int cycles = 1;  // --cycles: create, run and tear down the VMs this many times
   std::optional<int> close_during_run_ms;  // --close-during-run MS
   bool switch_thread = false;              // --switch-thread
+  bool mark = false;                       // --mark
   bool help = false;
 };
 

@@ -40,11 +40,16 @@ TEST(Cli, CyclesAndTeardownModes) {
   EXPECT_EQ(r.options->cycles, 1000);
   EXPECT_EQ(r.options->close_during_run_ms, 50);
   EXPECT_TRUE(r.options->switch_thread);
+  EXPECT_FALSE(r.options->mark);
+  CliResult m = P({"--vm", "cpuid:100", "--mark"});
+  ASSERT_TRUE(m.options) << m.error;
+  EXPECT_TRUE(m.options->mark);
   CliResult d = P({"--vm", "io:1"});
   ASSERT_TRUE(d.options);
   EXPECT_EQ(d.options->cycles, 1);
   EXPECT_FALSE(d.options->close_during_run_ms);
   EXPECT_FALSE(d.options->switch_thread);
+  EXPECT_FALSE(d.options->mark);
 }
 
 TEST(Cli, CyclesAndFlagsRejected) {
@@ -54,6 +59,8 @@ TEST(Cli, CyclesAndFlagsRejected) {
   EXPECT_FALSE(P({"--vm", "io:1", "--cycles", "2", "--cycles", "3"}).options);
   EXPECT_FALSE(P({"--vm", "io:1", "--cycles"}).options);
   EXPECT_FALSE(P({"--vm", "io:1", "--switch-thread=1"}).options);
+  EXPECT_FALSE(P({"--vm", "io:1", "--mark=1"}).options);
+  EXPECT_FALSE(P({"--vm", "io:1", "--mark", "--mark"}).options);
   EXPECT_FALSE(P({"--vm", "io:1", "--close-during-run", "1", "--close-during-run", "1"}).options);
   EXPECT_FALSE(P({"--vm", "io:1", "--close-during-run", "x"}).options);
   EXPECT_FALSE(P({"--vm", "io:1", "--close-during-run"}).options);

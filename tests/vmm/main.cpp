@@ -75,7 +75,8 @@ int RunCycle(const kq::CliOptions& opts, const kq::Kvm& kvm, int devnull, bool l
   std::latch start(1);
   std::latch exited_once(static_cast<std::ptrdiff_t>(nvcpus));
   std::atomic<bool> abort{false};
-  const kq::VcpuRunContext ctx{opts.pin_cpu, &start, &abort, opts.switch_thread, &exited_once};
+  const kq::VcpuRunContext ctx{opts.pin_cpu,       &start,       &abort,
+                               opts.switch_thread, &exited_once, opts.mark};
   std::vector<std::vector<kq::VcpuOutcome>> outcomes(vms.size());
   std::vector<std::thread> threads;
   for (size_t i = 0; i < vms.size(); ++i) outcomes[i].resize(opts.vms[i].size());

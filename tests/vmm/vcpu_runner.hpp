@@ -26,6 +26,7 @@ struct VcpuRunContext {
   // Counted down once by each vCPU at its first userspace exit or at its end, whichever is
   // first (--close-during-run waits on it); may be null.
   std::latch* exited_once = nullptr;
+  bool mark = false;  // --mark: the instruction-count marker around the vCPU's run
 };
 
 // Names the calling thread "kq-vmV-vcpuC", then runs the vCPU to its end. With switch_thread,
