@@ -19,7 +19,7 @@ KQ_CONF := $(CURDIR)/conf/$(or $(KRELEASE),unknown)
 
 .PHONY: all modules configure install install-userspace clean userspace testvmm \
 	kunit rig \
-	check stress demo deps checkpatch deb deb-check mutate
+	check stress demo deps checkpatch deb deb-check mutate bench
 
 all: modules
 
@@ -75,6 +75,10 @@ deb-check: deb
 
 stress:
 	scripts/stress.sh
+
+# What the module costs, counted (instructions per exit); KERNELS= picks kernels.
+bench:
+	scripts/bench.sh $(KERNELS)
 
 # Mutants of src/core/policy.c and state.c against the core's tests; FILES=
 # picks others (src/core/*.c).

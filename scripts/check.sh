@@ -20,7 +20,7 @@ mkdir -p "$logs"
 results=$logs/results.txt
 : >"$results"
 suites=${KQ_SUITES:-bookworm trixie sid}
-rig_tests=${KQ_RIG_TESTS:-vmm-selftest foundation security state telemetry policy exitcost quantad quantactl bpftrace bpfquanta realqemu stress}
+rig_tests=${KQ_RIG_TESTS:-vmm-selftest foundation security state telemetry policy exitcost quantad quantactl bpftrace bpfquanta realqemu stress bench-smoke}
 rig_jobs=${KQ_RIG_JOBS:-$(nproc)}
 [ "$rig_jobs" -ge 1 ] 2>/dev/null || rig_jobs=1
 [ "$rig_jobs" -le 3 ] || rig_jobs=3
@@ -86,6 +86,9 @@ rig() {
 			# still shows as the test's timeouts and as RCU stall and hung-task
 			# reports, which stay on.
 			KQ_APPEND="${KQ_APPEND:-} nosoftlockup" scripts/vmtest.sh "$suite" "tests/rig/$t.sh"
+		elif [ "$t" = bench-smoke ]; then
+			# make bench, short: it produces its outputs (figures: make bench).
+			scripts/bench.sh --smoke "$suite"
 		elif [ "$t" = stress ]; then
 			# Six suites in one boot: more than one suite's time on a loaded machine.
 			KQ_TIMEOUT=${KQ_TIMEOUT:-1800} scripts/vmtest.sh "$suite" "tests/rig/$t.sh"
