@@ -91,6 +91,23 @@ static int kq_nl_put_opt_u32(struct sk_buff *skb, int type, u32 v)
 	return v == KQ_NONE32 ? 0 : nla_put_u32(skb, type, v);
 }
 
+/* Guest time by CPU, as struct kvm_quanta_cpu_ns[]; nothing if none. */
+static int kq_nl_put_split(struct sk_buff *skb, const struct kq_ran_split *sp)
+{
+	struct kvm_quanta_cpu_ns c[KVM_QUANTA_CPU_NS_MAX] = {};
+	unsigned int i;
+
+	BUILD_BUG_ON(KQ_RAN_SLOTS != KVM_QUANTA_CPU_NS_MAX);
+	if (!sp->n)
+		return 0;
+	for (i = 0; i < sp->n; i++) {
+		c[i].cpu = sp->cpus[i];
+		c[i].ns = sp->ns[i];
+	}
+	return nla_put(skb, KVM_QUANTA_V_GUEST_NS_BY_CPU, sp->n * sizeof(c[0]),
+		       c);
+}
+
 /**
  * kq_nl_put_sample() - append one vCPU's sample as a KVM_QUANTA_A_VCPU nest
  * @skb: the message being built
@@ -141,7 +158,8 @@ static int kq_nl_put_sample(struct sk_buff *skb, const struct kq_sample *s)
 	    nla_put_s64(skb, KVM_QUANTA_V_DEBT_NS, s->debt_ns,
 			KVM_QUANTA_V_PAD) ||
 	    nla_put(skb, KVM_QUANTA_V_DECISIONS, sizeof(s->decisions),
-		    s->decisions))
+		    s->decisions) ||
+	    kq_nl_put_split(skb, &s->split))
 		goto cancel;
 	nla_nest_end(skb, nest);
 	return 0;

@@ -12,6 +12,18 @@
 #include "core/state.h"
 
 /**
+ * struct kq_ran_split - where a vCPU ran in a window (kq_ran_window())
+ * @cpus: the CPUs
+ * @ns: its guest time on each
+ * @n: how many, 0 to KQ_RAN_SLOTS
+ */
+struct kq_ran_split {
+	s32 cpus[KQ_RAN_SLOTS];
+	u64 ns[KQ_RAN_SLOTS];
+	unsigned int n;
+};
+
+/**
  * struct kq_sample - one vCPU's state over one window, as published
  * @vm_id: the VM's module-wide id (sysfs <pid>-<id>)
  * @pid: the VMM process
@@ -19,6 +31,7 @@
  * @tid: the vCPU thread
  * @cpu: the CPU the thread last ran on
  * @w: the window: deltas and derived values
+ * @split: where it ran in the window: CPUs and its guest time on each
  * @target_ns: the policy's target quantum for the next window
  * @reason: its enum kvm_quanta_reason
  * @debt_ns: the vCPU's ledger
@@ -31,6 +44,7 @@ struct kq_sample {
 	u32 tid;
 	u32 cpu;
 	struct kq_window w;
+	struct kq_ran_split split;
 	u64 target_ns;
 	u32 reason;
 	s64 debt_ns;

@@ -34,16 +34,9 @@ static DEFINE_MUTEX(kq_latest_lock);
 static struct kq_sample *kq_latest;
 static unsigned int kq_latest_n;
 
-/* Where a vCPU ran in the window: CPUs and its guest time on each. */
-struct kq_ran_split {
-	s32 cpus[KQ_RAN_SLOTS];
-	u64 ns[KQ_RAN_SLOTS];
-	unsigned int n;
-};
-
 /* 1. and 2.: one vCPU's window, and its share of its VM's. */
 static void kq_window_read(struct kq_vm *vm, struct kq_vcpu *v, u64 now,
-			   struct kq_sample *s, struct kq_ran_split *sp)
+			   struct kq_sample *s)
 {
 	struct kq_reading r;
 	struct kq_window w;
@@ -55,7 +48,8 @@ static void kq_window_read(struct kq_vm *vm, struct kq_vcpu *v, u64 now,
 	}
 	kq_vcpu_reading(v, now, &r);
 	kq_window_from(&w, &v->prev, &r);
-	sp->n = kq_ran_window(v->prev.ran_on, r.ran_on, sp->cpus, sp->ns);
+	s->split.n = kq_ran_window(v->prev.ran_on, r.ran_on, s->split.cpus,
+				   s->split.ns);
 	v->prev = r;
 	spin_lock(&v->state_lock);
 	v->last = w;
@@ -93,7 +87,6 @@ static void kq_window_vm(struct kq_vm *vm, const struct kq_sample *s,
  * entry for each CPU a vCPU ran on.
  */
 static void kq_window_ledger(struct kq_vcpu **vs, const struct kq_sample *s,
-			     const struct kq_ran_split *sp,
 			     const struct kq_vm_policy *vps, u32 *weights,
 			     unsigned int n)
 {
@@ -119,7 +112,8 @@ static void kq_window_ledger(struct kq_vcpu **vs, const struct kq_sample *s,
 		cnt[i] = kq_ledger_split(&e[m], s[i].cpu, s[i].w.run_ns,
 					 s[i].w.wait_ns, weights[i],
 					 vs[i]->pol.debt_ns, vs[i]->hist.windows,
-					 sp[i].cpus, sp[i].ns, sp[i].n);
+					 s[i].split.cpus, s[i].split.ns,
+					 s[i].split.n);
 		m += cnt[i];
 	}
 	kq_ledger_window(e, m);
@@ -193,7 +187,6 @@ static void kq_window_publish(u64 now, struct kq_sample *s, unsigned int n)
 int kq_window_pipeline(u64 now)
 {
 	struct kq_sample *s = NULL;
-	struct kq_ran_split *sp = NULL;
 	struct kq_vm_policy *vps = NULL;
 	struct kq_policy_params params;
 	u32 *weights = NULL;
@@ -214,8 +207,7 @@ int kq_window_pipeline(u64 now)
 		vs = kvmalloc_array(nr, sizeof(*vs), GFP_KERNEL);
 		vps = kvmalloc_array(nr, sizeof(*vps), GFP_KERNEL);
 		weights = kvmalloc_array(nr, sizeof(*weights), GFP_KERNEL);
-		sp = kvmalloc_array(nr, sizeof(*sp), GFP_KERNEL);
-		if (!s || !vs || !vps || !weights || !sp) {
+		if (!s || !vs || !vps || !weights) {
 			ret = -ENOMEM;
 			goto unlock;
 		}
@@ -229,7 +221,7 @@ int kq_window_pipeline(u64 now)
 		spin_unlock(&vm->state_lock);
 		first = n;
 		kq_for_each_vcpu(v, vm) {
-			kq_window_read(vm, v, now, &s[n], &sp[n]);
+			kq_window_read(vm, v, now, &s[n]);
 			vs[n] = v;
 			vps[n] = vp;
 			n++;
@@ -238,14 +230,13 @@ int kq_window_pipeline(u64 now)
 		}
 		kq_window_vm(vm, &s[first], n - first);
 	}
-	kq_window_ledger(vs, s, sp, vps, weights, n);
+	kq_window_ledger(vs, s, vps, weights, n);
 	kq_window_decide(vs, s, vps, weights, n, &params);
 unlock:
 	kq_registry_unlock();
 	kvfree(vs);
 	kvfree(vps);
 	kvfree(weights);
-	kvfree(sp);
 	if (ret) {
 		kvfree(s);
 		return ret;

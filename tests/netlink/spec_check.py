@@ -145,6 +145,7 @@ def main():
                    sentinel=c_name(d["name-prefix"] + "nr"))
 
     # Attribute sets: names, values, types, count/max names.
+    structs = {d["name"] for d in spec.get("definitions", []) if d["type"] == "struct"}
     sets = {s["name"]: s for s in spec["attribute-sets"]}
     for s in spec["attribute-sets"]:
         members = enums.get(s["enum-name"])
@@ -169,8 +170,15 @@ def main():
                 problems.append(f"{cn}: unexpected type {t}")
             elif got != want:
                 problems.append(f"{cn}: spec {t}, header says {got}")
-            if t == "binary" and a.get("sub-type") != "u64":
-                problems.append(f"{cn}: binary without sub-type u64")
+            if t == "binary" and "struct" in a:
+                st = a["struct"]
+                if st not in structs:
+                    problems.append(f"{cn}: struct {st} not in the spec's definitions")
+                elif not re.search(r"struct\s+" + c_name(spec["name"] + "-" + st).lower() +
+                                   r"\s*\{", read("include/uapi/linux/kvm_quanta.h")):
+                    problems.append(f"{cn}: struct {st} not in the header")
+            elif t == "binary" and a.get("sub-type") != "u64":
+                problems.append(f"{cn}: binary without sub-type u64 or a struct")
             if t == "nest":
                 if a.get("nested-attributes") not in sets:
                     problems.append(f"{cn}: nested set {a.get('nested-attributes')} unknown")

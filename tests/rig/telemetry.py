@@ -143,6 +143,29 @@ def test_character(windows, report):
           f"iostorm {io_run} ns vs compute {comp_run} ns")
 
 
+def test_guest_by_cpu(windows):
+    """Each sample's guest time by CPU (the ledger's split) adds up to its
+    guest time exactly: the exit path charges both in one step, the
+    sampler reads both in one.  The rig has fewer CPUs than the module
+    keeps per vCPU, so nothing drops out of the split."""
+    ran, bad = 0, []
+    ncpu = os.cpu_count()
+    for w in windows:
+        for v in w["vcpus"]:
+            split = v.get("guest_ns_by_cpu")
+            if v.get("guest_ns", 0) == 0:
+                if split:
+                    bad.append(f"tid {v['tid']}: no guest time, split {split}")
+                continue
+            ran += 1
+            if not split or sum(c["ns"] for c in split) != v["guest_ns"] or \
+                    any(c["cpu"] >= ncpu for c in split) or \
+                    len({c["cpu"] for c in split}) != len(split):
+                bad.append(f"tid {v['tid']}: guest_ns {v['guest_ns']}, split {split}")
+    check("guest-ns-by-cpu-exact", ran and not bad,
+          f"{ran} samples with guest time; {len(bad)} wrong: {bad[:3]}")
+
+
 def test_dump(want, user=None, tag="dump"):
     p = nlwatch("dump", "--json", user=user)
     if not result(f"{tag}-runs", p.returncode == 0, f"rc {p.returncode}: {p.stderr.strip()}"):
@@ -234,6 +257,7 @@ def main():
     windows, summary = parse_watch(p.stdout)
     print(f"# summary {summary}", flush=True)
     check_watch("watch", windows, summary, want, 7, 13)
+    test_guest_by_cpu(windows)
     if summary:
         check("watch-distinct-vcpus", summary["distinct_vcpus"] >= N_VMS * PER_VM,
               f"distinct {summary['distinct_vcpus']}")

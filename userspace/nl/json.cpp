@@ -60,6 +60,11 @@ nlohmann::ordered_json SampleToJson(const VcpuSample& v) {
       d[kq_reason_name(static_cast<unsigned>(i))] = (*v.decisions)[i];
     j["decisions"] = d;
   }
+  if (v.guest_ns_by_cpu) {
+    ordered_json a = ordered_json::array();
+    for (const auto& c : *v.guest_ns_by_cpu) a.push_back({{"cpu", c.cpu}, {"ns", c.ns}});
+    j["guest_ns_by_cpu"] = a;
+  }
   return j;
 }
 
@@ -130,6 +135,23 @@ std::optional<VcpuSample> SampleFromJson(const nlohmann::json& j, std::string* e
   if (!ok) {
     *error = "sample with a value that is not an unsigned number (or a reason name)";
     return std::nullopt;
+  }
+  if (auto it = j.find("guest_ns_by_cpu"); it != j.end() && !it->is_null()) {
+    std::vector<VcpuSample::CpuNs> by_cpu;
+    ok = it->is_array() && !it->empty() && it->size() <= kCpuNsMax;
+    for (size_t i = 0; ok && i < it->size(); ++i) {
+      std::optional<uint32_t> cpu;
+      std::optional<uint64_t> ns;
+      const auto& e = (*it)[i];
+      ok = e.is_object() && JsonGet(e, "cpu", &cpu) && JsonGet(e, "ns", &ns) && cpu && ns;
+      if (ok) by_cpu.push_back({*cpu, *ns});
+    }
+    if (!ok) {
+      *error = "guest_ns_by_cpu: want 1 to " + std::to_string(kCpuNsMax) +
+               " objects {\"cpu\": u32, \"ns\": u64}";
+      return std::nullopt;
+    }
+    v.guest_ns_by_cpu = std::move(by_cpu);
   }
   return v;
 }

@@ -35,7 +35,8 @@ bool JsonGet(const nlohmann::json& j, const char* key, std::optional<T>* out) {
 
 // {"vm_id":..,"pid":..,"vcpu_idx":..,"tid":..,"cpu":..,"window_ns":..,
 //  "exit_kinds":{"io":..,...},"pmu":{"cycles":N|null,...},...,
-//  "target_ns":..,"reason":"warm","debt_ns":..,"decisions":{"base":..,...}}
+//  "target_ns":..,"reason":"warm","debt_ns":..,"decisions":{"base":..,...},
+//  "guest_ns_by_cpu":[{"cpu":..,"ns":..},...]}
 nlohmann::ordered_json SampleToJson(const VcpuSample& v);
 // The inverse; nullopt (and *error) when the identity is missing or a value
 // has the wrong type or range.

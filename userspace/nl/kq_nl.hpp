@@ -26,6 +26,7 @@ namespace kq::nl {
 inline constexpr size_t kExitKinds = KVM_QUANTA_EXIT_NR;
 inline constexpr size_t kPmuRoles = KVM_QUANTA_EV_NR;
 inline constexpr size_t kReasonCount = KVM_QUANTA_R_NR;
+inline constexpr size_t kCpuNsMax = KVM_QUANTA_CPU_NS_MAX;
 // KVM_QUANTA_A_MODE values.
 inline constexpr uint32_t kModeObserve = 0;
 inline constexpr uint32_t kModeEnforce = 1;
@@ -68,6 +69,14 @@ struct VcpuSample {
   std::optional<uint32_t> reason;
   std::optional<int64_t> debt_ns;
   std::optional<std::array<uint64_t, kReasonCount>> decisions;
+  // The window's guest time by the CPU it ran on (1 to kCpuNsMax), as the
+  // module's ledger split it.
+  struct CpuNs {
+    uint32_t cpu = 0;
+    uint64_t ns = 0;
+    bool operator==(const CpuNs&) const = default;
+  };
+  std::optional<std::vector<CpuNs>> guest_ns_by_cpu;
 };
 
 // A message's top-level attributes: a SAMPLES notification (seq, time_ns,

@@ -33,11 +33,15 @@ static_assert(KVM_QUANTA_EV_NR == 4, "update kPmuRoleNames");
 namespace {
 
 // One attribute of the family: its spec name and its exact payload size
-// (0: a nest).  Index = attribute type; the libnl policies are built from
+// (0: a nest), or with max_count > 1 an array of 1 to max_count elements of
+// that size.  Index = attribute type; the libnl policies are built from
 // these, and so is the message that says which attribute was wrong.
 struct AttrSpec {
   const char* name = nullptr;
   uint16_t size = 0;
+  uint16_t max_count = 1;
+
+  bool Fits(int len) const { return len >= size && len <= size * max_count && len % size == 0; }
 };
 
 constexpr uint16_t kU32 = 4, kU64 = 8;
@@ -84,6 +88,8 @@ const std::array<AttrSpec, KVM_QUANTA_V_MAX + 1>& VcpuSpecs() {
     a[KVM_QUANTA_V_REASON] = {"vcpu.reason", kU32};
     a[KVM_QUANTA_V_DEBT_NS] = {"vcpu.debt-ns", kU64};
     a[KVM_QUANTA_V_DECISIONS] = {"vcpu.decisions", kU64 * kReasonCount};
+    a[KVM_QUANTA_V_GUEST_NS_BY_CPU] = {"vcpu.guest-ns-by-cpu", sizeof(kvm_quanta_cpu_ns),
+                                       static_cast<uint16_t>(kCpuNsMax)};
     return a;
   }();
   return specs;
@@ -99,7 +105,8 @@ std::array<nla_policy, N> PolicyOf(const std::array<AttrSpec, N>& specs) {
       pol[i].type = NLA_NESTED;
     } else {
       pol[i].type = NLA_UNSPEC;
-      pol[i].minlen = pol[i].maxlen = specs[i].size;
+      pol[i].minlen = specs[i].size;
+      pol[i].maxlen = static_cast<uint16_t>(specs[i].size * specs[i].max_count);
     }
   }
   return pol;
@@ -124,16 +131,25 @@ bool ParseStream(const void* data, size_t len, const std::array<AttrSpec, N>& sp
   }
   static const std::array<nla_policy, N> policy = PolicyOf(specs);
   tb->fill(nullptr);
-  if (nla_parse(tb->data(), static_cast<int>(N - 1), head, ilen, policy.data()) == 0) return true;
-  nla_for_each_attr(pos, head, ilen, rem) {
-    const int type = nla_type(pos);
+  // libnl checks the bounds; an array's whole number of elements is checked here.
+  const auto bad = [&](nlattr* a) {
+    const int type = nla_type(a);
     if (type < 0 || static_cast<size_t>(type) >= N || !specs[type].name || !specs[type].size)
-      continue;
-    if (nla_len(pos) != specs[type].size) {
-      *error = std::string(specs[type].name) + ": " + std::to_string(nla_len(pos)) +
-               " bytes, expected " + std::to_string(specs[type].size);
       return false;
-    }
+    if (specs[type].Fits(nla_len(a))) return false;
+    *error = std::string(specs[type].name) + ": " + std::to_string(nla_len(a)) +
+             " bytes, expected " + std::to_string(specs[type].size) +
+             (specs[type].max_count > 1 ? " x 1 to " + std::to_string(specs[type].max_count)
+                                        : std::string());
+    return true;
+  };
+  if (nla_parse(tb->data(), static_cast<int>(N - 1), head, ilen, policy.data()) == 0) {
+    for (size_t i = 0; i < N; ++i)
+      if ((*tb)[i] && bad((*tb)[i])) return false;
+    return true;
+  }
+  nla_for_each_attr(pos, head, ilen, rem) {
+    if (bad(pos)) return false;
   }
   *error = std::string(where) + "malformed attribute";
   return false;
@@ -207,6 +223,16 @@ bool ParseVcpu(const nlattr* nest, VcpuSample* v, std::string* error) {
   }
   GetOpt(tb[KVM_QUANTA_V_DEBT_NS], &v->debt_ns);
   if (tb[KVM_QUANTA_V_DECISIONS]) v->decisions = GetU64s<kReasonCount>(tb[KVM_QUANTA_V_DECISIONS]);
+  if (const nlattr* a = tb[KVM_QUANTA_V_GUEST_NS_BY_CPU]) {
+    std::vector<VcpuSample::CpuNs> by_cpu;
+    const auto* p = static_cast<const uint8_t*>(nla_data(a));
+    for (int off = 0; off < nla_len(a); off += static_cast<int>(sizeof(kvm_quanta_cpu_ns))) {
+      kvm_quanta_cpu_ns c;
+      std::memcpy(&c, p + off, sizeof(c));  // 4-byte aligned on the wire
+      by_cpu.push_back({c.cpu, c.ns});
+    }
+    v->guest_ns_by_cpu = std::move(by_cpu);
+  }
   return true;
 }
 

@@ -207,6 +207,7 @@ std::optional<ReplayResult> Replay(const Recording& rec, const KnobValues& vm_ov
     std::vector<kq_window> wins;
     std::vector<VcpuState*> states;
     std::vector<kq_ledger_entry> ledger;
+    std::vector<unsigned> entries;  // per vCPU, its entries in ledger, in order
     std::map<uint64_t, uint64_t> vm_runnable;
     for (const auto& v : w.vcpus) {
       wins.push_back(ToWindow(v));
@@ -243,23 +244,32 @@ std::optional<ReplayResult> Replay(const Recording& rec, const KnobValues& vm_ov
       }
       states.push_back(&s);
       const kq_window& win = wins[i];
-      // A recording has the CPU each vCPU ended the window on, not its
-      // guest time by CPU: one entry there, as the module makes for a
-      // vCPU with no split.
-      kq_ledger_entry e{};
-      kq_ledger_split(&e, static_cast<s32>(v.cpu.value_or(0)), win.run_ns, win.wait_ns,
-                      kq_ledger_weight(pit->second.weight, win.run_ns + win.wait_ns,
-                                       vm_runnable[v.vm_id], win.window_ns),
-                      s.st.debt_ns, s.h.windows != 0, nullptr, nullptr, 0);
-      ledger.push_back(e);
+      // One entry per CPU it ran on, split as the module split it (a
+      // recording of a module without the split: one entry where it was).
+      s32 cpus[KQ_RAN_SLOTS];
+      u64 ns[KQ_RAN_SLOTS];
+      unsigned n = 0;
+      for (const auto& c : v.guest_ns_by_cpu.value_or(std::vector<nl::VcpuSample::CpuNs>{})) {
+        if (n == KQ_RAN_SLOTS) break;
+        cpus[n] = static_cast<s32>(c.cpu);
+        ns[n++] = c.ns;
+      }
+      kq_ledger_entry e[KQ_RAN_SLOTS];
+      const unsigned m =
+          kq_ledger_split(e, static_cast<s32>(v.cpu.value_or(0)), win.run_ns, win.wait_ns,
+                          kq_ledger_weight(pit->second.weight, win.run_ns + win.wait_ns,
+                                           vm_runnable[v.vm_id], win.window_ns),
+                          s.st.debt_ns, s.h.windows != 0, cpus, ns, n);
+      ledger.insert(ledger.end(), e, e + m);
+      entries.push_back(m);
     }
     kq_ledger_window(ledger.data(), static_cast<unsigned>(ledger.size()));
-    for (size_t i = 0; i < w.vcpus.size(); ++i) {
+    for (size_t i = 0, first = 0; i < w.vcpus.size(); first += entries[i], ++i) {
       const auto& v = w.vcpus[i];
       const kq_vm_policy& vp = policies.at(v.vm_id);
       VcpuState& s = *states[i];
       const kq_window& win = wins[i];
-      s.st.debt_ns = ledger[i].debt_ns;
+      s.st.debt_ns = kq_ledger_join(&ledger[first], entries[i]);
       kq_policy_window(&params, &vp, &s.st, &win, &s.h);
       kq_history_add(&s.h, &win);
 

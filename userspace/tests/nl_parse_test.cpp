@@ -219,6 +219,44 @@ TEST(NlParse, PolicyAttributes) {
   EXPECT_NE(err.find("vcpu.decisions: 56 bytes, expected 64"), std::string::npos) << err;
 }
 
+// Guest time by CPU: 1 to KVM_QUANTA_CPU_NS_MAX elements of 16 bytes.
+TEST(NlParse, GuestNsByCpu) {
+  const kvm_quanta_cpu_ns by_cpu[KVM_QUANTA_CPU_NS_MAX + 1] = {
+      {3, 0, 40'000'000}, {0, 0, 50'000'000}, {1, 0, 1}, {2, 0, 2}, {5, 0, 5}};
+  auto put = [&](int len) {
+    auto m = NewMsg();
+    PutHeader(m.get(), 9, 1);
+    nlattr* nest = nla_nest_start(m.get(), KVM_QUANTA_A_VCPU);
+    PutBase(m.get(), 2, 0);
+    nla_put(m.get(), KVM_QUANTA_V_GUEST_NS_BY_CPU, len, by_cpu);
+    nla_nest_end(m.get(), nest);
+    return m;
+  };
+  Message msg;
+  std::string err;
+  auto two = put(2 * sizeof(kvm_quanta_cpu_ns));
+  ASSERT_TRUE(Parse(two.get(), &msg, &err)) << err;
+  const std::vector<VcpuSample::CpuNs> want = {{3, 40'000'000}, {0, 50'000'000}};
+  EXPECT_EQ(msg.vcpus.at(0).guest_ns_by_cpu, want);
+  auto back = kq::nl::SampleFromJson(
+      nlohmann::json::parse(kq::nl::SampleToJson(msg.vcpus.at(0)).dump()), &err);
+  ASSERT_TRUE(back) << err;
+  EXPECT_EQ(back->guest_ns_by_cpu, want);
+  auto four = put(KVM_QUANTA_CPU_NS_MAX * sizeof(kvm_quanta_cpu_ns));
+  Message msg4;
+  ASSERT_TRUE(Parse(four.get(), &msg4, &err)) << err;
+  EXPECT_EQ(msg4.vcpus.at(0).guest_ns_by_cpu->size(), size_t{KVM_QUANTA_CPU_NS_MAX});
+  for (int len : {0, 8, 17, 24, 5 * 16}) {
+    Message bad;
+    auto m = put(len);
+    EXPECT_FALSE(Parse(m.get(), &bad, &err)) << len;
+    EXPECT_NE(
+        err.find("vcpu.guest-ns-by-cpu: " + std::to_string(len) + " bytes, expected 16 x 1 to 4"),
+        std::string::npos)
+        << err;
+  }
+}
+
 TEST(NlParse, HeaderOnlyWindowAndUnknownAttributes) {
   auto m = NewMsg();
   PutHeader(m.get(), 4, 0);

@@ -6,6 +6,8 @@
 #ifndef _UAPI_LINUX_KVM_QUANTA_H
 #define _UAPI_LINUX_KVM_QUANTA_H
 
+#include <linux/types.h>
+
 /**
  * enum kvm_quanta_exit_kind - vendor-neutral kind of a VM exit
  * @KVM_QUANTA_EXIT_IO: port I/O
@@ -197,6 +199,10 @@ enum kvm_quanta_attr {
  *	paid back (negative: owed to the vCPU)
  * @KVM_QUANTA_V_DECISIONS: binary, u64[KVM_QUANTA_R_NR], decisions since
  *	the vCPU was seen, by enum kvm_quanta_reason
+ * @KVM_QUANTA_V_GUEST_NS_BY_CPU: binary, struct kvm_quanta_cpu_ns[1 to
+ *	KVM_QUANTA_CPU_NS_MAX]: the guest time of the window by the CPU it
+ *	ran on (what the fairness ledger charges each CPU); absent when the
+ *	vCPU did not run in the window
  * @__KVM_QUANTA_V_MAX: number of attributes
  *
  * Derived values are present only when their inputs are: no IPC without
@@ -229,9 +235,29 @@ enum kvm_quanta_vcpu_attr {
 	KVM_QUANTA_V_REASON,
 	KVM_QUANTA_V_DEBT_NS,
 	KVM_QUANTA_V_DECISIONS,
+	KVM_QUANTA_V_GUEST_NS_BY_CPU,
 	__KVM_QUANTA_V_MAX,
 };
 
 #define KVM_QUANTA_V_MAX (__KVM_QUANTA_V_MAX - 1)
+
+/**
+ * struct kvm_quanta_cpu_ns - guest time on one CPU (KVM_QUANTA_V_GUEST_NS_BY_CPU)
+ * @cpu: the CPU
+ * @pad: zero
+ * @ns: guest time there in the window
+ */
+struct kvm_quanta_cpu_ns {
+	__u32 cpu;
+	__u32 pad;
+	__u64 ns;
+};
+
+/*
+ * Most elements of KVM_QUANTA_V_GUEST_NS_BY_CPU: the CPUs the module keeps
+ * per vCPU.  A vCPU that ran on more in one window has its time on the
+ * ones it left first missing from the elements.
+ */
+#define KVM_QUANTA_CPU_NS_MAX 4
 
 #endif /* _UAPI_LINUX_KVM_QUANTA_H */

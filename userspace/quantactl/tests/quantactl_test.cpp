@@ -450,6 +450,20 @@ TEST(Recording, SampleRoundTrip) {
   EXPECT_FALSE(SampleFromJson(
       nlohmann::json::parse("{\"vm_id\":1,\"pid\":2,\"vcpu_idx\":0,\"tid\":3,\"exits\":\"x\"}"),
       &err));
+  // Guest time by CPU: 1 to 4 objects {cpu, ns}.
+  v.guest_ns_by_cpu = {{{2, 7}, {0, 9}}};
+  back = SampleFromJson(nlohmann::json::parse(SampleToJson(v).dump()), &err);
+  ASSERT_TRUE(back) << err;
+  EXPECT_EQ(back->guest_ns_by_cpu, v.guest_ns_by_cpu);
+  const std::string id = "{\"vm_id\":1,\"pid\":2,\"vcpu_idx\":0,\"tid\":3,\"guest_ns_by_cpu\":";
+  for (const char* bad : {"[]", "{}", "[{\"cpu\":0}]", "[{\"cpu\":-1,\"ns\":1}]",
+                          "[{\"cpu\":0,\"ns\":\"1\"}]", "[{\"cpu\":4294967296,\"ns\":1}]", "[1,2]",
+                          "[{\"cpu\":0,\"ns\":1},{\"cpu\":1,\"ns\":1},{\"cpu\":2,\"ns\":1},"
+                          "{\"cpu\":3,\"ns\":1},{\"cpu\":4,\"ns\":1}]"}) {
+    err.clear();
+    EXPECT_FALSE(SampleFromJson(nlohmann::json::parse(id + bad + "}"), &err)) << bad;
+    EXPECT_NE(err.find("guest_ns_by_cpu"), std::string::npos) << bad << ": " << err;
+  }
 }
 
 std::string Write(int windows) {
@@ -550,6 +564,54 @@ TEST(Recording, ReplayWeighsPerVm) {
   EXPECT_LE(std::llabs(a0 - a1), 9 * 2);                                 // rounding only
   EXPECT_LT(b, -10'000'000 * 9) << b;                                    // about -13.8 ms a window
   EXPECT_LE(std::llabs(a0 + a1 + b), 9) << a0 << " " << a1 << " " << b;  // rounding only
+}
+
+// An unpinned vCPU is charged on each CPU where it ran, as the module
+// charges it (the guest time by CPU in its samples).  CPU 0 and 1 each have
+// an always-runnable pinned vCPU; a third ran 25 ms on each of them in every
+// 100 ms window and ended the windows on CPU 1.  Split, every share is fair:
+// no debt.  Charged whole to CPU 1 (a recording without the split), CPU 1
+// looks oversubscribed and debts grow every window.
+TEST(Recording, ReplayChargesEachCpu) {
+  auto recording = [](bool split) {
+    std::string s =
+        "{\"type\":\"header\",\"version\":1,\"interval_ms\":100,\"mode\":\"observe\","
+        "\"params\":{}}\n";
+    for (int i = 0; i < 10; ++i) {
+      nl::Window w;
+      w.seq = static_cast<uint64_t>(i + 1);
+      w.time_ns = static_cast<uint64_t>(i + 1) * 100'000'000;
+      w.vcpus = {Sample(1, 0, false), Sample(2, 0, false), Sample(3, 0, false)};
+      w.vcpus[0].cpu = 0;
+      w.vcpus[1].cpu = 1;
+      for (int k = 0; k < 2; ++k) {
+        w.vcpus[k].run_ns = 75'000'000;
+        w.vcpus[k].wait_ns = 25'000'000;
+      }
+      w.vcpus[2].cpu = 1;
+      w.vcpus[2].run_ns = 50'000'000;
+      w.vcpus[2].wait_ns = 50'000'000;
+      if (split) w.vcpus[2].guest_ns_by_cpu = {{{0, 20'000'000}, {1, 20'000'000}}};
+      w.nr_vcpus = 3;
+      s += WindowLine(w).dump() + "\n";
+    }
+    return s;
+  };
+  for (bool split : {true, false}) {
+    std::istringstream in(recording(split));
+    std::string err;
+    auto rec = ReadRecording(in, &err);
+    ASSERT_TRUE(rec) << err;
+    auto r = Replay(*rec, {}, {}, &err);
+    ASSERT_TRUE(r) << err;
+    int64_t worst = 0;
+    for (uint64_t vm : {1, 2, 3})
+      worst = std::max<int64_t>(worst, std::llabs(r->vms.at(vm).vcpus.at(0).debt_ns));
+    if (split)
+      EXPECT_LE(worst, 9) << "rounding only";
+    else
+      EXPECT_GT(worst, 9 * 5'000'000);
+  }
 }
 
 TEST(Recording, BadInput) {
