@@ -94,18 +94,16 @@ static int kq_nl_put_opt_u32(struct sk_buff *skb, int type, u32 v)
 /* Guest time by CPU, as struct kvm_quanta_cpu_ns[]; nothing if none. */
 static int kq_nl_put_split(struct sk_buff *skb, const struct kq_ran_split *sp)
 {
-	struct kvm_quanta_cpu_ns c[KVM_QUANTA_CPU_NS_MAX] = {};
-	unsigned int i;
+	struct kvm_quanta_cpu_ns c[ARRAY_SIZE(sp->cpus)] = {};
+	unsigned int i, n = min_t(unsigned int, sp->n, ARRAY_SIZE(c));
 
-	BUILD_BUG_ON(KQ_RAN_SLOTS != KVM_QUANTA_CPU_NS_MAX);
-	if (!sp->n)
+	if (!n)
 		return 0;
-	for (i = 0; i < sp->n; i++) {
+	for (i = 0; i < n; i++) {
 		c[i].cpu = sp->cpus[i];
 		c[i].ns = sp->ns[i];
 	}
-	return nla_put(skb, KVM_QUANTA_V_GUEST_NS_BY_CPU, sp->n * sizeof(c[0]),
-		       c);
+	return nla_put(skb, KVM_QUANTA_V_GUEST_NS_BY_CPU, n * sizeof(c[0]), c);
 }
 
 /**
@@ -114,7 +112,8 @@ static int kq_nl_put_split(struct sk_buff *skb, const struct kq_ran_split *sp)
  * @s: the sample
  *
  * Derived values that have no value (KQ_NONE32/KQ_NONE64) are left out;
- * KVM_QUANTA_V_PMU is there only if at least one role was counted.
+ * KVM_QUANTA_V_PMU is there only if at least one role was counted, and
+ * KVM_QUANTA_V_GUEST_NS_BY_CPU only if guest time was measured.
  *
  * Return: 0, or -EMSGSIZE with @skb as it was if the nest did not fit.
  */

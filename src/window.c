@@ -48,6 +48,7 @@ static void kq_window_read(struct kq_vm *vm, struct kq_vcpu *v, u64 now,
 	}
 	kq_vcpu_reading(v, now, &r);
 	kq_window_from(&w, &v->prev, &r);
+	memset(&s->split, 0, sizeof(s->split));
 	s->split.n = kq_ran_window(v->prev.ran_on, r.ran_on, s->split.cpus,
 				   s->split.ns);
 	v->prev = r;
@@ -111,7 +112,8 @@ static void kq_window_ledger(struct kq_vcpu **vs, const struct kq_sample *s,
 	for (i = 0; i < n; i++) {
 		cnt[i] = kq_ledger_split(&e[m], s[i].cpu, s[i].w.run_ns,
 					 s[i].w.wait_ns, weights[i],
-					 vs[i]->pol.debt_ns, vs[i]->hist.windows,
+					 vs[i]->pol.debt_ns,
+					 vs[i]->hist.windows != 0,
 					 s[i].split.cpus, s[i].split.ns,
 					 s[i].split.n);
 		m += cnt[i];

@@ -26,7 +26,6 @@ namespace kq::nl {
 inline constexpr size_t kExitKinds = KVM_QUANTA_EXIT_NR;
 inline constexpr size_t kPmuRoles = KVM_QUANTA_EV_NR;
 inline constexpr size_t kReasonCount = KVM_QUANTA_R_NR;
-inline constexpr size_t kCpuNsMax = KVM_QUANTA_CPU_NS_MAX;
 // KVM_QUANTA_A_MODE values.
 inline constexpr uint32_t kModeObserve = 0;
 inline constexpr uint32_t kModeEnforce = 1;
@@ -69,8 +68,8 @@ struct VcpuSample {
   std::optional<uint32_t> reason;
   std::optional<int64_t> debt_ns;
   std::optional<std::array<uint64_t, kReasonCount>> decisions;
-  // The window's guest time by the CPU it ran on (1 to kCpuNsMax), as the
-  // module's ledger split it.
+  // The window's guest time by the CPU it ran on (at least one element, any
+  // number), which the module's ledger splits run and wait time by.
   struct CpuNs {
     uint32_t cpu = 0;
     uint64_t ns = 0;

@@ -33,15 +33,15 @@ static_assert(KVM_QUANTA_EV_NR == 4, "update kPmuRoleNames");
 namespace {
 
 // One attribute of the family: its spec name and its exact payload size
-// (0: a nest), or with max_count > 1 an array of 1 to max_count elements of
+// (0: a nest), or with array set a whole number (at least 1) of elements of
 // that size.  Index = attribute type; the libnl policies are built from
 // these, and so is the message that says which attribute was wrong.
 struct AttrSpec {
   const char* name = nullptr;
   uint16_t size = 0;
-  uint16_t max_count = 1;
+  bool array = false;
 
-  bool Fits(int len) const { return len >= size && len <= size * max_count && len % size == 0; }
+  bool Fits(int len) const { return array ? len >= size && len % size == 0 : len == size; }
 };
 
 constexpr uint16_t kU32 = 4, kU64 = 8;
@@ -88,8 +88,7 @@ const std::array<AttrSpec, KVM_QUANTA_V_MAX + 1>& VcpuSpecs() {
     a[KVM_QUANTA_V_REASON] = {"vcpu.reason", kU32};
     a[KVM_QUANTA_V_DEBT_NS] = {"vcpu.debt-ns", kU64};
     a[KVM_QUANTA_V_DECISIONS] = {"vcpu.decisions", kU64 * kReasonCount};
-    a[KVM_QUANTA_V_GUEST_NS_BY_CPU] = {"vcpu.guest-ns-by-cpu", sizeof(kvm_quanta_cpu_ns),
-                                       static_cast<uint16_t>(kCpuNsMax)};
+    a[KVM_QUANTA_V_GUEST_NS_BY_CPU] = {"vcpu.guest-ns-by-cpu", sizeof(kvm_quanta_cpu_ns), true};
     return a;
   }();
   return specs;
@@ -106,7 +105,7 @@ std::array<nla_policy, N> PolicyOf(const std::array<AttrSpec, N>& specs) {
     } else {
       pol[i].type = NLA_UNSPEC;
       pol[i].minlen = specs[i].size;
-      pol[i].maxlen = static_cast<uint16_t>(specs[i].size * specs[i].max_count);
+      pol[i].maxlen = specs[i].array ? 0 : specs[i].size;  // 0: no limit
     }
   }
   return pol;
@@ -131,7 +130,8 @@ bool ParseStream(const void* data, size_t len, const std::array<AttrSpec, N>& sp
   }
   static const std::array<nla_policy, N> policy = PolicyOf(specs);
   tb->fill(nullptr);
-  // libnl checks the bounds; an array's whole number of elements is checked here.
+  // libnl checks the sizes' bounds; exact sizes and arrays' whole numbers of
+  // elements are checked here.
   const auto bad = [&](nlattr* a) {
     const int type = nla_type(a);
     if (type < 0 || static_cast<size_t>(type) >= N || !specs[type].name || !specs[type].size)
@@ -139,8 +139,7 @@ bool ParseStream(const void* data, size_t len, const std::array<AttrSpec, N>& sp
     if (specs[type].Fits(nla_len(a))) return false;
     *error = std::string(specs[type].name) + ": " + std::to_string(nla_len(a)) +
              " bytes, expected " + std::to_string(specs[type].size) +
-             (specs[type].max_count > 1 ? " x 1 to " + std::to_string(specs[type].max_count)
-                                        : std::string());
+             (specs[type].array ? " x n, n >= 1" : "");
     return true;
   };
   if (nla_parse(tb->data(), static_cast<int>(N - 1), head, ilen, policy.data()) == 0) {

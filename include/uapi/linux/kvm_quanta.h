@@ -199,10 +199,13 @@ enum kvm_quanta_attr {
  *	paid back (negative: owed to the vCPU)
  * @KVM_QUANTA_V_DECISIONS: binary, u64[KVM_QUANTA_R_NR], decisions since
  *	the vCPU was seen, by enum kvm_quanta_reason
- * @KVM_QUANTA_V_GUEST_NS_BY_CPU: binary, struct kvm_quanta_cpu_ns[1 to
- *	KVM_QUANTA_CPU_NS_MAX]: the guest time of the window by the CPU it
- *	ran on (what the fairness ledger charges each CPU); absent when the
- *	vCPU did not run in the window
+ * @KVM_QUANTA_V_GUEST_NS_BY_CPU: binary, a whole number (at least 1) of
+ *	struct kvm_quanta_cpu_ns: the window's guest time by the CPU it ran
+ *	on; the ledger splits the vCPU's run and wait time over these CPUs in
+ *	proportion.  Absent when no guest time was measured in the window.
+ *	Readers must accept any number of elements (today's module sends at
+ *	most 4: time on CPUs whose place was reused within the window is
+ *	missing from them)
  * @__KVM_QUANTA_V_MAX: number of attributes
  *
  * Derived values are present only when their inputs are: no IPC without
@@ -242,7 +245,7 @@ enum kvm_quanta_vcpu_attr {
 #define KVM_QUANTA_V_MAX (__KVM_QUANTA_V_MAX - 1)
 
 /**
- * struct kvm_quanta_cpu_ns - guest time on one CPU (KVM_QUANTA_V_GUEST_NS_BY_CPU)
+ * struct kvm_quanta_cpu_ns - guest time on one CPU
  * @cpu: the CPU
  * @pad: zero
  * @ns: guest time there in the window
@@ -252,12 +255,5 @@ struct kvm_quanta_cpu_ns {
 	__u32 pad;
 	__u64 ns;
 };
-
-/*
- * Most elements of KVM_QUANTA_V_GUEST_NS_BY_CPU: the CPUs the module keeps
- * per vCPU.  A vCPU that ran on more in one window has its time on the
- * ones it left first missing from the elements.
- */
-#define KVM_QUANTA_CPU_NS_MAX 4
 
 #endif /* _UAPI_LINUX_KVM_QUANTA_H */

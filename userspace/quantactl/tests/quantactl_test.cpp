@@ -450,16 +450,15 @@ TEST(Recording, SampleRoundTrip) {
   EXPECT_FALSE(SampleFromJson(
       nlohmann::json::parse("{\"vm_id\":1,\"pid\":2,\"vcpu_idx\":0,\"tid\":3,\"exits\":\"x\"}"),
       &err));
-  // Guest time by CPU: 1 to 4 objects {cpu, ns}.
+  // Guest time by CPU: objects {cpu, ns}, at least one.
   v.guest_ns_by_cpu = {{{2, 7}, {0, 9}}};
   back = SampleFromJson(nlohmann::json::parse(SampleToJson(v).dump()), &err);
   ASSERT_TRUE(back) << err;
   EXPECT_EQ(back->guest_ns_by_cpu, v.guest_ns_by_cpu);
   const std::string id = "{\"vm_id\":1,\"pid\":2,\"vcpu_idx\":0,\"tid\":3,\"guest_ns_by_cpu\":";
-  for (const char* bad : {"[]", "{}", "[{\"cpu\":0}]", "[{\"cpu\":-1,\"ns\":1}]",
-                          "[{\"cpu\":0,\"ns\":\"1\"}]", "[{\"cpu\":4294967296,\"ns\":1}]", "[1,2]",
-                          "[{\"cpu\":0,\"ns\":1},{\"cpu\":1,\"ns\":1},{\"cpu\":2,\"ns\":1},"
-                          "{\"cpu\":3,\"ns\":1},{\"cpu\":4,\"ns\":1}]"}) {
+  for (const char* bad :
+       {"[]", "{}", "[{\"cpu\":0}]", "[{\"cpu\":-1,\"ns\":1}]", "[{\"cpu\":0,\"ns\":\"1\"}]",
+        "[{\"cpu\":4294967296,\"ns\":1}]", "[1,2]", "[{\"cpu\":0,\"ns\":1},{\"ns\":1}]"}) {
     err.clear();
     EXPECT_FALSE(SampleFromJson(nlohmann::json::parse(id + bad + "}"), &err)) << bad;
     EXPECT_NE(err.find("guest_ns_by_cpu"), std::string::npos) << bad << ": " << err;
