@@ -11,6 +11,9 @@
 #             side by side): checks that the benchmark produces its outputs, not the
 #             figures
 #   KQ_INSN_EXITS, KQ_INSN_REPS, KQ_INSN_VCPUS   see tests/rig/insncost.py
+#   KQ_ICOUNT   QEMU -icount (default shift=0,sleep=off: the guest's clock counts its
+#               instructions, so its timers and the module's windows fall at the same
+#               instructions every run; "" for the host's clock)
 # Prints KQTEST lines and ends with "N passed, N failed".
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,6 +54,7 @@ if [ -n "$ok" ]; then
 		fi
 		rm -rf "${out:?}/$k"
 		KQ_SMP=1 KQ_TIMEOUT=${KQ_TIMEOUT:-3600} KQ_OUTDIR="$out/$k" \
+			KQ_ICOUNT=${KQ_ICOUNT-shift=0,sleep=off} \
 			KQ_PLUGIN="$repo/$out/kq_insn.so,profile=on,min=${KQ_INSN_MIN:-500}" \
 			scripts/vmtest.sh "$k" tests/rig/insncost.sh >"$out/$k.log" 2>&1
 		grep -E '^KQTEST (ok|not ok) ' "$out/$k.log" | tee -a "$results"

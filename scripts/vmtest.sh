@@ -29,7 +29,9 @@
 #   the console to stderr while running), KQ_DMESG_IGNORE (extra ERE of dmesg lines that the
 #   dmesg-clean check ignores; CPU vulnerability notices are always ignored), KQ_CACHE,
 #   KQ_PLUGIN (a TCG plugin and its arguments, "path.so,arg=v,...": QEMU loads it and writes
-#   its output to KQ_OUTDIR/plugin.log; see tests/tcg/kq_insn.c).
+#   its output to KQ_OUTDIR/plugin.log; see tests/tcg/kq_insn.c), KQ_ICOUNT (QEMU's -icount
+#   value, e.g. "shift=0,sleep=off": the guest's clock follows its instruction count, so its
+#   timers fire at the same instructions every run).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -197,6 +199,9 @@ qemu=(qemu-system-x86_64 -machine q35 -accel "$ACCEL" -cpu "$CPU" -smp "$SMP" -m
 if [ -n "${KQ_PLUGIN:-}" ]; then
 	rm -f "$outdir/plugin.log"
 	qemu+=(-plugin "$KQ_PLUGIN" -d plugin -D "$outdir/plugin.log")
+fi
+if [ -n "${KQ_ICOUNT:-}" ]; then
+	qemu+=(-icount "$KQ_ICOUNT")
 fi
 kq_log "booting $SUITE ($KVER) for $gs_base (timeout ${TIMEOUT}s)"
 start=$(date +%s)
