@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "knobs.hpp"
@@ -465,22 +466,34 @@ TEST(Recording, SampleRoundTrip) {
   }
 }
 
-std::string Write(int windows) {
+// A recording: the header, the lines in `vms`, then `windows` windows of
+// 100 ms with the samples vcpus() makes.
+std::string RecordingOf(int windows, const std::function<std::vector<nl::VcpuSample>()>& vcpus,
+                        const std::string& vms = "") {
   std::string s =
       "{\"type\":\"header\",\"version\":1,\"interval_ms\":100,\"mode\":\"observe\","
-      "\"params\":{}}\n"
-      "{\"type\":\"vm\",\"vm\":\"50-1\",\"pid\":50,\"vm_id\":1,\"policy\":{\"enabled\":1,"
-      "\"min_quantum_us\":1000,\"base_quantum_us\":4000,\"max_quantum_us\":8000,\"weight\":100}}"
-      "\n";
+      "\"params\":{}}\n" +
+      vms;
   for (int i = 0; i < windows; ++i) {
     nl::Window w;
     w.seq = static_cast<uint64_t>(i + 1);
     w.time_ns = static_cast<uint64_t>(i + 1) * 100'000'000;
-    w.vcpus = {Sample(1, 0, true), Sample(2, 0, false)};
-    w.nr_vcpus = 2;
+    w.vcpus = vcpus();
+    w.nr_vcpus = static_cast<uint32_t>(w.vcpus.size());
     s += WindowLine(w).dump() + "\n";
   }
   return s;
+}
+
+std::string Write(int windows) {
+  return RecordingOf(
+      windows,
+      [] {
+        return std::vector<nl::VcpuSample>{Sample(1, 0, true), Sample(2, 0, false)};
+      },
+      "{\"type\":\"vm\",\"vm\":\"50-1\",\"pid\":50,\"vm_id\":1,\"policy\":{\"enabled\":1,"
+      "\"min_quantum_us\":1000,\"base_quantum_us\":4000,\"max_quantum_us\":8000,\"weight\":100}}"
+      "\n");
 }
 
 TEST(Recording, ReplayRoundTrip) {
@@ -535,22 +548,15 @@ TEST(Recording, ReplayRoundTrip) {
 // is owed and they owe.  Weighing each vCPU by its VM's full weight (what
 // replay did) found this split fair.
 TEST(Recording, ReplayWeighsPerVm) {
-  std::string s =
-      "{\"type\":\"header\",\"version\":1,\"interval_ms\":100,\"mode\":\"observe\","
-      "\"params\":{}}\n";
-  for (int i = 0; i < 10; ++i) {
-    nl::Window w;
-    w.seq = static_cast<uint64_t>(i + 1);
-    w.time_ns = static_cast<uint64_t>(i + 1) * 100'000'000;
-    w.vcpus = {Sample(1, 0, false), Sample(1, 1, false), Sample(2, 0, false)};
-    for (auto& v : w.vcpus) {
+  std::istringstream in(RecordingOf(10, [] {
+    std::vector<nl::VcpuSample> vcpus = {Sample(1, 0, false), Sample(1, 1, false),
+                                         Sample(2, 0, false)};
+    for (auto& v : vcpus) {
       v.run_ns = 30'000'000;
       v.wait_ns = 60'000'000;
     }
-    w.nr_vcpus = 3;
-    s += WindowLine(w).dump() + "\n";
-  }
-  std::istringstream in(s);
+    return vcpus;
+  }));
   std::string err;
   auto rec = ReadRecording(in, &err);
   ASSERT_TRUE(rec) << err;
@@ -573,28 +579,21 @@ TEST(Recording, ReplayWeighsPerVm) {
 // looks oversubscribed and debts grow every window.
 TEST(Recording, ReplayChargesEachCpu) {
   auto recording = [](bool split) {
-    std::string s =
-        "{\"type\":\"header\",\"version\":1,\"interval_ms\":100,\"mode\":\"observe\","
-        "\"params\":{}}\n";
-    for (int i = 0; i < 10; ++i) {
-      nl::Window w;
-      w.seq = static_cast<uint64_t>(i + 1);
-      w.time_ns = static_cast<uint64_t>(i + 1) * 100'000'000;
-      w.vcpus = {Sample(1, 0, false), Sample(2, 0, false), Sample(3, 0, false)};
-      w.vcpus[0].cpu = 0;
-      w.vcpus[1].cpu = 1;
+    return RecordingOf(10, [split] {
+      std::vector<nl::VcpuSample> vcpus = {Sample(1, 0, false), Sample(2, 0, false),
+                                           Sample(3, 0, false)};
+      vcpus[0].cpu = 0;
+      vcpus[1].cpu = 1;
       for (int k = 0; k < 2; ++k) {
-        w.vcpus[k].run_ns = 75'000'000;
-        w.vcpus[k].wait_ns = 25'000'000;
+        vcpus[k].run_ns = 75'000'000;
+        vcpus[k].wait_ns = 25'000'000;
       }
-      w.vcpus[2].cpu = 1;
-      w.vcpus[2].run_ns = 50'000'000;
-      w.vcpus[2].wait_ns = 50'000'000;
-      if (split) w.vcpus[2].guest_ns_by_cpu = {{{0, 20'000'000}, {1, 20'000'000}}};
-      w.nr_vcpus = 3;
-      s += WindowLine(w).dump() + "\n";
-    }
-    return s;
+      vcpus[2].cpu = 1;
+      vcpus[2].run_ns = 50'000'000;
+      vcpus[2].wait_ns = 50'000'000;
+      if (split) vcpus[2].guest_ns_by_cpu = {{{0, 20'000'000}, {1, 20'000'000}}};
+      return vcpus;
+    });
   };
   for (bool split : {true, false}) {
     std::istringstream in(recording(split));
