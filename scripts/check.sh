@@ -4,9 +4,10 @@
 # "KQTEST ok NAME" / "KQTEST not ok NAME - REASON" lines; this script
 # collects them into build/logs/results.txt and ends with the line
 # "N passed, N failed".  Suites: userspace (GoogleTest via ctest), the test
-# VMM's unit tests, checkpatch, clang-format, KUnit on UML, and per kernel of the matrix a
-# zero-warning W=1 build plus the rig tests in QEMU, among them the short
-# stress suites (make stress runs the long ones on a debug kernel).  The
+# VMM's unit tests, checkpatch, clang-format, the instruction-count plugin's
+# self-test, KUnit on UML, and per kernel of the matrix a zero-warning W=1
+# build plus the rig tests in QEMU, among them the short stress suites (make
+# stress runs the long ones on a debug kernel) and make bench's smoke.  The
 # kernels' rigs run side by side, one per CPU: each QEMU (TCG, one thread)
 # keeps one CPU busy.
 #   KQ_SUITES="bookworm trixie sid"  kernels to test (default all three)
