@@ -36,10 +36,12 @@ note() { echo "KQTEST $*" | tee -a "$results"; }
 
 if [ -n "$smoke" ]; then
 	export KQ_INSN_EXITS=${KQ_INSN_EXITS:-960 1920} KQ_INSN_REPS=${KQ_INSN_REPS:-1}
-	export KQ_INSN_VCPUS=${KQ_INSN_VCPUS:-1 2}
+	export KQ_INSN_VCPUS=${KQ_INSN_VCPUS:-1 2} KQ_INSN_SCALE=${KQ_INSN_SCALE-8}
+	export KQ_INSN_WINDOWS=${KQ_INSN_WINDOWS:-3}
 else
-	export KQ_INSN_VCPUS=${KQ_INSN_VCPUS:-1 8 64}
+	export KQ_INSN_VCPUS=${KQ_INSN_VCPUS:-1 8 64} KQ_INSN_SCALE=${KQ_INSN_SCALE-64 256 1024}
 fi
+export KQ_INSN_MARK=$repo/$out/kq-mark
 ok=1
 tests/tcg/build.sh "$out" >"$out/plugin-build.log" 2>&1 || { note "not ok bench:plugin-build - see $out/plugin-build.log"; ok=""; }
 if [ -z "$smoke" ]; then

@@ -86,10 +86,18 @@ def kernel_report(kdir):
     # (mode, vcpus, rep) -> [(exits, insns)], and -> {function: [(exits, insns)]}
     totals, funcs = {}, {}
     i = 0
+    idle = {}  # (vcpus, mode) -> (instructions, windows, {function: instructions})
     for r in plan["runs"]:
         mine = marks[i:i + r["markers"]]
         i += r["markers"]
         if r["error"]:
+            continue
+        if r.get("kind") == "idle":
+            sym = syms.setdefault(r["kallsyms"], Symbols(os.path.join(kdir, r["kallsyms"])))
+            by_fn = {}
+            for vaddr, n in mine[-1][1].items():
+                by_fn[sym(vaddr)] = by_fn.get(sym(vaddr), 0) + n
+            idle[(r["vcpus"], r["mode"])] = (mine[-1][0] - mine[0][0], r["windows"], by_fn)
             continue
         key = (r["mode"], r["vcpus"], r["rep"])
         totals.setdefault(key, []).append((r["exits"], mine[-1][0] - mine[0][0]))
@@ -120,10 +128,31 @@ def kernel_report(kdir):
         med = {fn: statistics.median(v) for fn, v in fns.items() if len(v) == len(added[k])}
         top[k] = sorted(([fn, round(v, 1)] for fn, v in med.items() if abs(v) >= 0.5),
                         key=lambda x: -abs(x[1]))[:20]
+    sampler = {}
+    for (n, mode), (ins, windows, fns) in sorted(idle.items()):
+        base = idle.get((n, "bare"))
+        if mode != "observe" or not base:
+            continue
+        per_window = (ins - base[0]) / windows
+        mod = {fn: round(c / windows) for fn, c in fns.items() if fn.endswith("[kvm_quanta]")}
+        sampler[str(n)] = {"per_window": round(per_window), "per_vcpu_window": round(per_window / n),
+                           "module_functions_per_window":
+                               sorted(mod.items(), key=lambda x: -x[1])[:10]}
+    mem_path = os.path.join(kdir, "insncost-mem.json")
+    mem = {}
+    if os.path.exists(mem_path):
+        with open(mem_path) as f:
+            mem = {str(m["vcpus"]): m for m in json.load(f)}
     return {"kernel": plan["kernel"],
             "per_exit": {k: spread(v) for k, v in per_exit.items()},
             "added_per_exit": {k: spread(v) for k, v in added.items()},
-            "functions_added_per_exit": top}
+            "functions_added_per_exit": top,
+            "idle_vcpus": {n: {**sampler.get(n, {}), **({"slab_bytes_per_vcpu":
+                                                          round(mem[n]["bytes_per_vcpu"]),
+                                                          "module_base_slab_bytes":
+                                                          mem[n]["module_base_bytes"]}
+                                                         if n in mem else {})}
+                           for n in sorted(set(sampler) | set(mem), key=int)}}
 
 
 def markdown(res):
@@ -142,6 +171,17 @@ def markdown(res):
             out.append(f"| {name} ({k['kernel']}) | {v} | {fmt(k['per_exit'].get(f'bare/{v}'))} | "
                        f"{fmt(k['added_per_exit'].get(f'observe/{v}'))} | "
                        f"{fmt(k['added_per_exit'].get(f'enforce/{v}'))} |")
+    if any(k.get("idle_vcpus") for k in res["kernels"].values()):
+        out += ["", "The module with idle vCPUs tracked (observe, 100 ms windows): the",
+                "instructions its sampler and periodic work add per window (loaded against",
+                "unloaded, the same VMs), and the slab memory it holds per vCPU (perf events",
+                "excluded: the rig has no PMU).", "",
+                "| kernel | vCPUs | per window | per vCPU and window | slab bytes per vCPU |",
+                "|---|---|---|---|---|"]
+        for name, k in res["kernels"].items():
+            for n, s in k.get("idle_vcpus", {}).items():
+                out.append(f"| {name} | {n} | {s.get('per_window', '-')} | "
+                           f"{s.get('per_vcpu_window', '-')} | {s.get('slab_bytes_per_vcpu', '-')} |")
     for name, k in res["kernels"].items():
         for key, fns in sorted(k["functions_added_per_exit"].items()):
             out += ["", f"Where the added instructions are, {name} {key} (per exit, median):", "",
@@ -159,8 +199,9 @@ def main():
     for kdir in sys.argv[2:]:
         with open(os.path.join(kdir, "insncost-plan.json")) as f:
             runs = json.load(f)["runs"]
-        res["exits"] = sorted({r["exits"] for r in runs})
-        res["reps"] = len({r["rep"] for r in runs})
+        storms = [r for r in runs if r.get("kind", "storm") == "storm"]
+        res["exits"] = sorted({r["exits"] for r in storms})
+        res["reps"] = len({r["rep"] for r in storms})
         res["kernels"][os.path.basename(os.path.normpath(kdir))] = kernel_report(kdir)
     os.makedirs(bench, exist_ok=True)
     with open(os.path.join(bench, "results.json"), "w") as f:

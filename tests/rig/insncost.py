@@ -22,6 +22,16 @@ With one vCPU it is alone there, so enforce has nobody to yield to
                                cancels fixed costs); divisible by each count
   KQ_INSN_REPS=3               repetitions
   KQ_INSN_VCPUS="1"            vCPU counts
+
+Then the module's cost at scale: N idle vCPUs (VMs of up to 64 vCPUs that
+made one exit each and are held open) are tracked in observe; kq-mark
+(KQ_INSN_MARK) brackets KQ_INSN_WINDOWS sampling windows of guest time
+with the module loaded and again after rmmod, with the same VMs (entries
+"idle" in the plan: the difference is the sampler's and the module's
+periodic work).  The slab memory the module holds for them (after rmmod
+against loaded, minus the same without VMs) goes to KQ_OUT/insncost-mem.json.
+  KQ_INSN_SCALE="64 256 1024"  vCPU counts ("" skips it)
+  KQ_INSN_WINDOWS=20           windows (of 100 ms) per measurement
 """
 import json
 import os
@@ -34,7 +44,12 @@ from kqtest import SYSFS, check
 EXITS = [int(x) for x in os.environ.get("KQ_INSN_EXITS", "19200 38400").split()]
 REPS = int(os.environ.get("KQ_INSN_REPS", "3"))
 VCPUS = [int(x) for x in os.environ.get("KQ_INSN_VCPUS", "1").split()]
+SCALE = [int(x) for x in os.environ.get("KQ_INSN_SCALE", "").split()]
+WINDOWS = int(os.environ.get("KQ_INSN_WINDOWS", "20"))
+MARK = os.environ.get("KQ_INSN_MARK", "")
 PLAN = os.path.join(t.OUT, "insncost-plan.json")
+MEM = os.path.join(t.OUT, "insncost-mem.json")
+INTERVAL_MS = 100
 
 
 def storm(exits, vcpus, mark=True):
@@ -71,6 +86,84 @@ def save_kallsyms(n):
     return os.path.basename(path)
 
 
+def slab_bytes():
+    """Bytes in use in every slab cache (/proc/slabinfo: active objects x size)."""
+    total = 0
+    with open("/proc/slabinfo") as f:
+        for ln in f:
+            p = ln.split()
+            if len(p) > 3 and p[1].isdigit() and p[3].isdigit():
+                total += int(p[1]) * int(p[3])
+    return total
+
+
+def settle():
+    """Caches and RCU callbacks settle before memory is read."""
+    time.sleep(1.0)
+    subprocess.run(["sync"])
+    t.write("/proc/sys/vm/drop_caches", "2")
+    time.sleep(0.5)
+
+
+def bracket(tag):
+    """kq-mark, WINDOWS windows of guest time, kq-mark; returns an error or ''."""
+    for i in (0, 1):
+        p = subprocess.run([MARK], capture_output=True, text=True)
+        if p.returncode != 0:
+            return f"{tag}: kq-mark rc {p.returncode}: {p.stderr.strip()}"
+        if i == 0:
+            time.sleep(WINDOWS * INTERVAL_MS / 1000.0)
+    return ""
+
+
+def scale(plan, errors):
+    """Sampler cost per window and slab memory per vCPU at each count."""
+    mem = []
+    for n in SCALE:
+        vms = [min(64, n - i) for i in range(0, n, 64)]
+        if t.module_loaded():
+            t.unload_module()
+        settle()
+        base_off = slab_bytes()
+        p = t.load_module()
+        if not check(f"scale-load-{n}", p.returncode == 0, p.stderr.strip()):
+            return
+        settle()
+        base_on = slab_bytes()
+        vmm = t.Vmm(f"insncost-idle{n}", [",".join(["io:1"] * k) for k in vms], hold=True,
+                    timeout=1200)
+        rep = vmm.wait_report(600)
+
+        def tracked():
+            return sum(len(os.listdir(os.path.join(t.SYSFS, "vms", vm, "vcpus")))
+                       for vm in t.vms_of(vmm.pid))
+        up, _ = t.wait_for(lambda: tracked() == n, 120)
+        if not (rep and up):
+            errors.append(f"idle {n}: report {bool(rep)}, tracked {tracked()} of {n}")
+            vmm.kill()
+            continue
+        quiesce()
+        for mode in ("observe", "bare"):
+            if mode == "bare":
+                settle()
+                on = slab_bytes()
+                t.unload_module()
+                settle()
+                off = slab_bytes()
+                mem.append({"vcpus": n, "bytes_per_vcpu": ((on - off) - (base_on - base_off)) / n,
+                            "module_base_bytes": base_on - base_off})
+            err = bracket(f"idle {n} {mode}")
+            plan.append({"mode": mode, "kind": "idle", "vcpus": n, "windows": WINDOWS,
+                         "markers": 2, "kallsyms": save_kallsyms(f"idle{n}-{mode}"),
+                         "error": err})
+            if err:
+                errors.append(err)
+        vmm.release()
+        vmm.wait(120)
+    with open(MEM, "w") as f:
+        json.dump(mem, f, indent=1)
+
+
 def main():
     plan, errors = [], []
     for rep in range(REPS):
@@ -95,12 +188,16 @@ def main():
                     err = storm(exits, vcpus)
                     # Markers were executed even by a run that failed late: keep the
                     # plan in step with the log, and mark the run bad.
-                    plan.append({"mode": mode, "exits": exits, "vcpus": vcpus, "rep": rep,
+                    plan.append({"mode": mode, "kind": "storm", "exits": exits,
+                                 "vcpus": vcpus, "rep": rep,
                                  "markers": 2 * vcpus, "kallsyms": syms, "error": err})
                     if err:
                         errors.append(f"{mode} {exits}x{vcpus}: {err}")
         if t.module_loaded():
             t.write(f"{SYSFS}/mode", "observe")
+    if SCALE:
+        if check("kq-mark", MARK and os.access(MARK, os.X_OK), f"KQ_INSN_MARK={MARK!r}"):
+            scale(plan, errors)
     if t.module_loaded():
         t.unload_module()
     with open(PLAN, "w") as f:
