@@ -487,21 +487,42 @@ static void kq_vcpu_link(struct kq_vm *vm, struct kq_vcpu *v)
 				    vm->pid, vm->id);
 }
 
-/* The VMM process of a VM, from the thread of its first vCPU that ran. */
+/*
+ * The VMM process of a VM: from the thread of its first vCPU that is still
+ * there, else from the thread that created the VM (KVM records its id).  A
+ * VM scanned after all its vCPU threads ended (a burst of short-lived
+ * vCPUs, with the VMM still holding the fds) used to get pid 0.
+ */
 static pid_t kq_kvm_pid(struct kvm *kvm)
 {
 	struct kvm_vcpu *vcpu;
 	struct task_struct *t;
+	struct pid *p;
 	unsigned long i;
-	pid_t pid = 0;
+	pid_t pid;
 
 	kvm_for_each_vcpu(i, vcpu, kvm) {
 		t = kq_vcpu_task(vcpu);
 		if (t) {
 			pid = task_tgid_nr(t);
 			put_task_struct(t);
-			break;
+			return pid;
 		}
+	}
+	/*
+	 * A global id (the worker runs in the initial pid namespace), trusted
+	 * only while that thread is still the VMM's (same mm): a dead
+	 * creator's id may have been reused.  Otherwise unknown: 0.
+	 */
+	pid = READ_ONCE(kvm->userspace_pid);
+	p = pid ? find_get_pid(pid) : NULL;
+	t = p ? get_pid_task(p, PIDTYPE_PID) : NULL;
+	put_pid(p);
+	pid = 0;
+	if (t) {
+		if (READ_ONCE(t->mm) == kvm->mm)
+			pid = task_tgid_nr(t);
+		put_task_struct(t);
 	}
 	return pid;
 }

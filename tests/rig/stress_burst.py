@@ -4,9 +4,16 @@ VMS x 64 vCPUs; every vCPU makes 100 port writes and stops, and the VMs stay
 alive (their fds held).  Expected: every vCPU is listed in sysfs, lost_exits
 stays 0, and each vCPU's I/O exit count is exactly what the VMM saw.
 
+Then a burst of vCPUs whose threads end before the module's worker can
+look at their VMs: 4 x 64 vCPUs making one exit each, run at SCHED_FIFO on
+the CPU the unbound workqueues are confined to.  Every VM must still be
+listed under its VMM's pid (they were named 0-<id>).
+
 Sizes: KQ_STRESS_BURST_VMS (short 4, long 16), 64 vCPUs each.
 """
+import json
 import os
+import subprocess
 
 import kqtest as t
 import stress_common as sc
@@ -24,6 +31,49 @@ def listed(pid):
         except OSError:
             pass
     return n
+
+
+def quick_burst(suite):
+    """VMs registered by a scan after all their vCPU threads ended."""
+    mask = "/sys/devices/virtual/workqueue/cpumask"
+    if os.cpu_count() < 2 or not os.path.exists(mask):
+        print("# stress burst: quick burst needs 2 CPUs and the workqueue cpumask", flush=True)
+        return
+    report, hold = os.path.join(t.OUT, "quick-burst.json"), os.path.join(t.OUT, "quick-burst.go")
+    for f in (report, hold):
+        if os.path.exists(f):
+            os.unlink(f)
+    cmd = [t.VMM, "--pin", "1", "--timeout", "600", "--report", report, "--hold-file", hold]
+    for _ in range(4):
+        cmd += ["--vm", ",".join(["io:1"] * PER_VM)]
+    old = t.read(mask).strip()
+    t.write(mask, "2")  # the module's worker runs on CPU 1 only, behind the VMM
+    try:
+        vmm = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               preexec_fn=lambda: os.sched_setscheduler(
+                                   0, os.SCHED_FIFO, os.sched_param(10)))
+        done, _ = t.wait_for(lambda: os.path.exists(report) or vmm.poll() is not None, 600, 0.2)
+    finally:
+        t.write(mask, old)
+    ok = os.path.exists(report)
+    if ok:
+        with open(report) as f:
+            ok = len(json.load(f)["vms"]) == 4
+    total = 4 * PER_VM
+    n, waited = t.wait_for(lambda: listed(vmm.pid) >= total, 120, 0.2)
+    names = sorted(os.listdir(os.path.join(t.SYSFS, "vms")))
+    suite.check("quick-burst-named-by-vmm", ok and listed(vmm.pid) == total,
+                f"report {ok}; {listed(vmm.pid)} of {total} vCPUs listed under pid {vmm.pid} "
+                f"after {waited:.0f}s; VMs {names}")
+    with open(hold, "w") as f:
+        f.write("go\n")
+    try:
+        rc = vmm.wait(300)
+    except subprocess.TimeoutExpired:
+        vmm.kill()
+        rc = None
+    suite.check("quick-burst-vmm-exit", rc == 0, f"kq-testvmm rc {rc}")
+    t.wait_for(lambda: not t.vms_of(vmm.pid), 60)
 
 
 def main():
@@ -64,6 +114,8 @@ def main():
     print(f"# stress burst: {VMS}x{PER_VM} vCPUs, {got} listed, lost {lost}", flush=True)
     vmm.release()
     suite.check("vmm-exit", vmm.wait(300) == 0, "kq-testvmm failed")
+    t.wait_for(lambda: not t.vms_of(vmm.pid), 60)
+    quick_burst(suite)
     suite.finish()
     t.finish()
 
