@@ -46,12 +46,16 @@
  * @free: objects ready to use; the exit hook on this CPU is the only taker
  * @nr: objects in @free
  * @parked: VMs with a vCPU that found @free empty, each referenced; only
- *	the exit hook on this CPU fills a slot, only the worker empties one
+ *	the exit hook on this CPU fills a slot, only the worker (or unload,
+ *	after it) empties one
+ * @parked_pid: for each slot, the process of the vCPU thread that parked
+ *	the VM: the VMM, which its vCPU threads may not outlive
  */
 struct kq_pool {
 	struct llist_head free;
 	atomic_t nr;
 	struct kvm *parked[KQ_PARK_SLOTS];
+	pid_t parked_pid[KQ_PARK_SLOTS];
 };
 
 struct workqueue_struct *kq_wq;
@@ -154,7 +158,8 @@ static void kq_vm_park(struct kq_pool *pool, struct kvm *kvm)
 		atomic64_inc(&kq_lost);
 		return;
 	}
-	/* Pairs with the worker's xchg(): it sees the reference taken. */
+	pool->parked_pid[slot] = task_tgid_nr(current);
+	/* Pairs with kq_unpark_one(): it sees the reference and the pid. */
 	smp_store_release(&pool->parked[slot], kvm);
 }
 
@@ -404,8 +409,12 @@ static void kq_pools_drain(void)
 	}
 }
 
-/* Take a parked VM out of its slot, with its reference; NULL when none. */
-static struct kvm *kq_unpark_one(void)
+/*
+ * Take a parked VM out of its slot, with its reference and the pid of the
+ * process that parked it; NULL when none.  Context: the worker, or unload
+ * after the worker was cancelled: the only ones that empty slots.
+ */
+static struct kvm *kq_unpark_one(pid_t *pid)
 {
 	struct kvm *kvm;
 	int cpu, i;
@@ -414,11 +423,14 @@ static struct kvm *kq_unpark_one(void)
 		struct kq_pool *pool = per_cpu_ptr(&kq_pools, cpu);
 
 		for (i = 0; i < KQ_PARK_SLOTS; i++) {
-			if (!READ_ONCE(pool->parked[i]))
+			/* Pairs with kq_vm_park(): the reference, the pid. */
+			kvm = smp_load_acquire(&pool->parked[i]);
+			if (!kvm)
 				continue;
-			kvm = xchg(&pool->parked[i], NULL);
-			if (kvm)
-				return kvm;
+			*pid = pool->parked_pid[i];
+			/* The pid is read before the hook may refill the slot. */
+			smp_store_release(&pool->parked[i], NULL);
+			return kvm;
 		}
 	}
 	return NULL;
@@ -488,46 +500,6 @@ static void kq_vcpu_link(struct kq_vm *vm, struct kq_vcpu *v)
 }
 
 /*
- * The VMM process of a VM: from the thread of its first vCPU that is still
- * there, else from the thread that created the VM (KVM records its id).  A
- * VM scanned after all its vCPU threads ended (a burst of short-lived
- * vCPUs, with the VMM still holding the fds) used to get pid 0.
- */
-static pid_t kq_kvm_pid(struct kvm *kvm)
-{
-	struct kvm_vcpu *vcpu;
-	struct task_struct *t;
-	struct pid *p;
-	unsigned long i;
-	pid_t pid;
-
-	kvm_for_each_vcpu(i, vcpu, kvm) {
-		t = kq_vcpu_task(vcpu);
-		if (t) {
-			pid = task_tgid_nr(t);
-			put_task_struct(t);
-			return pid;
-		}
-	}
-	/*
-	 * A global id (the worker runs in the initial pid namespace), trusted
-	 * only while that thread is still the VMM's (same mm): a dead
-	 * creator's id may have been reused.  Otherwise unknown: 0.
-	 */
-	pid = READ_ONCE(kvm->userspace_pid);
-	p = pid ? find_get_pid(pid) : NULL;
-	t = p ? get_pid_task(p, PIDTYPE_PID) : NULL;
-	put_pid(p);
-	pid = 0;
-	if (t) {
-		if (READ_ONCE(t->mm) == kvm->mm)
-			pid = task_tgid_nr(t);
-		put_task_struct(t);
-	}
-	return pid;
-}
-
-/*
  * Register every vCPU of @kvm that is not tracked yet, counting its exits
  * since creation from KVM's counters.  Context: registry lock; @kvm is
  * referenced by the caller.
@@ -573,6 +545,7 @@ static void kq_register_fn(struct work_struct *work)
 	struct kq_vcpu *v, *tmp;
 	struct kq_vm *vm;
 	struct kvm *kvm;
+	pid_t pid;
 
 	/* Oldest first, so vCPU directories appear in the order seen. */
 	list = llist_reverse_order(list);
@@ -586,8 +559,9 @@ static void kq_register_fn(struct work_struct *work)
 		}
 		kq_vcpu_link(vm, v);
 	}
-	while ((kvm = kq_unpark_one())) {
-		vm = kq_vm_get(kvm, kq_kvm_pid(kvm));
+	while ((kvm = kq_unpark_one(&pid))) {
+		/* The VMM whose vCPU thread parked it, even if that has ended. */
+		vm = kq_vm_get(kvm, pid);
 		if (vm)
 			kq_vm_scan(kvm, vm);
 		else
@@ -807,6 +781,7 @@ void kq_registry_exit(void)
 	struct kq_vcpu *v;
 	struct kvm *kvm;
 	LIST_HEAD(dead);
+	pid_t pid;
 	int i;
 
 	/* Seen but never registered: the hash still has them. */
@@ -827,7 +802,7 @@ void kq_registry_exit(void)
 			kq_vcpu_free(v);
 		}
 	}
-	while ((kvm = kq_unpark_one()))
+	while ((kvm = kq_unpark_one(&pid)))
 		kvm_put_kvm(kvm);
 	kq_pools_drain();
 	destroy_workqueue(kq_wq);
