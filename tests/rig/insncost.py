@@ -106,14 +106,15 @@ def settle():
 
 
 def bracket(tag):
-    """kq-mark, WINDOWS windows of guest time, kq-mark; returns an error or ''."""
+    """kq-mark, WINDOWS windows of guest time, kq-mark; returns (error or '',
+    markers executed), so that the plan stays in step with the log."""
     for i in (0, 1):
         p = subprocess.run([MARK], capture_output=True, text=True)
         if p.returncode != 0:
-            return f"{tag}: kq-mark rc {p.returncode}: {p.stderr.strip()}"
+            return f"{tag}: kq-mark rc {p.returncode}: {p.stderr.strip()}", i
         if i == 0:
             time.sleep(WINDOWS * INTERVAL_MS / 1000.0)
-    return ""
+    return "", 2
 
 
 def scale(plan, errors):
@@ -142,7 +143,7 @@ def scale(plan, errors):
             errors.append(f"idle {n}: report {bool(rep)}, tracked {tracked()} of {n}")
             vmm.kill()
             continue
-        quiesce()
+        time.sleep(0.5)  # the VMs stay: only registration settles
         for mode in ("observe", "bare"):
             if mode == "bare":
                 settle()
@@ -152,9 +153,9 @@ def scale(plan, errors):
                 off = slab_bytes()
                 mem.append({"vcpus": n, "bytes_per_vcpu": ((on - off) - (base_on - base_off)) / n,
                             "module_base_bytes": base_on - base_off})
-            err = bracket(f"idle {n} {mode}")
+            err, marks = bracket(f"idle {n} {mode}")
             plan.append({"mode": mode, "kind": "idle", "vcpus": n, "windows": WINDOWS,
-                         "markers": 2, "kallsyms": save_kallsyms(f"idle{n}-{mode}"),
+                         "markers": marks, "kallsyms": save_kallsyms(f"idle{n}-{mode}"),
                          "error": err})
             if err:
                 errors.append(err)
