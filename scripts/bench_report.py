@@ -92,21 +92,20 @@ def kernel_report(kdir):
         i += r["markers"]
         if r["error"]:
             continue
-        if r.get("kind") == "idle":
-            sym = syms.setdefault(r["kallsyms"], Symbols(os.path.join(kdir, r["kallsyms"])))
-            by_fn = {}
-            for vaddr, n in mine[-1][1].items():
-                by_fn[sym(vaddr)] = by_fn.get(sym(vaddr), 0) + n
-            idle[(r["vcpus"], r["mode"])] = (mine[-1][0] - mine[0][0], r["windows"], by_fn)
-            continue
-        key = (r["mode"], r["vcpus"], r["rep"])
-        totals.setdefault(key, []).append((r["exits"], mine[-1][0] - mine[0][0]))
+        # Instructions between the run's first and last marker, in all and
+        # by function (each marker's profile covers the time since the one before).
+        ins = mine[-1][0] - mine[0][0]
         sym = syms.setdefault(r["kallsyms"], Symbols(os.path.join(kdir, r["kallsyms"])))
         by_fn = {}
         for _, rows in mine[1:]:
             for vaddr, n in rows.items():
                 fn = sym(vaddr)
                 by_fn[fn] = by_fn.get(fn, 0) + n
+        if r.get("kind") == "idle":
+            idle[(r["vcpus"], r["mode"])] = (ins, r["windows"], by_fn)
+            continue
+        key = (r["mode"], r["vcpus"], r["rep"])
+        totals.setdefault(key, []).append((r["exits"], ins))
         fdict = funcs.setdefault(key, {})
         for fn, n in by_fn.items():
             fdict.setdefault(fn, []).append((r["exits"], n))
@@ -127,7 +126,7 @@ def kernel_report(kdir):
     for k, fns in fn_added.items():
         med = {fn: statistics.median(v) for fn, v in fns.items() if len(v) == len(added[k])}
         top[k] = sorted(([fn, round(v, 1)] for fn, v in med.items() if abs(v) >= 0.5),
-                        key=lambda x: -abs(x[1]))[:20]
+                        key=lambda x: (-abs(x[1]), x[0]))[:20]
     sampler = {}
     for (n, mode), (ins, windows, fns) in sorted(idle.items()):
         base = idle.get((n, "bare"))
@@ -137,7 +136,7 @@ def kernel_report(kdir):
         mod = {fn: round(c / windows) for fn, c in fns.items() if fn.endswith("[kvm_quanta]")}
         sampler[str(n)] = {"per_window": round(per_window), "per_vcpu_window": round(per_window / n),
                            "module_functions_per_window":
-                               sorted(mod.items(), key=lambda x: -x[1])[:10]}
+                               sorted(mod.items(), key=lambda x: (-x[1], x[0]))[:10]}
     mem_path = os.path.join(kdir, "insncost-mem.json")
     mem = {}
     if os.path.exists(mem_path):

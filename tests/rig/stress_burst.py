@@ -71,9 +71,10 @@ def quick_burst(suite):
                 ok = len(json.load(f)["vms"]) == 4
         total = 4 * PER_VM
         _, waited = t.wait_for(lambda: listed(vmm.pid) >= total, 120, 0.2)
+        got = listed(vmm.pid)
         names = sorted(os.listdir(os.path.join(t.SYSFS, "vms")))
-        suite.check("quick-burst-named-by-vmm", ok and listed(vmm.pid) == total,
-                    f"report {ok}; {listed(vmm.pid)} of {total} vCPUs listed under pid "
+        suite.check("quick-burst-named-by-vmm", ok and got == total,
+                    f"report {ok}; {got} of {total} vCPUs listed under pid "
                     f"{vmm.pid} after {waited:.0f}s; VMs {names}")
     finally:
         with open(hold, "w") as f:
