@@ -8,7 +8,7 @@
  * >= 10 exits per guest ms; flush at LLC MPKI >= 20; phase end at an IPC
  * 30% under its recent average; idle at >= 50% halted; spinning at >= 1
  * PAUSE-loop exit per guest ms; payback above 20 ms of debt; history within
- * +-20%.
+ * +-20%; latency-sensitive at bursts of <= 1 ms between halts.
  */
 #include <kunit/test.h>
 #include <linux/string.h>
@@ -108,6 +108,7 @@ static void kq_test_defaults(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, c->p.idle_halt_pct, 50);
 	KUNIT_EXPECT_EQ(test, c->p.history_max_pct, 20);
 	KUNIT_EXPECT_EQ(test, c->p.debt_max_us, 20000);
+	KUNIT_EXPECT_EQ(test, c->p.latency_burst_us, 1000);
 	KUNIT_EXPECT_TRUE(test, c->vp.enabled);
 	KUNIT_EXPECT_EQ(test, c->vp.min_us, 1000);
 	KUNIT_EXPECT_EQ(test, c->vp.base_us, 4000);
@@ -130,7 +131,7 @@ static void kq_test_reason_names(struct kunit *test)
 {
 	static const char *const names[KVM_QUANTA_R_NR] = {
 		"base", "warm", "exit_heavy", "flush",
-		"spin", "phase_end", "payback", "idle",
+		"spin", "phase_end", "payback", "idle", "latency",
 	};
 	unsigned int i;
 
@@ -379,6 +380,110 @@ static void kq_test_idle(struct kunit *test)
 	c->w.halt_ns = 7000000;
 	kq_test_decide_fresh(c);
 	kq_test_expect(test, c, KVM_QUANTA_R_IDLE, KQ_T_BASE, "no pmu");
+}
+
+/*
+ * A request server: 10 ms, woken 4 times, 250 us on the CPU each time
+ * (1 ms), 0.8 ms of it in the guest with 40 exits (50 per guest ms:
+ * exit-heavy by rate), 3 ms waiting behind hogs, 6 ms halted.
+ */
+static void kq_test_server(struct kq_window *w)
+{
+	*w = (struct kq_window){ 0 };
+	w->window_ns = 10000000;
+	w->guest_ns = 800000;
+	w->exits = 40;
+	w->run_ns = 1000000;
+	w->wait_ns = 3000000;
+	w->slices = 4;
+	w->halt_ns = 6000000;
+	w->pmu[KVM_QUANTA_EV_CYCLES] = KQ_NONE64;
+	w->pmu[KVM_QUANTA_EV_INSTRUCTIONS] = KQ_NONE64;
+	w->pmu[KVM_QUANTA_EV_LLC_MISSES] = KQ_NONE64;
+	w->pmu[KVM_QUANTA_EV_BRANCH_MISSES] = KQ_NONE64;
+}
+
+/*
+ * Short bursts between halts: latency, the minimum, never cut; before
+ * every other rule, and against time run, not the window.
+ */
+static void kq_test_latency(struct kunit *test)
+{
+	struct kq_test_ctx *c = kq_test_ctx_fixed(test);
+
+	kq_test_server(&c->w);
+	kq_test_decide_fresh(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_LATENCY, KQ_T_MIN, "server");
+	KUNIT_EXPECT_FALSE(test, kq_policy_cut_now(&c->st, U64_MAX, false));
+	KUNIT_EXPECT_EQ(test, c->st.decisions[KVM_QUANTA_R_LATENCY], 1);
+
+	/* Bursts of exactly 1 ms still are; 1 ns more on average is not. */
+	c->w.run_ns = 4000000;
+	kq_test_decide_fresh(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_LATENCY, KQ_T_MIN, "1 ms bursts");
+	c->w.run_ns = 4000004;
+	kq_test_decide_fresh(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_IDLE, KQ_T_BASE, "1 ms + 1 ns");
+
+	/* Halted as long as it ran still is; 1 ns less is not. */
+	c->w.halt_ns = 600000;
+	c->w.run_ns = 600000;
+	kq_test_decide_fresh(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_LATENCY, KQ_T_MIN, "halt = run");
+	c->w.halt_ns = 599999;
+	kq_test_decide_fresh(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_EXIT_HEAVY, KQ_T_MIN, "halt < run");
+
+	/* Waiting most of the window behind hogs does not hide it. */
+	kq_test_server(&c->w);
+	c->w.wait_ns = 8500000;
+	c->w.halt_ns = 1000000;
+	kq_test_decide_fresh(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_LATENCY, KQ_T_MIN, "waits");
+
+	/* A hog preempted often has short quanta but never halts. */
+	kq_test_warm(&c->w, false);
+	c->w.slices = 80;
+	kq_test_decide_fresh(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_WARM, KQ_T_MAX, "preempted hog");
+
+	/* Scheduled once for nothing, never halted: not a server. */
+	kq_test_server(&c->w);
+	c->w.run_ns = 0;
+	c->w.guest_ns = 0;
+	c->w.exits = 0;
+	c->w.halt_ns = 0;
+	c->w.slices = 1;
+	kq_test_decide_fresh(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_BASE, KQ_T_BASE, "no halt");
+
+	/* Never scheduled: no quantum to judge. */
+	kq_test_server(&c->w);
+	c->w.run_ns = 0;
+	c->w.slices = 0;
+	kq_test_decide_fresh(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_IDLE, KQ_T_BASE, "no slice");
+
+	/* Before a flush and a spin; the knob at 0 turns the class off. */
+	kq_test_server(&c->w);
+	c->w.ple_exits = 100;
+	kq_test_decide_fresh(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_LATENCY, KQ_T_MIN, "spin");
+	c->p.latency_burst_us = 0;
+	kq_test_decide_fresh(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_IDLE, KQ_T_BASE, "off");
+
+	/* A debtor keeps its short slice: payback lowers weight, not this. */
+	c->p.latency_burst_us = 1000;
+	c->st.debt_ns = 100000000;
+	kq_test_decide_fresh(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_LATENCY, KQ_T_MIN, "debtor");
+	KUNIT_EXPECT_GT(test, c->st.payback, 0);
+
+	/* Its own minimum, not another VM's. */
+	c->vp.min_us = 300;
+	kq_test_decide_fresh(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_LATENCY, 300000, "min 300 us");
 }
 
 /* Without a PMU the rules run on the exit rate. */
@@ -1244,6 +1349,7 @@ static struct kunit_case kq_policy_cases[] = {
 	KUNIT_CASE(kq_test_phase_end_threshold),
 	KUNIT_CASE(kq_test_exit_heavy),
 	KUNIT_CASE(kq_test_idle),
+	KUNIT_CASE(kq_test_latency),
 	KUNIT_CASE(kq_test_no_pmu),
 	KUNIT_CASE(kq_test_ledger_share),
 	KUNIT_CASE(kq_test_ledger_weights),

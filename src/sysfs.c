@@ -301,6 +301,13 @@ static struct kq_param_attr kq_pa_spin_ple_rate_milli = {
 	.max = KQ_PARAM_RATE_MILLI_MAX,
 };
 
+static struct kq_param_attr kq_pa_latency_burst_us = {
+	.attr = __ATTR(latency_burst_us, 0644, kq_param_show, kq_param_store),
+	.off = offsetof(struct kq_policy_params, latency_burst_us),
+	.is64 = false,
+	.max = KQ_PARAM_BURST_US_MAX,
+};
+
 static struct attribute *kq_param_attrs[] = {
 	&kq_pa_warm_ipc_milli.attr.attr,
 	&kq_pa_warm_llc_mpki_milli.attr.attr,
@@ -313,6 +320,7 @@ static struct attribute *kq_param_attrs[] = {
 	&kq_pa_history_max_pct.attr.attr,
 	&kq_pa_debt_max_us.attr.attr,
 	&kq_pa_spin_ple_rate_milli.attr.attr,
+	&kq_pa_latency_burst_us.attr.attr,
 	NULL,
 };
 

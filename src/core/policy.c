@@ -26,6 +26,7 @@ static const char *const kq_reason_names[KVM_QUANTA_R_NR] = {
 	[KVM_QUANTA_R_PHASE_END] = "phase_end",
 	[KVM_QUANTA_R_PAYBACK] = "payback",
 	[KVM_QUANTA_R_IDLE] = "idle",
+	[KVM_QUANTA_R_LATENCY] = "latency",
 };
 
 /**
@@ -47,7 +48,8 @@ const char *kq_reason_name(unsigned int reason)
  * per guest ms.  Exit-heavy: 10 or more exits per guest ms (a guest doing
  * I/O or spinning through the hypervisor).  Flush: 20 or more LLC misses
  * per 1000 instructions.  Phase end: IPC 30% under its recent average.
- * Spinning: a PAUSE-loop exit per guest ms or more.
+ * Spinning: a PAUSE-loop exit per guest ms or more.  Latency-sensitive:
+ * bursts of 1 ms or less on average between halts.
  */
 void kq_policy_defaults(struct kq_policy_params *p)
 {
@@ -62,6 +64,7 @@ void kq_policy_defaults(struct kq_policy_params *p)
 	p->history_max_pct = 20;
 	p->debt_max_us = 20000;
 	p->spin_ple_rate_milli = 1000;
+	p->latency_burst_us = 1000;
 }
 
 /**
@@ -138,11 +141,28 @@ static bool kq_is_warm(const struct kq_policy_params *p,
 	return true;
 }
 
+/*
+ * Latency-sensitive (vSlicer's class): it wakes, runs a short burst and
+ * halts again.  Time halted against time run, not against the window, so
+ * that the class holds when the vCPU waits long for its CPU behind CPU
+ * hogs, which is when it needs it.  A hog preempted often has short
+ * quanta too, but never halts.
+ */
+static bool kq_is_latency(const struct kq_policy_params *p,
+			  const struct kq_window *w)
+{
+	return p->latency_burst_us && w->halt_ns && w->halt_ns >= w->run_ns &&
+	       w->quantum_ns != KQ_NONE64 &&
+	       w->quantum_ns <= (u64)p->latency_burst_us * 1000;
+}
+
 static u32 kq_classify(const struct kq_policy_params *p,
 		       const struct kq_window *w, const struct kq_history *h)
 {
 	u32 recent_ipc = h->recent.ipc_milli;
 
+	if (kq_is_latency(p, w))
+		return KVM_QUANTA_R_LATENCY;
 	if (w->window_ns && w->halt_ns * 100 >= w->window_ns * p->idle_halt_pct)
 		return KVM_QUANTA_R_IDLE;
 	/*
@@ -247,6 +267,7 @@ void kq_policy_window(const struct kq_policy_params *p,
 	case KVM_QUANTA_R_FLUSH:
 	case KVM_QUANTA_R_PHASE_END:
 	case KVM_QUANTA_R_SPIN:
+	case KVM_QUANTA_R_LATENCY:
 		target = min;
 		break;
 	default:

@@ -35,6 +35,9 @@ extern "C" {
  *	nice level of correction, up to KQ_PAYBACK_MAX
  * @spin_ple_rate_milli: PAUSE-loop exits per guest ms x 1000 at least this
  *	is spinning
+ * @latency_burst_us: a vCPU that halted at least as long as it ran and ran
+ *	at most this per scheduling on average is latency-sensitive; 0 turns
+ *	the class off
  */
 struct kq_policy_params {
 	u32 warm_ipc_milli;
@@ -48,6 +51,7 @@ struct kq_policy_params {
 	u32 history_max_pct;
 	u32 debt_max_us;
 	u64 spin_ple_rate_milli;
+	u32 latency_burst_us;
 };
 
 /**
@@ -77,13 +81,15 @@ struct kq_vm_policy {
  * Largest values of the host-wide knobs (struct kq_policy_params), by unit;
  * each knob's smallest is 0.  The module refuses more in policy/, and
  * userspace checks against the same.  An IPC of 100, a miss on every
- * instruction (1000 MPKI), 10^6 exits per guest ms, 10 s of ledger deadband.
+ * instruction (1000 MPKI), 10^6 exits per guest ms, 10 s of ledger deadband,
+ * a burst as long as the longest quantum.
  */
 #define KQ_PARAM_IPC_MILLI_MAX 100000
 #define KQ_PARAM_MPKI_MILLI_MAX 1000000
 #define KQ_PARAM_RATE_MILLI_MAX 1000000000
 #define KQ_PARAM_PCT_MAX 100
 #define KQ_PARAM_DEBT_US_MAX 10000000
+#define KQ_PARAM_BURST_US_MAX KQ_QUANTUM_MAX_US
 /* Largest payback correction, nice levels (1.25^3: about 0.5x or 2x). */
 #define KQ_PAYBACK_MAX 3
 

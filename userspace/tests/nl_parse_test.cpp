@@ -180,7 +180,7 @@ TEST(NlParse, PolicyAttributes) {
   nla_put_u64(m.get(), KVM_QUANTA_V_TARGET_NS, 2'500'000);
   nla_put_u32(m.get(), KVM_QUANTA_V_REASON, KVM_QUANTA_R_EXIT_HEAVY);
   nla_put_s64(m.get(), KVM_QUANTA_V_DEBT_NS, -150'000);
-  uint64_t dec[KVM_QUANTA_R_NR] = {1, 2, 3, 4, 5, 6, 7, 8};
+  uint64_t dec[KVM_QUANTA_R_NR] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
   nla_put(m.get(), KVM_QUANTA_V_DECISIONS, sizeof(dec), dec);
   nla_nest_end(m.get(), nest);
   Message msg;
@@ -195,6 +195,7 @@ TEST(NlParse, PolicyAttributes) {
   const auto j = kq::nl::SampleToJson(v);
   EXPECT_EQ(j["reason"], "exit_heavy");
   EXPECT_EQ(j["decisions"]["idle"], 8);
+  EXPECT_EQ(j["decisions"]["latency"], 9);
   auto back = kq::nl::SampleFromJson(nlohmann::json::parse(j.dump()), &err);
   ASSERT_TRUE(back) << err;
   EXPECT_EQ(back->reason, v.reason);
@@ -208,7 +209,7 @@ TEST(NlParse, PolicyAttributes) {
   nla_put_u32(bad.get(), KVM_QUANTA_V_REASON, KVM_QUANTA_R_NR);
   nla_nest_end(bad.get(), nest);
   EXPECT_FALSE(Parse(bad.get(), &msg, &err));
-  EXPECT_NE(err.find("vcpu.reason: 8 is not a reason"), std::string::npos) << err;
+  EXPECT_NE(err.find("vcpu.reason: 9 is not a reason"), std::string::npos) << err;
   auto short_dec = NewMsg();
   PutHeader(short_dec.get(), 9, 1);
   nest = nla_nest_start(short_dec.get(), KVM_QUANTA_A_VCPU);
@@ -216,7 +217,7 @@ TEST(NlParse, PolicyAttributes) {
   nla_put(short_dec.get(), KVM_QUANTA_V_DECISIONS, sizeof(dec) - 8, dec);
   nla_nest_end(short_dec.get(), nest);
   EXPECT_FALSE(Parse(short_dec.get(), &msg, &err));
-  EXPECT_NE(err.find("vcpu.decisions: 56 bytes, expected 64"), std::string::npos) << err;
+  EXPECT_NE(err.find("vcpu.decisions: 64 bytes, expected 72"), std::string::npos) << err;
 }
 
 // Guest time by CPU: a whole number of 16-byte elements, at least one, any

@@ -489,6 +489,7 @@ TEST(Policy, TargetFollowsReason) {
         case KVM_QUANTA_R_FLUSH:
         case KVM_QUANTA_R_PHASE_END:
         case KVM_QUANTA_R_SPIN:
+        case KVM_QUANTA_R_LATENCY:
           want = lo;
           break;
         default:
@@ -585,7 +586,8 @@ TEST(Policy, Validate) {
 
 TEST(Policy, ReasonNamesRoundTrip) {
   const std::vector<std::string> documented = {"base", "warm",      "exit_heavy", "flush",
-                                               "spin", "phase_end", "payback",    "idle"};
+                                               "spin", "phase_end", "payback",    "idle",
+                                               "latency"};
   ASSERT_EQ(documented.size(), static_cast<size_t>(KVM_QUANTA_R_NR));
   std::set<std::string> seen;
   for (unsigned r = 0; r < KVM_QUANTA_R_NR; r++) {

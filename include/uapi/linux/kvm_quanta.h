@@ -70,11 +70,14 @@ enum kvm_quanta_mode {
  * @KVM_QUANTA_R_PAYBACK: ran beyond its fair share of the CPU: no
  *	extension and a lower weight until the ledger is even
  * @KVM_QUANTA_R_IDLE: mostly halted: base quantum, nothing to keep warm
+ * @KVM_QUANTA_R_LATENCY: latency-sensitive: wakes, runs a short burst and
+ *	halts again; the VM's minimum as its slice, so that on EEVDF it
+ *	preempts a longer-sliced vCPU at wake-up, at an unchanged weight
  * @KVM_QUANTA_R_NR: number of reasons
  *
  * Values are ABI (netlink arrays are indexed by them); names are the
  * sysfs and tracepoint spellings: base, warm, exit_heavy, flush, spin,
- * phase_end, payback, idle.
+ * phase_end, payback, idle, latency.
  */
 enum kvm_quanta_reason {
 	KVM_QUANTA_R_BASE,
@@ -85,6 +88,7 @@ enum kvm_quanta_reason {
 	KVM_QUANTA_R_PHASE_END,
 	KVM_QUANTA_R_PAYBACK,
 	KVM_QUANTA_R_IDLE,
+	KVM_QUANTA_R_LATENCY,
 	KVM_QUANTA_R_NR,
 };
 

@@ -46,6 +46,7 @@ TEST(LibKnobs, HostParamsAreTheModules) {
       {"KQ_PARAM_RATE_MILLI_MAX", KQ_PARAM_RATE_MILLI_MAX},
       {"KQ_PARAM_PCT_MAX", KQ_PARAM_PCT_MAX},
       {"KQ_PARAM_DEBT_US_MAX", KQ_PARAM_DEBT_US_MAX},
+      {"KQ_PARAM_BURST_US_MAX", KQ_PARAM_BURST_US_MAX},
   };
   const auto module = ModuleParamMaxima();
   ASSERT_FALSE(module.empty()) << "no kq_param_attr in " KQ_SOURCE_ROOT "/src/sysfs.c";
@@ -82,6 +83,7 @@ TEST(LibKnobs, HostParamFields) {
   EXPECT_EQ(p.history_max_pct, set.at("history_max_pct"));
   EXPECT_EQ(p.debt_max_us, set.at("debt_max_us"));
   EXPECT_EQ(p.spin_ple_rate_milli, set.at("spin_ple_rate_milli"));
+  EXPECT_EQ(p.latency_burst_us, set.at("latency_burst_us"));
   EXPECT_EQ(HostParamValues(p), KnobValues(set.begin(), set.end()));
   // A 64-bit field takes its maximum whole.
   ASSERT_TRUE(SetHostParam(&p, "heavy_exit_rate_milli", KQ_PARAM_RATE_MILLI_MAX));

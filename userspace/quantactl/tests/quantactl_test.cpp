@@ -571,6 +571,47 @@ TEST(Recording, ReplayWeighsPerVm) {
   EXPECT_LE(std::llabs(a0 + a1 + b), 9) << a0 << " " << a1 << " " << b;  // rounding only
 }
 
+// A request server beside a hog: woken 40 times a window, 250 us on the CPU
+// each time, halted 80 of 100 ms.  Replay decides latency (its minimum as
+// its slice) with the default burst bound and idle with the class off or
+// with a bound below its bursts; the hog is untouched either way.
+TEST(Recording, ReplayLatencyClass) {
+  const std::string text = RecordingOf(10, [] {
+    nl::VcpuSample server = Sample(1, 0, true), hog = Sample(2, 0, false);
+    server.run_ns = 10'000'000;
+    server.wait_ns = 10'000'000;
+    server.slices = 40;
+    server.halt_ns = 80'000'000;
+    server.guest_ns = 8'000'000;
+    server.exits = 400;
+    server.quantum_ns = 250'000;
+    return std::vector<nl::VcpuSample>{server, hog};
+  });
+  std::string err;
+  std::istringstream in(text);
+  auto rec = ReadRecording(in, &err);
+  ASSERT_TRUE(rec) << err;
+  for (const auto& [param, want] :
+       std::vector<std::pair<KnobValues, std::string>>{{{}, "latency"},
+                                                       {{{"latency_burst_us", 250}}, "latency"},
+                                                       {{{"latency_burst_us", 249}}, "idle"},
+                                                       {{{"latency_burst_us", 0}}, "idle"}}) {
+    auto r = Replay(*rec, {}, param, &err);
+    ASSERT_TRUE(r) << err;
+    const auto& server = r->vms.at(1).vcpus.at(0);
+    ASSERT_EQ(server.by_reason.size(), 1u) << want;
+    ASSERT_TRUE(server.by_reason.count(want)) << want;
+    const auto& d = server.by_reason.at(want);
+    EXPECT_EQ(d.windows, 10u);
+    // Idle is the base, which the exit-heavy history lowers a little.
+    if (want == "latency")
+      EXPECT_EQ(d.target_ns_sum / d.windows, 1'000'000u);
+    else
+      EXPECT_GT(d.target_ns_sum / d.windows, 3'500'000u);
+    EXPECT_FALSE(r->vms.at(2).vcpus.at(0).by_reason.count("latency"));
+  }
+}
+
 // An unpinned vCPU is charged on each CPU where it ran, as the module
 // charges it (the guest time by CPU in its samples).  CPU 0 and 1 each have
 // an always-runnable pinned vCPU; a third ran 25 ms on each of them in every

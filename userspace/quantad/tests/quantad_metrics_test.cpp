@@ -139,9 +139,10 @@ TEST(QuantadMetrics, SmallState) {
             std::to_string(counts[k]) + "\n";
   want += "# TYPE quantad_vcpu_decisions_total counter\n";
   const char* reasons[] = {"base", "warm",      "exit_heavy", "flush",
-                           "spin", "phase_end", "payback",    "idle"};
-  const int dec[] = {1, 2, 0, 0, 0, 0, 0, 3};
-  for (int r = 0; r < 8; ++r)
+                           "spin", "phase_end", "payback",    "idle",
+                           "latency"};
+  const int dec[] = {1, 2, 0, 0, 0, 0, 0, 3, 0};
+  for (int r = 0; r < 9; ++r)
     want += "quantad_vcpu_decisions_total{" + vl + ",reason=\"" + reasons[r] + "\"} " +
             std::to_string(dec[r]) + "\n";
   EXPECT_EQ(got, want);
