@@ -2,6 +2,7 @@
 
 #include <sched.h>
 
+#include <charconv>
 #include <string_view>
 
 namespace kq {
@@ -32,7 +33,39 @@ bool ParseVm(const std::string& progs, std::vector<ProgramSpec>* out, std::strin
     *error = "--vm '" + progs + "': more than " + std::to_string(kMaxVcpusPerVm) + " vCPUs";
     return false;
   }
+  // irq needs the PIC's output, which reaches only the BSP (LAPIC LINT0 is ExtINT after reset
+  // on vCPU 0 alone); and its VM's in-kernel irqchip keeps hlt in KVM, so the other vCPUs there
+  // must be programs that stop without a hlt exit.
+  for (size_t i = 1; i < out->size(); ++i) {
+    if ((*out)[i].kind == ProgramKind::kIrq) {
+      *error = "--vm '" + progs +
+               "': irq: only on vCPU 0 of a VM (the first program); it is vCPU " +
+               std::to_string(i) + " here";
+      return false;
+    }
+  }
+  if ((*out)[0].kind == ProgramKind::kIrq) {
+    for (size_t i = 1; i < out->size(); ++i) {
+      if (!NeverHalts((*out)[i].kind)) {
+        *error = "--vm '" + progs + "': '" + (*out)[i].text +
+                 "' cannot share a VM with irq: (in-kernel irqchip: hlt does not exit to the "
+                 "VMM); use compute, iostorm, cpuidstorm or duty";
+        return false;
+      }
+    }
+  }
   return true;
+}
+
+// Decimal uint64 (no sign, no spaces).
+std::optional<uint64_t> ParseU64(const std::string& s) {
+  if (s.empty() || s.size() > 20 || s.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  uint64_t v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
+  return v;
 }
 
 // Decimal integer in [lo, hi].
@@ -52,12 +85,17 @@ std::optional<int> ParseInt(const std::string& s, int lo, int hi) {
 std::string UsageText() {
   return "usage: kq-testvmm [--vm PROGS]... [--pin CPU] [--report FILE] [--hold-file PATH]\n"
          "                  [--timeout SEC] [--cycles N] [--close-during-run MS]\n"
-         "                  [--switch-thread] [--mark]\n"
+         "                  [--switch-thread] [--mark] [--injector-cpu CPU] [--seed N]\n"
          "  --vm PROGS       add a VM; PROGS = comma-separated programs, one per vCPU:\n"
          "                   io:N cpuid:N hlt:N compute:MS[:ITERS] iostorm:MS\n"
-         "                   cpuidstorm:MS[:PER] duty:MS[:ITERS]\n"
-         "                   (numbers decimal, 1..2147483648)\n"
+         "                   cpuidstorm:MS[:PER] duty:MS[:ITERS] irq:MS[:MINUS:MAXUS]\n"
+         "                   (numbers decimal, 1..2147483648). irq: vCPU 0 only; its VM\n"
+         "                   gets an in-kernel irqchip; an injector thread raises IRQ 5 every\n"
+         "                   MINUS..MAXUS us (default 1000..4000) for MS ms and reports the\n"
+         "                   latency to the guest's answer (\"latency\" in the report)\n"
          "  --pin CPU        pin every vCPU thread to CPU\n"
+         "  --injector-cpu CPU  pin the irq injector threads to CPU (default: unpinned)\n"
+         "  --seed N         seed of the irq intervals (decimal uint64, default 1)\n"
          "  --report FILE    also write the JSON report to FILE (atomically)\n"
          "  --hold-file PATH after the report keep the VM/vCPU fds open until PATH exists\n"
          "  --timeout SEC    overall timeout (default 120), exit 3 on expiry\n"
@@ -75,8 +113,8 @@ std::string UsageText() {
 
 CliResult ParseCli(const std::vector<std::string>& args) {
   CliOptions opts;
-  bool seen_pin = false, seen_report = false, seen_hold = false, seen_timeout = false;
-  bool seen_cycles = false;
+  bool seen_report = false, seen_hold = false, seen_timeout = false;
+  bool seen_cycles = false, seen_seed = false;
   auto usage_error = [](const std::string& msg) { return CliResult{std::nullopt, msg}; };
   for (size_t i = 0; i < args.size(); ++i) {
     std::string name = args[i];
@@ -97,7 +135,8 @@ CliResult ParseCli(const std::vector<std::string>& args) {
       continue;
     }
     if (name != "--vm" && name != "--pin" && name != "--report" && name != "--hold-file" &&
-        name != "--timeout" && name != "--cycles" && name != "--close-during-run") {
+        name != "--timeout" && name != "--cycles" && name != "--close-during-run" &&
+        name != "--injector-cpu" && name != "--seed") {
       return usage_error("unknown argument '" + args[i] + "'");
     }
     if (!value) {
@@ -114,14 +153,20 @@ CliResult ParseCli(const std::vector<std::string>& args) {
       std::string error;
       if (!ParseVm(*value, &vm, &error)) return usage_error(error);
       opts.vms.push_back(std::move(vm));
-    } else if (name == "--pin") {
-      if (!once(&seen_pin)) return usage_error("--pin given twice");
+    } else if (name == "--pin" || name == "--injector-cpu") {
+      std::optional<int>& cpu_opt = name == "--pin" ? opts.pin_cpu : opts.injector_cpu;
+      if (cpu_opt) return usage_error(name + " given twice");
       auto cpu = ParseInt(*value, 0, CPU_SETSIZE - 1);
       if (!cpu) {
-        return usage_error("--pin '" + *value + "': expected a CPU number 0.." +
+        return usage_error(name + " '" + *value + "': expected a CPU number 0.." +
                            std::to_string(CPU_SETSIZE - 1));
       }
-      opts.pin_cpu = *cpu;
+      cpu_opt = *cpu;
+    } else if (name == "--seed") {
+      if (!once(&seen_seed)) return usage_error("--seed given twice");
+      auto seed = ParseU64(*value);
+      if (!seed) return usage_error("--seed '" + *value + "': expected a decimal 0..2^64-1");
+      opts.seed = *seed;
     } else if (name == "--report") {
       if (!once(&seen_report)) return usage_error("--report given twice");
       if (value->empty()) return usage_error("--report: empty path");

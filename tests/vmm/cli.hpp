@@ -1,6 +1,7 @@
 // Command line of kq-testvmm.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,8 +17,10 @@ inline constexpr int kMaxCycles = 1000000;
 struct CliOptions {
   std::vector<std::vector<ProgramSpec>> vms;  // one entry per --vm, one program per vCPU
   std::optional<int> pin_cpu;
-  std::string report_path;  // empty: no report file (JSON still goes to stdout)
-  std::string hold_file;    // empty: no holding
+  std::optional<int> injector_cpu;  // --injector-cpu: where irq injector threads run
+  uint64_t seed = kDefaultIrqSeed;  // --seed: irq interval generator
+  std::string report_path;          // empty: no report file (JSON still goes to stdout)
+  std::string hold_file;            // empty: no holding
   int timeout_sec = kDefaultTimeoutSec;
   int cycles = 1;  // --cycles: create, run and tear down the VMs this many times
   std::optional<int> close_during_run_ms;  // --close-during-run MS

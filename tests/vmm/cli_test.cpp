@@ -110,9 +110,53 @@ TEST(Cli, BadArguments) {
   ExpectBad({"--vm", many}, "more than 64 vCPUs");
 }
 
+TEST(Cli, IrqAndInjectorOptions) {
+  CliResult r = P({"--pin", "1", "--injector-cpu", "0", "--seed", "18446744073709551615", "--vm",
+                   "irq:3000", "--vm", "compute:3000", "--vm", "irq:100:10:20,compute:100"});
+  ASSERT_TRUE(r.options) << r.error;
+  const CliOptions& o = *r.options;
+  EXPECT_EQ(o.pin_cpu, 1);
+  EXPECT_EQ(o.injector_cpu, 0);
+  EXPECT_EQ(o.seed, 18446744073709551615ull);
+  EXPECT_EQ(o.vms[0][0].kind, ProgramKind::kIrq);
+  EXPECT_EQ(o.vms[2][0].min_us, 10u);
+  EXPECT_EQ(o.vms[2][1].kind, ProgramKind::kCompute);
+  CliResult d = P({"--vm", "irq:10"});
+  ASSERT_TRUE(d.options) << d.error;
+  EXPECT_FALSE(d.options->injector_cpu);
+  EXPECT_EQ(d.options->seed, kDefaultIrqSeed);
+  ASSERT_TRUE(P({"--vm", "irq:10", "--seed=0"}).options);
+  // Other vCPUs of an irq VM: anything that never hlts.
+  EXPECT_TRUE(P({"--vm", "irq:10,iostorm:10,cpuidstorm:10,duty:10"}).options);
+}
+
+TEST(Cli, IrqRefused) {
+  ExpectBad({"--vm", "compute:10,irq:10"}, "irq: only on vCPU 0");
+  ExpectBad({"--vm", "compute:10,irq:10"}, "vCPU 1 here");
+  ExpectBad({"--vm", "irq:10,irq:10"}, "irq: only on vCPU 0");
+  ExpectBad({"--vm", "io:1", "--vm", "io:1,io:1,irq:5"}, "vCPU 2 here");
+  ExpectBad({"--vm", "irq:10,hlt:5"}, "'hlt:5' cannot share a VM with irq:");
+  ExpectBad({"--vm", "irq:10,io:5"}, "'io:5' cannot share a VM with irq:");
+  ExpectBad({"--vm", "irq:10,cpuid:5"}, "'cpuid:5' cannot share");
+  ExpectBad({"--vm", "irq:10:5"}, "irq:MS:MINUS:MAXUS");
+  ExpectBad({"--vm", "irq:10:5:4"}, "MINUS 5 > MAXUS 4");
+  ExpectBad({"--vm", "irq:1", "--injector-cpu", "x"}, "--injector-cpu 'x'");
+  ExpectBad({"--vm", "irq:1", "--injector-cpu", "1024"}, "--injector-cpu '1024'");
+  ExpectBad({"--vm", "irq:1", "--injector-cpu", "-1"}, "--injector-cpu '-1'");
+  ExpectBad({"--vm", "irq:1", "--injector-cpu"}, "--injector-cpu: missing value");
+  ExpectBad({"--vm", "irq:1", "--injector-cpu", "0", "--injector-cpu=1"},
+            "--injector-cpu given twice");
+  ExpectBad({"--vm", "irq:1", "--seed", "-1"}, "--seed '-1'");
+  ExpectBad({"--vm", "irq:1", "--seed", "18446744073709551616"}, "--seed '18446744073709551616'");
+  ExpectBad({"--vm", "irq:1", "--seed", "0x10"}, "--seed '0x10'");
+  ExpectBad({"--vm", "irq:1", "--seed", ""}, "--seed ''");
+  ExpectBad({"--vm", "irq:1", "--seed", "1", "--seed", "2"}, "--seed given twice");
+}
+
 TEST(Cli, UsageMentionsEveryOption) {
   const std::string u = UsageText();
-  for (const char* opt : {"--vm", "--pin", "--report", "--hold-file", "--timeout"}) {
+  for (const char* opt : {"--vm", "--pin", "--report", "--hold-file", "--timeout", "--injector-cpu",
+                          "--seed", "irq:MS[:MINUS:MAXUS]"}) {
     EXPECT_NE(u.find(opt), std::string::npos) << opt;
   }
 }

@@ -60,6 +60,14 @@ Verdict ExitPolicy::OnIo(const IoExit& io, double elapsed_ms) {
       }
       return timed_out ? Verdict::kStop : Verdict::kReenter;
     }
+    case kAnswerPort:
+      if (k != ProgramKind::kIrq || io.size != 4) return Fail("unexpected " + where);
+      ++counts_.io_answer;
+      if (io.value != static_cast<uint32_t>(counts_.io_answer)) {
+        return Fail("answer value " + std::to_string(io.value) + ", expected " +
+                    std::to_string(counts_.io_answer) + " at " + where);
+      }
+      return Verdict::kReenter;  // the injector stops the vCPU, not an exit
     default:
       return Fail("unexpected " + where);
   }
@@ -113,6 +121,9 @@ bool ExitPolicy::Finish(uint32_t esi) {
       break;
     case ProgramKind::kCpuidStorm:
       expected = counts_.io_tick * spec_.per_tick;
+      break;
+    case ProgramKind::kIrq:
+      expected = counts_.io_answer;
       break;
   }
   if (esi != static_cast<uint32_t>(expected)) {

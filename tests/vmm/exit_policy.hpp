@@ -24,6 +24,7 @@ struct ExitCounts {
   uint64_t io_data = 0;      // io exits on kDataPort
   uint64_t io_done = 0;      // io exits on kDonePort
   uint64_t io_tick = 0;      // io exits on kTickPort
+  uint64_t io_answer = 0;    // io exits on kAnswerPort (irq)
   uint64_t duty_sleeps = 0;  // duty: times the VMM thread slept between cycles
 };
 
@@ -48,7 +49,7 @@ class ExitPolicy {
 
   const ExitCounts& counts() const { return counts_; }
   // Loop iterations the guest completed: io outs, CPUIDs, loop hlts, or for compute
-  // ticks * ITERS. Valid after Finish.
+  // ticks * ITERS, or irq interrupts answered. Valid after Finish.
   uint64_t guest_iterations() const { return guest_iterations_; }
   const std::string& error() const { return error_; }
 

@@ -170,5 +170,52 @@ TEST(ExitPolicy, RejectsUnexpectedExits) {
   }
 }
 
+// irq: the PIC's ports stay in KVM, so the policy sees only the handler's answers.
+TEST(ExitPolicy, IrqAnswers) {
+  const ProgramSpec spec = Parse("irq:100");
+  X86Sim sim(EncodeProgram(spec), kCodeBase);
+  ExitPolicy policy(spec);
+  while (sim.Next().kind != SimEvent::kHlt) {
+  }
+  for (uint32_t i = 1; i <= 50; ++i) {
+    sim.Interrupt(kIrqVector);
+    const SimEvent ev = sim.Next();
+    ASSERT_EQ(ev.kind, SimEvent::kOut);
+    // Long after MS: irq is stopped by its injector, never by an exit.
+    ASSERT_EQ(policy.OnIo(Out(ev.port, ev.size, ev.value), 1e6), Verdict::kReenter) << i;
+    while (sim.Next().kind != SimEvent::kHlt) {
+    }
+  }
+  EXPECT_EQ(policy.counts().io_answer, 50u);
+  EXPECT_EQ(policy.counts().io, 50u);
+  ASSERT_TRUE(policy.Finish(sim.reg(X86Sim::kEsi))) << policy.error();
+  EXPECT_EQ(policy.guest_iterations(), 50u);
+}
+
+TEST(ExitPolicy, IrqRejects) {
+  {
+    ExitPolicy p(Parse("irq:10"));
+    EXPECT_EQ(p.OnHlt(), Verdict::kError);  // hlt stays in KVM with the irqchip
+  }
+  {
+    ExitPolicy p(Parse("irq:10"));
+    EXPECT_EQ(p.OnIo(Out(kAnswerPort, 4, 1), 0), Verdict::kReenter);
+    EXPECT_EQ(p.OnIo(Out(kAnswerPort, 4, 3), 0), Verdict::kError);  // skips an answer
+  }
+  {
+    ExitPolicy p(Parse("irq:10"));
+    EXPECT_EQ(p.OnIo(Out(kAnswerPort, 2, 1), 0), Verdict::kError);  // wrong size
+    ExitPolicy q(Parse("irq:10"));
+    EXPECT_EQ(q.OnIo(Out(kTickPort, 4, 1), 0), Verdict::kError);  // not irq's port
+    ExitPolicy r(Parse("compute:10"));
+    EXPECT_EQ(r.OnIo(Out(kAnswerPort, 4, 1), 0), Verdict::kError);  // not compute's
+  }
+  {
+    ExitPolicy p(Parse("irq:10"));
+    EXPECT_EQ(p.OnIo(Out(kAnswerPort, 4, 1), 0), Verdict::kReenter);
+    EXPECT_FALSE(p.Finish(2));  // ESI disagrees with the answers seen
+  }
+}
+
 }  // namespace
 }  // namespace kq

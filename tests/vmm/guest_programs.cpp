@@ -20,6 +20,10 @@
 //   duty:MS[:ITERS]  compute's guest code (default ITERS kDefaultDutyIters); at the first tick
 //                 after kDutyRunMs of a cycle the VMM thread sleeps kDutySleepMs outside KVM_RUN:
 //                 a vCPU runnable half the time, the rest asleep in its VMM.   ESI = ticks
+//   irq:MS[:MINUS:MAXUS]  in-kernel irqchip (hlt and the PIC ports stay in KVM): programs the PIC,
+//                 installs its handler, then sti and hlt forever. Each interrupt: 1 io exit on
+//                 kAnswerPort (value = ESI), then EOI and iret. The injector stops the vCPU after
+//                 MS ms with a signal (KVM_RUN fails with EINTR).     ESI = interrupts answered
 #include "guest_programs.hpp"
 
 #include <charconv>
@@ -60,6 +64,22 @@ class Asm {
   void Hlt() { Emit({0xF4}); }                    // hlt
   void Jnz(size_t target) { Emit({0x75, Rel8(target)}); }  // jnz rel8
   void Jmp(size_t target) { Emit({0xEB, Rel8(target)}); }  // jmp rel8
+  // Forms only the irq program uses (16-bit operands unless prefixed).
+  void XorAxAx() { Emit({0x31, 0xC0}); }                       // xor ax, ax
+  void MovDsAx() { Emit({0x8E, 0xD8}); }                       // mov ds, ax (8E /r, reg 011)
+  void MovSsAx() { Emit({0x8E, 0xD0}); }                       // mov ss, ax (8E /r, reg 010)
+  void MovSpImm16(uint16_t v) { Emit({0xBC, Lo(v), Hi(v)}); }  // mov sp, imm16 (B8+4)
+  void OutImm8Al(uint8_t port) { Emit({0xE6, port}); }         // out imm8, al
+  void CallNext() { Emit({0xE8, 0x00, 0x00}); }  // call rel16 0: pushes the next address
+  void PopBx() { Emit({0x5B}); }                 // pop bx (58+3)
+  void AddBxImm8(int8_t v) { Emit({0x83, 0xC3, static_cast<uint8_t>(v)}); }  // 83 /0 ib
+  void MovMemImm16(uint16_t addr, uint16_t v) {  // mov word [addr], imm16 (C7 /0, modrm 00 000 110)
+    Emit({0xC7, 0x06, Lo(addr), Hi(addr), Lo(v), Hi(v)});
+  }
+  void MovMemBx(uint16_t addr) { Emit({0x89, 0x1E, Lo(addr), Hi(addr)}); }  // mov [addr], bx
+  void Sti() { Emit({0xFB}); }
+  void Iret() { Emit({0xCF}); }
+  void Patch8(size_t at, uint8_t v) { code_.at(at) = v; }
 
  private:
   void Emit(std::initializer_list<uint8_t> bytes) { code_.insert(code_.end(), bytes); }
@@ -71,6 +91,8 @@ class Asm {
     const long rel = static_cast<long>(target) - static_cast<long>(Here() + 2);
     return static_cast<uint8_t>(static_cast<int8_t>(rel));
   }
+  static uint8_t Lo(uint16_t v) { return static_cast<uint8_t>(v); }
+  static uint8_t Hi(uint16_t v) { return static_cast<uint8_t>(v >> 8); }
   std::vector<uint8_t> code_;
 };
 
@@ -160,11 +182,66 @@ std::vector<uint8_t> EncodeCpuidStorm(uint32_t per_tick) {
   return a.Take();
 }
 
+// Registers: ESI counts interrupts; the handler clobbers EAX, DX and the main loop keeps nothing
+// in registers, so the handler saves nothing.
+std::vector<uint8_t> EncodeIrq(size_t* handler_offset) {
+  Asm a;
+  a.XorEsiEsi();  // esi = 0 (interrupts answered)
+  a.XorAxAx();
+  a.MovDsAx();  // ds = 0: the IVT is addressed from it
+  a.MovSsAx();  // ss = 0, sp below the code: room for the call and interrupt frames
+  a.MovSpImm16(kIrqStackTop);
+  // Master PIC: ICW1 edge + ICW4 needed, ICW2 vector base, ICW3 slave on IRQ2, ICW4 8086 mode.
+  for (const auto& [port, value] : {std::pair<uint8_t, uint8_t>{0x20, 0x11},
+                                    {0x21, kIrqVectorBase},
+                                    {0x21, 0x04},
+                                    {0x21, 0x01},
+                                    {0x21, static_cast<uint8_t>(~(1u << kIrqLine))},  // OCW1
+                                    {0xA1, 0xFF}}) {  // slave: everything masked
+    a.MovAlImm8(value);
+    a.OutImm8Al(port);
+  }
+  a.CallNext();  // position independent: bx = address of `next`
+  const size_t next = a.Here();
+  a.PopBx();
+  const size_t add = a.Here();
+  a.AddBxImm8(0);                      // patched below: bx += handler - next
+  a.MovMemImm16(kIrqIvtEntry + 2, 0);  // IVT segment first ...
+  a.MovMemBx(kIrqIvtEntry);            // ... the offset last: the injector waits for it
+  a.Sti();
+  const size_t idle = a.Here();
+  a.Hlt();  // idle: hlt (in KVM)
+  a.Jmp(idle);
+  const size_t handler = a.Here();
+  a.IncEsi();  // handler: esi++
+  a.MovDxImm16(kAnswerPort);
+  a.MovEaxEsi();
+  a.OutDxEax();  // out kAnswerPort, eax    -> KVM_EXIT_IO (4 bytes), the answer
+  a.MovAlImm8(0x20);
+  a.OutImm8Al(0x20);  // non-specific EOI to the master PIC (in KVM)
+  a.Iret();
+  a.Patch8(add + 2, static_cast<uint8_t>(static_cast<int8_t>(handler - next)));
+  *handler_offset = handler;
+  return a.Take();
+}
+
 }  // namespace
 
 bool ProgramSpec::Timed() const {
   return kind == ProgramKind::kCompute || kind == ProgramKind::kIoStorm ||
+         kind == ProgramKind::kCpuidStorm || kind == ProgramKind::kDuty ||
+         kind == ProgramKind::kIrq;
+}
+
+bool NeverHalts(ProgramKind kind) {
+  return kind == ProgramKind::kCompute || kind == ProgramKind::kIoStorm ||
          kind == ProgramKind::kCpuidStorm || kind == ProgramKind::kDuty;
+}
+
+size_t IrqHandlerOffset() {
+  size_t offset = 0;
+  EncodeIrq(&offset);
+  return offset;
 }
 
 std::optional<uint32_t> ParseNumber(std::string_view text) {
@@ -178,6 +255,42 @@ std::optional<uint32_t> ParseNumber(std::string_view text) {
   if (value < 1 || value > kMaxNumber) return std::nullopt;
   return static_cast<uint32_t>(value);
 }
+
+namespace {
+
+// irq:MS or irq:MS:MINUS:MAXUS (rest is what follows "irq:").
+template <typename Fail>
+std::optional<ProgramSpec> ParseIrq(std::string_view text, std::string_view rest,
+                                    const std::string& range, Fail& fail) {
+  std::vector<std::string_view> fields;
+  for (size_t start = 0;;) {
+    const size_t colon = rest.find(':', start);
+    fields.push_back(rest.substr(start, colon == std::string_view::npos ? colon : colon - start));
+    if (colon == std::string_view::npos) break;
+    start = colon + 1;
+  }
+  if (fields.size() != 1 && fields.size() != 3) {
+    return fail("expected irq:MS or irq:MS:MINUS:MAXUS");
+  }
+  uint32_t numbers[3] = {0, kDefaultIrqMinUs, kDefaultIrqMaxUs};
+  for (size_t i = 0; i < fields.size(); ++i) {
+    auto n = ParseNumber(fields[i]);
+    if (!n) return fail("bad number '" + std::string(fields[i]) + "'" + range);
+    numbers[i] = *n;
+  }
+  if (numbers[1] > numbers[2]) {
+    return fail("MINUS " + std::to_string(numbers[1]) + " > MAXUS " + std::to_string(numbers[2]));
+  }
+  ProgramSpec spec;
+  spec.kind = ProgramKind::kIrq;
+  spec.text = std::string(text);
+  spec.count = numbers[0];
+  spec.min_us = numbers[1];
+  spec.max_us = numbers[2];
+  return spec;
+}
+
+}  // namespace
 
 std::optional<ProgramSpec> ParseProgram(std::string_view text, std::string* error) {
   struct Known {
@@ -193,6 +306,7 @@ std::optional<ProgramSpec> ParseProgram(std::string_view text, std::string* erro
       {"iostorm", ProgramKind::kIoStorm, 0},
       {"cpuidstorm", ProgramKind::kCpuidStorm, kDefaultCpuidPerTick},
       {"duty", ProgramKind::kDuty, kDefaultDutyIters},
+      {"irq", ProgramKind::kIrq, 0},
   };
   auto fail = [&](const std::string& why) {
     *error = "bad program '" + std::string(text) + "': " + why;
@@ -207,11 +321,13 @@ std::optional<ProgramSpec> ParseProgram(std::string_view text, std::string* erro
   }
   if (known == nullptr) {
     return fail("unknown program '" + std::string(name) +
-                "' (expected io, cpuid, hlt, compute, iostorm, cpuidstorm or duty)");
+                "' (expected io, cpuid, hlt, compute, iostorm, cpuidstorm, duty or irq)");
   }
   if (colon == std::string_view::npos)
     return fail("missing number after '" + std::string(name) + ":'");
   std::string_view rest = text.substr(colon + 1);
+  const std::string range = " (decimal 1.." + std::to_string(kMaxNumber) + ")";
+  if (known->kind == ProgramKind::kIrq) return ParseIrq(text, rest, range, fail);
   std::string_view third;
   const size_t colon2 = rest.find(':');
   if (colon2 != std::string_view::npos) {
@@ -222,7 +338,6 @@ std::optional<ProgramSpec> ParseProgram(std::string_view text, std::string* erro
   ProgramSpec spec;
   spec.kind = known->kind;
   spec.text = std::string(text);
-  const std::string range = " (decimal 1.." + std::to_string(kMaxNumber) + ")";
   auto count = ParseNumber(rest);
   if (!count) return fail("bad number '" + std::string(rest) + "'" + range);
   spec.count = *count;
@@ -250,6 +365,10 @@ std::vector<uint8_t> EncodeProgram(const ProgramSpec& spec) {
       return EncodeIoStorm();
     case ProgramKind::kCpuidStorm:
       return EncodeCpuidStorm(spec.per_tick);
+    case ProgramKind::kIrq: {
+      size_t handler = 0;
+      return EncodeIrq(&handler);
+    }
   }
   return {};
 }
@@ -265,6 +384,7 @@ std::optional<size_t> ImmediateOffset(ProgramKind kind) {
     case ProgramKind::kDuty:
       return 11;
     case ProgramKind::kIoStorm:
+    case ProgramKind::kIrq:
       return std::nullopt;
   }
   return std::nullopt;

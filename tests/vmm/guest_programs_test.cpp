@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <utility>
+
 #include "x86_sim.hpp"
 
 namespace kq {
@@ -47,6 +49,22 @@ TEST(ParseProgram, Good) {
   EXPECT_TRUE(s.Timed());
   EXPECT_EQ(Parse("duty:6000:1000").per_tick, 1000u);
   EXPECT_EQ(EncodeProgram(Parse("duty:1:77")), EncodeProgram(Parse("compute:1:77")));
+  s = Parse("irq:2000");
+  EXPECT_EQ(s.kind, ProgramKind::kIrq);
+  EXPECT_EQ(s.count, 2000u);
+  EXPECT_EQ(s.min_us, 1000u);
+  EXPECT_EQ(s.max_us, 4000u);
+  EXPECT_EQ(s.per_tick, 0u);
+  EXPECT_TRUE(s.Timed());
+  s = Parse("irq:3000:50:70");
+  EXPECT_EQ(s.count, 3000u);
+  EXPECT_EQ(s.min_us, 50u);
+  EXPECT_EQ(s.max_us, 70u);
+  EXPECT_EQ(s.text, "irq:3000:50:70");
+  s = Parse("irq:1:7:7");  // MINUS == MAXUS: a fixed interval
+  EXPECT_EQ(s.min_us, 7u);
+  EXPECT_EQ(s.max_us, 7u);
+  EXPECT_EQ(Parse("irq:1:1:2147483648").max_us, kMaxNumber);
 }
 
 TEST(ParseProgram, Bad) {
@@ -73,7 +91,20 @@ TEST(ParseProgram, Bad) {
                           "cpuidstorm:1:2:3",
                           "duty:1:2:3",
                           "duty:1:0",
-                          "io:1,"}) {
+                          "io:1,",
+                          "irq",
+                          "irq:",
+                          "irq:0",
+                          "irq:-1",
+                          "irq:1:2",
+                          "irq:1:5:4",
+                          "irq:1:0:5",
+                          "irq:1:5:0",
+                          "irq:1::5",
+                          "irq:1:2:",
+                          "irq:1:2:3:4",
+                          "irq:1:2:2147483649",
+                          "irq:0x10"}) {
     std::string error;
     EXPECT_FALSE(ParseProgram(bad, &error).has_value()) << bad;
     EXPECT_NE(error.find("bad program"), std::string::npos) << bad << ": " << error;
@@ -83,6 +114,10 @@ TEST(ParseProgram, Bad) {
   EXPECT_NE(error.find("unknown program 'frob'"), std::string::npos) << error;
   ParseProgram("io", &error);
   EXPECT_NE(error.find("missing number"), std::string::npos) << error;
+  ParseProgram("irq:10:500", &error);
+  EXPECT_NE(error.find("irq:MS:MINUS:MAXUS"), std::string::npos) << error;
+  ParseProgram("irq:10:500:400", &error);
+  EXPECT_NE(error.find("MINUS 500 > MAXUS 400"), std::string::npos) << error;
 }
 
 TEST(ParseNumber, Range) {
@@ -135,9 +170,53 @@ TEST(EncodeProgram, ImmediatesOfOtherPrograms) {
 }
 
 TEST(EncodeProgram, AllFitTheirCodeArea) {
-  for (const char* p : {"io:5", "cpuid:5", "hlt:5", "compute:5", "iostorm:5", "cpuidstorm:5"}) {
+  for (const char* p :
+       {"io:5", "cpuid:5", "hlt:5", "compute:5", "iostorm:5", "cpuidstorm:5", "irq:5"}) {
     EXPECT_LE(EncodeProgram(Parse(p)).size(), kCodeStride) << p;
   }
+}
+
+TEST(EncodeProgram, IrqBytes) {
+  // Hand-checked against the Intel SDM encodings.
+  const std::vector<uint8_t> expected = {
+      0x66, 0x31, 0xF6,                    // 0: xor esi, esi
+      0x31, 0xC0,                          // 3: xor ax, ax
+      0x8E, 0xD8,                          // 5: mov ds, ax
+      0x8E, 0xD0,                          // 7: mov ss, ax
+      0xBC, 0x00, 0x10,                    // 9: mov sp, 0x1000
+      0xB0, 0x11, 0xE6, 0x20,              // 12: ICW1 -> 0x20
+      0xB0, 0x20, 0xE6, 0x21,              // 16: ICW2 (vector base 0x20) -> 0x21
+      0xB0, 0x04, 0xE6, 0x21,              // 20: ICW3
+      0xB0, 0x01, 0xE6, 0x21,              // 24: ICW4
+      0xB0, 0xDF, 0xE6, 0x21,              // 28: OCW1: all masked but IRQ 5
+      0xB0, 0xFF, 0xE6, 0xA1,              // 32: slave all masked
+      0xE8, 0x00, 0x00,                    // 36: call 39
+      0x5B,                                // 39: pop bx
+      0x83, 0xC3, 0x12,                    // 40: add bx, 18 (57 - 39)
+      0xC7, 0x06, 0x96, 0x00, 0x00, 0x00,  // 43: mov word [0x96], 0
+      0x89, 0x1E, 0x94, 0x00,              // 49: mov [0x94], bx
+      0xFB,                                // 53: sti
+      0xF4,                                // 54: hlt
+      0xEB, 0xFD,                          // 55: jmp 54
+      0x66, 0x46,                          // 57: handler: inc esi
+      0xBA, 0x13, 0x00,                    // 59: mov dx, 0x13
+      0x66, 0x89, 0xF0,                    // 62: mov eax, esi
+      0x66, 0xEF,                          // 65: out dx, eax
+      0xB0, 0x20, 0xE6, 0x20,              // 67: EOI
+      0xCF};                               // 71: iret
+  EXPECT_EQ(EncodeProgram(Parse("irq:10")), expected);
+  EXPECT_EQ(EncodeProgram(Parse("irq:99:5:6")), expected);  // the VMM times, not the guest
+  EXPECT_EQ(IrqHandlerOffset(), 57u);
+  EXPECT_EQ(kIrqIvtEntry, 0x94);
+  EXPECT_FALSE(ImmediateOffset(ProgramKind::kIrq));
+  // The stack (below kIrqStackTop) and the IVT entry stay clear of every vCPU's code.
+  EXPECT_LE(kIrqStackTop, kCodeBase);
+  EXPECT_LT(kIrqIvtEntry + 4u, kIrqStackTop - 64u);
+  EXPECT_TRUE(NeverHalts(ProgramKind::kCompute));
+  EXPECT_TRUE(NeverHalts(ProgramKind::kIoStorm));
+  EXPECT_FALSE(NeverHalts(ProgramKind::kHlt));
+  EXPECT_FALSE(NeverHalts(ProgramKind::kIo));
+  EXPECT_FALSE(NeverHalts(ProgramKind::kIrq));
 }
 
 // The following run the encoded bytes in X86Sim: wrong jump offsets, registers or operand
@@ -228,6 +307,51 @@ TEST(SimulatedGuest, CpuidStormTicksEveryPerCpuids) {
     ASSERT_EQ(ev.kind, SimEvent::kOut);
     EXPECT_EQ(ev.port, kTickPort);  // dx reloaded after cpuid clobbered it
     EXPECT_EQ(ev.value, tick * 10);
+  }
+}
+
+// Runs irq's set-up to its hlt: the PIC programming (the outs the kernel's PIC sees), then
+// the IVT entry for kIrqVector, with interrupts enabled.
+void RunIrqSetUp(X86Sim& sim, uint16_t load) {
+  const std::vector<std::pair<uint16_t, uint32_t>> pic = {{0x20, 0x11}, {0x21, 0x20}, {0x21, 0x04},
+                                                          {0x21, 0x01}, {0x21, 0xDF}, {0xA1, 0xFF}};
+  for (const auto& [port, value] : pic) {
+    const SimEvent ev = sim.Next();
+    ASSERT_EQ(ev.kind, SimEvent::kOut);
+    EXPECT_EQ(ev.port, port);
+    EXPECT_EQ(ev.size, 1);
+    EXPECT_EQ(ev.value, value);
+  }
+  ASSERT_EQ(sim.Next().kind, SimEvent::kHlt);
+  EXPECT_TRUE(sim.interrupts_enabled());
+  EXPECT_EQ(sim.word(kIrqIvtEntry), load + IrqHandlerOffset());
+  EXPECT_EQ(sim.word(kIrqIvtEntry + 2), 0);
+  EXPECT_EQ(sim.reg(X86Sim::kEsi), 0u);
+  EXPECT_EQ(sim.reg(X86Sim::kEsp) & 0xFFFF, kIrqStackTop);  // call and pop balanced
+}
+
+TEST(SimulatedGuest, IrqAnswersEveryInterrupt) {
+  for (const uint16_t load : {uint16_t{kCodeBase}, uint16_t(kCodeBase + 5 * kCodeStride)}) {
+    X86Sim sim(EncodeProgram(Parse("irq:1")), load);
+    RunIrqSetUp(sim, load);
+    const size_t idle_ip = sim.ip();  // just after the hlt
+    for (uint32_t i = 1; i <= 1000; ++i) {
+      sim.Interrupt(kIrqVector);
+      const SimEvent answer = sim.Next();
+      ASSERT_EQ(answer.kind, SimEvent::kOut) << i;
+      EXPECT_EQ(answer.port, kAnswerPort);
+      EXPECT_EQ(answer.size, 4);
+      EXPECT_EQ(answer.value, i);  // 32-bit ESI, counted by the handler
+      const SimEvent eoi = sim.Next();
+      ASSERT_EQ(eoi.kind, SimEvent::kOut);
+      EXPECT_EQ(eoi.port, 0x20);
+      EXPECT_EQ(eoi.value, 0x20u);
+      ASSERT_EQ(sim.Next().kind, SimEvent::kIret);
+      EXPECT_TRUE(sim.interrupts_enabled());
+      EXPECT_EQ(sim.reg(X86Sim::kEsp) & 0xFFFF, kIrqStackTop);
+      ASSERT_EQ(sim.Next().kind, SimEvent::kHlt);  // back to the idle loop
+      EXPECT_EQ(sim.ip(), idle_ip);
+    }
   }
 }
 

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "percentile.hpp"
+
 namespace kq {
 namespace {
 
@@ -11,6 +13,24 @@ std::string Quote(std::string_view s) { return "\"" + JsonEscape(s) + "\""; }
 
 std::string Field(std::string_view key, uint64_t value) {
   return Quote(key) + ":" + std::to_string(value);
+}
+
+std::string UsField(std::string_view key, const std::optional<int64_t>& ns) {
+  return Quote(key) + ":" + (ns ? TenthsOfUs(*ns) : std::string("null"));
+}
+
+std::string LatencyToJson(const IrqLatency& l) {
+  const LatencySummary s = Summarize(l.samples_ns);
+  std::string out = "{" + Field("count", s.count) + "," + Field("missed", l.missed) + ",";
+  out += UsField("p50_us", s.p50) + "," + UsField("p99_us", s.p99) + "," +
+         UsField("p999_us", s.p999) + "," + UsField("max_us", s.max) + "," +
+         UsField("mean_us", s.mean) + ",";
+  out += Quote("samples_us") + ":[";
+  for (size_t i = 0; i < l.samples_ns.size(); ++i) {
+    if (i > 0) out += ",";
+    out += TenthsOfUs(l.samples_ns[i]);
+  }
+  return out + "]}";
 }
 
 std::string VcpuToJson(const VcpuReport& v) {
@@ -22,7 +42,9 @@ std::string VcpuToJson(const VcpuReport& v) {
   out += Quote("userspace_exits") + ":{" + Field("io", e.io) + "," + Field("hlt", e.hlt) + "," +
          Field("total", e.io + e.hlt) + "},";
   out += Quote("io_by_port") + ":{" + Field("data", e.io_data) + "," + Field("done", e.io_done) +
-         "," + Field("tick", e.io_tick) + "},";
+         "," + Field("tick", e.io_tick);
+  if (v.latency) out += "," + Field("answer", e.io_answer);  // irq only: others stay as they were
+  out += "},";
   out += Field("guest_iterations", v.guest_iterations) + ",";
   out += Field("run_ms", v.run_ms) + ",";
   out += Field("kvm_run_calls", v.kvm_run_calls) + ",";
@@ -34,10 +56,19 @@ std::string VcpuToJson(const VcpuReport& v) {
   if (v.first_tid != 0) out += "," + Field("first_tid", static_cast<uint64_t>(v.first_tid));
   if (v.closed) out += "," + Quote("closed") + ":true";
   if (e.duty_sleeps != 0) out += "," + Field("duty_sleeps", e.duty_sleeps);
+  if (v.latency) out += "," + Quote("latency") + ":" + LatencyToJson(*v.latency);
   return out + "}";
 }
 
 }  // namespace
+
+std::string TenthsOfUs(int64_t ns) {
+  const bool negative = ns < 0;
+  const uint64_t mag = negative ? 0 - static_cast<uint64_t>(ns) : static_cast<uint64_t>(ns);
+  const uint64_t tenths = (mag + 50) / 100;
+  return (negative && tenths != 0 ? "-" : "") + std::to_string(tenths / 10) + "." +
+         std::to_string(tenths % 10);
+}
 
 std::string JsonEscape(std::string_view s) {
   std::string out;

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,6 +13,13 @@
 #include "schedstat.hpp"
 
 namespace kq {
+
+// irq: what the injector measured. Latency = answer exit seen by the vCPU thread minus the
+// time just before KVM_IRQ_LINE, CLOCK_MONOTONIC, in ns.
+struct IrqLatency {
+  std::vector<int64_t> samples_ns;  // answered interrupts, in order of raise
+  uint64_t missed = 0;              // interrupts with no answer within kIrqAnswerTimeout
+};
 
 struct VcpuReport {
   int index = 0;
@@ -25,6 +33,7 @@ struct VcpuReport {
   SchedStat schedstat;
   pid_t first_tid = 0;  // --switch-thread: the thread that ran the vCPU first (0: one thread)
   bool closed = false;  // --close-during-run: the fds were dropped while the vCPU ran
+  std::optional<IrqLatency> latency;  // irq vCPUs only
 };
 
 struct VmReport {
@@ -40,7 +49,13 @@ struct Report {
 // JSON string contents (without quotes): escapes ", \ and control characters.
 std::string JsonEscape(std::string_view s);
 
-// One line of JSON, no trailing newline.
+// ns as microseconds rounded to 0.1 (half away from zero), e.g. 12349 -> "12.3", 50 -> "0.1".
+std::string TenthsOfUs(int64_t ns);
+
+// One line of JSON, no trailing newline. An irq vCPU gets, last, "latency": {"count",
+// "missed", "p50_us", "p99_us", "p999_us", "max_us", "mean_us", "samples_us": [...]}: counts
+// as integers, the rest microseconds with one decimal (TenthsOfUs); the percentiles, max and
+// mean are null when count is 0. Percentiles are nearest-rank (percentile.hpp).
 std::string ReportToJson(const Report& report);
 
 // Writes content to path + ".tmp" and renames it to path. False with *error on failure.

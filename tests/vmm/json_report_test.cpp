@@ -67,6 +67,53 @@ TEST(ReportToJson, SwitchedAndClosedVcpu) {
   EXPECT_EQ(ReportToJson(r).find("closed"), std::string::npos);
 }
 
+TEST(TenthsOfUs, Rounds) {
+  EXPECT_EQ(TenthsOfUs(0), "0.0");
+  EXPECT_EQ(TenthsOfUs(49), "0.0");
+  EXPECT_EQ(TenthsOfUs(50), "0.1");
+  EXPECT_EQ(TenthsOfUs(12349), "12.3");
+  EXPECT_EQ(TenthsOfUs(12350), "12.4");
+  EXPECT_EQ(TenthsOfUs(1'000'000'000), "1000000.0");
+  EXPECT_EQ(TenthsOfUs(-1500), "-1.5");
+  EXPECT_EQ(TenthsOfUs(-40), "0.0");
+}
+
+TEST(ReportToJson, IrqLatency) {
+  Report r;
+  VcpuReport v;
+  v.program = "irq:2000";
+  v.exits.io = 3;
+  v.exits.io_answer = 3;
+  v.latency = IrqLatency{{30'000, 10'049, 20'050}, 2};
+  r.vms.push_back(VmReport{0, {v}});
+  const std::string json = ReportToJson(r);
+  EXPECT_NE(json.find("\"io_by_port\":{\"data\":0,\"done\":0,\"tick\":0,\"answer\":3}"),
+            std::string::npos)
+      << json;
+  // Last in the vCPU object; samples in the order given (order of raise), not sorted.
+  EXPECT_NE(json.find("\"timeslices\":0},\"latency\":{\"count\":3,\"missed\":2,"
+                      "\"p50_us\":20.1,\"p99_us\":30.0,\"p999_us\":30.0,\"max_us\":30.0,"
+                      "\"mean_us\":20.0,\"samples_us\":[30.0,10.0,20.1]}}]}]}"),
+            std::string::npos)
+      << json;
+}
+
+TEST(ReportToJson, IrqWithoutSamples) {
+  Report r;
+  VcpuReport v;
+  v.latency = IrqLatency{{}, 0};
+  r.vms.push_back(VmReport{0, {v}});
+  EXPECT_NE(ReportToJson(r).find("\"latency\":{\"count\":0,\"missed\":0,\"p50_us\":null,"
+                                 "\"p99_us\":null,\"p999_us\":null,\"max_us\":null,"
+                                 "\"mean_us\":null,\"samples_us\":[]}"),
+            std::string::npos)
+      << ReportToJson(r);
+  // Without latency (every other program) no answer count and no latency object.
+  r.vms[0].vcpus[0].latency.reset();
+  EXPECT_EQ(ReportToJson(r).find("answer"), std::string::npos);
+  EXPECT_EQ(ReportToJson(r).find("latency"), std::string::npos);
+}
+
 TEST(ReportToJson, LargeNumbers) {
   Report r;
   VcpuReport v;

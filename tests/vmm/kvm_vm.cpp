@@ -107,7 +107,7 @@ void Vm::Detach(int devnull_fd) {
   fd_.ReplaceWith(devnull_fd);
 }
 
-Vm::Vm(const Kvm& kvm, int index, const std::vector<std::vector<uint8_t>>& programs)
+Vm::Vm(const Kvm& kvm, int index, const std::vector<std::vector<uint8_t>>& programs, bool irqchip)
     : index_(index) {
   void* mem = mmap(nullptr, kMemSize, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -126,6 +126,10 @@ Vm::Vm(const Kvm& kvm, int index, const std::vector<std::vector<uint8_t>>& progr
   if (ioctl(fd_.get(), KVM_SET_USER_MEMORY_REGION, &region) < 0) {
     throw ErrnoError("KVM_SET_USER_MEMORY_REGION");
   }
+  // PIC, IOAPIC and a LAPIC per vCPU in KVM; must precede the vCPUs.
+  if (irqchip && ioctl(fd_.get(), KVM_CREATE_IRQCHIP, 0) < 0) {
+    throw ErrnoError("KVM_CREATE_IRQCHIP");
+  }
 
   for (size_t i = 0; i < programs.size(); ++i) {
     const uint32_t gpa = kCodeBase + static_cast<uint32_t>(i) * kCodeStride;
@@ -134,6 +138,13 @@ Vm::Vm(const Kvm& kvm, int index, const std::vector<std::vector<uint8_t>>& progr
     }
     memcpy(mem_.data() + gpa, programs[i].data(), programs[i].size());
     vcpus_.push_back(std::make_unique<Vcpu>(kvm, fd_.get(), static_cast<int>(i), gpa));
+    if (irqchip && i > 0) {
+      // With an in-kernel LAPIC the APs wait for INIT/SIPI; start them at their code instead.
+      kvm_mp_state mp{KVM_MP_STATE_RUNNABLE};
+      if (ioctl(vcpus_.back()->fd(), KVM_SET_MP_STATE, &mp) < 0) {
+        throw ErrnoError("KVM_SET_MP_STATE");
+      }
+    }
   }
 }
 

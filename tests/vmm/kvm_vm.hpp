@@ -101,10 +101,13 @@ class Vm {
   static constexpr size_t kMemSize = 1 << 20;  // 1 MiB of guest RAM at GPA 0
   static constexpr uint64_t kTssAddr = 0xfffbd000;
 
-  // KVM_CREATE_VM, KVM_SET_TSS_ADDR, KVM_SET_USER_MEMORY_REGION, then one vCPU per program,
-  // each with its code copied to kCodeBase + i * kCodeStride.
-  Vm(const Kvm& kvm, int index, const std::vector<std::vector<uint8_t>>& programs);
+  // KVM_CREATE_VM, KVM_SET_TSS_ADDR, KVM_SET_USER_MEMORY_REGION, with irqchip
+  // KVM_CREATE_IRQCHIP, then one vCPU per program, each with its code copied to
+  // kCodeBase + i * kCodeStride.
+  Vm(const Kvm& kvm, int index, const std::vector<std::vector<uint8_t>>& programs,
+     bool irqchip = false);
   int fd() const { return fd_.get(); }
+  uint8_t* mem() const { return mem_.data(); }  // guest RAM, GPA 0 .. kMemSize
   int index() const { return index_; }
   std::vector<std::unique_ptr<Vcpu>>& vcpus() { return vcpus_; }
   // Detaches every vCPU, then drops the VM fd the same way (see Vcpu::Detach).

@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -19,6 +20,7 @@
 
 #include "cli.hpp"
 #include "guest_programs.hpp"
+#include "irq_injector.hpp"
 #include "json_report.hpp"
 #include "kvm_vm.hpp"
 #include "vcpu_runner.hpp"
@@ -65,7 +67,9 @@ int RunCycle(const kq::CliOptions& opts, const kq::Kvm& kvm, int devnull, bool l
     for (size_t i = 0; i < opts.vms.size(); ++i) {
       std::vector<std::vector<uint8_t>> code;
       for (const kq::ProgramSpec& spec : opts.vms[i]) code.push_back(kq::EncodeProgram(spec));
-      vms.push_back(std::make_unique<kq::Vm>(kvm, static_cast<int>(i), code));
+      // The CLI allows irq on vCPU 0 only.
+      const bool irq = opts.vms[i][0].kind == kq::ProgramKind::kIrq;
+      vms.push_back(std::make_unique<kq::Vm>(kvm, static_cast<int>(i), code, irq));
       nvcpus += opts.vms[i].size();
     }
   } catch (const kq::KvmError& e) {
@@ -80,18 +84,41 @@ int RunCycle(const kq::CliOptions& opts, const kq::Kvm& kvm, int devnull, bool l
   std::vector<std::vector<kq::VcpuOutcome>> outcomes(vms.size());
   std::vector<std::thread> threads;
   for (size_t i = 0; i < vms.size(); ++i) outcomes[i].resize(opts.vms[i].size());
+  // irq: one link and injector per VM whose vCPU 0 runs irq.
+  std::vector<std::unique_ptr<kq::IrqLink>> links(vms.size());
+  std::vector<kq::InjectorOutcome> injected(vms.size());
+  std::vector<std::thread> injectors;
+  const kq::InjectorContext injector_ctx{opts.injector_cpu, &start, &abort, opts.seed};
+  for (size_t i = 0; i < vms.size(); ++i) {
+    if (opts.vms[i][0].kind == kq::ProgramKind::kIrq) links[i] = std::make_unique<kq::IrqLink>();
+  }
+  if (std::any_of(links.begin(), links.end(), [](const auto& l) { return l != nullptr; })) {
+    kq::InstallKickHandler();
+  }
   std::string spawn_error;
   try {
     for (size_t i = 0; i < vms.size(); ++i) {
       for (size_t j = 0; j < opts.vms[i].size(); ++j) {
         threads.emplace_back(kq::RunVcpu, static_cast<int>(i), std::ref(*vms[i]->vcpus()[j]),
-                             std::cref(opts.vms[i][j]), std::cref(ctx), &outcomes[i][j]);
+                             std::cref(opts.vms[i][j]), std::cref(ctx), &outcomes[i][j],
+                             j == 0 ? links[i].get() : nullptr);
       }
     }
   } catch (const std::system_error& e) {
     spawn_error = std::string("std::thread: ") + e.what();
     abort = true;  // the threads already started stop before their first KVM_RUN
     for (size_t k = threads.size(); k < nvcpus; ++k) exited_once.count_down();
+  }
+  // After the vCPU threads: a failure here leaves no irq vCPU without its injector running.
+  try {
+    for (size_t i = 0; i < vms.size() && spawn_error.empty(); ++i) {
+      if (links[i] == nullptr) continue;
+      injectors.emplace_back(kq::RunInjector, std::ref(*vms[i]), std::cref(opts.vms[i][0]),
+                             std::cref(injector_ctx), std::ref(*links[i]), &injected[i]);
+    }
+  } catch (const std::system_error& e) {
+    spawn_error = std::string("std::thread: ") + e.what();
+    abort = true;  // the vCPU threads stop before their first KVM_RUN
   }
   start.count_down();  // all VMs start together
   std::string close_error;
@@ -108,6 +135,8 @@ int RunCycle(const kq::CliOptions& opts, const kq::Kvm& kvm, int devnull, bool l
       close_error = e.what();
     }
   }
+  // Injectors first: each ends by kicking its vCPU, whose thread must still exist then.
+  for (std::thread& t : injectors) t.join();
   for (std::thread& t : threads) t.join();
   if (!spawn_error.empty()) return Fail(spawn_error);
   if (!close_error.empty()) return Fail(close_error);
@@ -117,6 +146,11 @@ int RunCycle(const kq::CliOptions& opts, const kq::Kvm& kvm, int devnull, bool l
   report->vms.clear();
   for (size_t i = 0; i < vms.size(); ++i) {
     kq::VmReport vm{static_cast<int>(i), {}};
+    if (links[i] != nullptr) {
+      if (!injected[i].error.empty())
+        errors += "\n  vm " + std::to_string(i) + " " + injected[i].error;
+      outcomes[i][0].report.latency = std::move(injected[i].latency);
+    }
     for (kq::VcpuOutcome& o : outcomes[i]) {
       if (!o.error.empty()) errors += "\n  vm " + std::to_string(i) + " " + o.error;
       vm.vcpus.push_back(o.report);

@@ -57,7 +57,7 @@ void CountExit(const VcpuRunContext& ctx, LoopState& st) {
 
 // The vCPU loop proper; returns an error message or "".
 std::string Loop(Vcpu& vcpu, ExitPolicy& policy, const VcpuRunContext& ctx, VcpuReport& rep,
-                 const ProgramSpec& spec, LoopState& st) {
+                 const ProgramSpec& spec, LoopState& st, IrqLink* link) {
   kvm_run* run = vcpu.run();
   auto elapsed_ms = [&] {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - st.start)
@@ -74,12 +74,16 @@ std::string Loop(Vcpu& vcpu, ExitPolicy& policy, const VcpuRunContext& ctx, Vcpu
     if (ioctl(vcpu.fd(), KVM_RUN, 0) < 0) {
       if (errno == EINTR || errno == EAGAIN) {
         ++rep.kvm_run_retries;
+        // irq: the injector's stop (abort is reported by the check at the top).
+        if (link != nullptr && link->stop_requested() && !ctx.abort->load()) break;
         continue;
       }
       if (vcpu.detached()) break;  // the fd is /dev/null now
       error = std::string("KVM_RUN: ") + strerror(errno);
       break;
     }
+    // irq: the answer's time, taken before anything else the VMM does.
+    const int64_t t_exit = link != nullptr ? MonotonicNs() : 0;
     Verdict verdict;
     if (run->exit_reason == KVM_EXIT_IO) {
       IoExit io;
@@ -90,6 +94,9 @@ std::string Loop(Vcpu& vcpu, ExitPolicy& policy, const VcpuRunContext& ctx, Vcpu
       const uint8_t* data = reinterpret_cast<const uint8_t*>(run) + run->io.data_offset;
       for (unsigned i = 0; i < io.size && i < 4; ++i) io.value |= uint32_t{data[i]} << (8 * i);
       verdict = policy.OnIo(io, elapsed_ms());
+      if (link != nullptr && io.port == kAnswerPort && verdict != Verdict::kError) {
+        link->OnAnswer(t_exit);
+      }
     } else if (run->exit_reason == KVM_EXIT_HLT) {
       verdict = policy.OnHlt();
     } else {
@@ -158,11 +165,12 @@ std::string SetUpThread(const std::string& name, const VcpuRunContext& ctx) {
 // Runs the vCPU in the calling thread until its end or a handoff; the thread's schedstat is
 // read here, while the thread still exists.
 std::string RunPart(Vcpu& vcpu, ExitPolicy& policy, const VcpuRunContext& ctx, VcpuReport& rep,
-                    const ProgramSpec& spec, LoopState& st) {
+                    const ProgramSpec& spec, LoopState& st, IrqLink* link) {
   rep.tid = static_cast<pid_t>(syscall(SYS_gettid));
+  if (link != nullptr) link->SetThread(pthread_self());
   std::string error;
   try {
-    error = Loop(vcpu, policy, ctx, rep, spec, st);
+    error = Loop(vcpu, policy, ctx, rep, spec, st, link);
   } catch (const KvmError& e) {
     error = e.what();
   }
@@ -176,7 +184,7 @@ std::string RunPart(Vcpu& vcpu, ExitPolicy& policy, const VcpuRunContext& ctx, V
 }  // namespace
 
 void RunVcpu(int vm_index, Vcpu& vcpu, const ProgramSpec& spec, const VcpuRunContext& ctx,
-             VcpuOutcome* out) {
+             VcpuOutcome* out, IrqLink* irq_link) {
   const std::string name =
       "kq-vm" + std::to_string(vm_index) + "-vcpu" + std::to_string(vcpu.index());
   VcpuReport& rep = out->report;
@@ -186,18 +194,21 @@ void RunVcpu(int vm_index, Vcpu& vcpu, const ProgramSpec& spec, const VcpuRunCon
   std::string error = SetUpThread(name, ctx);
   ctx.start->wait();
   LoopState st;
+  if (irq_link != nullptr) irq_link->SetStart(MonotonicNs());  // after st.start: see SetStart
   if (error.empty()) {
     ExitPolicy policy(spec);
     if (ctx.mark) Mark();
-    error = RunPart(vcpu, policy, ctx, rep, spec, st);
+    error = RunPart(vcpu, policy, ctx, rep, spec, st, irq_link);
     if (error.empty() && st.handoff) {
       // The same vCPU, from here on run by another thread (KVM_RUN from thread A, then B).
       rep.first_tid = rep.tid;
+      const pthread_t first = pthread_self();
       st.handoff = false;
       st.switched = true;
       std::thread second([&] {
         error = SetUpThread(name + "b", ctx);
-        if (error.empty()) error = RunPart(vcpu, policy, ctx, rep, spec, st);
+        if (error.empty()) error = RunPart(vcpu, policy, ctx, rep, spec, st, irq_link);
+        if (irq_link != nullptr) irq_link->SetThread(first);  // this thread is about to end
       });
       second.join();
     }
@@ -209,6 +220,7 @@ void RunVcpu(int vm_index, Vcpu& vcpu, const ProgramSpec& spec, const VcpuRunCon
     out->error = "vcpu " + std::to_string(rep.index) + ": " + error;
     ctx.abort->store(true);
   }
+  if (irq_link != nullptr) irq_link->OnVcpuEnd();
 }
 
 }  // namespace kq

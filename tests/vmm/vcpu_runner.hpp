@@ -8,6 +8,7 @@
 #include <string>
 
 #include "guest_programs.hpp"
+#include "irq_injector.hpp"
 #include "json_report.hpp"
 #include "kvm_vm.hpp"
 
@@ -32,7 +33,9 @@ struct VcpuRunContext {
 // Names the calling thread "kq-vmV-vcpuC", then runs the vCPU to its end. With switch_thread,
 // a second thread "kq-vmV-vcpuCb" takes the vCPU over half-way (first_tid in the report).
 // A vCPU detached by another thread (Vcpu::Detach) ends without error, marked closed.
+// irq_link (irq programs, else null): answers are timed and reported through it, and its
+// Kick ends the run (KVM_RUN fails with EINTR once the stop is requested).
 void RunVcpu(int vm_index, Vcpu& vcpu, const ProgramSpec& spec, const VcpuRunContext& ctx,
-             VcpuOutcome* out);
+             VcpuOutcome* out, IrqLink* irq_link = nullptr);
 
 }  // namespace kq
