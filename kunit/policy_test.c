@@ -109,6 +109,7 @@ static void kq_test_defaults(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, c->p.history_max_pct, 20);
 	KUNIT_EXPECT_EQ(test, c->p.debt_max_us, 20000);
 	KUNIT_EXPECT_EQ(test, c->p.latency_burst_us, 1000);
+	KUNIT_EXPECT_EQ(test, c->p.latency_boost, 10);
 	KUNIT_EXPECT_TRUE(test, c->vp.enabled);
 	KUNIT_EXPECT_EQ(test, c->vp.min_us, 1000);
 	KUNIT_EXPECT_EQ(test, c->vp.base_us, 4000);
@@ -121,6 +122,7 @@ static void kq_test_defaults(struct kunit *test)
 	kq_vcpu_policy_init(&c->st, &c->vp);
 	KUNIT_EXPECT_EQ(test, c->st.debt_ns, 0);
 	KUNIT_EXPECT_EQ(test, c->st.history_pct, 0);
+	KUNIT_EXPECT_EQ(test, c->st.boost, 0);
 	KUNIT_EXPECT_EQ(test, c->st.target_ns, 2500000);
 	KUNIT_EXPECT_EQ(test, c->st.reason, KVM_QUANTA_R_BASE);
 	for (i = 0; i < KVM_QUANTA_R_NR; i++)
@@ -416,6 +418,16 @@ static void kq_test_latency(struct kunit *test)
 	kq_test_expect(test, c, KVM_QUANTA_R_LATENCY, KQ_T_MIN, "server");
 	KUNIT_EXPECT_FALSE(test, kq_policy_cut_now(&c->st, U64_MAX, false));
 	KUNIT_EXPECT_EQ(test, c->st.decisions[KVM_QUANTA_R_LATENCY], 1);
+	KUNIT_EXPECT_EQ(test, c->st.boost, -10);
+	KUNIT_EXPECT_EQ(test, c->st.payback, 0);
+	c->p.latency_boost = 20;
+	kq_test_decide_fresh(c);
+	KUNIT_EXPECT_EQ(test, c->st.boost, -20);
+	c->p.latency_boost = 0;
+	kq_test_decide_fresh(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_LATENCY, KQ_T_MIN, "no boost");
+	KUNIT_EXPECT_EQ(test, c->st.boost, 0);
+	c->p.latency_boost = 10;
 
 	/* Bursts of exactly 1 ms still are; 1 ns more on average is not. */
 	c->w.run_ns = 4000000;
@@ -424,6 +436,7 @@ static void kq_test_latency(struct kunit *test)
 	c->w.run_ns = 4000004;
 	kq_test_decide_fresh(c);
 	kq_test_expect(test, c, KVM_QUANTA_R_IDLE, KQ_T_BASE, "1 ms + 1 ns");
+	KUNIT_EXPECT_EQ(test, c->st.boost, 0);
 
 	/* Halted as long as it ran still is; 1 ns less is not. */
 	c->w.halt_ns = 600000;
@@ -479,6 +492,19 @@ static void kq_test_latency(struct kunit *test)
 	kq_test_decide_fresh(c);
 	kq_test_expect(test, c, KVM_QUANTA_R_LATENCY, KQ_T_MIN, "debtor");
 	KUNIT_EXPECT_GT(test, c->st.payback, 0);
+	KUNIT_EXPECT_EQ(test, c->st.boost, 0);
+	/* Even, or owed time: boosted, on top of a creditor's correction. */
+	c->st.debt_ns = 0;
+	kq_test_decide_fresh(c);
+	KUNIT_EXPECT_EQ(test, c->st.payback, 0);
+	KUNIT_EXPECT_EQ(test, c->st.boost, -10);
+	c->st.debt_ns = -100000000;
+	kq_test_decide_fresh(c);
+	KUNIT_EXPECT_EQ(test, c->st.payback, -3);
+	KUNIT_EXPECT_EQ(test, c->st.boost, -10);
+	KUNIT_EXPECT_EQ(test, kq_policy_nice(100000, c->st.payback + c->st.boost),
+			-13);
+	c->st.debt_ns = 0;
 
 	/* Its own minimum, not another VM's. */
 	c->vp.min_us = 300;
@@ -653,7 +679,7 @@ static void kq_test_ledger_split(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, n, 2U);
 	KUNIT_EXPECT_EQ(test, ns[0], 3000ULL);
 	KUNIT_EXPECT_EQ(test, cpus[1], 1);
-	m = kq_ledger_split(e, 1, 50000000, 30000000, 100, 3000000, true,
+	m = kq_ledger_split(e, 1, 50000000, 30000000, 0, 100, 3000000, true,
 			    cpus, ns, n);
 	KUNIT_ASSERT_EQ(test, m, 2U);
 	KUNIT_EXPECT_EQ(test, e[1].wait_ns, 12000000ULL);
@@ -664,7 +690,7 @@ static void kq_test_ledger_split(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, e[m].debt_ns, -6000000LL);
 	KUNIT_EXPECT_EQ(test, e[m + 1].debt_ns, -4000000LL);
 	/* Its first window: in the ledger with nothing, its debt standing. */
-	m = kq_ledger_split(e, 1, 50000000, 30000000, 100, 3000000, false,
+	m = kq_ledger_split(e, 1, 50000000, 30000000, 0, 100, 3000000, false,
 			    cpus, ns, n);
 	KUNIT_ASSERT_EQ(test, m, 2U);
 	KUNIT_EXPECT_EQ(test, e[0].run_ns + e[1].run_ns, 0ULL);
@@ -695,6 +721,53 @@ static void kq_test_ledger_overlap(struct kunit *test)
 }
 
 /* No clamp: what is run beyond the fair share stays owed. */
+/*
+ * A request server among two hogs on one CPU: 7 of 100 ms, served at once
+ * on waking, halted the rest.  Served: what it ran is owed to it (up to a
+ * third here), not a third of its short runnable periods.
+ */
+static void kq_test_ledger_served(struct kunit *test)
+{
+	struct kq_ledger_entry e[3] = {
+		{ .cpu = 0, .run_ns = 46500000, .wait_ns = 53500000,
+		  .weight = 100000 },
+		{ .cpu = 0, .run_ns = 7000000, .wait_ns = 2000000,
+		  .weight = 100000 },
+		{ .cpu = 0, .run_ns = 46500000, .wait_ns = 53500000,
+		  .weight = 100000 },
+	};
+
+	kq_ledger_window(e, 3);
+	KUNIT_EXPECT_GT(test, e[1].debt_ns, 3000000);
+	e[0].debt_ns = 0;
+	e[1].debt_ns = 0;
+	e[2].debt_ns = 0;
+	e[1].served = true;
+	kq_ledger_window(e, 3);
+	KUNIT_EXPECT_EQ(test, e[1].fair_ns, 7000000);
+	KUNIT_EXPECT_EQ(test, e[0].debt_ns, 0);
+	KUNIT_EXPECT_EQ(test, e[1].debt_ns, 0);
+	KUNIT_EXPECT_EQ(test, e[2].debt_ns, 0);
+
+	/* Beyond its third: the excess is debt. */
+	e[1].run_ns = 50000000;
+	e[1].debt_ns = 0;
+	e[0].run_ns = 25000000;
+	e[2].run_ns = 25000000;
+	kq_ledger_window(e, 3);
+	KUNIT_EXPECT_EQ(test, e[1].fair_ns, 33333333);
+	KUNIT_EXPECT_EQ(test, e[1].debt_ns, 50000000 - 33333333);
+
+	/* kq_ledger_split() marks it from its halt time. */
+	KUNIT_EXPECT_EQ(test, kq_ledger_split(e, 0, 7, 2, 7, 1, 0, true, NULL,
+					      NULL, 0), 1);
+	KUNIT_EXPECT_TRUE(test, e[0].served);
+	kq_ledger_split(e, 0, 7, 2, 6, 1, 0, true, NULL, NULL, 0);
+	KUNIT_EXPECT_FALSE(test, e[0].served);
+	kq_ledger_split(e, 0, 0, 2, 0, 1, 0, true, NULL, NULL, 0);
+	KUNIT_EXPECT_FALSE(test, e[0].served);
+}
+
 static void kq_test_ledger_never_forgives(struct kunit *test)
 {
 	struct kq_ledger_entry e[2];
@@ -1356,6 +1429,7 @@ static struct kunit_case kq_policy_cases[] = {
 	KUNIT_CASE(kq_test_ledger_cpus),
 	KUNIT_CASE(kq_test_ledger_split),
 	KUNIT_CASE(kq_test_ledger_overlap),
+	KUNIT_CASE(kq_test_ledger_served),
 	KUNIT_CASE(kq_test_ledger_never_forgives),
 	KUNIT_CASE(kq_test_ledger_correction),
 	KUNIT_CASE(kq_test_spin),

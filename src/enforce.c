@@ -268,13 +268,15 @@ void kq_enforce_window(struct kq_vcpu *v, const struct kq_vm_policy *vp,
 		return;
 	}
 	/*
-	 * The ledger's correction acts through weight on EEVDF only: CFS
+	 * The ledger's correction and the latency boost act through weight on
+	 * EEVDF only: CFS
 	 * credits a waking sleeper, which the ledger's reference does not
 	 * model, and correcting there moved shares away from the stock
 	 * scheduler's (Documentation/design.rst, the ledger).
 	 */
 	nice = v->orig.nice +
-	       kq_policy_nice(weight, KQ_HAVE_TASK_SLICE ? v->pol.payback : 0);
+	       kq_policy_nice(weight, KQ_HAVE_TASK_SLICE ?
+			      v->pol.payback + v->pol.boost : 0);
 	want = cur;
 	want.nice = clamp(nice, MIN_NICE, MAX_NICE);
 	want.slice_ns = KQ_HAVE_TASK_SLICE ? v->pol.target_ns :

@@ -308,6 +308,13 @@ static struct kq_param_attr kq_pa_latency_burst_us = {
 	.max = KQ_PARAM_BURST_US_MAX,
 };
 
+static struct kq_param_attr kq_pa_latency_boost = {
+	.attr = __ATTR(latency_boost, 0644, kq_param_show, kq_param_store),
+	.off = offsetof(struct kq_policy_params, latency_boost),
+	.is64 = false,
+	.max = KQ_PARAM_BOOST_MAX,
+};
+
 static struct attribute *kq_param_attrs[] = {
 	&kq_pa_warm_ipc_milli.attr.attr,
 	&kq_pa_warm_llc_mpki_milli.attr.attr,
@@ -321,6 +328,7 @@ static struct attribute *kq_param_attrs[] = {
 	&kq_pa_debt_max_us.attr.attr,
 	&kq_pa_spin_ple_rate_milli.attr.attr,
 	&kq_pa_latency_burst_us.attr.attr,
+	&kq_pa_latency_boost.attr.attr,
 	NULL,
 };
 

@@ -111,7 +111,8 @@ static void kq_window_ledger(struct kq_vcpu **vs, const struct kq_sample *s,
 	/* Each vCPU's entries follow the previous vCPU's, in order. */
 	for (i = 0; i < n; i++) {
 		cnt[i] = kq_ledger_split(&e[m], s[i].cpu, s[i].w.run_ns,
-					 s[i].w.wait_ns, weights[i],
+					 s[i].w.wait_ns, s[i].w.halt_ns,
+					 weights[i],
 					 vs[i]->pol.debt_ns,
 					 vs[i]->hist.windows != 0,
 					 s[i].split.cpus, s[i].split.ns,

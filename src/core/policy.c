@@ -49,7 +49,7 @@ const char *kq_reason_name(unsigned int reason)
  * I/O or spinning through the hypervisor).  Flush: 20 or more LLC misses
  * per 1000 instructions.  Phase end: IPC 30% under its recent average.
  * Spinning: a PAUSE-loop exit per guest ms or more.  Latency-sensitive:
- * bursts of 1 ms or less on average between halts.
+ * bursts of 1 ms or less on average between halts, boosted 10 nice levels.
  */
 void kq_policy_defaults(struct kq_policy_params *p)
 {
@@ -65,6 +65,7 @@ void kq_policy_defaults(struct kq_policy_params *p)
 	p->debt_max_us = 20000;
 	p->spin_ple_rate_milli = 1000;
 	p->latency_burst_us = 1000;
+	p->latency_boost = 10;
 }
 
 /**
@@ -111,6 +112,7 @@ void kq_vcpu_policy_init(struct kq_vcpu_policy *st,
 
 	st->debt_ns = 0;
 	st->payback = 0;
+	st->boost = 0;
 	st->history_pct = 0;
 	st->target_ns = (u64)vp->base_us * 1000;
 	st->reason = KVM_QUANTA_R_BASE;
@@ -242,7 +244,7 @@ void kq_policy_window(const struct kq_policy_params *p,
 	u64 min = (u64)vp->min_us * 1000, max = (u64)vp->max_us * 1000;
 	u64 base = (u64)vp->base_us * 1000, target;
 	u32 reason = KVM_QUANTA_R_BASE;
-	s32 payback = 0;
+	s32 payback = 0, boost = 0;
 
 	if (vp->enabled) {
 		st->history_pct = kq_history_step(p, st->history_pct, h);
@@ -253,8 +255,18 @@ void kq_policy_window(const struct kq_policy_params *p,
 					       (s64)p->debt_max_us * 1000,
 					       st->payback);
 	}
+	/*
+	 * A waking latency-sensitive vCPU that ran a burst just before is
+	 * often behind the virtual time on EEVDF (negative lag): not eligible,
+	 * it waits for the next tick whatever its slice.  More weight makes
+	 * the same burst cost less virtual time.  Its share stays the
+	 * ledger's: a vCPU that runs beyond it is in debt and loses the boost.
+	 */
+	if (reason == KVM_QUANTA_R_LATENCY && payback <= 0)
+		boost = -(s32)p->latency_boost;
 	/* One store each: the exit path reads them without the lock. */
 	kq_publish(st->payback, payback);
+	kq_publish(st->boost, boost);
 	if (payback > 0 &&
 	    (reason == KVM_QUANTA_R_WARM || reason == KVM_QUANTA_R_BASE))
 		reason = KVM_QUANTA_R_PAYBACK;
@@ -361,7 +373,7 @@ int kq_weight_to_nice(u32 weight)
  * kq_policy_nice() - a vCPU thread's nice, relative to its own
  * @weight: its weight from kq_ledger_weight(): VM weight x 1000, split
  *	among the VM's runnable vCPUs
- * @payback: its ledger correction, st->payback
+ * @payback: its ledger correction and boost, st->payback + st->boost
  *
  * The enforcement sets the thread's nice to its own (as it was before
  * kvm_quanta touched it) plus this, clamped to -20..19 there.
@@ -494,6 +506,72 @@ static void kq_ledger_sort(struct kq_ledger_entry *e, unsigned int n,
 	}
 }
 
+/* A served entry's due: what it ran, up to its weighted share of @run. */
+static u64 kq_served_due(const struct kq_ledger_entry *e, u64 run, u64 load)
+{
+	u64 share = load ? kq_mul_div(run, e->weight, load, run) : run;
+
+	return e->run_ns < share ? e->run_ns : share;
+}
+
+/*
+ * Max-min for the served.  A vCPU that halted at least as long as it was
+ * on the CPU ran all it had to; a fair scheduler gives such a vCPU what it asks up to
+ * its weighted share of the CPU, and when it is served is not a share: the
+ * runnable-period model would charge it for being served on waking (it
+ * ran most of the short time it was runnable), and pay it back in
+ * latency.  Its fair share is raised to its due; the raise is taken from
+ * the entries not served, in proportion to their fair shares, so the CPU's
+ * time is still handed out exactly.
+ */
+static void kq_ledger_served(struct kq_ledger_entry *e, unsigned int m,
+			     u64 run, u64 load)
+{
+	u64 raise = 0, rest = 0, take, raised = 0, cut = 0, due;
+	unsigned int k;
+
+	for (k = 0; k < m; k++) {
+		if (!e[k].served) {
+			rest += e[k].fair_ns;
+			continue;
+		}
+		due = kq_served_due(&e[k], run, load);
+		if (due > e[k].fair_ns)
+			raise += due - e[k].fair_ns;
+	}
+	take = raise < rest ? raise : rest;
+	if (!take)
+		return;
+	for (k = 0; k < m; k++) {
+		if (!e[k].served)
+			continue;
+		due = kq_served_due(&e[k], run, load);
+		if (due > e[k].fair_ns) {
+			due = kq_mul_div(due - e[k].fair_ns, take, raise, take);
+			e[k].fair_ns += due;
+			raised += due;
+		}
+	}
+	for (k = 0; k < m; k++) {
+		if (e[k].served)
+			continue;
+		due = kq_mul_div(e[k].fair_ns, raised, rest, e[k].fair_ns);
+		e[k].fair_ns -= due;
+		cut += due;
+	}
+	/*
+	 * Rounding: fewer ns than entries not served are left, and they hold
+	 * rest - cut >= raised - cut of it.
+	 */
+	for (k = 0; k < m && cut < raised; k++) {
+		if (e[k].served)
+			continue;
+		due = e[k].fair_ns < raised - cut ? e[k].fair_ns : raised - cut;
+		e[k].fair_ns -= due;
+		cut += due;
+	}
+}
+
 /* Fixed point of the virtual time below: ns per unit of weight x 2^20. */
 #define KQ_VT_SHIFT 20
 
@@ -518,7 +596,7 @@ static void kq_ledger_sort(struct kq_ledger_entry *e, unsigned int n,
 static void kq_ledger_cpu(struct kq_ledger_entry *e, unsigned int m)
 {
 	u64 sum_r = 0, run = 0, wait = 0, load = 0, den, vt = 0, c_next = 0;
-	u64 raw_sum = 0, given = 0;
+	u64 raw_sum = 0, given = 0, all_load;
 	unsigned int k;
 
 	for (k = 0; k < m; k++) {
@@ -527,6 +605,7 @@ static void kq_ledger_cpu(struct kq_ledger_entry *e, unsigned int m)
 		wait += e[k].wait_ns;
 		load += e[k].weight;
 	}
+	all_load = load;
 	den = sum_r - kq_runnable(&e[0]);
 
 	/*
@@ -558,6 +637,7 @@ static void kq_ledger_cpu(struct kq_ledger_entry *e, unsigned int m)
 	}
 	/* Rounding: what is left goes to the longest runnable. */
 	e[0].fair_ns += run - given;
+	kq_ledger_served(e, m, run, all_load);
 }
 
 /**
@@ -601,6 +681,8 @@ void kq_ledger_window(struct kq_ledger_entry *e, unsigned int n)
  * @cpu: the CPU its thread is on now, for a window with no split
  * @run_ns: its run time in the window (the scheduler's)
  * @wait_ns: its wait in the window
+ * @halt_ns: its time halted in the window: halted at least as long as it
+ *	ran, its entries are served (struct kq_ledger_entry)
  * @weight: its weight, kq_ledger_weight()
  * @debt_ns: its ledger
  * @joined: false in its first window, which starts when it was first seen,
@@ -618,9 +700,11 @@ void kq_ledger_window(struct kq_ledger_entry *e, unsigned int n)
  * Return: the number of entries, 1 to KQ_RAN_SLOTS.
  */
 unsigned int kq_ledger_split(struct kq_ledger_entry *e, s32 cpu, u64 run_ns,
-			     u64 wait_ns, u32 weight, s64 debt_ns, bool joined,
-			     const s32 *cpus, const u64 *ns, unsigned int n)
+			     u64 wait_ns, u64 halt_ns, u32 weight, s64 debt_ns,
+			     bool joined, const s32 *cpus, const u64 *ns,
+			     unsigned int n)
 {
+	bool served = halt_ns && halt_ns >= run_ns;
 	u64 total = 0, run_left, wait_left;
 	unsigned int i;
 
@@ -649,6 +733,7 @@ unsigned int kq_ledger_split(struct kq_ledger_entry *e, s32 cpu, u64 run_ns,
 		run_left -= e[i].run_ns;
 		wait_left -= e[i].wait_ns;
 		e[i].weight = weight;
+		e[i].served = served;
 		e[i].debt_ns = i ? 0 : debt_ns;
 	}
 	return n;

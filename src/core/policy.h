@@ -38,6 +38,8 @@ extern "C" {
  * @latency_burst_us: a vCPU that halted at least as long as it ran and ran
  *	at most this per scheduling on average is latency-sensitive; 0 turns
  *	the class off
+ * @latency_boost: nice levels of more weight for a latency-sensitive vCPU
+ *	the ledger does not hold in debt (EEVDF only: see kq_policy_window())
  */
 struct kq_policy_params {
 	u32 warm_ipc_milli;
@@ -52,6 +54,7 @@ struct kq_policy_params {
 	u32 debt_max_us;
 	u64 spin_ple_rate_milli;
 	u32 latency_burst_us;
+	u32 latency_boost;
 };
 
 /**
@@ -82,7 +85,7 @@ struct kq_vm_policy {
  * each knob's smallest is 0.  The module refuses more in policy/, and
  * userspace checks against the same.  An IPC of 100, a miss on every
  * instruction (1000 MPKI), 10^6 exits per guest ms, 10 s of ledger deadband,
- * a burst as long as the longest quantum.
+ * a burst as long as the longest quantum, a boost of 20 nice levels.
  */
 #define KQ_PARAM_IPC_MILLI_MAX 100000
 #define KQ_PARAM_MPKI_MILLI_MAX 1000000
@@ -90,6 +93,7 @@ struct kq_vm_policy {
 #define KQ_PARAM_PCT_MAX 100
 #define KQ_PARAM_DEBT_US_MAX 10000000
 #define KQ_PARAM_BURST_US_MAX KQ_QUANTUM_MAX_US
+#define KQ_PARAM_BOOST_MAX 20
 /* Largest payback correction, nice levels (1.25^3: about 0.5x or 2x). */
 #define KQ_PAYBACK_MAX 3
 
@@ -101,6 +105,8 @@ struct kq_vm_policy {
  * @payback: correction in nice levels relative to the weight it is due,
  *	-KQ_PAYBACK_MAX to KQ_PAYBACK_MAX: positive slows a debtor, negative
  *	helps a creditor; see kq_ledger_correction()
+ * @boost: latency-sensitive vCPUs not in debt: -latency_boost nice levels,
+ *	added to @payback where the ledger acts (EEVDF); else 0
  * @history_pct: slow, bounded adjustment of the base from this vCPU's
  *	long-term profile, percent
  * @target_ns: the current target quantum
@@ -110,6 +116,7 @@ struct kq_vm_policy {
 struct kq_vcpu_policy {
 	s64 debt_ns;
 	s32 payback;
+	s32 boost;
 	s32 history_pct;
 	u64 target_ns;
 	u32 reason;
@@ -126,6 +133,9 @@ struct kq_vcpu_policy {
  * @weight: its weight, kq_ledger_weight(); any unit, the same for all
  * @debt_ns: in: its ledger; out: plus what it ran beyond @fair_ns
  * @fair_ns: out: what the unmodified scheduler would have given it
+ * @served: it halted at least as long as it ran: it had no more work, and
+ *	what it ran is owed to it up to its weighted share of the CPU
+ *	(kq_ledger_served())
  * @order: scratch, the ledger's own
  */
 struct kq_ledger_entry {
@@ -133,6 +143,7 @@ struct kq_ledger_entry {
 	u64 run_ns;
 	u64 wait_ns;
 	u32 weight;
+	bool served;
 	s64 debt_ns;
 	u64 fair_ns;
 	u32 order;
@@ -141,7 +152,8 @@ struct kq_ledger_entry {
 const char *kq_reason_name(unsigned int reason);
 void kq_ledger_window(struct kq_ledger_entry *e, unsigned int n);
 unsigned int kq_ledger_split(struct kq_ledger_entry *e, s32 cpu, u64 run_ns,
-			     u64 wait_ns, u32 weight, s64 debt_ns, bool joined,
+			     u64 wait_ns, u64 halt_ns, u32 weight, s64 debt_ns,
+			     bool joined,
 			     const s32 *cpus, const u64 *ns, unsigned int n);
 s64 kq_ledger_join(const struct kq_ledger_entry *e, unsigned int n);
 u32 kq_ledger_weight(u32 vm_weight, u64 runnable_ns, u64 vm_runnable_ns,

@@ -255,11 +255,11 @@ std::optional<ReplayResult> Replay(const Recording& rec, const KnobValues& vm_ov
         ns[n++] = c.ns;
       }
       kq_ledger_entry e[KQ_RAN_SLOTS];
-      const unsigned m =
-          kq_ledger_split(e, static_cast<s32>(v.cpu.value_or(0)), win.run_ns, win.wait_ns,
-                          kq_ledger_weight(pit->second.weight, win.run_ns + win.wait_ns,
-                                           vm_runnable[v.vm_id], win.window_ns),
-                          s.st.debt_ns, s.h.windows != 0, cpus, ns, n);
+      const unsigned m = kq_ledger_split(
+          e, static_cast<s32>(v.cpu.value_or(0)), win.run_ns, win.wait_ns, win.halt_ns,
+          kq_ledger_weight(pit->second.weight, win.run_ns + win.wait_ns, vm_runnable[v.vm_id],
+                           win.window_ns),
+          s.st.debt_ns, s.h.windows != 0, cpus, ns, n);
       ledger.insert(ledger.end(), e, e + m);
       entries.push_back(m);
     }

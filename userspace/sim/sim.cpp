@@ -389,7 +389,7 @@ class Model {
           ns[n++] = run;
         }
         kq_ledger_entry x[KQ_RAN_SLOTS];
-        const unsigned m = kq_ledger_split(x, t.cpu, t.w_run, t.w_wait, t.weight_milli,
+        const unsigned m = kq_ledger_split(x, t.cpu, t.w_run, t.w_wait, 0, t.weight_milli,
                                            t.st.debt_ns, true, cpus, ns, n);
         for (unsigned k = 0; k < m; k++) {
           e.push_back(x[k]);
@@ -427,7 +427,9 @@ class Model {
         // buddy), and its sleeper credit is not in the ledger's reference.
         const bool eevdf = c_.sched == Sched::kEevdf;
         const bool correct = eevdf || c_.cfs_correction;
-        t.load = kNiceWeight[kq_policy_nice(t.weight_milli, correct ? t.st.payback : 0) + 20];
+        t.load =
+            kNiceWeight[kq_policy_nice(t.weight_milli, correct ? t.st.payback + t.st.boost : 0) +
+                        20];
         if (eevdf) t.slice = t.st.target_ns;
       }
       VcpuResult& r = res_.vcpus[i];

@@ -263,7 +263,7 @@ TEST(Ledger, SplitByWhereItRan) {
   const s32 cpus[] = {3, 1, 2};
   const u64 ns[] = {6, 3, 1};
   // 100 ms run, 50 ms wait: 60/30/10 and 30/15/5, the debt in the first.
-  ASSERT_EQ(kq_ledger_split(e, 9, 100 * kMs, 50 * kMs, 777, -42, true, cpus, ns, 3), 3u);
+  ASSERT_EQ(kq_ledger_split(e, 9, 100 * kMs, 50 * kMs, 0, 777, -42, true, cpus, ns, 3), 3u);
   EXPECT_EQ(e[0].cpu, 3);
   EXPECT_EQ(e[1].cpu, 1);
   EXPECT_EQ(e[2].cpu, 2);
@@ -283,7 +283,7 @@ TEST(Ledger, SplitByWhereItRan) {
   EXPECT_EQ(kq_ledger_join(e, 3), -42);
   // Rounding: the last takes what is left, nothing is lost or made up.
   const u64 thirds[] = {1, 1, 1};
-  ASSERT_EQ(kq_ledger_split(e, 0, 100, 10, 1, 0, true, cpus, thirds, 3), 3u);
+  ASSERT_EQ(kq_ledger_split(e, 0, 100, 10, 0, 1, 0, true, cpus, thirds, 3), 3u);
   EXPECT_EQ(e[0].run_ns, 33u);
   EXPECT_EQ(e[1].run_ns, 33u);
   EXPECT_EQ(e[2].run_ns, 34u);
@@ -292,7 +292,7 @@ TEST(Ledger, SplitByWhereItRan) {
   // No split (no entry seen, or nothing charged): one entry where it is.
   for (unsigned n : {0u, 2u}) {
     const u64 zero[] = {0, 0};
-    ASSERT_EQ(kq_ledger_split(e, 9, 5, 6, 7, 8, true, cpus, zero, n), 1u) << n;
+    ASSERT_EQ(kq_ledger_split(e, 9, 5, 6, 0, 7, 8, true, cpus, zero, n), 1u) << n;
     EXPECT_EQ(e[0].cpu, 9);
     EXPECT_EQ(e[0].run_ns, 5u);
     EXPECT_EQ(e[0].wait_ns, 6u);
@@ -300,7 +300,7 @@ TEST(Ledger, SplitByWhereItRan) {
     EXPECT_EQ(e[0].debt_ns, 8);
   }
   // Pinned: one CPU, the whole window there.
-  ASSERT_EQ(kq_ledger_split(e, 9, 5, 6, 7, 8, true, cpus, ns, 1), 1u);
+  ASSERT_EQ(kq_ledger_split(e, 9, 5, 6, 0, 7, 8, true, cpus, ns, 1), 1u);
   EXPECT_EQ(e[0].cpu, 3);
   EXPECT_EQ(e[0].run_ns, 5u);
   EXPECT_EQ(e[0].wait_ns, 6u);
@@ -313,18 +313,18 @@ TEST(Ledger, FirstWindowJoinsNothing) {
   kq_ledger_entry e[2];
   const s32 cpus[] = {0, 1};
   const u64 ns[] = {3, 2};
-  ASSERT_EQ(kq_ledger_split(e, 0, 30 * kMs, 20 * kMs, 100, 7, false, cpus, ns, 2), 2u);
+  ASSERT_EQ(kq_ledger_split(e, 0, 30 * kMs, 20 * kMs, 0, 100, 7, false, cpus, ns, 2), 2u);
   for (const auto& x : e) {
     EXPECT_EQ(x.run_ns, 0u);
     EXPECT_EQ(x.wait_ns, 0u);
   }
-  ASSERT_EQ(kq_ledger_split(e, 0, 30 * kMs, 20 * kMs, 100, 7, false, cpus, ns, 0), 1u);
+  ASSERT_EQ(kq_ledger_split(e, 0, 30 * kMs, 20 * kMs, 0, 100, 7, false, cpus, ns, 0), 1u);
   e[1] = Entry(0, 20 * kMs, 30 * kMs, 100);
   kq_ledger_window(e, 2);
   EXPECT_EQ(e[0].debt_ns, 7);
   EXPECT_EQ(e[1].debt_ns, 0);
   // Joined, the same window is shared: each 25 ms.
-  ASSERT_EQ(kq_ledger_split(e, 0, 30 * kMs, 20 * kMs, 100, 7, true, cpus, ns, 0), 1u);
+  ASSERT_EQ(kq_ledger_split(e, 0, 30 * kMs, 20 * kMs, 0, 100, 7, true, cpus, ns, 0), 1u);
   e[1] = Entry(0, 20 * kMs, 30 * kMs, 100);
   kq_ledger_window(e, 2);
   EXPECT_EQ(e[0].debt_ns, 7 + 5 * s64{kMs});
@@ -341,7 +341,7 @@ TEST(Ledger, SplitThenJoinIsPerCpu) {
   const s32 cpus[] = {0, 1};
   const u64 ns[] = {3, 2};
   const unsigned m =
-      kq_ledger_split(e, 1, 50 * kMs, 30 * kMs, 100, 3 * s64{kMs}, true, cpus, ns, 2);
+      kq_ledger_split(e, 1, 50 * kMs, 30 * kMs, 0, 100, 3 * s64{kMs}, true, cpus, ns, 2);
   ASSERT_EQ(m, 2u);
   e[m] = Entry(0, 20 * kMs, 30 * kMs, 100);      // on CPU 0 all the window
   e[m + 1] = Entry(1, 30 * kMs, 20 * kMs, 100);  // on CPU 1 all the window
@@ -372,8 +372,78 @@ std::vector<kq_ledger_entry> RandomGroup(std::mt19937_64& rng) {
               static_cast<s64>(Rand(rng, 1ULL << 42)) - (s64{1} << 41));
     // Sometimes equal runnable times: ties must not depend on order.
     if (Rand(rng, 5) == 0) x.wait_ns = 100 * kMs - std::min(x.run_ns, 100 * kMs);
+    x.served = Rand(rng, 4) == 0;
   }
   return e;
+}
+
+// A request server among two hogs on one CPU, all weight 100: it ran 7 ms
+// of the 100, in bursts served at once (2 ms of wait in all), and halted
+// the rest.  Over its runnable periods it "should" have had a third; it
+// asked for 7 ms, far under its third of the CPU, and ran it: no debt for
+// being served promptly, none for the hogs either.
+TEST(Ledger, ServedOweNothingForPromptness) {
+  auto server = Entry(0, 7 * kMs, 2 * kMs, 100000);
+  std::vector<kq_ledger_entry> e = {Entry(0, 46500000, 53500000, 100000), server,
+                                    Entry(0, 46500000, 53500000, 100000)};
+  kq_ledger_window(e.data(), 3);
+  EXPECT_GT(e[1].debt_ns, 3 * s64{kMs});  // the runnable-period model alone
+  e = {Entry(0, 46500000, 53500000, 100000), server, Entry(0, 46500000, 53500000, 100000)};
+  e[1].served = true;
+  kq_ledger_window(e.data(), 3);
+  EXPECT_EQ(e[1].fair_ns, 7 * kMs);
+  EXPECT_EQ(e[1].debt_ns, 0);
+  EXPECT_EQ(e[0].debt_ns, 0);
+  EXPECT_EQ(e[2].debt_ns, 0);
+}
+
+// Served, but beyond its weighted share: 50 of 100 ms against two hogs at
+// the same weight is owed 33.3 ms; the rest is debt.  At three times the
+// weight, 60 ms is owed, and 50 is all fair.
+TEST(Ledger, ServedUpToItsWeightedShare) {
+  std::vector<kq_ledger_entry> e = {Entry(0, 25 * kMs, 75 * kMs, 100000),
+                                    Entry(0, 50 * kMs, 5 * kMs, 100000),
+                                    Entry(0, 25 * kMs, 75 * kMs, 100000)};
+  e[1].served = true;
+  kq_ledger_window(e.data(), 3);
+  EXPECT_EQ(e[1].fair_ns, 33333333u);
+  EXPECT_EQ(e[0].fair_ns + e[1].fair_ns + e[2].fair_ns, 100 * kMs);
+  EXPECT_EQ(e[1].debt_ns, 50 * s64{kMs} - 33333333);
+  e = {Entry(0, 25 * kMs, 75 * kMs, 100000), Entry(0, 50 * kMs, 5 * kMs, 300000),
+       Entry(0, 25 * kMs, 75 * kMs, 100000)};
+  e[1].served = true;
+  kq_ledger_window(e.data(), 3);
+  EXPECT_EQ(e[1].debt_ns, 0);
+  EXPECT_EQ(e[0].debt_ns, 0);
+  EXPECT_EQ(e[2].debt_ns, 0);
+}
+
+// The served raise is taken whole from the others, down to the last ns,
+// with tiny times where rounding is most of it.
+TEST(Ledger, ServedRoundingConserves) {
+  std::mt19937_64 rng(23);
+  for (int round = 0; round < 50000; round++) {
+    std::vector<kq_ledger_entry> e(2 + Rand(rng, 6));
+    for (auto& x : e) {
+      x = Entry(0, Rand(rng, 12), Rand(rng, 12), 1 + static_cast<u32>(Rand(rng, 5)));
+      x.served = Rand(rng, 2);
+    }
+    std::vector<kq_ledger_entry> plain = e;
+    for (auto& x : plain) x.served = false;
+    kq_ledger_window(e.data(), static_cast<unsigned>(e.size()));
+    kq_ledger_window(plain.data(), static_cast<unsigned>(plain.size()));
+    u64 run = 0, fair = 0;
+    for (size_t i = 0; i < e.size(); i++) {
+      run += e[i].run_ns;
+      fair += e[i].fair_ns;
+      ASSERT_LE(e[i].fair_ns, 12u * e.size()) << "round " << round;  // no wrap
+      if (e[i].served)
+        ASSERT_GE(e[i].fair_ns, plain[i].fair_ns) << "round " << round;
+      else
+        ASSERT_LE(e[i].fair_ns, plain[i].fair_ns) << "round " << round;
+    }
+    ASSERT_EQ(fair, run) << "round " << round;
+  }
 }
 
 TEST(Ledger, ConservesEachCpusTimeExactly) {

@@ -60,6 +60,8 @@ kq_policy_params RandomParams(std::mt19937_64& rng) {
   p.idle_halt_pct = Rand(rng, 101);
   p.history_max_pct = Rand(rng, 101);
   p.debt_max_us = Rand(rng, 10000001);
+  p.latency_burst_us = Rand(rng, 100001);
+  p.latency_boost = Rand(rng, 21);
   return p;
 }
 
@@ -506,6 +508,10 @@ TEST(Policy, TargetFollowsReason) {
       if (st.reason == KVM_QUANTA_R_SPIN) {
         ASSERT_GT(w.ple_exits, 0u);
       }
+      // The boost: latency-sensitive and not in debt, nothing else.
+      ASSERT_EQ(st.boost, st.reason == KVM_QUANTA_R_LATENCY && st.payback <= 0
+                              ? -static_cast<s32>(p.latency_boost)
+                              : 0);
     }
   }
 }
@@ -585,9 +591,8 @@ TEST(Policy, Validate) {
 // ---- small properties --------------------------------------------------------
 
 TEST(Policy, ReasonNamesRoundTrip) {
-  const std::vector<std::string> documented = {"base", "warm",      "exit_heavy", "flush",
-                                               "spin", "phase_end", "payback",    "idle",
-                                               "latency"};
+  const std::vector<std::string> documented = {
+      "base", "warm", "exit_heavy", "flush", "spin", "phase_end", "payback", "idle", "latency"};
   ASSERT_EQ(documented.size(), static_cast<size_t>(KVM_QUANTA_R_NR));
   std::set<std::string> seen;
   for (unsigned r = 0; r < KVM_QUANTA_R_NR; r++) {
