@@ -25,7 +25,7 @@
 #   the guest script reported at least one test.
 # Logs: build/logs/SUITE-<script basename>.log (console), guest dmesg in KQ_OUTDIR/dmesg.txt.
 # Environment: KQ_SMP (default 2), KQ_ACCEL (default tcg,thread=single: see below), KQ_MEM (MiB, default 2048), KQ_TIMEOUT (s, default 900),
-#   KQ_CPU (default EPYC,+svm), KQ_STRESS_* and KQ_INSN_* (passed to the guest script), KQ_APPEND (extra kernel args), KQ_OUTDIR, KQ_VERBOSE=1 (echo
+#   KQ_CPU (default EPYC,+svm), KQ_STRESS_*, KQ_INSN_* and KQ_LAT_* (passed to the guest script), KQ_APPEND (extra kernel args), KQ_OUTDIR, KQ_VERBOSE=1 (echo
 #   the console to stderr while running), KQ_DMESG_IGNORE (extra ERE of dmesg lines that the
 #   dmesg-clean check ignores; CPU vulnerability notices are always ignored), KQ_CACHE,
 #   KQ_PLUGIN (a TCG plugin and its arguments, "path.so,arg=v,...": QEMU loads it and writes
@@ -156,7 +156,7 @@ module="$KQ_REPO/build/$SUITE/kvm_quanta.ko"
 		"$SUITE" "$KVER" "$module" "$KQ_REPO"
 	printf 'export PATH=%q HOME=/root LC_ALL=C.UTF-8 TERM=dumb\n' "$PATH"
 	# The stress suites' counts and switches (tests/rig/stress.sh) reach the guest.
-	while IFS='=' read -r k v; do printf 'export %s=%q\n' "$k" "$v"; done < <(env | grep -E '^KQ_(STRESS|INSN)_[A-Z_]+=' || true)
+	while IFS='=' read -r k v; do printf 'export %s=%q\n' "$k" "$v"; done < <(env | grep -E '^KQ_(STRESS|INSN|LAT)_[A-Z_]+=' || true)
 	printf 'KVM_MODS=(%s)\n' "$(printf '%q ' "${kvm_mods[@]}")"
 	printf 'GS=%q\nGS_BASE=%q\nGS_ARGS=(%s)\n' "$gs_abs" "$gs_base" "$(printf '%q ' "$@")"
 	cat <<'EOF'

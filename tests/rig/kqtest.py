@@ -139,7 +139,7 @@ def wait_for(pred, timeout, step=0.05):
 class Vmm:
     """kq-testvmm running in the background, holding its VMs until released."""
 
-    def __init__(self, tag, vms, pin=None, hold=True, timeout=300):
+    def __init__(self, tag, vms, pin=None, hold=True, timeout=300, extra=()):
         self.report_path = os.path.join(OUT, f"{tag}.json")
         self.hold_path = os.path.join(OUT, f"{tag}.release")
         for p in (self.report_path, self.hold_path):
@@ -152,6 +152,7 @@ class Vmm:
             cmd += ["--pin", str(pin)]
         if hold:
             cmd += ["--hold-file", self.hold_path]
+        cmd += list(extra)
         self.log = open(os.path.join(OUT, f"{tag}.log"), "w")
         # The guests run at nice 0 whatever the harness runs at (see raise_priority).
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
