@@ -109,6 +109,7 @@ run format scripts/format-check.sh
 run tcg tests/tcg/selftest.sh
 run netlink-spec python3 tests/netlink/spec_check.py
 run pkg-hook python3 tests/pkg/hook_test.py
+run bench-report python3 tests/bench/test_bench_report.py
 run kunit scripts/kunit.sh
 # The rigs side by side, at most rig_jobs at once; tallied in suite order.
 declare -A rig_pid=()
