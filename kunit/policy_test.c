@@ -110,6 +110,7 @@ static void kq_test_defaults(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, c->p.debt_max_us, 20000);
 	KUNIT_EXPECT_EQ(test, c->p.latency_burst_us, 1000);
 	KUNIT_EXPECT_EQ(test, c->p.latency_boost, 10);
+	KUNIT_EXPECT_EQ(test, c->p.ratelimit_us, 200);
 	KUNIT_EXPECT_TRUE(test, c->vp.enabled);
 	KUNIT_EXPECT_EQ(test, c->vp.min_us, 1000);
 	KUNIT_EXPECT_EQ(test, c->vp.base_us, 4000);
@@ -123,6 +124,7 @@ static void kq_test_defaults(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, c->st.debt_ns, 0);
 	KUNIT_EXPECT_EQ(test, c->st.history_pct, 0);
 	KUNIT_EXPECT_EQ(test, c->st.boost, 0);
+	KUNIT_EXPECT_EQ(test, c->st.min_run_ns, 0);
 	KUNIT_EXPECT_EQ(test, c->st.target_ns, 2500000);
 	KUNIT_EXPECT_EQ(test, c->st.reason, KVM_QUANTA_R_BASE);
 	for (i = 0; i < KVM_QUANTA_R_NR; i++)
@@ -1307,7 +1309,23 @@ static void kq_test_cut_now(struct kunit *test)
 	kq_test_warm(&c->w, true);
 	kq_test_decide_fresh(c);
 	KUNIT_EXPECT_FALSE(test, kq_policy_cut_now(&c->st, 8000000, false));
-	KUNIT_EXPECT_TRUE(test, kq_policy_cut_now(&c->st, 1, true));
+	KUNIT_EXPECT_TRUE(test, kq_policy_cut_now(&c->st, 200000, true));
+
+	/* The rate limit: no cut, a spinner's included, before 200 us. */
+	KUNIT_EXPECT_EQ(test, c->st.min_run_ns, 200000);
+	KUNIT_EXPECT_FALSE(test, kq_policy_cut_now(&c->st, 199999, true));
+	c->st.reason = KVM_QUANTA_R_EXIT_HEAVY;
+	c->st.target_ns = 100000;
+	KUNIT_EXPECT_FALSE(test, kq_policy_cut_now(&c->st, 199999, false));
+	KUNIT_EXPECT_TRUE(test, kq_policy_cut_now(&c->st, 200000, false));
+	c->p.ratelimit_us = 0;
+	kq_test_decide_fresh(c);
+	KUNIT_EXPECT_EQ(test, c->st.min_run_ns, 0);
+	KUNIT_EXPECT_TRUE(test, kq_policy_cut_now(&c->st, 0, true));
+	c->p.ratelimit_us = 100000;
+	kq_test_decide_fresh(c);
+	KUNIT_EXPECT_EQ(test, c->st.min_run_ns, 100000000);
+	KUNIT_EXPECT_FALSE(test, kq_policy_cut_now(&c->st, 99999999, true));
 }
 
 /* ---- weight, validation, counts --------------------------------------------- */

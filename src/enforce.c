@@ -99,6 +99,7 @@ void kq_enforce_exit(struct kq_vcpu *v, u64 now)
 		return;
 	/* What kq_policy_cut_now() reads; the rest of pol is not used. */
 	pol.target_ns = READ_ONCE(v->pol.target_ns);
+	pol.min_run_ns = READ_ONCE(v->pol.min_run_ns);
 	pol.reason = READ_ONCE(v->pol.reason);
 	pol.payback = READ_ONCE(v->pol.payback);
 	ran = kq_ran_ns(now);

@@ -315,6 +315,13 @@ static struct kq_param_attr kq_pa_latency_boost = {
 	.max = KQ_PARAM_BOOST_MAX,
 };
 
+static struct kq_param_attr kq_pa_ratelimit_us = {
+	.attr = __ATTR(ratelimit_us, 0644, kq_param_show, kq_param_store),
+	.off = offsetof(struct kq_policy_params, ratelimit_us),
+	.is64 = false,
+	.max = KQ_PARAM_RATELIMIT_US_MAX,
+};
+
 static struct attribute *kq_param_attrs[] = {
 	&kq_pa_warm_ipc_milli.attr.attr,
 	&kq_pa_warm_llc_mpki_milli.attr.attr,
@@ -329,6 +336,7 @@ static struct attribute *kq_param_attrs[] = {
 	&kq_pa_spin_ple_rate_milli.attr.attr,
 	&kq_pa_latency_burst_us.attr.attr,
 	&kq_pa_latency_boost.attr.attr,
+	&kq_pa_ratelimit_us.attr.attr,
 	NULL,
 };
 

@@ -50,6 +50,7 @@ const char *kq_reason_name(unsigned int reason)
  * per 1000 instructions.  Phase end: IPC 30% under its recent average.
  * Spinning: a PAUSE-loop exit per guest ms or more.  Latency-sensitive:
  * bursts of 1 ms or less on average between halts, boosted 10 nice levels.
+ * No early switch before 200 us of run.
  */
 void kq_policy_defaults(struct kq_policy_params *p)
 {
@@ -66,6 +67,7 @@ void kq_policy_defaults(struct kq_policy_params *p)
 	p->spin_ple_rate_milli = 1000;
 	p->latency_burst_us = 1000;
 	p->latency_boost = 10;
+	p->ratelimit_us = 200;
 }
 
 /**
@@ -115,6 +117,7 @@ void kq_vcpu_policy_init(struct kq_vcpu_policy *st,
 	st->boost = 0;
 	st->history_pct = 0;
 	st->target_ns = (u64)vp->base_us * 1000;
+	st->min_run_ns = 0;
 	st->reason = KVM_QUANTA_R_BASE;
 	for (i = 0; i < KVM_QUANTA_R_NR; i++)
 		st->decisions[i] = 0;
@@ -287,6 +290,7 @@ void kq_policy_window(const struct kq_policy_params *p,
 		break;
 	}
 	kq_publish(st->target_ns, target);
+	kq_publish(st->min_run_ns, (u64)p->ratelimit_us * 1000);
 	kq_publish(st->reason, reason);
 	st->decisions[reason]++;
 }
@@ -300,13 +304,17 @@ void kq_policy_window(const struct kq_policy_params *p,
  *
  * A PAUSE-loop spinner is cut at once; a vCPU decided flush, phase_end,
  * exit_heavy or spin once it has run its target, unless the ledger owes it
- * time (st->payback < 0).
+ * time (st->payback < 0).  Neither before it has run st->min_run_ns: two
+ * spinners sharing a CPU would otherwise hand it back and forth at every
+ * PAUSE-loop exit.
  *
  * Return: true to yield the CPU before re-entering the guest.
  */
 bool kq_policy_cut_now(const struct kq_vcpu_policy *st, u64 ran_ns,
 		       bool pause_spin)
 {
+	if (ran_ns < st->min_run_ns)
+		return false;
 	if (pause_spin)
 		return true;
 	/*

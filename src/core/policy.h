@@ -40,6 +40,9 @@ extern "C" {
  *	the class off
  * @latency_boost: nice levels of more weight for a latency-sensitive vCPU
  *	the ledger does not hold in debt (EEVDF only: see kq_policy_window())
+ * @ratelimit_us: no early switch (kq_policy_cut_now()) before a vCPU has
+ *	run this long since it was scheduled in, a spinning one included, so
+ *	that yields cannot thrash (Xen credit2's ratelimit_us)
  */
 struct kq_policy_params {
 	u32 warm_ipc_milli;
@@ -55,6 +58,7 @@ struct kq_policy_params {
 	u64 spin_ple_rate_milli;
 	u32 latency_burst_us;
 	u32 latency_boost;
+	u32 ratelimit_us;
 };
 
 /**
@@ -85,7 +89,8 @@ struct kq_vm_policy {
  * each knob's smallest is 0.  The module refuses more in policy/, and
  * userspace checks against the same.  An IPC of 100, a miss on every
  * instruction (1000 MPKI), 10^6 exits per guest ms, 10 s of ledger deadband,
- * a burst as long as the longest quantum, a boost of 20 nice levels.
+ * a burst or a rate limit as long as the longest quantum, a boost of 20 nice
+ * levels.
  */
 #define KQ_PARAM_IPC_MILLI_MAX 100000
 #define KQ_PARAM_MPKI_MILLI_MAX 1000000
@@ -94,6 +99,7 @@ struct kq_vm_policy {
 #define KQ_PARAM_DEBT_US_MAX 10000000
 #define KQ_PARAM_BURST_US_MAX KQ_QUANTUM_MAX_US
 #define KQ_PARAM_BOOST_MAX 20
+#define KQ_PARAM_RATELIMIT_US_MAX KQ_QUANTUM_MAX_US
 /* Largest payback correction, nice levels (1.25^3: about 0.5x or 2x). */
 #define KQ_PAYBACK_MAX 3
 
@@ -110,6 +116,8 @@ struct kq_vm_policy {
  * @history_pct: slow, bounded adjustment of the base from this vCPU's
  *	long-term profile, percent
  * @target_ns: the current target quantum
+ * @min_run_ns: the host's ratelimit_us when the target was set: no early
+ *	switch before the vCPU has run this long
  * @reason: why
  * @decisions: decisions taken, by reason
  */
@@ -119,6 +127,7 @@ struct kq_vcpu_policy {
 	s32 boost;
 	s32 history_pct;
 	u64 target_ns;
+	u64 min_run_ns;
 	u32 reason;
 	u64 decisions[KVM_QUANTA_R_NR];
 };

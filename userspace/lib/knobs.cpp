@@ -63,6 +63,7 @@ const std::vector<ParamField>& ParamFields() {
       KQ_PARAM_FIELD(spin_ple_rate_milli, KQ_PARAM_RATE_MILLI_MAX),
       KQ_PARAM_FIELD(latency_burst_us, KQ_PARAM_BURST_US_MAX),
       KQ_PARAM_FIELD(latency_boost, KQ_PARAM_BOOST_MAX),
+      KQ_PARAM_FIELD(ratelimit_us, KQ_PARAM_RATELIMIT_US_MAX),
   };
   return f;
 }

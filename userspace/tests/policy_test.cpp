@@ -62,6 +62,7 @@ kq_policy_params RandomParams(std::mt19937_64& rng) {
   p.debt_max_us = Rand(rng, 10000001);
   p.latency_burst_us = Rand(rng, 100001);
   p.latency_boost = Rand(rng, 21);
+  p.ratelimit_us = Rand(rng, 100001);
   return p;
 }
 
@@ -296,7 +297,9 @@ TEST(Policy, PauseLoopExitsSpinPvYieldsDoNot) {
   EXPECT_EQ(d.st.target_ns, kMin);
   EXPECT_FALSE(kq_policy_cut_now(&d.st, kMin - 1, false));
   EXPECT_TRUE(kq_policy_cut_now(&d.st, kMin, false));
-  EXPECT_TRUE(kq_policy_cut_now(&d.st, 0, true));
+  // At once, but not before the rate limit (200 us).
+  EXPECT_TRUE(kq_policy_cut_now(&d.st, 200000, true));
+  EXPECT_FALSE(kq_policy_cut_now(&d.st, 199999, true));
   w.ple_exits = 7;
   EXPECT_EQ(d.Decide(w), KVM_QUANTA_R_WARM);
   w.ple_exits = 0;
@@ -441,7 +444,7 @@ TEST(Policy, PaybackBothWays) {
   EXPECT_EQ(d.st.target_ns, kMin);
   EXPECT_EQ(d.st.payback, -1);
   EXPECT_FALSE(kq_policy_cut_now(&d.st, kMax, false));
-  EXPECT_TRUE(kq_policy_cut_now(&d.st, 0, true));
+  EXPECT_TRUE(kq_policy_cut_now(&d.st, 200000, true));
   d.st.debt_ns = -20000000;  // within the band, but still owed: holds
   d.Decide(heavy);
   EXPECT_EQ(d.st.payback, -1);
@@ -507,6 +510,11 @@ TEST(Policy, TargetFollowsReason) {
       }
       if (st.reason == KVM_QUANTA_R_SPIN) {
         ASSERT_GT(w.ple_exits, 0u);
+      }
+      // The rate limit holds for every reason, a spinner's included.
+      ASSERT_EQ(st.min_run_ns, u64{p.ratelimit_us} * 1000);
+      if (st.min_run_ns) {
+        ASSERT_FALSE(kq_policy_cut_now(&st, st.min_run_ns - 1, true));
       }
       // The boost: latency-sensitive and not in debt, nothing else.
       ASSERT_EQ(st.boost, st.reason == KVM_QUANTA_R_LATENCY && st.payback <= 0
