@@ -111,6 +111,7 @@ static void kq_test_defaults(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, c->p.latency_burst_us, 1000);
 	KUNIT_EXPECT_EQ(test, c->p.latency_boost, 10);
 	KUNIT_EXPECT_EQ(test, c->p.ratelimit_us, 200);
+	KUNIT_EXPECT_EQ(test, c->p.flush_burst_pct, 100);
 	KUNIT_EXPECT_TRUE(test, c->vp.enabled);
 	KUNIT_EXPECT_EQ(test, c->vp.min_us, 1000);
 	KUNIT_EXPECT_EQ(test, c->vp.base_us, 4000);
@@ -251,6 +252,48 @@ static void kq_test_flush(struct kunit *test)
 	c->vp.min_us = 250;
 	kq_test_decide_fresh(c);
 	kq_test_expect(test, c, KVM_QUANTA_R_FLUSH, 250000, "min 250 us");
+}
+
+/*
+ * A flush is a burst against the vCPU's own recent level: a streaming
+ * vCPU at 30 MPKI every window is not flushing every window.
+ */
+static void kq_test_flush_burst(struct kunit *test)
+{
+	struct kq_test_ctx *c = kq_test_ctx_fixed(test);
+	int i;
+
+	kq_test_warm(&c->w, true);
+	c->w.pmu[KVM_QUANTA_EV_LLC_MISSES] = 600000;	/* 30 MPKI */
+	kq_test_decide_fresh(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_FLUSH, KQ_T_MIN, "first window");
+	for (i = 0; i < 20; i++)
+		kq_test_decide(c);
+	KUNIT_EXPECT_EQ(test, c->h.recent.llc_mpki_milli, 30000);
+	kq_test_expect(test, c, KVM_QUANTA_R_BASE, KQ_T_BASE, "streaming");
+	KUNIT_EXPECT_EQ(test, c->st.decisions[KVM_QUANTA_R_FLUSH], 1);
+
+	/* Twice its level is a burst; a miss fewer is not. */
+	c->w.pmu[KVM_QUANTA_EV_LLC_MISSES] = 1200000;
+	kq_window_derive(&c->w);
+	kq_policy_window(&c->p, &c->vp, &c->st, &c->w, &c->h);
+	kq_test_expect(test, c, KVM_QUANTA_R_FLUSH, KQ_T_MIN, "60 MPKI");
+	c->w.pmu[KVM_QUANTA_EV_LLC_MISSES] = 1199980;
+	kq_window_derive(&c->w);
+	kq_policy_window(&c->p, &c->vp, &c->st, &c->w, &c->h);
+	kq_test_expect(test, c, KVM_QUANTA_R_BASE, KQ_T_BASE, "59.999 MPKI");
+
+	/* The knob: at 0, any window over the level and the floor is one. */
+	c->p.flush_burst_pct = 0;
+	c->w.pmu[KVM_QUANTA_EV_LLC_MISSES] = 600000;
+	kq_window_derive(&c->w);
+	kq_policy_window(&c->p, &c->vp, &c->st, &c->w, &c->h);
+	kq_test_expect(test, c, KVM_QUANTA_R_FLUSH, KQ_T_MIN, "burst 0%");
+	/* Still above the floor only. */
+	c->p.flush_llc_mpki_milli = 40000;
+	kq_window_derive(&c->w);
+	kq_policy_window(&c->p, &c->vp, &c->st, &c->w, &c->h);
+	kq_test_expect(test, c, KVM_QUANTA_R_BASE, KQ_T_BASE, "under floor");
 }
 
 /* IPC well under its recent average ends a phase: cut to min. */
@@ -1436,6 +1479,7 @@ static struct kunit_case kq_policy_cases[] = {
 	KUNIT_CASE(kq_test_reason_names),
 	KUNIT_CASE(kq_test_warm_pmu),
 	KUNIT_CASE(kq_test_flush),
+	KUNIT_CASE(kq_test_flush_burst),
 	KUNIT_CASE(kq_test_phase_end),
 	KUNIT_CASE(kq_test_phase_end_threshold),
 	KUNIT_CASE(kq_test_exit_heavy),

@@ -322,6 +322,13 @@ static struct kq_param_attr kq_pa_ratelimit_us = {
 	.max = KQ_PARAM_RATELIMIT_US_MAX,
 };
 
+static struct kq_param_attr kq_pa_flush_burst_pct = {
+	.attr = __ATTR(flush_burst_pct, 0644, kq_param_show, kq_param_store),
+	.off = offsetof(struct kq_policy_params, flush_burst_pct),
+	.is64 = false,
+	.max = KQ_PARAM_BURST_PCT_MAX,
+};
+
 static struct attribute *kq_param_attrs[] = {
 	&kq_pa_warm_ipc_milli.attr.attr,
 	&kq_pa_warm_llc_mpki_milli.attr.attr,
@@ -329,6 +336,7 @@ static struct attribute *kq_param_attrs[] = {
 	&kq_pa_warm_exit_rate_milli.attr.attr,
 	&kq_pa_heavy_exit_rate_milli.attr.attr,
 	&kq_pa_flush_llc_mpki_milli.attr.attr,
+	&kq_pa_flush_burst_pct.attr.attr,
 	&kq_pa_phase_drop_pct.attr.attr,
 	&kq_pa_idle_halt_pct.attr.attr,
 	&kq_pa_history_max_pct.attr.attr,

@@ -47,7 +47,7 @@ const char *kq_reason_name(unsigned int reason)
  * Warm: IPC >= 1.0, LLC MPKI <= 1, branch MPKI <= 5, fewer than 1 exit
  * per guest ms.  Exit-heavy: 10 or more exits per guest ms (a guest doing
  * I/O or spinning through the hypervisor).  Flush: 20 or more LLC misses
- * per 1000 instructions.  Phase end: IPC 30% under its recent average.
+ * per 1000 instructions, and twice its own recent level.  Phase end: IPC 30% under its recent average.
  * Spinning: a PAUSE-loop exit per guest ms or more.  Latency-sensitive:
  * bursts of 1 ms or less on average between halts, boosted 10 nice levels.
  * No early switch before 200 us of run.
@@ -68,6 +68,7 @@ void kq_policy_defaults(struct kq_policy_params *p)
 	p->latency_burst_us = 1000;
 	p->latency_boost = 10;
 	p->ratelimit_us = 200;
+	p->flush_burst_pct = 100;
 }
 
 /**
@@ -161,6 +162,25 @@ static bool kq_is_latency(const struct kq_policy_params *p,
 	       w->quantum_ns <= (u64)p->latency_burst_us * 1000;
 }
 
+/*
+ * A flush: an LLC miss burst, at least flush_llc_mpki_milli and, once the
+ * vCPU has a recent level, flush_burst_pct above it.  A streaming vCPU
+ * misses at a high rate every window: that is its level, not a flush, and
+ * cutting it every window would only add switches.
+ */
+static bool kq_is_flush(const struct kq_policy_params *p,
+			const struct kq_window *w, const struct kq_history *h)
+{
+	u32 recent = h->recent.llc_mpki_milli;
+
+	if (w->llc_mpki_milli == KQ_NONE32 ||
+	    w->llc_mpki_milli < p->flush_llc_mpki_milli)
+		return false;
+	return recent == KQ_NONE32 ||
+	       (u64)w->llc_mpki_milli * 100 >=
+	       (u64)recent * (100 + p->flush_burst_pct);
+}
+
 static u32 kq_classify(const struct kq_policy_params *p,
 		       const struct kq_window *w, const struct kq_history *h)
 {
@@ -179,8 +199,7 @@ static u32 kq_classify(const struct kq_policy_params *p,
 	    kq_mul_div(w->ple_exits, 1000000000, w->guest_ns, KQ_NONE64) >=
 	    p->spin_ple_rate_milli)
 		return KVM_QUANTA_R_SPIN;
-	if (w->llc_mpki_milli != KQ_NONE32 &&
-	    w->llc_mpki_milli >= p->flush_llc_mpki_milli)
+	if (kq_is_flush(p, w, h))
 		return KVM_QUANTA_R_FLUSH;
 	if (w->ipc_milli != KQ_NONE32 && recent_ipc != KQ_NONE32 &&
 	    (u64)w->ipc_milli * 100 < (u64)recent_ipc * (100 - p->phase_drop_pct))

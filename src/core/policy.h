@@ -40,6 +40,9 @@ extern "C" {
  *	the class off
  * @latency_boost: nice levels of more weight for a latency-sensitive vCPU
  *	the ledger does not hold in debt (EEVDF only: see kq_policy_window())
+ * @flush_burst_pct: a flush is also this many percent above the vCPU's own
+ *	recent LLC MPKI: a burst, not a level (a streaming vCPU misses at a
+ *	high rate every window and is not flushing every window)
  * @ratelimit_us: no early switch (kq_policy_cut_now()) before a vCPU has
  *	run this long since it was scheduled in, a spinning one included, so
  *	that yields cannot thrash (Xen credit2's ratelimit_us)
@@ -59,6 +62,7 @@ struct kq_policy_params {
 	u32 latency_burst_us;
 	u32 latency_boost;
 	u32 ratelimit_us;
+	u32 flush_burst_pct;
 };
 
 /**
@@ -90,7 +94,7 @@ struct kq_vm_policy {
  * userspace checks against the same.  An IPC of 100, a miss on every
  * instruction (1000 MPKI), 10^6 exits per guest ms, 10 s of ledger deadband,
  * a burst or a rate limit as long as the longest quantum, a boost of 20 nice
- * levels.
+ * levels, a flush ten times its recent level.
  */
 #define KQ_PARAM_IPC_MILLI_MAX 100000
 #define KQ_PARAM_MPKI_MILLI_MAX 1000000
@@ -100,6 +104,7 @@ struct kq_vm_policy {
 #define KQ_PARAM_BURST_US_MAX KQ_QUANTUM_MAX_US
 #define KQ_PARAM_BOOST_MAX 20
 #define KQ_PARAM_RATELIMIT_US_MAX KQ_QUANTUM_MAX_US
+#define KQ_PARAM_BURST_PCT_MAX 1000
 /* Largest payback correction, nice levels (1.25^3: about 0.5x or 2x). */
 #define KQ_PAYBACK_MAX 3
 

@@ -64,6 +64,7 @@ const std::vector<ParamField>& ParamFields() {
       KQ_PARAM_FIELD(latency_burst_us, KQ_PARAM_BURST_US_MAX),
       KQ_PARAM_FIELD(latency_boost, KQ_PARAM_BOOST_MAX),
       KQ_PARAM_FIELD(ratelimit_us, KQ_PARAM_RATELIMIT_US_MAX),
+      KQ_PARAM_FIELD(flush_burst_pct, KQ_PARAM_BURST_PCT_MAX),
   };
   return f;
 }

@@ -397,6 +397,24 @@ TEST(Ledger, ServedOweNothingForPromptness) {
   EXPECT_EQ(e[2].debt_ns, 0);
 }
 
+// kq_ledger_split() marks every entry of a vCPU that halted at least as
+// long as it ran; never one that did not halt.
+TEST(Ledger, SplitMarksServed) {
+  kq_ledger_entry e[KQ_RAN_SLOTS];
+  const s32 cpus[2] = {0, 1};
+  const u64 ns[2] = {1, 3};
+  ASSERT_EQ(kq_ledger_split(e, 0, 40, 9, 40, 100, 0, true, cpus, ns, 2), 2u);
+  EXPECT_TRUE(e[0].served);
+  EXPECT_TRUE(e[1].served);
+  kq_ledger_split(e, 0, 40, 9, 39, 100, 0, true, cpus, ns, 2);
+  EXPECT_FALSE(e[0].served);
+  EXPECT_FALSE(e[1].served);
+  kq_ledger_split(e, 0, 0, 9, 0, 100, 0, true, cpus, ns, 0);
+  EXPECT_FALSE(e[0].served);
+  kq_ledger_split(e, 0, 0, 9, 1, 100, 0, true, cpus, ns, 0);
+  EXPECT_TRUE(e[0].served);
+}
+
 // Served, but beyond its weighted share: 50 of 100 ms against two hogs at
 // the same weight is owed 33.3 ms; the rest is debt.  At three times the
 // weight, 60 ms is owed, and 50 is all fair.

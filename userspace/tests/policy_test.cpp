@@ -63,6 +63,7 @@ kq_policy_params RandomParams(std::mt19937_64& rng) {
   p.latency_burst_us = Rand(rng, 100001);
   p.latency_boost = Rand(rng, 21);
   p.ratelimit_us = Rand(rng, 100001);
+  p.flush_burst_pct = Rand(rng, 1001);
   return p;
 }
 
@@ -180,6 +181,109 @@ struct Decider {
     return st.reason;
   }
 };
+
+// A request server: 10 ms, woken 4 times for 250 us each (1 ms on the
+// CPU), 0.8 ms of it in the guest with 40 exits (exit-heavy by rate), 3 ms
+// waiting, 6 ms halted.
+kq_window Server() {
+  kq_window w;
+  kq_window_init(&w);
+  w.window_ns = 10000000;
+  w.guest_ns = 800000;
+  w.exits = 40;
+  w.run_ns = 1000000;
+  w.wait_ns = 3000000;
+  w.slices = 4;
+  w.halt_ns = 6000000;
+  kq_window_derive(&w);
+  return w;
+}
+
+// The latency class at its boundaries, first of the rules, its minimum as
+// target, never cut, boosted unless in debt.
+TEST(Policy, LatencyClass) {
+  Decider d;
+  auto decide = [&](kq_window w) {
+    kq_window_derive(&w);
+    kq_history_init(&d.h);
+    return d.Decide(w);
+  };
+  kq_window w = Server();
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_LATENCY);
+  EXPECT_EQ(d.st.target_ns, kMin);
+  EXPECT_EQ(d.st.boost, -10);
+  EXPECT_FALSE(kq_policy_cut_now(&d.st, ~u64{0}, false));
+  w.run_ns = 4000000;  // bursts of exactly 1 ms
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_LATENCY);
+  w.run_ns = 4000004;  // 1 ms + 1 ns
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_IDLE);
+  EXPECT_EQ(d.st.boost, 0);
+  w.halt_ns = w.run_ns = 600000;  // halted as long as it ran
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_LATENCY);
+  w.halt_ns = 599999;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_EXIT_HEAVY);
+  w = Server();
+  w.halt_ns = 0;
+  w.run_ns = 0;
+  w.guest_ns = 0;
+  w.exits = 0;
+  w.slices = 1;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_BASE);  // never halted: not a server
+  w = Server();
+  w.slices = 0;
+  w.run_ns = 0;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_IDLE);  // no quantum to judge
+  w = Server();
+  w.ple_exits = 100;
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_LATENCY);  // before spin
+  d.p.latency_burst_us = 250;                  // bursts of 250 us: still
+  EXPECT_EQ(decide(w), KVM_QUANTA_R_LATENCY);
+  d.p.latency_burst_us = 249;
+  EXPECT_NE(decide(w), KVM_QUANTA_R_LATENCY);
+  d.p.latency_burst_us = 0;
+  EXPECT_EQ(decide(Server()), KVM_QUANTA_R_IDLE);
+  d.p.latency_burst_us = 1000;
+  d.p.latency_boost = 20;
+  EXPECT_EQ(decide(Server()), KVM_QUANTA_R_LATENCY);
+  EXPECT_EQ(d.st.boost, -20);
+  d.st.debt_ns = 100000000;  // a debtor: the ledger's payback, no boost
+  EXPECT_EQ(decide(Server()), KVM_QUANTA_R_LATENCY);
+  EXPECT_GT(d.st.payback, 0);
+  EXPECT_EQ(d.st.boost, 0);
+  d.st.debt_ns = -100000000;  // a creditor: both
+  decide(Server());
+  EXPECT_EQ(d.st.payback, -3);
+  EXPECT_EQ(d.st.boost, -20);
+}
+
+// A flush is a burst against the vCPU's own recent LLC MPKI: a streaming
+// vCPU at 30 MPKI every window is a flush once, then its level.
+TEST(Policy, FlushIsABurst) {
+  Decider d;
+  kq_window w = WithIpc(Warm(), 2000);
+  w.pmu[KVM_QUANTA_EV_LLC_MISSES] = 600000;  // 30 MPKI
+  kq_window_derive(&w);
+  EXPECT_EQ(d.Decide(w), KVM_QUANTA_R_FLUSH);
+  for (int i = 0; i < 20; i++) d.Decide(w);
+  EXPECT_EQ(d.h.recent.llc_mpki_milli, 30000u);
+  EXPECT_EQ(d.st.reason, KVM_QUANTA_R_BASE);
+  auto at = [&](u64 misses) {
+    kq_window x = w;
+    x.pmu[KVM_QUANTA_EV_LLC_MISSES] = misses;
+    kq_window_derive(&x);
+    kq_policy_window(&d.p, &d.vp, &d.st, &x, &d.h);  // the history stays
+    return d.st.reason;
+  };
+  EXPECT_EQ(at(1200000), KVM_QUANTA_R_FLUSH);  // twice its level
+  EXPECT_EQ(at(1199980), KVM_QUANTA_R_BASE);
+  d.p.flush_burst_pct = 50;
+  EXPECT_EQ(at(900000), KVM_QUANTA_R_FLUSH);
+  EXPECT_EQ(at(899980), KVM_QUANTA_R_BASE);
+  d.p.flush_burst_pct = 0;
+  EXPECT_EQ(at(600000), KVM_QUANTA_R_FLUSH);
+  d.p.flush_llc_mpki_milli = 30001;  // the floor still holds
+  EXPECT_EQ(at(600000), KVM_QUANTA_R_BASE);
+}
 
 // Every threshold at, just under and just over its boundary, as the
 // defaults document them ("at least" / "at most").

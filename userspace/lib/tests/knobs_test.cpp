@@ -49,6 +49,7 @@ TEST(LibKnobs, HostParamsAreTheModules) {
       {"KQ_PARAM_BURST_US_MAX", KQ_PARAM_BURST_US_MAX},
       {"KQ_PARAM_BOOST_MAX", KQ_PARAM_BOOST_MAX},
       {"KQ_PARAM_RATELIMIT_US_MAX", KQ_PARAM_RATELIMIT_US_MAX},
+      {"KQ_PARAM_BURST_PCT_MAX", KQ_PARAM_BURST_PCT_MAX},
   };
   const auto module = ModuleParamMaxima();
   ASSERT_FALSE(module.empty()) << "no kq_param_attr in " KQ_SOURCE_ROOT "/src/sysfs.c";
@@ -88,6 +89,7 @@ TEST(LibKnobs, HostParamFields) {
   EXPECT_EQ(p.latency_burst_us, set.at("latency_burst_us"));
   EXPECT_EQ(p.latency_boost, set.at("latency_boost"));
   EXPECT_EQ(p.ratelimit_us, set.at("ratelimit_us"));
+  EXPECT_EQ(p.flush_burst_pct, set.at("flush_burst_pct"));
   EXPECT_EQ(HostParamValues(p), KnobValues(set.begin(), set.end()));
   // A 64-bit field takes its maximum whole.
   ASSERT_TRUE(SetHostParam(&p, "heavy_exit_rate_milli", KQ_PARAM_RATE_MILLI_MAX));
