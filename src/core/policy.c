@@ -47,10 +47,10 @@ const char *kq_reason_name(unsigned int reason)
  * Warm: IPC >= 1.0, LLC MPKI <= 1, branch MPKI <= 5, fewer than 1 exit
  * per guest ms.  Exit-heavy: 10 or more exits per guest ms (a guest doing
  * I/O or spinning through the hypervisor).  Flush: 20 or more LLC misses
- * per 1000 instructions, and twice its own recent level.  Phase end: IPC 30% under its recent average.
- * Spinning: a PAUSE-loop exit per guest ms or more.  Latency-sensitive:
- * bursts of 1 ms or less on average between halts, boosted 10 nice levels.
- * No early switch before 200 us of run.
+ * per 1000 instructions, and twice its own recent level.  Phase end: IPC
+ * 30% under its recent average.  Spinning: a PAUSE-loop exit per guest ms
+ * or more.  Latency-sensitive: bursts of 1 ms or less on average between
+ * halts, boosted 10 nice levels.  No early switch before 200 us of run.
  */
 void kq_policy_defaults(struct kq_policy_params *p)
 {
