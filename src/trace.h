@@ -97,7 +97,8 @@ TRACE_EVENT(decision,
 				       { KVM_QUANTA_R_SPIN, "spin" },
 				       { KVM_QUANTA_R_PHASE_END, "phase_end" },
 				       { KVM_QUANTA_R_PAYBACK, "payback" },
-				       { KVM_QUANTA_R_IDLE, "idle" }),
+				       { KVM_QUANTA_R_IDLE, "idle" },
+				       { KVM_QUANTA_R_LATENCY, "latency" }),
 		      __entry->target_ns, __entry->ran_ns, __entry->early)
 );
 
