@@ -87,7 +87,8 @@ const std::array<AttrSpec, KVM_QUANTA_V_MAX + 1>& VcpuSpecs() {
     a[KVM_QUANTA_V_TARGET_NS] = {"vcpu.target-ns", kU64};
     a[KVM_QUANTA_V_REASON] = {"vcpu.reason", kU32};
     a[KVM_QUANTA_V_DEBT_NS] = {"vcpu.debt-ns", kU64};
-    a[KVM_QUANTA_V_DECISIONS] = {"vcpu.decisions", kU64 * kReasonCount};
+    // Indexed by reason, which may grow: any whole number of u64.
+    a[KVM_QUANTA_V_DECISIONS] = {"vcpu.decisions", kU64, true};
     a[KVM_QUANTA_V_GUEST_NS_BY_CPU] = {"vcpu.guest-ns-by-cpu", sizeof(kvm_quanta_cpu_ns), true};
     return a;
   }();
@@ -214,14 +215,17 @@ bool ParseVcpu(const nlattr* nest, VcpuSample* v, std::string* error) {
   if (tb[KVM_QUANTA_V_REASON]) {
     uint32_t r;
     Get(tb[KVM_QUANTA_V_REASON], &r);
-    if (r >= kReasonCount) {
-      *error = "vcpu.reason: " + std::to_string(r) + " is not a reason";
-      return false;
-    }
-    v->reason = r;
+    // A reason newer than this reader (a newer module): unknown, not wrong.
+    if (r < kReasonCount) v->reason = r;
   }
   GetOpt(tb[KVM_QUANTA_V_DEBT_NS], &v->debt_ns);
-  if (tb[KVM_QUANTA_V_DECISIONS]) v->decisions = GetU64s<kReasonCount>(tb[KVM_QUANTA_V_DECISIONS]);
+  if (const nlattr* a = tb[KVM_QUANTA_V_DECISIONS]) {
+    // The reasons this reader knows; an older module's fewer are zero.
+    std::array<uint64_t, kReasonCount> d{};
+    const size_t n = std::min(d.size(), static_cast<size_t>(nla_len(a)) / kU64);
+    std::memcpy(d.data(), nla_data(a), n * kU64);  // 4-byte aligned on the wire
+    v->decisions = d;
+  }
   if (const nlattr* a = tb[KVM_QUANTA_V_GUEST_NS_BY_CPU]) {
     std::vector<VcpuSample::CpuNs> by_cpu;
     const auto* p = static_cast<const uint8_t*>(nla_data(a));

@@ -71,11 +71,13 @@ enum kvm_quanta_mode {
  *	extension and a lower weight until the ledger is even
  * @KVM_QUANTA_R_IDLE: mostly halted: base quantum, nothing to keep warm
  * @KVM_QUANTA_R_LATENCY: latency-sensitive: wakes, runs a short burst and
- *	halts again; the VM's minimum as its slice, so that on EEVDF it
- *	preempts a longer-sliced vCPU at wake-up, at an unchanged weight
+ *	halts again; the VM's minimum as its slice, never cut, and on EEVDF
+ *	a few nice levels more weight while the ledger does not hold it in
+ *	payback
  * @KVM_QUANTA_R_NR: number of reasons
  *
- * Values are ABI (netlink arrays are indexed by them); names are the
+ * Values are ABI (netlink arrays are indexed by them; new ones are added
+ * before KVM_QUANTA_R_NR, which grows: 9 since latency); names are the
  * sysfs and tracepoint spellings: base, warm, exit_heavy, flush, spin,
  * phase_end, payback, idle, latency.
  */
@@ -202,7 +204,9 @@ enum kvm_quanta_attr {
  * @KVM_QUANTA_V_DEBT_NS: s64, ledger: time granted beyond the base not yet
  *	paid back (negative: owed to the vCPU)
  * @KVM_QUANTA_V_DECISIONS: binary, u64[KVM_QUANTA_R_NR], decisions since
- *	the vCPU was seen, by enum kvm_quanta_reason
+ *	the vCPU was seen, by enum kvm_quanta_reason.  Reasons may be added:
+ *	a reader takes the ones it knows (fewer from an older module are
+ *	zero), and a REASON beyond them is one it does not know
  * @KVM_QUANTA_V_GUEST_NS_BY_CPU: binary, a whole number (at least 1) of
  *	struct kvm_quanta_cpu_ns: the window's guest time by the CPU it ran
  *	on; the ledger splits the vCPU's run and wait time over these CPUs in
