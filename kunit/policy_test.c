@@ -109,7 +109,7 @@ static void kq_test_defaults(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, c->p.history_max_pct, 20);
 	KUNIT_EXPECT_EQ(test, c->p.debt_max_us, 20000);
 	KUNIT_EXPECT_EQ(test, c->p.latency_burst_us, 1000);
-	KUNIT_EXPECT_EQ(test, c->p.latency_boost, 10);
+	KUNIT_EXPECT_EQ(test, c->p.latency_boost, 3);
 	KUNIT_EXPECT_EQ(test, c->p.ratelimit_us, 200);
 	KUNIT_EXPECT_EQ(test, c->p.flush_burst_pct, 100);
 	KUNIT_EXPECT_TRUE(test, c->vp.enabled);
@@ -463,16 +463,16 @@ static void kq_test_latency(struct kunit *test)
 	kq_test_expect(test, c, KVM_QUANTA_R_LATENCY, KQ_T_MIN, "server");
 	KUNIT_EXPECT_FALSE(test, kq_policy_cut_now(&c->st, U64_MAX, false));
 	KUNIT_EXPECT_EQ(test, c->st.decisions[KVM_QUANTA_R_LATENCY], 1);
-	KUNIT_EXPECT_EQ(test, c->st.boost, -10);
+	KUNIT_EXPECT_EQ(test, c->st.boost, -3);
 	KUNIT_EXPECT_EQ(test, c->st.payback, 0);
-	c->p.latency_boost = 20;
+	c->p.latency_boost = 1;
 	kq_test_decide_fresh(c);
-	KUNIT_EXPECT_EQ(test, c->st.boost, -20);
+	KUNIT_EXPECT_EQ(test, c->st.boost, -1);
 	c->p.latency_boost = 0;
 	kq_test_decide_fresh(c);
 	kq_test_expect(test, c, KVM_QUANTA_R_LATENCY, KQ_T_MIN, "no boost");
 	KUNIT_EXPECT_EQ(test, c->st.boost, 0);
-	c->p.latency_boost = 10;
+	c->p.latency_boost = 3;
 
 	/* Bursts of exactly 1 ms still are; 1 ns more on average is not. */
 	c->w.run_ns = 4000000;
@@ -542,13 +542,13 @@ static void kq_test_latency(struct kunit *test)
 	c->st.debt_ns = 0;
 	kq_test_decide_fresh(c);
 	KUNIT_EXPECT_EQ(test, c->st.payback, 0);
-	KUNIT_EXPECT_EQ(test, c->st.boost, -10);
+	KUNIT_EXPECT_EQ(test, c->st.boost, -3);
 	c->st.debt_ns = -100000000;
 	kq_test_decide_fresh(c);
 	KUNIT_EXPECT_EQ(test, c->st.payback, -3);
-	KUNIT_EXPECT_EQ(test, c->st.boost, -10);
+	KUNIT_EXPECT_EQ(test, c->st.boost, -3);
 	KUNIT_EXPECT_EQ(test, kq_policy_nice(100000, c->st.payback + c->st.boost),
-			-13);
+			-6);
 	c->st.debt_ns = 0;
 
 	/* Its own minimum, not another VM's. */
@@ -664,9 +664,12 @@ static void kq_test_ledger_weights(struct kunit *test)
 	kq_test_entry(&e[0], 0, 5000000, 5000000, 1, 0);
 	kq_test_entry(&e[1], 0, 5000000, 5000000, 10000, 0);
 	kq_ledger_window(e, 2);
-	/* fair: 10 ms x 1 / 10001 = 999.9 ns, rounded up as the first */
-	KUNIT_EXPECT_EQ(test, e[0].debt_ns, 5000000 - 1000);
-	KUNIT_EXPECT_EQ(test, e[1].debt_ns, 5000000 - 9999000);
+	/*
+	 * fair: 10 ms x 1 / 10001 = 999.9 ns, rounded down; the ns left goes
+	 * to the first of the tie by content, the heavier.
+	 */
+	KUNIT_EXPECT_EQ(test, e[0].debt_ns, 5000000 - 999);
+	KUNIT_EXPECT_EQ(test, e[1].debt_ns, 5000000 - 9999001);
 }
 
 /* vCPUs on different CPUs do not share. */
@@ -802,6 +805,46 @@ static void kq_test_ledger_served(struct kunit *test)
 	kq_ledger_window(e, 3);
 	KUNIT_EXPECT_EQ(test, e[1].fair_ns, 33333333);
 	KUNIT_EXPECT_EQ(test, e[1].debt_ns, 50000000 - 33333333);
+	KUNIT_EXPECT_EQ(test, e[0].fair_ns + e[1].fair_ns + e[2].fair_ns,
+			100000000);
+
+	/*
+	 * Waiting behind hogs is no credit: 10 ms run, 30 waited, due 10
+	 * where the runnable-period model gives 13.3; the 3.3 go to the hogs,
+	 * who waited.
+	 */
+	e[0] = (struct kq_ledger_entry){ .run_ns = 45000000,
+					 .wait_ns = 55000000,
+					 .weight = 100000 };
+	e[1] = (struct kq_ledger_entry){ .run_ns = 10000000,
+					 .wait_ns = 30000000,
+					 .weight = 100000, .served = true };
+	e[2] = e[0];
+	kq_ledger_window(e, 3);
+	KUNIT_EXPECT_EQ(test, e[1].fair_ns, 10000000);
+	KUNIT_EXPECT_EQ(test, e[1].debt_ns, 0);
+	KUNIT_EXPECT_EQ(test, e[0].fair_ns + e[2].fair_ns, 90000000);
+
+	/*
+	 * Two served at weights 3:1 owed more than the one not served holds:
+	 * it gives all it holds, the time is handed out to the ns, and the
+	 * one that ran 5 ms of its 1/5 is owed it.
+	 */
+	e[0] = (struct kq_ledger_entry){ .run_ns = 60000000,
+					 .wait_ns = 1000000,
+					 .weight = 300000, .served = true };
+	e[1] = (struct kq_ledger_entry){ .run_ns = 5000000,
+					 .wait_ns = 35000000,
+					 .weight = 100000, .served = true };
+	e[2] = (struct kq_ledger_entry){ .run_ns = 35000000,
+					 .wait_ns = 1000000,
+					 .weight = 100000 };
+	kq_ledger_window(e, 3);
+	KUNIT_EXPECT_EQ(test, e[0].fair_ns + e[1].fair_ns + e[2].fair_ns,
+			100000000);
+	KUNIT_EXPECT_EQ(test, e[1].fair_ns, 5000000);
+	KUNIT_EXPECT_LE(test, e[0].fair_ns, 60000000);
+	KUNIT_EXPECT_LE(test, e[2].fair_ns, 36000000);
 
 	/* kq_ledger_split() marks it from its halt time. */
 	KUNIT_EXPECT_EQ(test, kq_ledger_split(e, 0, 7, 2, 7, 1, 0, true, NULL,

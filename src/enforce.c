@@ -270,10 +270,9 @@ void kq_enforce_window(struct kq_vcpu *v, const struct kq_vm_policy *vp,
 	}
 	/*
 	 * The ledger's correction and the latency boost act through weight on
-	 * EEVDF only: CFS
-	 * credits a waking sleeper, which the ledger's reference does not
-	 * model, and correcting there moved shares away from the stock
-	 * scheduler's (Documentation/design.rst, the ledger).
+	 * EEVDF only: CFS credits a waking sleeper, which the ledger's
+	 * reference does not model, and correcting there moved shares away
+	 * from the stock scheduler's (Documentation/design.rst, the ledger).
 	 */
 	nice = v->orig.nice +
 	       kq_policy_nice(weight, KQ_HAVE_TASK_SLICE ?

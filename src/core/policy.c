@@ -50,7 +50,7 @@ const char *kq_reason_name(unsigned int reason)
  * per 1000 instructions, and twice its own recent level.  Phase end: IPC
  * 30% under its recent average.  Spinning: a PAUSE-loop exit per guest ms
  * or more.  Latency-sensitive: bursts of 1 ms or less on average between
- * halts, boosted 10 nice levels.  No early switch before 200 us of run.
+ * halts, boosted 3 nice levels.  No early switch before 200 us of run.
  */
 void kq_policy_defaults(struct kq_policy_params *p)
 {
@@ -66,7 +66,7 @@ void kq_policy_defaults(struct kq_policy_params *p)
 	p->debt_max_us = 20000;
 	p->spin_ple_rate_milli = 1000;
 	p->latency_burst_us = 1000;
-	p->latency_boost = 10;
+	p->latency_boost = 3;
 	p->ratelimit_us = 200;
 	p->flush_burst_pct = 100;
 }
@@ -157,8 +157,8 @@ static bool kq_is_warm(const struct kq_policy_params *p,
 static bool kq_is_latency(const struct kq_policy_params *p,
 			  const struct kq_window *w)
 {
+	/* No slice in the window: quantum_ns is KQ_NONE64, over any bound. */
 	return p->latency_burst_us && w->halt_ns && w->halt_ns >= w->run_ns &&
-	       w->quantum_ns != KQ_NONE64 &&
 	       w->quantum_ns <= (u64)p->latency_burst_us * 1000;
 }
 
@@ -283,6 +283,11 @@ void kq_policy_window(const struct kq_policy_params *p,
 	 * it waits for the next tick whatever its slice.  More weight makes
 	 * the same burst cost less virtual time.  Its share stays the
 	 * ledger's: a vCPU that runs beyond it is in debt and loses the boost.
+	 * At most 3 levels (about 2x weight), the ledger's own largest
+	 * correction: a guest that turns CPU-bound keeps it until the next
+	 * window, and the ledger sees only vCPUs, not the host threads it
+	 * could take the time from.  An operator who wants more for a VM
+	 * raises that VM's weight, which the ledger then charges as its due.
 	 */
 	if (reason == KVM_QUANTA_R_LATENCY && payback <= 0)
 		boost = -(s32)p->latency_boost;
@@ -491,6 +496,18 @@ static bool kq_ledger_before(const struct kq_ledger_entry *a,
 			return a->cpu < b->cpu;
 		if (kq_runnable(a) != kq_runnable(b))
 			return kq_runnable(a) > kq_runnable(b);
+		/*
+		 * By content before input order, so that rounding lands on the
+		 * same entry whatever order the entries came in.
+		 */
+		if (a->run_ns != b->run_ns)
+			return a->run_ns > b->run_ns;
+		if (a->weight != b->weight)
+			return a->weight > b->weight;
+		if (a->served != b->served)
+			return a->served;
+		if (a->debt_ns != b->debt_ns)
+			return a->debt_ns > b->debt_ns;
 	}
 	return a->order < b->order;
 }
@@ -541,20 +558,82 @@ static u64 kq_served_due(const struct kq_ledger_entry *e, u64 run, u64 load)
 	return e->run_ns < share ? e->run_ns : share;
 }
 
+/* Move @total from entries not served, in proportion to their fair shares. */
+static void kq_served_take(struct kq_ledger_entry *e, unsigned int m,
+			   u64 total, u64 rest)
+{
+	u64 done = 0, d;
+	unsigned int k;
+
+	for (k = 0; k < m; k++) {
+		if (e[k].served)
+			continue;
+		d = kq_mul_div(e[k].fair_ns, total, rest, total);
+		e[k].fair_ns -= d;
+		done += d;
+	}
+	/* Rounding: fewer ns than entries are left, and they hold them. */
+	for (k = 0; k < m && done < total; k++) {
+		if (e[k].served)
+			continue;
+		d = e[k].fair_ns < total - done ? e[k].fair_ns : total - done;
+		e[k].fair_ns -= d;
+		done += d;
+	}
+}
+
+/* Headroom of an entry not served: runnable time not yet in its share. */
+static u64 kq_served_room(const struct kq_ledger_entry *e)
+{
+	u64 r = kq_runnable(e);
+
+	return e->served || e->fair_ns >= r ? 0 : r - e->fair_ns;
+}
+
+/* Move @total to entries not served, in proportion to their headroom. */
+static void kq_served_give(struct kq_ledger_entry *e, unsigned int m,
+			   u64 total, u64 room)
+{
+	u64 done = 0, d;
+	unsigned int k;
+
+	for (k = 0; k < m; k++) {
+		d = kq_served_room(&e[k]);
+		if (!d)
+			continue;
+		d = kq_mul_div(d, total, room, total);
+		e[k].fair_ns += d;
+		done += d;
+	}
+	for (k = 0; k < m && done < total; k++) {
+		d = kq_served_room(&e[k]);
+		if (d > total - done)
+			d = total - done;
+		e[k].fair_ns += d;
+		done += d;
+	}
+}
+
 /*
- * Max-min for the served.  A vCPU that halted at least as long as it was
- * on the CPU ran all it had to; a fair scheduler gives such a vCPU what it asks up to
- * its weighted share of the CPU, and when it is served is not a share: the
- * runnable-period model would charge it for being served on waking (it
- * ran most of the short time it was runnable), and pay it back in
- * latency.  Its fair share is raised to its due; the raise is taken from
- * the entries not served, in proportion to their fair shares, so the CPU's
- * time is still handed out exactly.
+ * Served entries: what they ran, up to their weighted share.  A vCPU that
+ * halted at least as long as it was on the CPU ran all it had to; a fair
+ * scheduler gives such a vCPU what it asks up to its weighted share of the
+ * CPU, and when it is served is not a share.  The runnable-period model
+ * charges it for being served on waking (it ran most of the short time it
+ * was runnable) and pays it back in latency, or credits it for waiting,
+ * which it could spend later.  So its fair share moves to its due: up,
+ * taken from the entries not served in proportion to their fair shares, as
+ * far as they hold; down, given to the entries not served that waited, in
+ * proportion to the runnable time their shares leave out, as far as that
+ * goes.  The CPU's time is handed out exactly either way, and no share
+ * exceeds its entry's runnable time.  Not max-min in full: a served vCPU
+ * beyond its plain weighted share is charged the excess even where others
+ * left room.
  */
 static void kq_ledger_served(struct kq_ledger_entry *e, unsigned int m,
 			     u64 run, u64 load)
 {
-	u64 raise = 0, rest = 0, take, raised = 0, cut = 0, due;
+	u64 up = 0, rest = 0, take, moved = 0, down = 0, room = 0, give, due, d;
 	unsigned int k;
 
 	for (k = 0; k < m; k++) {
@@ -564,39 +643,44 @@ static void kq_ledger_served(struct kq_ledger_entry *e, unsigned int m,
 		}
 		due = kq_served_due(&e[k], run, load);
 		if (due > e[k].fair_ns)
-			raise += due - e[k].fair_ns;
+			up += due - e[k].fair_ns;
 	}
-	take = raise < rest ? raise : rest;
-	if (!take)
-		return;
-	for (k = 0; k < m; k++) {
+	take = up < rest ? up : rest;
+	for (k = 0; take && k < m; k++) {
 		if (!e[k].served)
 			continue;
 		due = kq_served_due(&e[k], run, load);
 		if (due > e[k].fair_ns) {
-			due = kq_mul_div(due - e[k].fair_ns, take, raise, take);
-			e[k].fair_ns += due;
-			raised += due;
+			d = kq_mul_div(due - e[k].fair_ns, take, up, take);
+			e[k].fair_ns += d;
+			moved += d;
 		}
 	}
+	if (moved)
+		kq_served_take(e, m, moved, rest);
+
 	for (k = 0; k < m; k++) {
-		if (e[k].served)
+		room += kq_served_room(&e[k]);
+		if (!e[k].served)
 			continue;
-		due = kq_mul_div(e[k].fair_ns, raised, rest, e[k].fair_ns);
-		e[k].fair_ns -= due;
-		cut += due;
+		due = kq_served_due(&e[k], run, load);
+		if (due < e[k].fair_ns)
+			down += e[k].fair_ns - due;
 	}
-	/*
-	 * Rounding: fewer ns than entries not served are left, and they hold
-	 * rest - cut >= raised - cut of it.
-	 */
-	for (k = 0; k < m && cut < raised; k++) {
-		if (e[k].served)
+	give = down < room ? down : room;
+	moved = 0;
+	for (k = 0; give && k < m; k++) {
+		if (!e[k].served)
 			continue;
-		due = e[k].fair_ns < raised - cut ? e[k].fair_ns : raised - cut;
-		e[k].fair_ns -= due;
-		cut += due;
+		due = kq_served_due(&e[k], run, load);
+		if (due < e[k].fair_ns) {
+			d = kq_mul_div(e[k].fair_ns - due, give, down, give);
+			e[k].fair_ns -= d;
+			moved += d;
+		}
 	}
+	if (moved)
+		kq_served_give(e, m, moved, room);
 }
 
 /* Fixed point of the virtual time below: ns per unit of weight x 2^20. */
@@ -623,7 +707,7 @@ static void kq_ledger_served(struct kq_ledger_entry *e, unsigned int m,
 static void kq_ledger_cpu(struct kq_ledger_entry *e, unsigned int m)
 {
 	u64 sum_r = 0, run = 0, wait = 0, load = 0, den, vt = 0, c_next = 0;
-	u64 raw_sum = 0, given = 0, all_load;
+	u64 raw_sum = 0, given = 0, active_load = 0;
 	unsigned int k;
 
 	for (k = 0; k < m; k++) {
@@ -631,8 +715,10 @@ static void kq_ledger_cpu(struct kq_ledger_entry *e, unsigned int m)
 		run += e[k].run_ns;
 		wait += e[k].wait_ns;
 		load += e[k].weight;
+		/* A served vCPU's share is of the vCPUs that wanted the CPU. */
+		if (kq_runnable(&e[k]))
+			active_load += e[k].weight;
 	}
-	all_load = load;
 	den = sum_r - kq_runnable(&e[0]);
 
 	/*
@@ -664,7 +750,7 @@ static void kq_ledger_cpu(struct kq_ledger_entry *e, unsigned int m)
 	}
 	/* Rounding: what is left goes to the longest runnable. */
 	e[0].fair_ns += run - given;
-	kq_ledger_served(e, m, run, all_load);
+	kq_ledger_served(e, m, run, active_load);
 }
 
 /**

@@ -93,8 +93,9 @@ struct kq_vm_policy {
  * each knob's smallest is 0.  The module refuses more in policy/, and
  * userspace checks against the same.  An IPC of 100, a miss on every
  * instruction (1000 MPKI), 10^6 exits per guest ms, 10 s of ledger deadband,
- * a burst or a rate limit as long as the longest quantum, a boost of 20 nice
- * levels, a flush ten times its recent level.
+ * a burst or a rate limit as long as the longest quantum, a boost of 3 nice
+ * levels (the ledger's largest correction: see kq_policy_window()), a flush
+ * ten times its recent level.
  */
 #define KQ_PARAM_IPC_MILLI_MAX 100000
 #define KQ_PARAM_MPKI_MILLI_MAX 1000000
@@ -102,7 +103,7 @@ struct kq_vm_policy {
 #define KQ_PARAM_PCT_MAX 100
 #define KQ_PARAM_DEBT_US_MAX 10000000
 #define KQ_PARAM_BURST_US_MAX KQ_QUANTUM_MAX_US
-#define KQ_PARAM_BOOST_MAX 20
+#define KQ_PARAM_BOOST_MAX 3
 #define KQ_PARAM_RATELIMIT_US_MAX KQ_QUANTUM_MAX_US
 #define KQ_PARAM_BURST_PCT_MAX 1000
 /* Largest payback correction, nice levels (1.25^3: about 0.5x or 2x). */

@@ -61,7 +61,7 @@ kq_policy_params RandomParams(std::mt19937_64& rng) {
   p.history_max_pct = Rand(rng, 101);
   p.debt_max_us = Rand(rng, 10000001);
   p.latency_burst_us = Rand(rng, 100001);
-  p.latency_boost = Rand(rng, 21);
+  p.latency_boost = Rand(rng, 4);
   p.ratelimit_us = Rand(rng, 100001);
   p.flush_burst_pct = Rand(rng, 1001);
   return p;
@@ -211,7 +211,7 @@ TEST(Policy, LatencyClass) {
   kq_window w = Server();
   EXPECT_EQ(decide(w), KVM_QUANTA_R_LATENCY);
   EXPECT_EQ(d.st.target_ns, kMin);
-  EXPECT_EQ(d.st.boost, -10);
+  EXPECT_EQ(d.st.boost, -3);
   EXPECT_FALSE(kq_policy_cut_now(&d.st, ~u64{0}, false));
   w.run_ns = 4000000;  // bursts of exactly 1 ms
   EXPECT_EQ(decide(w), KVM_QUANTA_R_LATENCY);
@@ -243,9 +243,9 @@ TEST(Policy, LatencyClass) {
   d.p.latency_burst_us = 0;
   EXPECT_EQ(decide(Server()), KVM_QUANTA_R_IDLE);
   d.p.latency_burst_us = 1000;
-  d.p.latency_boost = 20;
+  d.p.latency_boost = 2;
   EXPECT_EQ(decide(Server()), KVM_QUANTA_R_LATENCY);
-  EXPECT_EQ(d.st.boost, -20);
+  EXPECT_EQ(d.st.boost, -2);
   d.st.debt_ns = 100000000;  // a debtor: the ledger's payback, no boost
   EXPECT_EQ(decide(Server()), KVM_QUANTA_R_LATENCY);
   EXPECT_GT(d.st.payback, 0);
@@ -253,7 +253,7 @@ TEST(Policy, LatencyClass) {
   d.st.debt_ns = -100000000;  // a creditor: both
   decide(Server());
   EXPECT_EQ(d.st.payback, -3);
-  EXPECT_EQ(d.st.boost, -20);
+  EXPECT_EQ(d.st.boost, -2);
 }
 
 // A flush is a burst against the vCPU's own recent LLC MPKI: a streaming
