@@ -86,6 +86,7 @@ std::string UsageText() {
   return "usage: kq-testvmm [--vm PROGS]... [--pin CPU] [--report FILE] [--hold-file PATH]\n"
          "                  [--timeout SEC] [--cycles N] [--close-during-run MS]\n"
          "                  [--switch-thread] [--mark] [--injector-cpu CPU] [--seed N]\n"
+         "                  [-name VALUE]\n"
          "  --vm PROGS       add a VM; PROGS = comma-separated programs, one per vCPU:\n"
          "                   io:N cpuid:N hlt:N compute:MS[:ITERS] iostorm:MS\n"
          "                   cpuidstorm:MS[:PER] duty:MS[:ITERS] irq:MS[:MINUS:MAXUS]\n"
@@ -108,7 +109,10 @@ std::string UsageText() {
          "                   (timed programs: half the time; others: after the first exit)\n"
          "  --mark           each vCPU thread executes the instruction-count marker (out to\n"
          "                   port 0x9a, tests/tcg/kq_insn.c) just before its first KVM_RUN\n"
-         "                   and just after its last; needs ioperm (CAP_SYS_RAWIO)\n";
+         "                   and just after its last; needs ioperm (CAP_SYS_RAWIO)\n"
+         "  -name VALUE      as QEMU's (e.g. guest=web): ignored, only there to be seen in\n"
+         "                   /proc/PID/cmdline, where quantad and quantactl name the VMs;\n"
+         "                   printable, 1..64 characters\n";
 }
 
 CliResult ParseCli(const std::vector<std::string>& args) {
@@ -122,6 +126,20 @@ CliResult ParseCli(const std::vector<std::string>& args) {
     if (const size_t eq = name.find('='); name.rfind("--", 0) == 0 && eq != std::string::npos) {
       value = name.substr(eq + 1);
       name = name.substr(0, eq);
+    }
+    if (name == "-name") {  // QEMU's spelling: single dash, value as the next argument
+      if (!opts.name.empty()) return usage_error("-name given twice");
+      if (i + 1 >= args.size()) return usage_error("-name: missing value");
+      const std::string& v = args[++i];
+      if (v.empty()) return usage_error("-name: empty value");
+      if (v.size() > kMaxNameLen) {
+        return usage_error("-name: longer than " + std::to_string(kMaxNameLen) + " characters");
+      }
+      for (unsigned char c : v) {
+        if (c < 0x20 || c > 0x7e) return usage_error("-name: not printable");
+      }
+      opts.name = v;
+      continue;
     }
     if (name == "--help" || name == "-h") {
       opts.help = true;

@@ -13,6 +13,7 @@ namespace kq {
 inline constexpr int kDefaultTimeoutSec = 120;
 inline constexpr int kMaxTimeoutSec = 7 * 24 * 3600;
 inline constexpr int kMaxCycles = 1000000;
+inline constexpr size_t kMaxNameLen = 64;
 
 struct CliOptions {
   std::vector<std::vector<ProgramSpec>> vms;  // one entry per --vm, one program per vCPU
@@ -21,6 +22,9 @@ struct CliOptions {
   uint64_t seed = kDefaultIrqSeed;  // --seed: irq interval generator
   std::string report_path;          // empty: no report file (JSON still goes to stdout)
   std::string hold_file;            // empty: no holding
+  // -name VALUE, QEMU's spelling: only there to be seen in /proc/PID/cmdline, where quantad and
+  // quantactl read a VM's name (-name guest=NAME,... or -name NAME); otherwise ignored.
+  std::string name;
   int timeout_sec = kDefaultTimeoutSec;
   int cycles = 1;  // --cycles: create, run and tear down the VMs this many times
   std::optional<int> close_during_run_ms;  // --close-during-run MS
@@ -34,7 +38,8 @@ struct CliResult {
   std::string error;
 };
 
-// args excludes argv[0]. Options take their value as the next argument or after '='.
+// args excludes argv[0]. Options take their value as the next argument or after '=' (but
+// -name, as QEMU spells it, only as the next argument).
 CliResult ParseCli(const std::vector<std::string>& args);
 
 std::string UsageText();

@@ -153,10 +153,39 @@ TEST(Cli, IrqRefused) {
   ExpectBad({"--vm", "irq:1", "--seed", "1", "--seed", "2"}, "--seed given twice");
 }
 
+TEST(Cli, Name) {
+  // QEMU's spelling, anywhere on the line; only kept, to be seen in /proc/PID/cmdline.
+  CliResult r = P({"-name", "guest=web,debug-threads=on", "--vm", "irq:10", "--pin", "1"});
+  ASSERT_TRUE(r.options) << r.error;
+  EXPECT_EQ(r.options->name, "guest=web,debug-threads=on");
+  EXPECT_EQ(r.options->pin_cpu, 1);
+  CliResult legacy = P({"--vm", "io:1", "-name", "batch a"});
+  ASSERT_TRUE(legacy.options) << legacy.error;
+  EXPECT_EQ(legacy.options->name, "batch a");
+  ASSERT_TRUE(P({"--vm", "io:1", "-name", std::string(kMaxNameLen, 'x')}).options);
+  CliResult none = P({"--vm", "io:1"});
+  ASSERT_TRUE(none.options);
+  EXPECT_TRUE(none.options->name.empty());
+}
+
+TEST(Cli, NameRefused) {
+  ExpectBad({"--vm", "io:1", "-name", ""}, "-name: empty value");
+  ExpectBad({"--vm", "io:1", "-name"}, "-name: missing value");
+  ExpectBad({"--vm", "io:1", "-name", "guest=a", "-name", "guest=b"}, "-name given twice");
+  ExpectBad({"--vm", "io:1", "-name", std::string(kMaxNameLen + 1, 'x')}, "longer than 64");
+  ExpectBad({"--vm", "io:1", "-name", "web\tfront"}, "-name: not printable");
+  ExpectBad({"--vm", "io:1", "-name", "web\n"}, "-name: not printable");
+  ExpectBad({"--vm", "io:1", "-name", "caf\xc3\xa9"}, "-name: not printable");
+  // Only QEMU's spelling: the value is the next argument.
+  ExpectBad({"--vm", "io:1", "-name=guest=web"}, "unknown argument '-name=guest=web'");
+  ExpectBad({"--vm", "io:1", "--name", "web"}, "unknown argument '--name'");
+  ExpectBad({"-name", "guest=web"}, "at least one --vm");
+}
+
 TEST(Cli, UsageMentionsEveryOption) {
   const std::string u = UsageText();
   for (const char* opt : {"--vm", "--pin", "--report", "--hold-file", "--timeout", "--injector-cpu",
-                          "--seed", "irq:MS[:MINUS:MAXUS]"}) {
+                          "--seed", "-name VALUE", "irq:MS[:MINUS:MAXUS]"}) {
     EXPECT_NE(u.find(opt), std::string::npos) << opt;
   }
 }
