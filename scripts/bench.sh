@@ -19,7 +19,8 @@
 #             with the module and kq-testvmm as built (make check runs it per kernel,
 #             side by side): checks that the benchmark produces its outputs, not the
 #             figures
-#   KQ_BENCH_PARTS="cost latency"   the parts to run (one of them skips the other)
+#   KQ_BENCH_PARTS="cost latency"   the parts to run (one of them skips the other;
+#               the report keeps the skipped part's figures from an earlier run)
 #   KQ_BENCH_README=auto   auto: after a full run (not --smoke) in which all three
 #               kernels (bookworm trixie sid) produced latency figures, put the
 #               latency tables into README (between ".. bench-results-begin" and
@@ -134,6 +135,11 @@ if [ -n "$ok" ]; then
 				scripts/vmtest.sh "$k" tests/rig/latency.sh >"$out/$k-latency.log" 2>&1
 			grep -E '^KQTEST (ok|not ok) ' "$out/$k-latency.log" | tee -a "$results"
 			[ -s "$out/$k-latency/latency.json" ] && lat_dirs+=("$out/$k-latency")
+		elif [ -s "$out/$k-latency/latency.json" ]; then
+			lat_dirs+=("$out/$k-latency")	# an earlier run's, kept in the report
+		fi
+		if ! part cost && [ -s "$out/$k/insncost-plan.json" ] && [ -s "$out/$k/plugin.log" ]; then
+			dirs+=("$out/$k")	# an earlier run's, kept in the report
 		fi
 	done
 fi

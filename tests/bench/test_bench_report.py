@@ -240,6 +240,29 @@ class Repetitions(unittest.TestCase):
                         .startswith("n/a (latency not similar"))
 
 
+class Storms(unittest.TestCase):
+    """The compute/exit-storm set: quanta and switches per mode, medians."""
+
+    @staticmethod
+    def storm(mode, rep, q_ms, slices, run_ms=5000):
+        return {"mode": mode, "rep": rep, "vms": [
+            {"program": "compute:5000", "run_ms": run_ms,
+             "schedstat": {"run_ns": int(q_ms * 1e6 * slices), "timeslices": slices}}]}
+
+    def test_quanta_and_switches(self):
+        st = br.storms_report([self.storm("observe", 0, 4.0, 500), self.storm("observe", 1, 6.0, 500),
+                               self.storm("observe", 2, 5.0, 1000), self.storm("enforce", 0, 8.0, 250)])
+        o = st["observe"]["compute"]
+        self.assertAlmostEqual(o["quantum_ms"]["median"], 5.0)
+        self.assertAlmostEqual(o["quantum_ms"]["min"], 4.0)
+        self.assertAlmostEqual(o["switches_per_s"]["median"], 100.0)
+        self.assertAlmostEqual(st["enforce"]["compute"]["switches_per_s"]["median"], 50.0)
+
+    def test_no_slices_no_quantum(self):
+        st = br.storms_report([self.storm("observe", 0, 4.0, 0)])
+        self.assertIsNone(st["observe"]["compute"]["quantum_ms"])
+
+
 class CfsGoal(unittest.TestCase):
     def goal(self, enforce, stock=(4000, 5000, 4500)):
         with tempfile.TemporaryDirectory() as d:

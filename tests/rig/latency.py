@@ -17,6 +17,12 @@ Configurations, each KQ_LAT_MS of wall clock, KQ_LAT_REPS times in turn:
            at nice -KQ_LAT_RENICE: what an admin could do for one VM
   enforce  with the hogs, module in enforce with its defaults
 
+Then the policy rig test's set, reported as a benchmark: a compute VM, an
+I/O storm and a CPUID storm on one CPU, observe then enforce, KQ_LAT_MS
+each, KQ_LAT_STORM_REPS times (1; 0 skips it): each vCPU's mean quantum
+and switches per second (fewer switches for the compute vCPU: a warmer
+cache on real hardware).
+
 Writes KQ_OUT/latency.json: the kernel, and per run the configuration,
 latency figures and samples, the hogs' iterations, CPU time, time slices
 and the module's decisions for each vCPU.  Checks only that each run
@@ -34,6 +40,8 @@ import kqtest as t
 from kqtest import SYSFS, check
 
 MS = int(os.environ.get("KQ_LAT_MS", "10000"))
+STORM_REPS = int(os.environ.get("KQ_LAT_STORM_REPS", "1"))
+STORMS = ["compute", "iostorm", "cpuidstorm"]
 REPS = int(os.environ.get("KQ_LAT_REPS", "1"))
 CONFIGS = os.environ.get("KQ_LAT_CONFIGS", "alone stock tuned reniced enforce").split()
 RENICE = int(os.environ.get("KQ_LAT_RENICE", "10"))
@@ -148,6 +156,30 @@ def run_one(config, rep):
     return run, ""
 
 
+def run_storms(mode, rep):
+    """The compute/exit-storm set in one mode; per vCPU its quanta."""
+    if t.write(os.path.join(SYSFS, "mode"), mode):
+        return None, "could not set the mode"
+    tag = f"storms-{mode}-{rep}"
+    vmm = t.Vmm(tag, [f"{p}:{MS}" for p in STORMS], pin=HOG_CPU, hold=False,
+                timeout=MS // 1000 + 300)
+    try:
+        report = vmm.wait_report(MS / 1000 + 240)
+        vmm.wait(60)
+    finally:
+        vmm.kill()
+        t.write(os.path.join(SYSFS, "mode"), "observe")
+    if not report:
+        return None, f"no report from kq-testvmm (see {tag}.log)"
+    vms = []
+    for vm in report["vms"]:
+        v = vm["vcpus"][0]
+        s = v["schedstat"]
+        vms.append({"program": v["program"], "guest_iterations": v["guest_iterations"],
+                    "run_ms": v["run_ms"], "schedstat": s})
+    return {"mode": mode, "rep": rep, "ms": MS, "vms": vms}, ""
+
+
 def main():
     t.raise_priority()
     check("latency-load", t.load_module().returncode == 0, "insmod failed")
@@ -165,8 +197,15 @@ def main():
                       f"p99 {lat['p99_us']} us, hogs " +
                       " ".join(str(v["guest_iterations"]) for v in run["vms"][1:]), flush=True)
                 runs.append(run)
+    storms = []
+    for rep in range(STORM_REPS):
+        for mode in ("observe", "enforce"):
+            run, err = run_storms(mode, rep)
+            if check(f"latency-storms-{mode}-{rep}", run, err):
+                storms.append(run)
     with open(OUTPUT, "w") as f:
-        json.dump({"kernel": os.uname().release, "ms": MS, "reps": REPS, "runs": runs}, f)
+        json.dump({"kernel": os.uname().release, "ms": MS, "reps": REPS, "runs": runs,
+                   "storms": storms}, f)
     check("latency-output", len(runs) == REPS * len(CONFIGS), f"{len(runs)} runs written")
     check("latency-unload", t.unload_module().returncode == 0, "rmmod failed")
     t.finish()
