@@ -626,9 +626,9 @@ static void kq_served_give(struct kq_ledger_entry *e, unsigned int m,
  * far as they hold; down, given to the entries not served that waited, in
  * proportion to the runnable time their shares leave out, as far as that
  * goes.  The CPU's time is handed out exactly either way, and no share
- * exceeds its entry's runnable time.  Not max-min in full: a served vCPU
- * beyond its plain weighted share is charged the excess even where others
- * left room.
+ * exceeds its entry's runnable time: what a served vCPU ran beyond its
+ * weighted share is debt as far as somebody waited for it.  Not max-min in
+ * full: a share one served vCPU left unused is not handed on to another.
  */
 static void kq_ledger_served(struct kq_ledger_entry *e, unsigned int m,
 			     u64 run, u64 load)
