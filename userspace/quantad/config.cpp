@@ -6,7 +6,9 @@
 #include <sys/stat.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -158,6 +160,25 @@ void ParseDaemon(const toml::table& t, DaemonSettings* d) {
   }
 }
 
+// [host]: names of HostParams(), integers within the module's ranges.
+void ParseHost(const toml::table& t, KnobValues* out) {
+  for (const auto& [k, n] : t) {
+    const std::string key(k.str());
+    const KnobSpec* spec = FindKnob(HostParams(), key);
+    if (!spec) {
+      std::string names;
+      for (const KnobSpec& s : HostParams())
+        names += (names.empty() ? "" : ", ") + std::string(s.name);
+      Fail(n,
+           "unknown key \"" + key + "\" in [host] (the module's host parameters: " + names + ")");
+    }
+    const std::string range = std::to_string(spec->lo) + ".." + std::to_string(spec->hi);
+    if (!n.is_integer()) Fail(n, key + " must be an integer " + range + ", not " + TypeName(n));
+    const auto hi = static_cast<int64_t>(std::min<uint64_t>(spec->hi, INT64_MAX));
+    (*out)[key] = static_cast<uint64_t>(GetInt(n, key, static_cast<int64_t>(spec->lo), hi));
+  }
+}
+
 Config ParseOrThrow(const toml::table& root, const std::string& path) {
   Config c;
   c.path = path;
@@ -168,6 +189,8 @@ Config ParseOrThrow(const toml::table& root, const std::string& path) {
     const std::string_view key = k.str();
     if (key == "daemon") {
       ParseDaemon(AsTable(n, "[daemon]"), &c.daemon);
+    } else if (key == "host") {
+      ParseHost(AsTable(n, "[host]"), &c.host);
     } else if (key == "defaults") {
       const toml::table& t = AsTable(n, "[defaults]");
       defaults_line = LineOf(t);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-// quantad's configuration: a TOML file with [daemon] settings, [defaults]
-// per-VM policy and [[vm]] overrides matched by name (exact or fnmatch glob).
+// quantad's configuration: a TOML file with [daemon] settings, [host]
+// host-wide policy parameters (the module's policy/), [defaults] per-VM
+// policy and [[vm]] overrides matched by name (exact or fnmatch glob).
 // Everything is validated; errors are reported as "FILE:LINE: reason".
 #pragma once
 
@@ -46,6 +47,9 @@ struct DaemonSettings {
 struct Config {
   std::string path;  // where it was read from ("" for built-in defaults)
   DaemonSettings daemon;
+  // [host]: the module's host-wide parameters (policy/<name>, HostParams())
+  // to set, each within the module's range; those not given are left alone.
+  KnobValues host;
   Policy defaults;
   std::vector<VmRule> vms;
 

@@ -10,6 +10,7 @@
 #include <ctime>
 #include <set>
 #include <thread>
+#include <vector>
 
 #if KQ_WITH_BPF
 #include "quanta_tracer.hpp"
@@ -113,6 +114,8 @@ void Daemon::CheckModule() {
     }
     spdlog::info("subscribed to kvm_quanta telemetry ({})", sub_->Describe());
     Status("subscribed to kvm_quanta telemetry");
+    // The parameters first, so that the mode (enforce) starts with them.
+    ApplyHost("module found");
     ApplyMode();
     return;
   }
@@ -132,6 +135,34 @@ void Daemon::ApplyMode() {
                   strerror(e), e);
   else
     spdlog::info("mode {} -> {}", now.empty() ? "?" : now, *cfg_.daemon.mode);
+}
+
+// [host]: the host-wide parameters the configuration sets, through the
+// writer quantactl policy uses: only what differs from sysfs, all or
+// nothing.  Only the configured parameters are read, so a module without
+// one of the others does not stop these; none is ever reset.
+void Daemon::ApplyHost(const char* why) {
+  if (cfg_.host.empty()) return;
+  std::vector<KnobSpec> specs;
+  for (const auto& [k, v] : cfg_.host)
+    if (const KnobSpec* s = FindKnob(HostParams(), k)) specs.push_back(*s);
+  const Sysfs sys(opts_.sysfs_root);
+  std::string err;
+  auto u = sys.UpdateKnobs(kHostPolicyDir, specs, cfg_.host, &err);
+  if (!u) {
+    spdlog::error("[host] parameters not applied ({}): {}", why, err);
+    return;
+  }
+  if (!u->result.ok) {
+    spdlog::error("[host] parameters not applied ({}): {}", why,
+                  DescribeFailure(u->result, u->before));
+    return;
+  }
+  std::string done;
+  for (const Write& w : u->plan)
+    done +=
+        fmt::format("{}{} {}->{}", done.empty() ? "" : ", ", w.key, u->before.at(w.key), w.value);
+  if (!done.empty()) spdlog::info("[host] parameters applied ({}): {}", why, done);
 }
 
 VmState* Daemon::AddVm(uint32_t pid, uint64_t id) {
@@ -406,9 +437,16 @@ void Daemon::Reload() {
     for (const VmRule& r : c->vms) kept |= r.name == old.name;
     if (!kept) spdlog::warn("reload: [[vm]] \"{}\" is gone from {}", old.name, opts_.config_path);
   }
+  // A parameter no longer in [host] keeps the value it has: say so.
+  for (const auto& [k, v] : cfg_.host)
+    if (!c->host.count(k))
+      spdlog::warn("reload: [host] {} is gone from {}; left at its current value", k,
+                   opts_.config_path);
   cfg_ = std::move(*c);
-  spdlog::info("reloaded {} ({} [[vm]] entries)", opts_.config_path, cfg_.vms.size());
+  spdlog::info("reloaded {} ({} [[vm]] entries, {} [host] parameters)", opts_.config_path,
+               cfg_.vms.size(), cfg_.host.size());
   if (state_.module_present) {
+    ApplyHost("reload");
     ApplyMode();
     for (auto& [id, vm] : state_.vms) ApplyVm(&vm, "reload");
   }

@@ -84,6 +84,7 @@ class Daemon {
   VmState* AddVm(uint32_t pid, uint64_t id);
   void ApplyVm(VmState* vm, const char* why);
   void ApplyMode();
+  void ApplyHost(const char* why);
   void TraceQuanta();
   void OnMessage(const nl::Message& m);
   void Persist();

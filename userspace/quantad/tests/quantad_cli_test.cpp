@@ -124,6 +124,23 @@ TEST_F(QuantadCli, CheckWithoutConfigUsesDefaults) {
   EXPECT_EQ(r.rc, 1) << r.err;
 }
 
+// A bad [host] table refuses the whole file, at --check and at start.
+TEST_F(QuantadCli, BadHostTableRefused) {
+  std::ofstream(dir_ + "/host.toml") << "[defaults]\nweight = 200\n\n[host]\nlatency_boost = 4\n";
+  auto r = Run({"--check", "--config", dir_ + "/host.toml"});
+  EXPECT_EQ(r.rc, 1) << r.err;
+  EXPECT_NE(r.err.find(dir_ + "/host.toml:5: latency_boost = 4 is out of range 0..3"),
+            std::string::npos)
+      << r.err;
+  r = Run({"--config", dir_ + "/host.toml", "--sysfs-root", dir_ + "/nosys", "--database",
+           dir_ + "/q.db", "--listen", "127.0.0.1:9492"});
+  EXPECT_EQ(r.rc, 1) << r.err;
+  EXPECT_NE(r.err.find("latency_boost = 4 is out of range 0..3"), std::string::npos) << r.err;
+  std::ofstream(dir_ + "/host.toml") << "[host]\nlatency_boost = 3\n";
+  r = Run({"--check", "--config", dir_ + "/host.toml"});
+  EXPECT_EQ(r.rc, 0) << r.err;
+}
+
 TEST_F(QuantadCli, JournalSeverity) {
   auto r = Run({"--config", dir_ + "/missing.toml"}, {"JOURNAL_STREAM=8:1234"});
   EXPECT_EQ(r.rc, 1);

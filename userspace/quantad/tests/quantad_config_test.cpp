@@ -132,6 +132,70 @@ TEST(QuantadConfig, Errors) {
   EXPECT_EQ(ErrorOf("[defaults]\n[defaults]\n").rfind("q.toml:2: ", 0), 0u);
 }
 
+// [host]: the module's host-wide parameters (HostParams()), as integers.
+TEST(QuantadConfig, HostTable) {
+  std::string err;
+  auto c = ParseConfig(
+      "[daemon]\nmode = \"enforce\"\n\n[host]\nlatency_boost = 3\nratelimit_us = 0\n"
+      "warm_exit_rate_milli = 1000000000\ndebt_max_us = 30000\n",
+      "q.toml", &err);
+  ASSERT_TRUE(c) << err;
+  EXPECT_EQ(c->host, (KnobValues{{"latency_boost", 3},
+                                 {"ratelimit_us", 0},
+                                 {"warm_exit_rate_milli", 1000000000},
+                                 {"debt_max_us", 30000}}));
+  // Absent or empty: nothing to set.
+  c = ParseConfig("[defaults]\n", "q.toml", &err);
+  ASSERT_TRUE(c) << err;
+  EXPECT_TRUE(c->host.empty());
+  c = ParseConfig("[host]\n", "q.toml", &err);
+  ASSERT_TRUE(c) << err;
+  EXPECT_TRUE(c->host.empty());
+  // Every parameter, at both ends of its range.
+  for (const KnobSpec& s : HostParams()) {
+    for (uint64_t v : {s.lo, s.hi}) {
+      c = ParseConfig("[host]\n" + std::string(s.name) + " = " + std::to_string(v) + "\n", "q.toml",
+                      &err);
+      ASSERT_TRUE(c) << s.name << "=" << v << ": " << err;
+      EXPECT_EQ(c->host, (KnobValues{{s.name, v}}));
+    }
+  }
+}
+
+TEST(QuantadConfig, HostTableErrors) {
+  EXPECT_EQ(ErrorOf("[host]\nlatency_boost = 4\n"),
+            "q.toml:2: latency_boost = 4 is out of range 0..3");
+  EXPECT_EQ(ErrorOf("[host]\n\nlatency_boost = -1\n"),
+            "q.toml:3: latency_boost = -1 is out of range 0..3");
+  EXPECT_EQ(ErrorOf("[host]\nratelimit_us = 100001\n"),
+            "q.toml:2: ratelimit_us = 100001 is out of range 0..100000");
+  EXPECT_EQ(ErrorOf("[host]\nflush_burst_pct = 1001\n"),
+            "q.toml:2: flush_burst_pct = 1001 is out of range 0..1000");
+  EXPECT_EQ(ErrorOf("[host]\nlatency_boost = \"2\"\n"),
+            "q.toml:2: latency_boost must be an integer 0..3, not a string");
+  EXPECT_EQ(ErrorOf("[host]\ndebt_max_us = 1.5\n"),
+            "q.toml:2: debt_max_us must be an integer 0..10000000, not a float");
+  EXPECT_EQ(ErrorOf("[host]\nlatency_boost = true\n"),
+            "q.toml:2: latency_boost must be an integer 0..3, not a boolean");
+  EXPECT_EQ(ErrorOf("[host.latency_boost]\n"),
+            "q.toml:1: latency_boost must be an integer 0..3, not a table");
+  const std::string unknown = ErrorOf("[host]\nlatency_boost = 1\nlatency_bost = 1\n");
+  EXPECT_EQ(unknown.rfind("q.toml:3: unknown key \"latency_bost\" in [host] (the module's host "
+                          "parameters: warm_ipc_milli, ",
+                          0),
+            0u)
+      << unknown;
+  EXPECT_NE(unknown.find("latency_boost"), std::string::npos) << unknown;
+  // A per-VM knob is not a host parameter.
+  EXPECT_EQ(
+      ErrorOf("[host]\nweight = 100\n").rfind("q.toml:2: unknown key \"weight\" in [host]", 0), 0u);
+  EXPECT_EQ(ErrorOf("host = 3\n"), "q.toml:1: [host] must be a table, not an integer");
+  // One bad parameter refuses the whole file, however good the rest.
+  EXPECT_EQ(ErrorOf("[daemon]\nmode = \"enforce\"\n[defaults]\nweight = 200\n[[vm]]\n"
+                    "name = \"a\"\n[host]\nratelimit_us = 500\nlatency_boost = 9\n"),
+            "q.toml:9: latency_boost = 9 is out of range 0..3");
+}
+
 TEST(QuantadConfig, OrderAfterMerge) {
   EXPECT_EQ(ErrorOf("[defaults]\nmin_quantum_us = 5000\n"),
             "q.toml:1: [defaults]: min_quantum_us 5000 <= base_quantum_us 4000 <= "

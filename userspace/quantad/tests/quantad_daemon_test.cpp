@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "daemon.hpp"
+#include "sysfs.hpp"
 
 namespace kq::quantad {
 namespace {
@@ -84,6 +85,44 @@ class QuantadDaemon : public ::testing::Test {
     std::ofstream(dir_ + "/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary)
         << std::string("qemu-system-x86_64\0-name\0", 25) << name << std::string(1, '\0');
   }
+  // The module's host-wide parameters (policy/): every one of HostParams()
+  // at 1, written with end after it, under root (default: the fake sysfs).
+  void HostFiles(const std::string& end, std::string root = "") {
+    if (root.empty()) root = dir_ + "/sys";
+    fs::create_directories(root + "/policy");
+    for (const KnobSpec& p : HostParams()) std::ofstream(root + "/policy/" + p.name) << 1 << end;
+  }
+  // A parameter file's bytes, as written (a rewrite of the same value
+  // shows as the writer's trailing newline).
+  std::string HostRaw(const std::string& name) {
+    std::ifstream in(dir_ + "/sys/policy/" + name);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  // Every parameter file's bytes but those in except.
+  std::map<std::string, std::string> HostRawExcept(const std::set<std::string>& except) {
+    std::map<std::string, std::string> out;
+    for (const KnobSpec& p : HostParams())
+      if (!except.count(p.name)) out[p.name] = HostRaw(p.name);
+    return out;
+  }
+  std::map<std::string, std::string> AllHostRaw(const std::string& v,
+                                                const std::set<std::string>& except) {
+    std::map<std::string, std::string> out;
+    for (const KnobSpec& p : HostParams())
+      if (!except.count(p.name)) out[p.name] = v;
+    return out;
+  }
+  Config Parse(const std::string& text) {
+    std::string err;
+    auto c = ParseConfig(text, "q.toml", &err);
+    EXPECT_TRUE(c) << err;
+    Config cfg = c.value_or(Config{});
+    cfg.daemon.bpf = false;
+    return cfg;
+  }
+
   // One window's notification with a sample of vCPU 0 of each VM.
   void Window(uint64_t seq, const std::vector<std::pair<uint32_t, uint64_t>>& pid_vm) {
     nl::Message m;
@@ -276,6 +315,167 @@ TEST_F(QuantadDaemon, ReloadAppliesAndRefusesAnEmptyFile) {
   EXPECT_EQ(LogCount("keeping the running configuration"), 1u) << log_.str();
   StepAfter(std::chrono::seconds(1));
   EXPECT_EQ(weight(), 500u) << log_.str();
+}
+
+// [host] at start: only the parameters that differ from sysfs are written
+// (a rewrite would leave the writer's newline), through the shared writer;
+// the ones the file does not name are left alone; the change is logged.
+TEST_F(QuantadDaemon, HostParamsAppliedAtStartOnlyWhatDiffers) {
+  HostFiles("");  // no newline: a rewrite shows
+  cfg_ = Parse("[host]\nlatency_boost = 2\nratelimit_us = 1\ndebt_max_us = 30000\n");
+  d_ = std::make_unique<Daemon>(opts_, cfg_);
+  d_->Open();
+  d_->Step(0);
+  EXPECT_EQ(HostRaw("latency_boost"), "2\n") << log_.str();
+  EXPECT_EQ(HostRaw("debt_max_us"), "30000\n") << log_.str();
+  EXPECT_EQ(HostRaw("ratelimit_us"), "1") << "equal: must not be written";
+  EXPECT_EQ(HostRawExcept({"latency_boost", "debt_max_us"}),
+            AllHostRaw("1", {"latency_boost", "debt_max_us"}));
+  EXPECT_EQ(LogCount("info [host] parameters applied (module found): debt_max_us 1->30000, "
+                     "latency_boost 1->2\n"),
+            1u)
+      << log_.str();
+  // Nothing differs any more: the next turns write and log nothing.
+  StepAfter(std::chrono::seconds(1));
+  EXPECT_EQ(LogCount("[host] parameters"), 1u) << log_.str();
+}
+
+// The module absent at start, loaded later, reloaded (a new sysfs
+// directory, its parameters back at the module's defaults): [host] is
+// applied each time.  A reload of the file applies its new values and
+// leaves a parameter it no longer names as it is; a bad [host] on reload
+// keeps the running configuration.
+TEST_F(QuantadDaemon, HostParamsFollowTheModuleAndReload) {
+  const std::string conf = dir_ + "/q.toml";
+  std::ofstream(conf) << "[host]\nlatency_boost = 2\ndebt_max_us = 30000\n";
+  std::string err;
+  auto cfg = LoadConfig(conf, &err);
+  ASSERT_TRUE(cfg) << err;
+  cfg->daemon.bpf = false;
+  opts_.config_path = conf;
+  fs::remove_all(dir_ + "/sys");
+  d_ = std::make_unique<Daemon>(opts_, *cfg);
+  d_->Open();
+  d_->Step(0);
+  EXPECT_EQ(feed_->subscriptions, 0);
+
+  // Loaded.
+  fs::create_directories(dir_ + "/sys/vms");
+  HostFiles("\n");
+  StepAfter(std::chrono::seconds(1));
+  EXPECT_EQ(feed_->subscriptions, 1);
+  EXPECT_EQ(HostRaw("latency_boost"), "2\n") << log_.str();
+  EXPECT_EQ(HostRaw("debt_max_us"), "30000\n") << log_.str();
+
+  // Reloaded: a new directory (a new inode) with the defaults again.
+  fs::create_directories(dir_ + "/sys2/vms");
+  HostFiles("\n", dir_ + "/sys2");
+  fs::remove_all(dir_ + "/sys");
+  fs::rename(dir_ + "/sys2", dir_ + "/sys");
+  StepAfter(std::chrono::seconds(1));
+  EXPECT_EQ(LogCount("was reloaded"), 1u) << log_.str();
+  EXPECT_EQ(feed_->subscriptions, 2);
+  EXPECT_EQ(HostRaw("latency_boost"), "2\n") << log_.str();
+  EXPECT_EQ(HostRaw("debt_max_us"), "30000\n") << log_.str();
+  EXPECT_EQ(LogCount("[host] parameters applied (module found)"), 2u) << log_.str();
+
+  // SIGHUP: new values applied; debt_max_us no longer set: kept, not reset.
+  std::ofstream(conf) << "[host]\nlatency_boost = 3\n";
+  d_->Reload();
+  EXPECT_EQ(HostRaw("latency_boost"), "3\n") << log_.str();
+  EXPECT_EQ(HostRaw("debt_max_us"), "30000\n") << log_.str();
+  EXPECT_EQ(LogCount("[host] parameters applied (reload): latency_boost 2->3\n"), 1u) << log_.str();
+  EXPECT_EQ(LogCount("reload: [host] debt_max_us is gone from " + conf), 1u) << log_.str();
+
+  // A bad [host] refuses the whole file: nothing changes.
+  std::ofstream(conf) << "[host]\nlatency_boost = 1\nratelimit_us = 100001\n";
+  d_->Reload();
+  EXPECT_EQ(LogCount(conf + ":3: ratelimit_us = 100001 is out of range 0..100000; keeping the "
+                            "running configuration"),
+            1u)
+      << log_.str();
+  StepAfter(std::chrono::seconds(1));
+  EXPECT_EQ(HostRaw("latency_boost"), "3\n") << log_.str();
+  EXPECT_EQ(HostRaw("ratelimit_us"), "1\n") << log_.str();
+}
+
+// The module refuses a write: the ones before it are rolled back (every
+// file as it was), the error is logged, and quantad carries on (a VM's
+// policy is still applied).  The refusing file is a read-only sysctl,
+// which even root cannot write.
+TEST_F(QuantadDaemon, HostParamsRefusedRolledBackDaemonKeepsRunning) {
+  const std::string ro = "/proc/sys/kernel/ngroups_max";
+  HostFiles("\n");
+  fs::remove(dir_ + "/sys/policy/warm_ipc_milli");
+  fs::create_symlink(ro, dir_ + "/sys/policy/warm_ipc_milli");
+  const Sysfs sys(dir_ + "/sys");
+  auto ro_value = sys.Read("policy/warm_ipc_milli");
+  if (!ro_value || *ro_value != "65536" || sys.Write("policy/warm_ipc_milli", "65536") == 0)
+    GTEST_SKIP() << ro << " is not a read-only 65536 here";
+  AddVm("200-2");
+  NameProcess(200, "web1");
+  const std::string policy = dir_ + "/sys/vms/200-2/policy/";
+  fs::create_directories(policy);
+  for (const auto& [k, v] : PolicyKnobs(Policy{})) std::ofstream(policy + k) << v << "\n";
+
+  // flush_burst_pct is written first (name order), then warm_ipc_milli fails.
+  cfg_ = Parse(
+      "[host]\nflush_burst_pct = 150\nwarm_ipc_milli = 1000\n\n"
+      "[[vm]]\nname = \"web1\"\nweight = 300\n");
+  const auto before = HostRawExcept({"warm_ipc_milli"});
+  d_ = std::make_unique<Daemon>(opts_, cfg_);
+  d_->Open();
+  d_->Step(0);
+  EXPECT_EQ(HostRawExcept({"warm_ipc_milli"}), before) << log_.str();
+  EXPECT_EQ(HostRaw("flush_burst_pct"), "1\n");
+  EXPECT_EQ(LogCount("error [host] parameters not applied (module found): writing warm_ipc_milli "
+                     "failed: Permission denied; restored the 1 value(s) already written, "
+                     "nothing changed\n"),
+            1u)
+      << log_.str();
+  EXPECT_EQ(LogCount("[host] parameters applied"), 0u) << log_.str();
+  // Still running: the VM's policy went in, the module is attached.
+  std::ifstream in(policy + "weight");
+  uint64_t w = 0;
+  in >> w;
+  EXPECT_EQ(w, 300u) << log_.str();
+  StepAfter(std::chrono::seconds(1));
+  EXPECT_NE(d_->Metrics().find("quantad_module_present 1\n"), std::string::npos);
+  EXPECT_EQ(feed_->subscriptions, 1);
+}
+
+// A parameter the module lacks (an older module) is an error only when
+// [host] names it; the whole table is then refused.
+TEST_F(QuantadDaemon, HostParamMissingInModuleRefusesTheTable) {
+  HostFiles("");
+  fs::remove(dir_ + "/sys/policy/flush_burst_pct");
+  cfg_ = Parse("[host]\nflush_burst_pct = 150\nlatency_boost = 2\n");
+  d_ = std::make_unique<Daemon>(opts_, cfg_);
+  d_->Open();
+  d_->Step(0);
+  EXPECT_EQ(HostRaw("latency_boost"), "1") << log_.str();
+  EXPECT_EQ(LogCount("error [host] parameters not applied (module found): cannot read"), 1u)
+      << log_.str();
+  EXPECT_NE(log_.str().find("policy/flush_burst_pct (no such file: module too old?)"),
+            std::string::npos)
+      << log_.str();
+}
+
+// Without [host] quantad does not touch policy/, at start or on reload.
+TEST_F(QuantadDaemon, NoHostTableWritesNothing) {
+  HostFiles("");
+  const std::string conf = dir_ + "/q.toml";
+  std::ofstream(conf) << "[defaults]\nweight = 200\n";
+  opts_.config_path = conf;
+  cfg_ = Parse("[defaults]\nweight = 200\n");
+  d_ = std::make_unique<Daemon>(opts_, cfg_);
+  d_->Open();
+  d_->Step(0);
+  StepAfter(std::chrono::seconds(1));
+  d_->Reload();
+  EXPECT_EQ(HostRawExcept({}), AllHostRaw("1", {}));
+  EXPECT_EQ(LogCount("[host]"), 1u) << log_.str();  // "reloaded ... 0 [host] parameters"
+  EXPECT_EQ(LogCount("0 [host] parameters"), 1u) << log_.str();
 }
 
 }  // namespace
