@@ -557,6 +557,32 @@ static void kq_test_latency(struct kunit *test)
 	kq_test_expect(test, c, KVM_QUANTA_R_LATENCY, 300000, "min 300 us");
 }
 
+/*
+ * Beside a latency-sensitive vCPU, no slice longer than the thread's own;
+ * the latency-sensitive one keeps its target; elsewhere, the target.
+ */
+static void kq_test_slice_beside_latency(struct kunit *test)
+{
+	struct kq_test_ctx *c = kq_test_ctx_fixed(test);
+
+	kq_test_warm(&c->w, false);
+	kq_test_decide_fresh(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_WARM, KQ_T_MAX, "warm");
+	KUNIT_EXPECT_EQ(test, kq_policy_slice(&c->st, 1400000, false), KQ_T_MAX);
+	KUNIT_EXPECT_EQ(test, kq_policy_slice(&c->st, 1400000, true), 1400000);
+	/* Not lengthened either: a shorter target stays. */
+	KUNIT_EXPECT_EQ(test, kq_policy_slice(&c->st, 9000000, true), KQ_T_MAX);
+	KUNIT_EXPECT_EQ(test, kq_policy_slice(&c->st, KQ_T_MAX, true), KQ_T_MAX);
+	KUNIT_EXPECT_EQ(test, kq_policy_slice(&c->st, KQ_T_MAX - 1, true),
+			KQ_T_MAX - 1);
+
+	kq_test_server(&c->w);
+	kq_test_decide_fresh(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_LATENCY, KQ_T_MIN, "server");
+	c->st.target_ns = 2000000;	/* a VM whose minimum is 2 ms */
+	KUNIT_EXPECT_EQ(test, kq_policy_slice(&c->st, 1400000, true), 2000000);
+}
+
 /* Without a PMU the rules run on the exit rate. */
 static void kq_test_no_pmu(struct kunit *test)
 {
@@ -1528,6 +1554,7 @@ static struct kunit_case kq_policy_cases[] = {
 	KUNIT_CASE(kq_test_exit_heavy),
 	KUNIT_CASE(kq_test_idle),
 	KUNIT_CASE(kq_test_latency),
+	KUNIT_CASE(kq_test_slice_beside_latency),
 	KUNIT_CASE(kq_test_no_pmu),
 	KUNIT_CASE(kq_test_ledger_share),
 	KUNIT_CASE(kq_test_ledger_weights),

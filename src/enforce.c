@@ -219,6 +219,8 @@ void kq_enforce_restore(struct kq_vcpu *v)
  * @v: the vCPU, whose policy state was just updated
  * @vp: its VM's knobs
  * @weight: its share of the VM's weight, kq_ledger_weight()
+ * @latency_here: a latency-sensitive vCPU ran on this vCPU's CPU in the
+ *	window: its slice is not extended beyond its own (kq_policy_slice())
  *
  * The thread's nice moves relative to its own: by its share of the VM's
  * weight (weight 100 on one busy vCPU: no change) and by the ledger's
@@ -230,7 +232,7 @@ void kq_enforce_restore(struct kq_vcpu *v)
  * Context: process (the sampler), under the registry lock.
  */
 void kq_enforce_window(struct kq_vcpu *v, const struct kq_vm_policy *vp,
-		       u32 weight)
+		       u32 weight, bool latency_here)
 {
 	struct kq_sched_params cur, want;
 	int nice;
@@ -279,8 +281,9 @@ void kq_enforce_window(struct kq_vcpu *v, const struct kq_vm_policy *vp,
 			      v->pol.payback + v->pol.boost : 0);
 	want = cur;
 	want.nice = clamp(nice, MIN_NICE, MAX_NICE);
-	want.slice_ns = KQ_HAVE_TASK_SLICE ? v->pol.target_ns :
-					     v->orig.slice_ns;
+	want.slice_ns = KQ_HAVE_TASK_SLICE ?
+			kq_policy_slice(&v->pol, v->orig.slice_ns, latency_here) :
+			v->orig.slice_ns;
 	if (!kq_sched_same(&want, &cur)) {
 		if (kq_task_sched_set(v->task, &want))
 			pr_warn_ratelimited("kvm_quanta: could not set thread %d\n",

@@ -223,7 +223,7 @@ extern spinlock_t kq_params_lock;
 /* enforce.c */
 void kq_enforce_exit(struct kq_vcpu *v, u64 now);
 void kq_enforce_window(struct kq_vcpu *v, const struct kq_vm_policy *vp,
-		       u32 weight);
+		       u32 weight, bool latency_here);
 void kq_enforce_restore(struct kq_vcpu *v);
 void kq_enforce_drain(void);
 unsigned int kq_enforce_pending(void);

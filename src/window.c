@@ -14,6 +14,7 @@
  * Objects and their lifetime belong to registry.c; this file only walks
  * them under the registry lock.  Process context (the sampler's work).
  */
+#include <linux/bitmap.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/sched.h>
@@ -132,13 +133,36 @@ out:
 	kvfree(e);
 }
 
+/* Mark @cpu, one a vCPU ran on, in @cpus (nr_cpu_ids bits). */
+static void kq_window_mark_cpu(unsigned long *cpus, s32 cpu)
+{
+	if (cpu >= 0 && cpu < nr_cpu_ids)
+		__set_bit(cpu, cpus);
+}
+
+/* Did the vCPU of @s run on a CPU marked in @cpus? */
+static bool kq_window_on_marked(const unsigned long *cpus,
+				const struct kq_sample *s)
+{
+	unsigned int j;
+
+	if (s->cpu < nr_cpu_ids && test_bit(s->cpu, cpus))
+		return true;
+	for (j = 0; j < s->split.n; j++)
+		if (s->split.cpus[j] >= 0 && s->split.cpus[j] < nr_cpu_ids &&
+		    test_bit(s->split.cpus[j], cpus))
+			return true;
+	return false;
+}
+
 /* 4. and 5.: decide each vCPU's next window and act on it. */
 static void kq_window_decide(struct kq_vcpu **vs, struct kq_sample *s,
 			     const struct kq_vm_policy *vps, const u32 *weights,
 			     unsigned int n,
 			     const struct kq_policy_params *params)
 {
-	unsigned int i;
+	unsigned long *lat;
+	unsigned int i, j;
 
 	for (i = 0; i < n; i++) {
 		struct kq_vcpu *v = vs[i];
@@ -153,9 +177,27 @@ static void kq_window_decide(struct kq_vcpu **vs, struct kq_sample *s,
 		kq_vcpu_decisions(v, s[i].decisions);
 		spin_unlock(&v->state_lock);
 		trace_decision(v, s[i].reason, s[i].target_ns, 0, false);
-		kq_enforce_window(v, &vps[i], weights[i]);
 		cond_resched();
 	}
+	/*
+	 * The CPUs a latency-sensitive vCPU ran on: no neighbour there gets a
+	 * slice longer than its own.  Without the memory, none is marked.
+	 */
+	lat = bitmap_zalloc(nr_cpu_ids, GFP_KERNEL);
+	if (lat)
+		for (i = 0; i < n; i++) {
+			if (s[i].reason != KVM_QUANTA_R_LATENCY)
+				continue;
+			kq_window_mark_cpu(lat, s[i].cpu);
+			for (j = 0; j < s[i].split.n; j++)
+				kq_window_mark_cpu(lat, s[i].split.cpus[j]);
+		}
+	for (i = 0; i < n; i++) {
+		kq_enforce_window(vs[i], &vps[i], weights[i],
+				  lat && kq_window_on_marked(lat, &s[i]));
+		cond_resched();
+	}
+	bitmap_free(lat);
 }
 
 /* 6.: listeners, the tracepoint, and the copy dumps are served from. */

@@ -183,6 +183,8 @@ void kq_vcpu_policy_init(struct kq_vcpu_policy *st,
 void kq_policy_window(const struct kq_policy_params *p,
 		      const struct kq_vm_policy *vp, struct kq_vcpu_policy *st,
 		      const struct kq_window *w, const struct kq_history *h);
+u64 kq_policy_slice(const struct kq_vcpu_policy *st, u64 own_ns,
+		    bool latency_here);
 int kq_weight_to_nice(u32 weight);
 bool kq_policy_cut_now(const struct kq_vcpu_policy *st, u64 ran_ns,
 		       bool pause_spin);

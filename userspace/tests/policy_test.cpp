@@ -256,6 +256,22 @@ TEST(Policy, LatencyClass) {
   EXPECT_EQ(d.st.boost, -2);
 }
 
+// Beside a latency-sensitive vCPU a neighbour's slice is at most its
+// thread's own; the latency-sensitive one keeps its target.
+TEST(Policy, SliceBesideLatency) {
+  Decider d;
+  EXPECT_EQ(d.Decide(Warm()), KVM_QUANTA_R_WARM);
+  EXPECT_EQ(kq_policy_slice(&d.st, 1400000, false), kMax);
+  EXPECT_EQ(kq_policy_slice(&d.st, 1400000, true), 1400000u);
+  EXPECT_EQ(kq_policy_slice(&d.st, kMax, true), kMax);
+  EXPECT_EQ(kq_policy_slice(&d.st, kMax - 1, true), kMax - 1);
+  EXPECT_EQ(kq_policy_slice(&d.st, kMax + 1, true), kMax);
+  kq_history_init(&d.h);
+  EXPECT_EQ(d.Decide(Server()), KVM_QUANTA_R_LATENCY);
+  d.st.target_ns = 2000000;
+  EXPECT_EQ(kq_policy_slice(&d.st, 1400000, true), 2000000u);
+}
+
 // A flush is a burst against the vCPU's own recent LLC MPKI: a streaming
 // vCPU at 30 MPKI every window is a flush once, then its level.
 TEST(Policy, FlushIsABurst) {
