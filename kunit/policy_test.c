@@ -575,6 +575,8 @@ static void kq_test_slice_beside_latency(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kq_policy_slice(&c->st, KQ_T_MAX, true), KQ_T_MAX);
 	KUNIT_EXPECT_EQ(test, kq_policy_slice(&c->st, KQ_T_MAX - 1, true),
 			KQ_T_MAX - 1);
+	/* Its own not known (0): no bound, never 0 (the default). */
+	KUNIT_EXPECT_EQ(test, kq_policy_slice(&c->st, 0, true), KQ_T_MAX);
 
 	kq_test_server(&c->w);
 	kq_test_decide_fresh(c);
@@ -871,6 +873,24 @@ static void kq_test_ledger_served(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, e[1].fair_ns, 5000000);
 	KUNIT_EXPECT_LE(test, e[0].fair_ns, 60000000);
 	KUNIT_EXPECT_LE(test, e[2].fair_ns, 36000000);
+
+	/*
+	 * Every vCPU that wanted the CPU was served: each is owed what it
+	 * ran, whoever waited for whom.
+	 */
+	e[0] = (struct kq_ledger_entry){ .run_ns = 10000000,
+					 .wait_ns = 30000000,
+					 .weight = 100000, .served = true };
+	e[1] = (struct kq_ledger_entry){ .run_ns = 40000000,
+					 .wait_ns = 10000000,
+					 .weight = 100000, .served = true };
+	e[2] = (struct kq_ledger_entry){ .weight = 100000 };
+	kq_ledger_window(e, 3);
+	KUNIT_EXPECT_EQ(test, e[0].fair_ns, 10000000);
+	KUNIT_EXPECT_EQ(test, e[1].fair_ns, 40000000);
+	KUNIT_EXPECT_EQ(test, e[0].debt_ns, 0);
+	KUNIT_EXPECT_EQ(test, e[1].debt_ns, 0);
+	KUNIT_EXPECT_EQ(test, e[2].fair_ns, 0);
 
 	/* kq_ledger_split() marks it from its halt time. */
 	KUNIT_EXPECT_EQ(test, kq_ledger_split(e, 0, 7, 2, 7, 1, 0, true, NULL,

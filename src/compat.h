@@ -227,8 +227,10 @@ static inline void kq_task_sched_get(struct task_struct *t,
 	sp->nice = task_nice(t);
 #ifdef KQ_HAVE_SCHED_CUSTOM_SLICE
 	sp->slice_ns = t->se.custom_slice ? t->se.slice : 0;
+	sp->eff_slice_ns = READ_ONCE(t->se.slice);
 #else
 	sp->slice_ns = 0;
+	sp->eff_slice_ns = 0;
 #endif
 }
 

@@ -281,8 +281,14 @@ void kq_enforce_window(struct kq_vcpu *v, const struct kq_vm_policy *vp,
 			      v->pol.payback + v->pol.boost : 0);
 	want = cur;
 	want.nice = clamp(nice, MIN_NICE, MAX_NICE);
+	/*
+	 * Its own slice: an admin's, or the scheduler's default in effect when
+	 * we first acted (a thread without one reads 0, and 0 would reset it
+	 * to the default, whatever that is then).
+	 */
 	want.slice_ns = KQ_HAVE_TASK_SLICE ?
-			kq_policy_slice(&v->pol, v->orig.slice_ns, latency_here) :
+			kq_policy_slice(&v->pol, v->orig.slice_ns ?:
+					v->orig.eff_slice_ns, latency_here) :
 			v->orig.slice_ns;
 	if (!kq_sched_same(&want, &cur)) {
 		if (kq_task_sched_set(v->task, &want))

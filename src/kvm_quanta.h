@@ -80,12 +80,15 @@ struct kq_vm {
  * @reset_on_fork: its SCHED_RESET_ON_FORK flag, kept as it is
  * @nice: its nice value
  * @slice_ns: its own slice, 0 for the scheduler's default (EEVDF only)
+ * @eff_slice_ns: the slice in effect, its own or the scheduler's default
+ *	(EEVDF only; not something we set)
  */
 struct kq_sched_params {
 	int policy;
 	bool reset_on_fork;
 	int nice;
 	u64 slice_ns;
+	u64 eff_slice_ns;
 };
 
 /* kq_vcpu.flags bits */

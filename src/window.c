@@ -140,14 +140,17 @@ static void kq_window_mark_cpu(unsigned long *cpus, s32 cpu)
 		__set_bit(cpu, cpus);
 }
 
-/* Did the vCPU of @s run on a CPU marked in @cpus? */
+/*
+ * Did the vCPU of @s run on a CPU marked in @cpus?  Where it ran, as the
+ * ledger has it: the window's split, else the CPU its thread is on.
+ */
 static bool kq_window_on_marked(const unsigned long *cpus,
 				const struct kq_sample *s)
 {
 	unsigned int j;
 
-	if (s->cpu < nr_cpu_ids && test_bit(s->cpu, cpus))
-		return true;
+	if (!s->split.n)
+		return s->cpu < nr_cpu_ids && test_bit(s->cpu, cpus);
 	for (j = 0; j < s->split.n; j++)
 		if (s->split.cpus[j] >= 0 && s->split.cpus[j] < nr_cpu_ids &&
 		    test_bit(s->split.cpus[j], cpus))
@@ -161,8 +164,8 @@ static void kq_window_decide(struct kq_vcpu **vs, struct kq_sample *s,
 			     unsigned int n,
 			     const struct kq_policy_params *params)
 {
-	unsigned long *lat;
-	unsigned int i, j;
+	unsigned long *lat = NULL;
+	unsigned int i, j, nlat = 0;
 
 	for (i = 0; i < n; i++) {
 		struct kq_vcpu *v = vs[i];
@@ -177,18 +180,21 @@ static void kq_window_decide(struct kq_vcpu **vs, struct kq_sample *s,
 		kq_vcpu_decisions(v, s[i].decisions);
 		spin_unlock(&v->state_lock);
 		trace_decision(v, s[i].reason, s[i].target_ns, 0, false);
+		nlat += s[i].reason == KVM_QUANTA_R_LATENCY;
 		cond_resched();
 	}
 	/*
 	 * The CPUs a latency-sensitive vCPU ran on: no neighbour there gets a
 	 * slice longer than its own.  Without the memory, none is marked.
 	 */
-	lat = bitmap_zalloc(nr_cpu_ids, GFP_KERNEL);
+	if (nlat && KQ_HAVE_TASK_SLICE)
+		lat = bitmap_zalloc(nr_cpu_ids, GFP_KERNEL);
 	if (lat)
 		for (i = 0; i < n; i++) {
 			if (s[i].reason != KVM_QUANTA_R_LATENCY)
 				continue;
-			kq_window_mark_cpu(lat, s[i].cpu);
+			if (!s[i].split.n)
+				kq_window_mark_cpu(lat, s[i].cpu);
 			for (j = 0; j < s[i].split.n; j++)
 				kq_window_mark_cpu(lat, s[i].split.cpus[j]);
 		}

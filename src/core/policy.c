@@ -322,7 +322,8 @@ void kq_policy_window(const struct kq_policy_params *p,
 /**
  * kq_policy_slice() - the slice to set for a vCPU's thread (EEVDF)
  * @st: its policy state, after kq_policy_window()
- * @own_ns: its thread's own slice, as it was before kvm_quanta set one
+ * @own_ns: its thread's own slice, as it was before kvm_quanta set one; 0
+ *	when not known, and then no bound
  * @latency_here: a latency-sensitive vCPU ran on its CPU in the window
  *
  * Its target, but not longer than its own slice where it shares the CPU
@@ -338,7 +339,7 @@ void kq_policy_window(const struct kq_policy_params *p,
 u64 kq_policy_slice(const struct kq_vcpu_policy *st, u64 own_ns,
 		    bool latency_here)
 {
-	if (latency_here && st->reason != KVM_QUANTA_R_LATENCY &&
+	if (latency_here && own_ns && st->reason != KVM_QUANTA_R_LATENCY &&
 	    st->target_ns > own_ns)
 		return own_ns;
 	return st->target_ns;
@@ -510,8 +511,8 @@ static u64 kq_runnable(const struct kq_ledger_entry *e)
 }
 
 /*
- * by_cpu: CPU ascending, then runnable time descending, then input order;
- * otherwise input order.  A strict total order either way.
+ * by_cpu: CPU ascending, then runnable time descending, then run, weight,
+ * served and debt, then input order; otherwise input order.  A strict total order either way.
  */
 static bool kq_ledger_before(const struct kq_ledger_entry *a,
 			     const struct kq_ledger_entry *b, bool by_cpu)
@@ -522,8 +523,9 @@ static bool kq_ledger_before(const struct kq_ledger_entry *a,
 		if (kq_runnable(a) != kq_runnable(b))
 			return kq_runnable(a) > kq_runnable(b);
 		/*
-		 * By content before input order, so that rounding lands on the
-		 * same entry whatever order the entries came in.
+		 * Then by run, weight, served and debt before input order, so
+		 * that rounding lands on the same entry whatever order the
+		 * entries came in.
 		 */
 		if (a->run_ns != b->run_ns)
 			return a->run_ns > b->run_ns;
@@ -650,25 +652,40 @@ static void kq_served_give(struct kq_ledger_entry *e, unsigned int m,
  * taken from the entries not served in proportion to their fair shares, as
  * far as they hold; down, given to the entries not served that waited, in
  * proportion to the runnable time their shares leave out, as far as that
- * goes.  The CPU's time is handed out exactly either way, and no share
- * exceeds its entry's runnable time: what a served vCPU ran beyond its
- * weighted share is debt as far as somebody waited for it.  Not max-min in
- * full: a share one served vCPU left unused is not handed on to another.
+ * goes.  Where every vCPU that wanted the CPU was served, each is owed
+ * what it ran.  The CPU's time is handed out exactly in every case; no
+ * share of an entry not served exceeds its runnable time; what a served
+ * vCPU ran beyond its weighted share is debt as far as somebody not served
+ * waited for it.  Not max-min in full (no water-filling): a share one
+ * served vCPU left unused is not handed on to another.
  */
 static void kq_ledger_served(struct kq_ledger_entry *e, unsigned int m,
 			     u64 run, u64 load)
 {
 	u64 up = 0, rest = 0, take, moved = 0, down = 0, room = 0, give, due, d;
+	bool all_served = true;
 	unsigned int k;
 
 	for (k = 0; k < m; k++) {
 		if (!e[k].served) {
 			rest += e[k].fair_ns;
+			if (kq_runnable(&e[k]))
+				all_served = false;
 			continue;
 		}
 		due = kq_served_due(&e[k], run, load);
 		if (due > e[k].fair_ns)
 			up += due - e[k].fair_ns;
+	}
+	/*
+	 * Every vCPU that wanted this CPU ran out of work: each was given
+	 * what it asked (the sum is the CPU's run), and what one waited for
+	 * another is latency, not share.
+	 */
+	if (all_served) {
+		for (k = 0; k < m; k++)
+			e[k].fair_ns = e[k].run_ns;
+		return;
 	}
 	take = up < rest ? up : rest;
 	for (k = 0; take && k < m; k++) {

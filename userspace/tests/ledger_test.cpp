@@ -461,6 +461,25 @@ TEST(Ledger, ServedShareOfTheRunnable) {
   EXPECT_EQ(e[1].debt_ns, 0);
 }
 
+// Every vCPU that wanted the CPU was served: each is owed what it ran,
+// whoever waited for whom (no credit pump among the served).
+TEST(Ledger, AllServedOweWhatTheyRan) {
+  std::vector<kq_ledger_entry> e = {Entry(0, 10 * kMs, 30 * kMs, 100000),
+                                    Entry(0, 40 * kMs, 10 * kMs, 100000), Entry(0, 0, 0, 100000)};
+  e[0].served = e[1].served = true;
+  kq_ledger_window(e.data(), 3);
+  EXPECT_EQ(e[0].fair_ns, 10 * kMs);
+  EXPECT_EQ(e[1].fair_ns, 40 * kMs);
+  EXPECT_EQ(e[0].debt_ns, 0);
+  EXPECT_EQ(e[1].debt_ns, 0);
+  // One not served that wanted the CPU: the rule moves time as before.
+  e = {Entry(0, 10 * kMs, 30 * kMs, 100000), Entry(0, 40 * kMs, 10 * kMs, 100000),
+       Entry(0, 0, 1, 100000)};
+  e[0].served = e[1].served = true;
+  kq_ledger_window(e.data(), 3);
+  EXPECT_EQ(e[0].fair_ns + e[1].fair_ns + e[2].fair_ns, 50 * kMs);
+}
+
 // Two served vCPUs, unequal weights, one beyond its share, beside one
 // that was hardly runnable: the first gets its due (all it ran), the third
 // no more than it was runnable, and the one beyond its share keeps what

@@ -266,6 +266,7 @@ TEST(Policy, SliceBesideLatency) {
   EXPECT_EQ(kq_policy_slice(&d.st, kMax, true), kMax);
   EXPECT_EQ(kq_policy_slice(&d.st, kMax - 1, true), kMax - 1);
   EXPECT_EQ(kq_policy_slice(&d.st, kMax + 1, true), kMax);
+  EXPECT_EQ(kq_policy_slice(&d.st, 0, true), kMax);  // own not known: no bound
   kq_history_init(&d.h);
   EXPECT_EQ(d.Decide(Server()), KVM_QUANTA_R_LATENCY);
   d.st.target_ns = 2000000;
