@@ -256,6 +256,19 @@ TEST(Policy, LatencyClass) {
   EXPECT_EQ(d.st.boost, -2);
 }
 
+// A new vCPU, before its first window: no boost, no rate limit (a spinner
+// is cut at once), its VM's base.
+TEST(Policy, InitialState) {
+  kq_vm_policy vp;
+  kq_vm_policy_defaults(&vp);
+  kq_vcpu_policy st;
+  std::memset(&st, 0x5a, sizeof(st));
+  kq_vcpu_policy_init(&st, &vp);
+  EXPECT_EQ(st.boost, 0);
+  EXPECT_EQ(st.min_run_ns, 0u);
+  EXPECT_TRUE(kq_policy_cut_now(&st, 0, true));
+}
+
 // Beside a latency-sensitive vCPU a neighbour's slice is at most its
 // thread's own; the latency-sensitive one keeps its target.
 TEST(Policy, SliceBesideLatency) {
