@@ -6,6 +6,16 @@
 
 #include "exit_kind.h"
 
+static u64 kq_test_sum(const u64 *kinds)
+{
+	u64 sum = 0;
+	unsigned int i;
+
+	for (i = 0; i < KVM_QUANTA_EXIT_NR; i++)
+		sum += kinds[i];
+	return sum;
+}
+
 static void kq_test_classify_each_kind(struct kunit *test)
 {
 	struct kq_exit_stat before = {}, after;
@@ -44,24 +54,28 @@ static void kq_test_classify_priority(struct kunit *test)
 			KVM_QUANTA_EXIT_NPF);
 }
 
-static void kq_test_classify_wrap(struct kunit *test)
+/* Root cleared a counter through KVM's debugfs: that is no exit. */
+static void kq_test_classify_cleared(struct kunit *test)
 {
 	struct kq_exit_stat before = {}, after = {};
+	struct kq_exit_acct a;
 
-	before.c[KVM_QUANTA_EXIT_HLT] = U64_MAX;
-	after.c[KVM_QUANTA_EXIT_HLT] = 0;
+	before.c[KVM_QUANTA_EXIT_IO] = 7;
 	KUNIT_EXPECT_EQ(test, kq_exit_classify(&before, &after),
-			KVM_QUANTA_EXIT_HLT);
-}
-
-static u64 kq_test_sum(const u64 *kinds)
-{
-	u64 sum = 0;
-	unsigned int i;
-
-	for (i = 0; i < KVM_QUANTA_EXIT_NR; i++)
-		sum += kinds[i];
-	return sum;
+			KVM_QUANTA_EXIT_OTHER);
+	after.c[KVM_QUANTA_EXIT_EMULATION] = 1;
+	KUNIT_EXPECT_EQ(test, kq_exit_classify(&before, &after),
+			KVM_QUANTA_EXIT_EMULATION);
+	/* The snapshot takes the cleared value: the next I/O counts. */
+	kq_exit_acct_init(&a, &before);
+	a.exits = 1;
+	kq_exit_attribute(&a, &after);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_EMULATION], 1);
+	a.exits = 2;
+	after.c[KVM_QUANTA_EXIT_IO] = 1;
+	kq_exit_attribute(&a, &after);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_IO], 1);
+	KUNIT_EXPECT_EQ(test, kq_test_sum(a.kinds), 2);
 }
 
 /* N port writes then a HLT, each exit followed by an entry but the last. */
@@ -121,6 +135,34 @@ static void kq_test_attribute_unhooked_exits(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_IO], 1);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_OTHER], 2);
 	KUNIT_EXPECT_EQ(test, kq_test_sum(a.kinds), a.exits);
+}
+
+/*
+ * The entry probe's order (hooks.c): the counters' sum first, the snapshot
+ * only when it moved.  CPUID exits (no counter) and port writes in turn.
+ */
+static void kq_test_attribute_unmoved(struct kunit *test)
+{
+	struct kq_exit_stat now = {};
+	struct kq_exit_acct a;
+	unsigned int i, slow = 0;
+
+	now.c[KVM_QUANTA_EXIT_IO] = 40;
+	kq_exit_acct_init(&a, &now);
+	for (i = 0; i < 100; i++) {
+		a.exits++;
+		if (i % 2)
+			now.c[KVM_QUANTA_EXIT_IO]++;
+		if (!kq_exit_attribute_unmoved(&a, kq_exit_stat_sum(&now))) {
+			kq_exit_attribute(&a, &now);
+			slow++;
+		}
+	}
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_IO], 50);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_OTHER], 50);
+	KUNIT_EXPECT_EQ(test, a.attributed, 100);
+	/* The port writes, and only they, took the snapshot. */
+	KUNIT_EXPECT_EQ(test, slow, 50);
 }
 
 static void kq_test_kind_names(struct kunit *test)
@@ -188,10 +230,11 @@ static void kq_test_init_since(struct kunit *test)
 static struct kunit_case kq_exit_kind_cases[] = {
 	KUNIT_CASE(kq_test_classify_each_kind),
 	KUNIT_CASE(kq_test_classify_priority),
-	KUNIT_CASE(kq_test_classify_wrap),
+	KUNIT_CASE(kq_test_classify_cleared),
 	KUNIT_CASE(kq_test_attribute_stream),
 	KUNIT_CASE(kq_test_attribute_no_exit),
 	KUNIT_CASE(kq_test_attribute_unhooked_exits),
+	KUNIT_CASE(kq_test_attribute_unmoved),
 	KUNIT_CASE(kq_test_kind_names),
 	KUNIT_CASE(kq_test_init_since),
 	{}

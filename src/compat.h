@@ -71,27 +71,81 @@ KQ_GET_OWNERSHIP(kq_sysfs_ownership);	/* sysfs.c */
 #define KQ_PROBE_KVM_EXIT(fn) void fn(void *data, struct kvm_vcpu *vcpu, u32 isa)
 
 /**
+ * kq_exit_stat_at() - a KVM counter that tells an exit kind
+ * @vcpu: the vCPU; its VM must be pinned
+ * @kind: an exit kind below KQ_EXIT_STAT_NR, a constant
+ *
+ * One table for the snapshot and its sum: struct kq_exit_stat's c[kind].
+ * The counters are written by the vCPU's thread only; a reader elsewhere
+ * may see them mid-update, which is fine for monotonic counters.
+ */
+static __always_inline u64 kq_exit_stat_at(const struct kvm_vcpu *vcpu,
+					   unsigned int kind)
+{
+	static const u16 off[] = {
+		[KVM_QUANTA_EXIT_IO] = offsetof(struct kvm_vcpu_stat, io_exits),
+		[KVM_QUANTA_EXIT_MMIO] = offsetof(struct kvm_vcpu_stat,
+						  mmio_exits),
+		[KVM_QUANTA_EXIT_HLT] = offsetof(struct kvm_vcpu_stat,
+						 halt_exits),
+		[KVM_QUANTA_EXIT_INTR] = offsetof(struct kvm_vcpu_stat,
+						  irq_exits),
+		[KVM_QUANTA_EXIT_NPF] = offsetof(struct kvm_vcpu_stat, pf_taken),
+		[KVM_QUANTA_EXIT_HYPERCALL] = offsetof(struct kvm_vcpu_stat,
+						       hypercalls),
+		[KVM_QUANTA_EXIT_IRQ_WINDOW] = offsetof(struct kvm_vcpu_stat,
+							irq_window_exits),
+		[KVM_QUANTA_EXIT_NMI_WINDOW] = offsetof(struct kvm_vcpu_stat,
+							nmi_window_exits),
+		[KVM_QUANTA_EXIT_EMULATION] = offsetof(struct kvm_vcpu_stat,
+						       insn_emulation),
+	};
+
+	/* A kind added to the uAPI needs its counter here. */
+	BUILD_BUG_ON(ARRAY_SIZE(off) != KQ_EXIT_STAT_NR);
+	return READ_ONCE(*(const u64 *)((const char *)&vcpu->stat + off[kind]));
+}
+
+/*
+ * The two readers below are written out, one line per counter: GCC does
+ * not unroll a loop over them, and they run at every entry.
+ */
+
+/**
  * kq_read_exit_stat() - snapshot the KVM counters that tell exit kinds
  * @vcpu: the vCPU; its VM must be pinned
  * @s: output
- *
- * The counters are written by the vCPU's thread only; a reader elsewhere
- * may see them mid-update, which is fine for monotonic counters.
  */
 static inline void kq_read_exit_stat(const struct kvm_vcpu *vcpu,
 				     struct kq_exit_stat *s)
 {
-	const struct kvm_vcpu_stat *st = &vcpu->stat;
+	BUILD_BUG_ON(KQ_EXIT_STAT_NR != 9);
+	s->c[0] = kq_exit_stat_at(vcpu, 0);
+	s->c[1] = kq_exit_stat_at(vcpu, 1);
+	s->c[2] = kq_exit_stat_at(vcpu, 2);
+	s->c[3] = kq_exit_stat_at(vcpu, 3);
+	s->c[4] = kq_exit_stat_at(vcpu, 4);
+	s->c[5] = kq_exit_stat_at(vcpu, 5);
+	s->c[6] = kq_exit_stat_at(vcpu, 6);
+	s->c[7] = kq_exit_stat_at(vcpu, 7);
+	s->c[8] = kq_exit_stat_at(vcpu, 8);
+}
 
-	s->c[KVM_QUANTA_EXIT_IO] = READ_ONCE(st->io_exits);
-	s->c[KVM_QUANTA_EXIT_MMIO] = READ_ONCE(st->mmio_exits);
-	s->c[KVM_QUANTA_EXIT_HLT] = READ_ONCE(st->halt_exits);
-	s->c[KVM_QUANTA_EXIT_INTR] = READ_ONCE(st->irq_exits);
-	s->c[KVM_QUANTA_EXIT_NPF] = READ_ONCE(st->pf_taken);
-	s->c[KVM_QUANTA_EXIT_HYPERCALL] = READ_ONCE(st->hypercalls);
-	s->c[KVM_QUANTA_EXIT_IRQ_WINDOW] = READ_ONCE(st->irq_window_exits);
-	s->c[KVM_QUANTA_EXIT_NMI_WINDOW] = READ_ONCE(st->nmi_window_exits);
-	s->c[KVM_QUANTA_EXIT_EMULATION] = READ_ONCE(st->insn_emulation);
+/**
+ * kq_read_exit_sum() - the sum of those counters, read in place
+ * @vcpu: the vCPU, current's
+ *
+ * What kq_exit_stat_sum() gives for kq_read_exit_stat()'s snapshot, with
+ * no snapshot: the entry path's fast case (kq_exit_attribute_unmoved()).
+ */
+static __always_inline u64 kq_read_exit_sum(const struct kvm_vcpu *vcpu)
+{
+	BUILD_BUG_ON(KQ_EXIT_STAT_NR != 9);
+	return kq_exit_stat_at(vcpu, 0) + kq_exit_stat_at(vcpu, 1) +
+	       kq_exit_stat_at(vcpu, 2) + kq_exit_stat_at(vcpu, 3) +
+	       kq_exit_stat_at(vcpu, 4) + kq_exit_stat_at(vcpu, 5) +
+	       kq_exit_stat_at(vcpu, 6) + kq_exit_stat_at(vcpu, 7) +
+	       kq_exit_stat_at(vcpu, 8);
 }
 
 /**

@@ -2,12 +2,13 @@
 /*
  * kvm_quanta: the exit path.  Probes on KVM's kvm_exit and kvm_entry
  * tracepoints, run by the vCPU's own thread for every exit and entry on
- * the host.  O(1), lock-free, no allocation: a hash lookup and a few
- * counter updates.  The thread that runs a vCPU is followed by the
- * sampler (kq_vcpu_follow()), not here.
+ * the host.  O(1), lock-free, no allocation: a per-CPU cache hit (a hash
+ * lookup when the vCPU is new to the CPU), two clock reads and a few
+ * counter updates; nothing that can wait for a window (make bench counts
+ * these instructions, Documentation/bench.rst).  The thread that runs a
+ * vCPU is followed by the sampler (kq_vcpu_follow()), not here.
  */
 #include <linux/kvm_host.h>
-#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/sched/clock.h>
 #include <linux/tracepoint.h>
@@ -26,8 +27,7 @@ static KQ_PROBE_KVM_EXIT(kq_probe_exit)
 	struct kq_vcpu *v;
 
 	preempt_disable_notrace();
-	rcu_read_lock();
-	v = kq_vcpu_lookup(vcpu);
+	v = kq_vcpu_find(vcpu);
 	if (likely(v)) {
 		u64 now = local_clock(), dt = 0;
 		bool moved = v->entry_cpu != smp_processor_id();
@@ -61,12 +61,37 @@ static KQ_PROBE_KVM_EXIT(kq_probe_exit)
 			this_cpu_inc(kq_pcpu_now.exits);
 			this_cpu_write(kq_pcpu_now.vm_id, vm ? vm->id : 0);
 		}
-		kq_enforce_exit(v, now);
+		/* Observe has nothing to do here but a PAUSE exit to consume. */
+		if (READ_ONCE(v->enforce) ||
+		    unlikely(test_bit(KQ_V_SPINNING, &v->flags)))
+			kq_enforce_exit(v, now);
 	} else {
 		kq_vcpu_sight(vcpu);
 	}
-	rcu_read_unlock();
 	preempt_enable_notrace();
+}
+
+/*
+ * A counter moved, or the accounting has no base yet: the snapshot, out of
+ * line so that the common case keeps no copy of it on its stack.
+ */
+static noinline void kq_entry_attribute(struct kq_vcpu *v,
+					struct kvm_vcpu *vcpu)
+{
+	struct kq_exit_stat now;
+
+	kq_read_exit_stat(vcpu, &now);
+	if (unlikely(v->acct_unbased)) {
+		/*
+		 * First entry since we registered it: every exit so far is in
+		 * KVM's totals, handled, and none is in flight, so they are
+		 * the exact base.
+		 */
+		kq_exit_acct_init_since(&v->acct, &now, kq_read_exits(vcpu));
+		v->acct_unbased = false;
+	} else {
+		kq_exit_attribute(&v->acct, &now);
+	}
 }
 
 /*
@@ -75,33 +100,22 @@ static KQ_PROBE_KVM_EXIT(kq_probe_exit)
  */
 static KQ_PROBE_KVM_ENTRY(kq_probe_entry)
 {
-	struct kq_exit_stat now;
 	struct kq_vcpu *v;
 
 	preempt_disable_notrace();
-	rcu_read_lock();
-	v = kq_vcpu_lookup(vcpu);
+	v = kq_vcpu_find(vcpu);
 	if (likely(v)) {
-		kq_read_exit_stat(vcpu, &now);
+		u64 sum = kq_read_exit_sum(vcpu);
+
 		write_seqcount_begin(&v->seq);
-		if (unlikely(v->acct_unbased)) {
-			/*
-			 * First entry since we registered it: every exit so
-			 * far is in KVM's totals, handled, and none is in
-			 * flight, so they are the exact base.
-			 */
-			kq_exit_acct_init_since(&v->acct, &now,
-						kq_read_exits(vcpu));
-			v->acct_unbased = false;
-		} else {
-			kq_exit_attribute(&v->acct, &now);
-		}
+		if (unlikely(v->acct_unbased) ||
+		    !kq_exit_attribute_unmoved(&v->acct, sum))
+			kq_entry_attribute(v, vcpu);
 		write_seqcount_end(&v->seq);
 		v->entry_cpu = smp_processor_id();
 		v->entry_exec = current->se.sum_exec_runtime;
 		v->entry_ns = local_clock();
 	}
-	rcu_read_unlock();
 	preempt_enable_notrace();
 }
 

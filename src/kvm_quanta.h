@@ -192,6 +192,55 @@ struct kq_vcpu {
 /* registry.c */
 extern struct workqueue_struct *kq_wq;
 struct kq_vcpu *kq_vcpu_lookup(const struct kvm_vcpu *vcpu);
+
+/**
+ * struct kq_vcpu_cache - the vCPU a CPU's probes found last
+ * @vcpu: the KVM vCPU, NULL for none
+ * @v: its state; meaningful only while @vcpu is set
+ *
+ * Written by the probes of its CPU, with preemption disabled; they do not
+ * nest (none runs from interrupt context), so a probe never sees a half
+ * written pair.  The reaper clears @vcpu (kq_vcpu_uncache()) before it
+ * drops the last reference that keeps the KVM vCPU's memory, so a vCPU
+ * allocated later at the same address never meets a stale entry.
+ */
+struct kq_vcpu_cache {
+	const struct kvm_vcpu *vcpu;
+	struct kq_vcpu *v;
+};
+DECLARE_PER_CPU_ALIGNED(struct kq_vcpu_cache, kq_vcpu_cache);
+
+/**
+ * kq_vcpu_find() - state of a vCPU, for the probes
+ * @vcpu: the KVM vCPU; current runs it
+ *
+ * While a vCPU stays on its CPU, entry and exit find it in the CPU's
+ * cache: no hash walk, no RCU read-side section of our own.  The state is
+ * freed only once its VM is dead (no thread can run the vCPU, so none is
+ * in this probe), and a grace period after its entries were cleared (see
+ * kq_vcpu_uncache()), or after the probes are unregistered.
+ *
+ * Context: the vCPU's thread, preemption disabled (an RCU reader).
+ * Return: the state, or NULL for a vCPU not seen yet.
+ */
+static __always_inline struct kq_vcpu *kq_vcpu_find(const struct kvm_vcpu *vcpu)
+{
+	struct kq_vcpu *v;
+
+	lockdep_assert_preemption_disabled();
+	if (likely(this_cpu_read(kq_vcpu_cache.vcpu) == vcpu))
+		return this_cpu_read(kq_vcpu_cache.v);
+	rcu_read_lock();
+	v = kq_vcpu_lookup(vcpu);
+	/* Still an RCU reader after this: preemption stays disabled. */
+	rcu_read_unlock();
+	if (v) {
+		this_cpu_write(kq_vcpu_cache.v, v);
+		this_cpu_write(kq_vcpu_cache.vcpu, vcpu);
+	}
+	return v;
+}
+
 void kq_vcpu_sight(struct kvm_vcpu *vcpu);
 void kq_vcpu_read_kinds(struct kq_vcpu *v, u64 *exits,
 			u64 kinds[KVM_QUANTA_EXIT_NR]);

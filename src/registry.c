@@ -2,20 +2,23 @@
 /*
  * kvm_quanta: which VMs and vCPUs exist, and for how long.
  *
- * The exit hook finds a vCPU's state by an RCU hash lookup.  A vCPU not in
- * the hash is new: it gets an object from a per-CPU pool that process
- * context keeps filled, so the exit path neither allocates nor takes a
- * global lock.  When a burst of new vCPUs empties the pool, the hook parks
- * a reference on the vCPU's VM in a per-CPU slot instead, and process
- * context registers every vCPU of that VM, taking their exit counts since
- * creation from KVM's own counters: no vCPU is missed, no exit lost.
+ * The exit hooks find a vCPU's state in a per-CPU cache of the last one
+ * they found, else by an RCU hash lookup.  A vCPU not in the hash is new:
+ * it gets an object from a per-CPU pool that process context keeps filled,
+ * so the exit path neither allocates nor takes a global lock.  When a
+ * burst of new vCPUs empties the pool, the hook parks a reference on the
+ * vCPU's VM in a per-CPU slot instead, and process context registers
+ * every vCPU of that VM, taking their exit counts since creation from
+ * KVM's own counters: no vCPU is missed, no exit lost.
  *
  * Registration (VM object, sysfs) and the reaper, which notices VMs whose
  * file descriptors are all closed, run on the module's workqueue under
  * kq_registry_lock.  Lifetimes:
  *  - a kq_vcpu is owned by the hash from the moment it is published until
- *    the reaper (or unload) unhashes it, waits for RCU readers and frees
- *    it; it holds a reference on its struct kvm all that time;
+ *    the reaper (or unload) unhashes it, waits for RCU readers, clears it
+ *    from the probes' per-CPU caches, waits again and frees it; it holds a
+ *    reference on its struct kvm all that time, so no other vCPU can take
+ *    its vCPU's address while a cache names it;
  *  - a VM is reaped only when no vCPU of it has a yield task_work queued
  *    (the work is embedded in the kq_vcpu, and task_work_cancel() is not
  *    exported): no new one can be queued once its fds are closed;
@@ -79,6 +82,28 @@ static void kq_register_fn(struct work_struct *work);
 static void kq_reap_fn(struct work_struct *work);
 static DECLARE_WORK(kq_register_work, kq_register_fn);
 static DECLARE_DELAYED_WORK(kq_reap_work, kq_reap_fn);
+
+/* Its own cache line: the reaper reads every CPU's. */
+DEFINE_PER_CPU_ALIGNED(struct kq_vcpu_cache, kq_vcpu_cache);
+
+/*
+ * Forget @v in every CPU's probe cache (kq_vcpu_find()).  Context: @v is
+ * out of the hash and a grace period has passed, so no probe can put it
+ * back; before the reference that keeps the KVM vCPU's memory is dropped.
+ * A probe on that CPU may be filling its entry for another vCPU meanwhile:
+ * then the entry is not @v's and stays.  Only a matching entry is written.
+ */
+static void kq_vcpu_uncache(const struct kq_vcpu *v)
+{
+	struct kq_vcpu_cache *c;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		c = per_cpu_ptr(&kq_vcpu_cache, cpu);
+		if (READ_ONCE(c->vcpu) == v->vcpu)
+			cmpxchg(&c->vcpu, v->vcpu, NULL);
+	}
+}
 
 static struct hlist_bl_head *kq_bucket(const struct kvm_vcpu *vcpu)
 {
@@ -649,16 +674,25 @@ static void kq_vm_unlink(struct kq_vm *vm, struct list_head *dead)
 	kq_nr_vcpus -= vm->nr_vcpus;
 }
 
-/* After an RCU grace period: drop our VM references and free. */
+/*
+ * After an RCU grace period (no lookup can find them): out of the probes'
+ * caches, another grace period (a probe that took one from a cache before
+ * is done), then drop our VM references and free.  The second wait only
+ * matters if a probe could still run for a dead VM, which KVM rules out:
+ * it is cheap insurance against freeing under a probe.
+ */
 static void kq_vms_free(struct list_head *dead)
 {
 	struct kq_vcpu *v, *vtmp;
 	struct kq_vm *vm, *tmp;
 
+	list_for_each_entry(vm, dead, node)
+		list_for_each_entry(v, &vm->vcpus, vm_node)
+			kq_vcpu_uncache(v);
+	synchronize_rcu();
 	list_for_each_entry_safe(vm, tmp, dead, node) {
 		list_for_each_entry_safe(v, vtmp, &vm->vcpus, vm_node) {
 			list_del(&v->vm_node);
-			/* May be the last reference: KVM destroys the VM here. */
 			kvm_put_kvm(v->kvm);
 			kq_vcpu_free(v);
 		}

@@ -20,7 +20,6 @@
 #include <linux/kprobes.h>
 #include <linux/kvm_host.h>
 #include <linux/ptrace.h>
-#include <linux/rcupdate.h>
 
 #include "kvm_quanta.h"
 
@@ -33,14 +32,12 @@ static int kq_spin_pre(struct kprobe *p, struct pt_regs *regs)
 	struct kq_vcpu *v;
 
 	vcpu = (struct kvm_vcpu *)regs_get_kernel_argument(regs, 0);
-	rcu_read_lock();
-	v = kq_vcpu_lookup(vcpu);
+	v = kq_vcpu_find(vcpu);
 	if (likely(v)) {
 		/* Only this thread writes it. */
 		WRITE_ONCE(v->pause_exits, v->pause_exits + 1);
 		set_bit(KQ_V_SPINNING, &v->flags);
 	}
-	rcu_read_unlock();
 	return 0;
 }
 

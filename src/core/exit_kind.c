@@ -38,10 +38,11 @@ const char *kq_exit_kind_name(unsigned int kind)
  * @before: KVM's counters before the exit was handled
  * @after: KVM's counters after it
  *
- * The first counter in priority order that moved names the kind; "moved"
- * rather than "grew" so a counter that wrapped still counts.
+ * The first counter in priority order that grew names the kind.  A counter
+ * that went back was cleared (root can write 0 to KVM's debugfs stats):
+ * that is no exit.  A u64 counter does not wrap.
  *
- * Return: the exit's kind, KVM_QUANTA_EXIT_OTHER when no counter moved.
+ * Return: the exit's kind, KVM_QUANTA_EXIT_OTHER when no counter grew.
  */
 enum kvm_quanta_exit_kind kq_exit_classify(const struct kq_exit_stat *before,
 					   const struct kq_exit_stat *after)
@@ -49,9 +50,25 @@ enum kvm_quanta_exit_kind kq_exit_classify(const struct kq_exit_stat *before,
 	unsigned int i;
 
 	for (i = 0; i < KQ_EXIT_STAT_NR; i++)
-		if (after->c[i] != before->c[i])
+		if (after->c[i] > before->c[i])
 			return (enum kvm_quanta_exit_kind)i;
 	return KVM_QUANTA_EXIT_OTHER;
+}
+
+/**
+ * kq_exit_stat_sum() - the sum of a snapshot's counters
+ * @s: the snapshot
+ *
+ * Return: the sum, modulo 2^64.
+ */
+u64 kq_exit_stat_sum(const struct kq_exit_stat *s)
+{
+	unsigned int i;
+	u64 sum = 0;
+
+	for (i = 0; i < KQ_EXIT_STAT_NR; i++)
+		sum += s->c[i];
+	return sum;
 }
 
 /**
@@ -68,16 +85,16 @@ void kq_exit_acct_init(struct kq_exit_acct *a, const struct kq_exit_stat *now)
 	for (i = 0; i < KVM_QUANTA_EXIT_NR; i++)
 		a->kinds[i] = 0;
 	a->snap = *now;
+	a->snap_sum = kq_exit_stat_sum(now);
 }
 
-/* Give the unattributed exits kinds, reading the counters in @now. */
-static void kq_exit_add(u64 kinds[KVM_QUANTA_EXIT_NR], u64 pending,
-			const struct kq_exit_stat *snap,
-			const struct kq_exit_stat *now)
+/* Give @pending unattributed exits, the first of them of @kind, kinds. */
+static void kq_exit_count(u64 kinds[KVM_QUANTA_EXIT_NR], u64 pending,
+			  unsigned int kind)
 {
 	if (!pending)
 		return;
-	kinds[kq_exit_classify(snap, now)]++;
+	kinds[kind]++;
 	/*
 	 * More than one exit between two looks happens only when an exit
 	 * bypassed the hook that attributes (a vendor fastpath re-entry):
@@ -97,9 +114,26 @@ static void kq_exit_add(u64 kinds[KVM_QUANTA_EXIT_NR], u64 pending,
  */
 void kq_exit_attribute(struct kq_exit_acct *a, const struct kq_exit_stat *now)
 {
-	kq_exit_add(a->kinds, a->exits - a->attributed, &a->snap, now);
+	unsigned int i, kind = KVM_QUANTA_EXIT_OTHER;
+	u64 sum = 0;
+
+	const u64 *c = now->c;
+	u64 *snap = a->snap.c;
+
+	/*
+	 * kq_exit_classify(), the snapshot's update and its sum in one pass:
+	 * the entry path's slow case.  Through pointers, not subscripts, which
+	 * a UBSAN_BOUNDS kernel (Debian's 7.x) checks at every access.
+	 */
+	for (i = 0; i < KQ_EXIT_STAT_NR; i++, c++, snap++) {
+		if (*c > *snap && kind == KVM_QUANTA_EXIT_OTHER)
+			kind = i;
+		*snap = *c;
+		sum += *c;
+	}
+	kq_exit_count(a->kinds, a->exits - a->attributed, kind);
 	a->attributed = a->exits;
-	a->snap = *now;
+	a->snap_sum = sum;
 }
 
 /**
@@ -120,7 +154,8 @@ void kq_exit_acct_view(const struct kq_exit_acct *a,
 
 	for (i = 0; i < KVM_QUANTA_EXIT_NR; i++)
 		kinds[i] = a->kinds[i];
-	kq_exit_add(kinds, a->exits - a->attributed, &a->snap, now);
+	kq_exit_count(kinds, a->exits - a->attributed,
+		      kq_exit_classify(&a->snap, now));
 }
 
 /**
@@ -151,4 +186,5 @@ void kq_exit_acct_init_since(struct kq_exit_acct *a,
 	a->exits = exits;
 	a->attributed = exits;
 	a->snap = *now;
+	a->snap_sum = kq_exit_stat_sum(now);
 }

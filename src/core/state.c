@@ -235,41 +235,6 @@ void kq_ran_init(struct kq_ran_on ran[KQ_RAN_SLOTS])
 }
 
 /**
- * kq_ran_add() - charge a vCPU's guest time to the CPU it ran on
- * @ran: its slots
- * @next: the slot to take next when all are in use (round robin)
- * @cpu: the CPU
- * @ns: guest time there
- *
- * O(KQ_RAN_SLOTS), for the exit path.  When a vCPU meets a fifth CPU, the
- * round robin's slot takes it; what that slot had gathered since the last
- * window drops out of the split (kq_ran_window()), not out of the ledger,
- * which takes run and wait time from the scheduler and only their split
- * from here.
- */
-void kq_ran_add(struct kq_ran_on ran[KQ_RAN_SLOTS], u32 *next, s32 cpu,
-		u64 ns)
-{
-	unsigned int i, slot = KQ_RAN_SLOTS;
-
-	for (i = 0; i < KQ_RAN_SLOTS; i++) {
-		if (ran[i].cpu == cpu) {
-			ran[i].ns += ns;
-			return;
-		}
-		if (ran[i].cpu < 0 && slot == KQ_RAN_SLOTS)
-			slot = i;
-	}
-	if (slot == KQ_RAN_SLOTS) {
-		slot = *next % KQ_RAN_SLOTS;
-		*next = (slot + 1) % KQ_RAN_SLOTS;
-	}
-	ran[slot].cpu = cpu;
-	ran[slot].gen++;
-	ran[slot].ns = ns;
-}
-
-/**
  * kq_ran_window() - guest time by CPU between two readings
  * @prev: the slots at the earlier reading
  * @cur: the slots at the later one
