@@ -176,8 +176,7 @@ void kq_exit_acct_init_since(struct kq_exit_acct *a,
 	u64 left = exits;
 	unsigned int i;
 
-	for (i = 0; i < KVM_QUANTA_EXIT_NR; i++)
-		a->kinds[i] = 0;
+	/* Every kind is written: those with a counter here, "other" below. */
 	for (i = 0; i < KQ_EXIT_STAT_NR; i++) {
 		a->kinds[i] = now->c[i] < left ? now->c[i] : left;
 		left -= a->kinds[i];

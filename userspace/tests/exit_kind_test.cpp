@@ -86,6 +86,29 @@ TEST(ExitKind, SumsEveryCounter) {
   EXPECT_EQ(a.snap_sum, kq_exit_stat_sum(&s));
 }
 
+// A vCPU registered after it ran: its exits from KVM's totals, each kind
+// capped in priority order by the exits left, the rest "other"; whatever
+// the accounting held before.
+TEST(ExitKind, InitSinceCapsInPriorityOrder) {
+  kq_exit_stat now{};
+  now.c[KVM_QUANTA_EXIT_IO] = 4;
+  now.c[KVM_QUANTA_EXIT_HLT] = 3;
+  now.c[KVM_QUANTA_EXIT_NPF] = 5;
+  now.c[KVM_QUANTA_EXIT_EMULATION] = 9;
+  kq_exit_acct a;
+  std::memset(&a, 0xff, sizeof(a));
+  kq_exit_acct_init_since(&a, &now, 10);
+  const u64 want[KVM_QUANTA_EXIT_NR] = {4, 0, 3, 0, 3, 0, 0, 0, 0, 0};
+  for (unsigned k = 0; k < KVM_QUANTA_EXIT_NR; ++k) EXPECT_EQ(a.kinds[k], want[k]) << k;
+  EXPECT_EQ(a.exits, 10u);
+  EXPECT_EQ(a.attributed, 10u);
+  kq_exit_acct_init_since(&a, &now, 30);  // more exits than counts: "other"
+  EXPECT_EQ(a.kinds[KVM_QUANTA_EXIT_IO], 4u);
+  EXPECT_EQ(a.kinds[KVM_QUANTA_EXIT_EMULATION], 9u);
+  EXPECT_EQ(a.kinds[KVM_QUANTA_EXIT_OTHER], 30u - 4 - 3 - 5 - 9);
+  EXPECT_EQ(Sum(a.kinds), 30u);
+}
+
 TEST(ExitKind, ViewIsPureAndRepeatable) {
   kq_exit_stat now{};
   kq_exit_acct a;
