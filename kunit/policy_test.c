@@ -112,6 +112,9 @@ static void kq_test_defaults(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, c->p.latency_boost, 3);
 	KUNIT_EXPECT_EQ(test, c->p.ratelimit_us, 200);
 	KUNIT_EXPECT_EQ(test, c->p.flush_burst_pct, 100);
+	KUNIT_EXPECT_EQ(test, c->p.host_thresholds, 1);
+	KUNIT_EXPECT_EQ(test, c->p.warm_pct, 25);
+	KUNIT_EXPECT_EQ(test, c->p.flush_pct, 90);
 	KUNIT_EXPECT_TRUE(test, c->vp.enabled);
 	KUNIT_EXPECT_EQ(test, c->vp.min_us, 1000);
 	KUNIT_EXPECT_EQ(test, c->vp.base_us, 4000);

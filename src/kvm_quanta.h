@@ -22,6 +22,7 @@
 #include <linux/list_bl.h>
 #include <linux/llist.h>
 #include <linux/percpu.h>
+#include <linux/rcupdate.h>
 #include <linux/seqlock.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -31,6 +32,7 @@
 #include "core/exit_kind.h"
 #include "core/pcpu.h"
 #include "core/state.h"
+#include "core/thresholds.h"
 #include "telemetry.h"
 
 struct kvm;
@@ -268,9 +270,10 @@ void kq_vcpu_decisions(struct kq_vcpu *v, u64 out[KVM_QUANTA_R_NR]);
 int kq_window_pipeline(u64 now);
 void kq_window_exit(void);
 
-/* window.c: host-wide policy knobs */
+/* window.c: host-wide policy knobs, and the PMU thresholds in use */
 extern struct kq_policy_params kq_params;
 extern spinlock_t kq_params_lock;
+bool kq_window_thresholds_in_use(u32 val[KQ_THR_NR], unsigned int *from_host);
 
 /* enforce.c */
 void kq_enforce_exit(struct kq_vcpu *v, u64 now);
@@ -294,6 +297,7 @@ void kq_pmu_release(struct kq_vcpu *v);
 ssize_t kq_pmu_events_show(char *buf);
 int kq_pmu_events_store(const char *buf, size_t count);
 ssize_t kq_pmu_status_show(char *buf);
+unsigned int kq_pmu_events_gen(void);
 
 /* pcpu.c */
 DECLARE_PER_CPU(struct kq_pcpu_reading, kq_pcpu_now);

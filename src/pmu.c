@@ -137,6 +137,22 @@ ssize_t kq_pmu_events_show(char *buf)
 }
 
 /**
+ * kq_pmu_events_gen() - which event set the counters are opened for
+ *
+ * Bumped by every change of the "events" knob: PMU values of two
+ * generations do not measure the same things.
+ */
+unsigned int kq_pmu_events_gen(void)
+{
+	unsigned int gen;
+
+	mutex_lock(&kq_events_lock);
+	gen = kq_events_gen;
+	mutex_unlock(&kq_events_lock);
+	return gen;
+}
+
+/**
  * kq_pmu_events_store() - a write to the "events" knob
  * @buf: the text
  * @count: its length

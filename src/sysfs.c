@@ -178,12 +178,14 @@ static struct kobj_attribute kq_attr_telemetry_drops =
 
 /*
  * /sys/kernel/kvm_quanta/policy/: host-wide thresholds.  Each is a number
- * within its range; thresholds are independent of each other.
+ * within its range (from 0 unless @min says otherwise); thresholds are
+ * independent of each other.
  */
 struct kq_param_attr {
 	struct kobj_attribute attr;
 	size_t off;
 	bool is64;
+	u64 min;
 	u64 max;
 };
 
@@ -212,7 +214,7 @@ static ssize_t kq_param_store(struct kobject *kobj, struct kobj_attribute *a,
 	ret = kq_text_ok(buf, count) ?: kstrtou64(buf, 10, &v);
 	if (ret)
 		return ret;
-	if (v > pa->max)
+	if (v < pa->min || v > pa->max)
 		return -ERANGE;
 	spin_lock(&kq_params_lock);
 	if (pa->is64)
@@ -329,6 +331,62 @@ static struct kq_param_attr kq_pa_flush_burst_pct = {
 	.max = KQ_PARAM_BURST_PCT_MAX,
 };
 
+static struct kq_param_attr kq_pa_host_thresholds = {
+	.attr = __ATTR(host_thresholds, 0644, kq_param_show, kq_param_store),
+	.off = offsetof(struct kq_policy_params, host_thresholds),
+	.is64 = false,
+	.max = KQ_PARAM_SWITCH_MAX,
+};
+
+static struct kq_param_attr kq_pa_warm_pct = {
+	.attr = __ATTR(warm_pct, 0644, kq_param_show, kq_param_store),
+	.off = offsetof(struct kq_policy_params, warm_pct),
+	.is64 = false,
+	.min = KQ_PARAM_WARM_PCT_MIN,
+	.max = KQ_PARAM_WARM_PCT_MAX,
+};
+
+static struct kq_param_attr kq_pa_flush_pct = {
+	.attr = __ATTR(flush_pct, 0644, kq_param_show, kq_param_store),
+	.off = offsetof(struct kq_policy_params, flush_pct),
+	.is64 = false,
+	.min = KQ_PARAM_FLUSH_PCT_MIN,
+	.max = KQ_PARAM_FLUSH_PCT_MAX,
+};
+
+/*
+ * The PMU thresholds the last window used, one "name value source" line
+ * each: source "host" for one read from the host's distribution, else
+ * "default" (the knob's value then).  Before the first window, the knobs.
+ * Root only: derived from every tenant's PMU values
+ * (Documentation/security.rst).
+ */
+static ssize_t thresholds_in_use_show(struct kobject *kobj,
+				      struct kobj_attribute *attr, char *buf)
+{
+	unsigned int t, from_host = 0;
+	u32 val[KQ_THR_NR];
+	int len = 0;
+
+	if (!kq_window_thresholds_in_use(val, &from_host)) {
+		struct kq_policy_params p;
+
+		spin_lock(&kq_params_lock);
+		p = kq_params;
+		spin_unlock(&kq_params_lock);
+		for (t = 0; t < KQ_THR_NR; t++)
+			val[t] = kq_threshold_value(&p, t);
+	}
+	for (t = 0; t < KQ_THR_NR; t++)
+		len += sysfs_emit_at(buf, len, "%s %u %s\n",
+				     kq_threshold_name(t), val[t],
+				     from_host & (1U << t) ? "host" : "default");
+	return len;
+}
+
+static struct kobj_attribute kq_attr_thresholds_in_use =
+	__ATTR(thresholds_in_use, 0400, thresholds_in_use_show, NULL);
+
 static struct attribute *kq_param_attrs[] = {
 	&kq_pa_warm_ipc_milli.attr.attr,
 	&kq_pa_warm_llc_mpki_milli.attr.attr,
@@ -345,6 +403,10 @@ static struct attribute *kq_param_attrs[] = {
 	&kq_pa_latency_burst_us.attr.attr,
 	&kq_pa_latency_boost.attr.attr,
 	&kq_pa_ratelimit_us.attr.attr,
+	&kq_pa_host_thresholds.attr.attr,
+	&kq_pa_warm_pct.attr.attr,
+	&kq_pa_flush_pct.attr.attr,
+	&kq_attr_thresholds_in_use.attr,
 	NULL,
 };
 

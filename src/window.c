@@ -5,9 +5,12 @@
  *
  *   1. read    its cumulative counters (exit path, scheduler, KVM, PMU),
  *              following the thread that runs it;
- *   2. derive  the window: deltas and derived values, per vCPU and VM;
+ *   2. derive  the window: deltas and derived values, per vCPU and VM,
+ *              and the host's distribution of the PMU values;
  *   3. ledger  what each vCPU ran against its fair share;
- *   4. decide  its target quantum and reason for the next window;
+ *   4. decide  its target quantum and reason for the next window, with
+ *              the PMU thresholds read from the host's windows before
+ *              this one (or the knobs' until there are enough);
  *   5. enforce the decision on its thread;
  *   6. publish on netlink, the kvm_quanta:sample tracepoint and for dumps.
  *
@@ -30,6 +33,20 @@ DEFINE_SPINLOCK(kq_params_lock);	/* kq_params */
 
 static u64 kq_seq;
 
+/*
+ * The host's distribution of IPC, LLC and branch MPKI over its vCPUs'
+ * windows, for the event set of generation kq_host_dist_gen: only the
+ * sampler touches them, under the registry lock.
+ */
+static struct kq_host_dist kq_host_dist;
+static unsigned int kq_host_dist_gen;
+
+/* The last window's thresholds and which came from the host, for sysfs. */
+static DEFINE_SPINLOCK(kq_in_use_lock);
+static u32 kq_in_use[KQ_THR_NR];
+static unsigned int kq_in_use_from_host;
+static bool kq_in_use_set;
+
 /* The latest window's samples, for netlink dumps. */
 static DEFINE_MUTEX(kq_latest_lock);
 static struct kq_sample *kq_latest;
@@ -37,6 +54,7 @@ static unsigned int kq_latest_n;
 
 /* 1. and 2.: one vCPU's window, and its share of its VM's. */
 static void kq_window_read(struct kq_vm *vm, struct kq_vcpu *v, u64 now,
+			   const struct kq_policy_params *params,
 			   struct kq_sample *s)
 {
 	struct kq_reading r;
@@ -56,6 +74,9 @@ static void kq_window_read(struct kq_vm *vm, struct kq_vcpu *v, u64 now,
 	spin_lock(&v->state_lock);
 	v->last = w;
 	spin_unlock(&v->state_lock);
+	/* Only windows the PMU thresholds decide: not idle, latency, spin. */
+	if (kq_policy_uses_pmu(params, &w))
+		kq_dist_add(&kq_host_dist, &w);
 
 	s->vm_id = vm->id;
 	s->pid = v->pid;
@@ -131,6 +152,51 @@ static void kq_window_ledger(struct kq_vcpu **vs, const struct kq_sample *s,
 out:
 	kvfree(cnt);
 	kvfree(e);
+}
+
+/*
+ * 4.: the thresholds of this window, from the host's windows before it
+ * (kq_thresholds_apply()); kept for policy/thresholds_in_use.  A new
+ * event set starts the distribution over: its values measure other things.
+ */
+static void kq_window_thresholds(const struct kq_policy_params *params,
+				 struct kq_policy_params *used)
+{
+	unsigned int t, from_host, gen = kq_pmu_events_gen();
+
+	if (gen != kq_host_dist_gen) {
+		kq_dist_init(&kq_host_dist);
+		kq_host_dist_gen = gen;
+	}
+	from_host = kq_thresholds_apply(&kq_host_dist, params, used);
+	spin_lock(&kq_in_use_lock);
+	for (t = 0; t < KQ_THR_NR; t++)
+		kq_in_use[t] = kq_threshold_value(used, t);
+	kq_in_use_from_host = from_host;
+	kq_in_use_set = true;
+	spin_unlock(&kq_in_use_lock);
+}
+
+/**
+ * kq_window_thresholds_in_use() - the PMU thresholds of the last window
+ * @val: output: each threshold's value in that window (enum kq_threshold)
+ * @from_host: output: which of them came from the host's distribution,
+ *	bits 1 << enum kq_threshold; the others were the knobs' then
+ *
+ * Return: false before the first window, with nothing written.
+ */
+bool kq_window_thresholds_in_use(u32 val[KQ_THR_NR], unsigned int *from_host)
+{
+	bool set;
+
+	spin_lock(&kq_in_use_lock);
+	set = kq_in_use_set;
+	if (set) {
+		memcpy(val, kq_in_use, sizeof(kq_in_use));
+		*from_host = kq_in_use_from_host;
+	}
+	spin_unlock(&kq_in_use_lock);
+	return set;
 }
 
 /* Mark @cpu, one a vCPU ran on, in @cpus (nr_cpu_ids bits). */
@@ -239,7 +305,7 @@ int kq_window_pipeline(u64 now)
 {
 	struct kq_sample *s = NULL;
 	struct kq_vm_policy *vps = NULL;
-	struct kq_policy_params params;
+	struct kq_policy_params params, used;
 	u32 *weights = NULL;
 	struct kq_vcpu **vs = NULL;
 	unsigned int nr, n = 0, first;
@@ -252,6 +318,7 @@ int kq_window_pipeline(u64 now)
 	spin_unlock(&kq_params_lock);
 
 	kq_registry_lock();
+	kq_window_thresholds(&params, &used);
 	nr = kq_registry_nr_vcpus();
 	if (nr) {
 		s = kvmalloc_array(nr, sizeof(*s), GFP_KERNEL);
@@ -272,7 +339,7 @@ int kq_window_pipeline(u64 now)
 		spin_unlock(&vm->state_lock);
 		first = n;
 		kq_for_each_vcpu(v, vm) {
-			kq_window_read(vm, v, now, &s[n]);
+			kq_window_read(vm, v, now, &params, &s[n]);
 			vs[n] = v;
 			vps[n] = vp;
 			n++;
@@ -282,7 +349,7 @@ int kq_window_pipeline(u64 now)
 		kq_window_vm(vm, &s[first], n - first);
 	}
 	kq_window_ledger(vs, s, vps, weights, n);
-	kq_window_decide(vs, s, vps, weights, n, &params);
+	kq_window_decide(vs, s, vps, weights, n, &used);
 unlock:
 	kq_registry_unlock();
 	kvfree(vs);

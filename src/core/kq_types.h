@@ -7,12 +7,14 @@
 #define _KQ_CORE_TYPES_H
 
 #ifdef __KERNEL__
+#include <linux/build_bug.h>
 #include <linux/compiler.h>
 #include <linux/errno.h>
 #include <linux/types.h>
 /* A store that a lockless reader loads with READ_ONCE() (the exit path). */
 #define kq_publish(x, val) WRITE_ONCE(x, val)
 #else
+#include <assert.h>	/* static_assert */
 #include <errno.h>
 #include <linux/types.h>
 #include <stdbool.h>

@@ -51,6 +51,9 @@ const char *kq_reason_name(unsigned int reason)
  * 30% under its recent average.  Spinning: a PAUSE-loop exit per guest ms
  * or more.  Latency-sensitive: bursts of 1 ms or less on average between
  * halts, boosted 3 nice levels.  No early switch before 200 us of run.
+ * The PMU thresholds are the host's own once it has the windows
+ * (kq_thresholds_apply()): the best quarter of its windows warm on each
+ * metric, its worst tenth of LLC MPKI a flush.
  */
 void kq_policy_defaults(struct kq_policy_params *p)
 {
@@ -69,6 +72,9 @@ void kq_policy_defaults(struct kq_policy_params *p)
 	p->latency_boost = 3;
 	p->ratelimit_us = 200;
 	p->flush_burst_pct = 100;
+	p->host_thresholds = 1;
+	p->warm_pct = 25;
+	p->flush_pct = 90;
 }
 
 /**
@@ -173,7 +179,8 @@ static bool kq_is_flush(const struct kq_policy_params *p,
 {
 	u32 recent = h->recent.llc_mpki_milli;
 
-	if (w->llc_mpki_milli == KQ_NONE32 ||
+	/* No misses is never a flush, whatever the threshold. */
+	if (w->llc_mpki_milli == KQ_NONE32 || !w->llc_mpki_milli ||
 	    w->llc_mpki_milli < p->flush_llc_mpki_milli)
 		return false;
 	return recent == KQ_NONE32 ||
@@ -181,11 +188,13 @@ static bool kq_is_flush(const struct kq_policy_params *p,
 	       (u64)recent * (100 + p->flush_burst_pct);
 }
 
-static u32 kq_classify(const struct kq_policy_params *p,
-		       const struct kq_window *w, const struct kq_history *h)
+/*
+ * The classes decided before any PMU threshold is looked at: latency,
+ * idle, spin.  KVM_QUANTA_R_NR when none of them.
+ */
+static u32 kq_classify_early(const struct kq_policy_params *p,
+			     const struct kq_window *w)
 {
-	u32 recent_ipc = h->recent.ipc_milli;
-
 	if (kq_is_latency(p, w))
 		return KVM_QUANTA_R_LATENCY;
 	if (w->window_ns && w->halt_ns * 100 >= w->window_ns * p->idle_halt_pct)
@@ -199,6 +208,34 @@ static u32 kq_classify(const struct kq_policy_params *p,
 	    kq_mul_div(w->ple_exits, 1000000000, w->guest_ns, KQ_NONE64) >=
 	    p->spin_ple_rate_milli)
 		return KVM_QUANTA_R_SPIN;
+	return KVM_QUANTA_R_NR;
+}
+
+/**
+ * kq_policy_uses_pmu() - would the policy compare this window's PMU values?
+ * @p: host-wide knobs
+ * @w: the window, derived
+ *
+ * The windows the host's PMU thresholds are for (src/core/thresholds.c):
+ * the vCPU ran, and its window is not latency-sensitive, idle or spinning,
+ * which are decided first.
+ *
+ * Return: true if kq_policy_window() would reach the PMU thresholds.
+ */
+bool kq_policy_uses_pmu(const struct kq_policy_params *p,
+			const struct kq_window *w)
+{
+	return w->guest_ns && kq_classify_early(p, w) == KVM_QUANTA_R_NR;
+}
+
+static u32 kq_classify(const struct kq_policy_params *p,
+		       const struct kq_window *w, const struct kq_history *h)
+{
+	u32 recent_ipc = h->recent.ipc_milli;
+	u32 early = kq_classify_early(p, w);
+
+	if (early != KVM_QUANTA_R_NR)
+		return early;
 	if (kq_is_flush(p, w, h))
 		return KVM_QUANTA_R_FLUSH;
 	if (w->ipc_milli != KQ_NONE32 && recent_ipc != KQ_NONE32 &&

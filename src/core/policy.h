@@ -46,6 +46,15 @@ extern "C" {
  * @ratelimit_us: no early switch (kq_policy_cut_now()) before a vCPU has
  *	run this long since it was scheduled in, a spinning one included, so
  *	that yields cannot thrash (Xen credit2's ratelimit_us)
+ * @host_thresholds: 1: the PMU thresholds (warm IPC, LLC and branch MPKI,
+ *	flush LLC MPKI) are read from the host's own distribution once it has
+ *	enough windows, the constants above being the cold-start default
+ *	(kq_thresholds_apply()); 0: the constants always
+ * @warm_pct: with @host_thresholds, the best this many percent of the
+ *	host's windows are warm on each PMU metric
+ * @flush_pct: with @host_thresholds, LLC MPKI at this percentile of the
+ *	host's windows or more is a flush (with @flush_burst_pct), never
+ *	less than @flush_llc_mpki_milli
  */
 struct kq_policy_params {
 	u32 warm_ipc_milli;
@@ -63,6 +72,9 @@ struct kq_policy_params {
 	u32 latency_boost;
 	u32 ratelimit_us;
 	u32 flush_burst_pct;
+	u32 host_thresholds;
+	u32 warm_pct;
+	u32 flush_pct;
 };
 
 /**
@@ -90,12 +102,15 @@ struct kq_vm_policy {
 
 /*
  * Largest values of the host-wide knobs (struct kq_policy_params), by unit;
- * each knob's smallest is 0.  The module refuses more in policy/, and
- * userspace checks against the same.  An IPC of 100, a miss on every
- * instruction (1000 MPKI), 10^6 exits per guest ms, 10 s of ledger deadband,
- * a burst or a rate limit as long as the longest quantum, a boost of 3 nice
- * levels (the ledger's largest correction: see kq_policy_window()), a flush
- * ten times its recent level.
+ * each knob's smallest is 0 but for warm_pct's and flush_pct's.  The module refuses
+ * others in policy/, and userspace checks against the same.  An IPC of 100,
+ * a miss on every instruction (1000 MPKI), 10^6 exits per guest ms, 10 s of
+ * ledger deadband, a burst or a rate limit as long as the longest quantum, a
+ * boost of 3 nice levels (the ledger's largest correction: see
+ * kq_policy_window()), a flush ten times its recent level; a switch is 0 or
+ * 1.  Warm is at most the better half of the host's windows and at least
+ * one percent of them, a flush at least at the median and short of the
+ * largest.
  */
 #define KQ_PARAM_IPC_MILLI_MAX 100000
 #define KQ_PARAM_MPKI_MILLI_MAX 1000000
@@ -106,6 +121,11 @@ struct kq_vm_policy {
 #define KQ_PARAM_BOOST_MAX 3
 #define KQ_PARAM_RATELIMIT_US_MAX KQ_QUANTUM_MAX_US
 #define KQ_PARAM_BURST_PCT_MAX 1000
+#define KQ_PARAM_SWITCH_MAX 1
+#define KQ_PARAM_WARM_PCT_MIN 1
+#define KQ_PARAM_WARM_PCT_MAX 50
+#define KQ_PARAM_FLUSH_PCT_MIN 50
+#define KQ_PARAM_FLUSH_PCT_MAX 99
 /* Largest payback correction, nice levels (1.25^3: about 0.5x or 2x). */
 #define KQ_PAYBACK_MAX 3
 
@@ -186,6 +206,8 @@ void kq_policy_window(const struct kq_policy_params *p,
 u64 kq_policy_slice(const struct kq_vcpu_policy *st, u64 own_ns,
 		    bool latency_here);
 int kq_weight_to_nice(u32 weight);
+bool kq_policy_uses_pmu(const struct kq_policy_params *p,
+			const struct kq_window *w);
 bool kq_policy_cut_now(const struct kq_vcpu_policy *st, u64 ran_ns,
 		       bool pause_spin);
 

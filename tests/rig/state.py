@@ -65,6 +65,37 @@ def test_interval_knob():
     t.write(path, "100")
 
 
+def test_thresholds():
+    """Host-derived PMU thresholds: the knobs validated; with no PMU in the
+    rig the host's distribution stays empty, so after windows of running
+    VMs every threshold in use is still the knob's (cold start)."""
+    pol = f"{SYSFS}/policy"
+    want = {"host_thresholds": "1", "warm_pct": "25", "flush_pct": "90"}
+    now = {k: t.read(f"{pol}/{k}").strip() for k in want}
+    check("thresholds-knob-defaults", now == want, f"{now}")
+    bad = [("host_thresholds", "2", errno.ERANGE), ("warm_pct", "0", errno.ERANGE),
+           ("warm_pct", "51", errno.ERANGE), ("warm_pct", "abc", errno.EINVAL),
+           ("flush_pct", "49", errno.ERANGE), ("flush_pct", "100", errno.ERANGE),
+           ("flush_pct", "-1", errno.EINVAL)]
+    for k, val, err_want in bad:
+        err = t.write(f"{pol}/{k}", val)
+        check(f"thresholds-rejects-{k}-{val}", err == err_want and
+              t.read(f"{pol}/{k}").strip() == want[k],
+              f"write {val!r}: errno {err} (want {err_want}), now {t.read(f'{pol}/{k}')!r}")
+    check("thresholds-accepts-warm-pct", t.write(f"{pol}/warm_pct", "10") is None and
+          t.read(f"{pol}/warm_pct").strip() == "10", t.read(f"{pol}/warm_pct"))
+    t.write(f"{pol}/warm_pct", "25")
+    path = f"{pol}/thresholds_in_use"
+    mode = os.stat(path).st_mode & 0o777
+    check("thresholds-in-use-root-only", mode == 0o400, oct(mode))
+    rows = [ln.split() for ln in t.read(path).splitlines()]
+    names = ["warm_ipc_milli", "warm_llc_mpki_milli", "warm_br_mpki_milli", "flush_llc_mpki_milli"]
+    check("thresholds-in-use-cold-start",
+          [r[0] for r in rows] == names and
+          all(len(r) == 3 and r[2] == "default" and r[1] == t.read(f"{pol}/{r[0]}").strip()
+              for r in rows), f"{rows}")
+
+
 def test_software_signals():
     # Pinned to one CPU so the threads really compete and take turns.
     vmm = t.Vmm("signals", ["compute:3000", "iostorm:3000", "cpuidstorm:3000"], pin=0)
@@ -164,6 +195,7 @@ def main():
     test_events_knob()
     test_interval_knob()
     test_software_signals()
+    test_thresholds()
     test_tracepoint()
     p = t.unload_module()
     check("unload", p.returncode == 0, p.stderr.strip())

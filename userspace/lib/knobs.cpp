@@ -35,18 +35,20 @@ KnobValues PolicyKnobs(const Policy& p) {
 
 namespace {
 
-// The host parameters: name (policy/<name>), maximum (src/core/policy.h,
-// the module's own), and where the value lives in kq_policy_params.
+// The host parameters: name (policy/<name>), range (src/core/policy.h, the
+// module's own: from 0 but for the percentiles), and where the value lives
+// in kq_policy_params.
 struct ParamField {
   KnobSpec spec;
   size_t offset;
   size_t size;  // 4 or 8
 };
 
-#define KQ_PARAM_FIELD(field, max)                                                       \
-  ParamField {                                                                           \
-    {#field, 0, max}, offsetof(kq_policy_params, field), sizeof(kq_policy_params::field) \
+#define KQ_PARAM_RANGE(field, min, max)                                                    \
+  ParamField {                                                                             \
+    {#field, min, max}, offsetof(kq_policy_params, field), sizeof(kq_policy_params::field) \
   }
+#define KQ_PARAM_FIELD(field, max) KQ_PARAM_RANGE(field, 0, max)
 
 const std::vector<ParamField>& ParamFields() {
   static const std::vector<ParamField> f = {
@@ -65,11 +67,15 @@ const std::vector<ParamField>& ParamFields() {
       KQ_PARAM_FIELD(latency_boost, KQ_PARAM_BOOST_MAX),
       KQ_PARAM_FIELD(ratelimit_us, KQ_PARAM_RATELIMIT_US_MAX),
       KQ_PARAM_FIELD(flush_burst_pct, KQ_PARAM_BURST_PCT_MAX),
+      KQ_PARAM_FIELD(host_thresholds, KQ_PARAM_SWITCH_MAX),
+      KQ_PARAM_RANGE(warm_pct, KQ_PARAM_WARM_PCT_MIN, KQ_PARAM_WARM_PCT_MAX),
+      KQ_PARAM_RANGE(flush_pct, KQ_PARAM_FLUSH_PCT_MIN, KQ_PARAM_FLUSH_PCT_MAX),
   };
   return f;
 }
 
 #undef KQ_PARAM_FIELD
+#undef KQ_PARAM_RANGE
 
 }  // namespace
 

@@ -38,7 +38,8 @@ struct KnobSpec {
 // enabled, min_quantum_us, base_quantum_us, max_quantum_us, weight.
 const std::vector<KnobSpec>& VmKnobs();
 // The host-wide parameters (policy/ at the sysfs root): every field of
-// struct kq_policy_params, from 0 to its maximum in src/core/policy.h.
+// struct kq_policy_params, within its range in src/core/policy.h (from 0
+// to its maximum, but for warm_pct and flush_pct).
 const std::vector<KnobSpec>& HostParams();
 const KnobSpec* FindKnob(const std::vector<KnobSpec>& specs, const std::string& name);
 // "name lo..hi, ..." for help texts.

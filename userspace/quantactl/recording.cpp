@@ -7,6 +7,7 @@
 extern "C" {
 #include "policy.h"
 #include "state.h"
+#include "thresholds.h"
 }
 
 namespace kq::ctl {
@@ -197,13 +198,19 @@ std::optional<ReplayResult> Replay(const Recording& rec, const KnobValues& vm_ov
 
   std::map<uint64_t, kq_vm_policy> policies;
   std::map<std::pair<uint64_t, uint32_t>, VcpuState> state;
+  kq_host_dist dist;
+  kq_dist_init(&dist);
   for (const auto& w : rec.windows) {
     ++r.windows;
-    // As the module does every window (src/window.c): each vCPU's share of
-    // its VM's weight (kq_ledger_weight), the ledger over all vCPUs
+    // As the module does every window (src/window.c): the PMU thresholds
+    // from the host's windows before this one (kq_thresholds_apply; the
+    // recording's windows are the host's), each vCPU's share of its VM's
+    // weight (kq_ledger_weight), the ledger over all vCPUs
     // (kq_ledger_window; a vCPU joins from its second window), then each
     // vCPU's decision against its history so far; then the window joins
     // the history.
+    kq_policy_params used;
+    kq_thresholds_apply(&dist, &params, &used);
     std::vector<kq_window> wins;
     std::vector<VcpuState*> states;
     std::vector<kq_ledger_entry> ledger;
@@ -211,6 +218,7 @@ std::optional<ReplayResult> Replay(const Recording& rec, const KnobValues& vm_ov
     std::map<uint64_t, uint64_t> vm_runnable;
     for (const auto& v : w.vcpus) {
       wins.push_back(ToWindow(v));
+      if (kq_policy_uses_pmu(&params, &wins.back())) kq_dist_add(&dist, &wins.back());
       vm_runnable[v.vm_id] += wins.back().run_ns + wins.back().wait_ns;
     }
     for (size_t i = 0; i < w.vcpus.size(); ++i) {
@@ -270,7 +278,7 @@ std::optional<ReplayResult> Replay(const Recording& rec, const KnobValues& vm_ov
       VcpuState& s = *states[i];
       const kq_window& win = wins[i];
       s.st.debt_ns = kq_ledger_join(&ledger[first], entries[i]);
-      kq_policy_window(&params, &vp, &s.st, &win, &s.h);
+      kq_policy_window(&used, &vp, &s.st, &win, &s.h);
       kq_history_add(&s.h, &win);
 
       ReplayVm& vm = r.vms[v.vm_id];

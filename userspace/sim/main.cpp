@@ -4,7 +4,8 @@
 //   kq-sim [RANDOM_SCENARIOS]   default 40
 // Prints, per scenario, each VM's share without and with the policy, the
 // largest difference in points, the largest |debt| any vCPU reached, and
-// how often the warm vCPUs were extended; then the worst over all.
+// how often the warm vCPUs were extended; then the worst over all; then the
+// small-cache processor with fixed and with the host's own PMU thresholds.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -58,5 +59,21 @@ int main(int argc, char** argv) {
   }
   std::printf("worst: %.2f points of share, %.1f ms of debt over %zu scenarios\n", worst,
               worst_debt, all.size());
+  for (const Sched s : {Sched::kCfs, Sched::kEevdf}) {
+    for (const bool host : {false, true}) {
+      Config c = SmallCacheScenario(s);
+      c.host_thresholds = host;
+      Config pol = c;
+      pol.policy = true;
+      const Result r = Run(pol);
+      std::printf("small cache, %s, %s thresholds: warm windows (mean quantum)",
+                  s == Sched::kCfs ? "CFS" : "EEVDF", host ? "host" : "fixed");
+      for (size_t v = 0; v < r.vcpus.size(); v++)
+        std::printf(" vm%zu %llu (%.2f ms)", v,
+                    static_cast<unsigned long long>(r.vcpus[v].warm_windows),
+                    r.vcpus[v].mean_quantum_ns() / 1e6);
+      std::printf(", max share diff %.2f points\n", Compare(c).max_diff);
+    }
+  }
   return 0;
 }

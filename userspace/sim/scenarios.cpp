@@ -75,6 +75,17 @@ std::vector<Config> FixedScenarios() {
   return out;
 }
 
+Config SmallCacheScenario(Sched sched) {
+  Config c;
+  c.sched = sched;
+  c.vms = {{100}, {100}, {100}};
+  VcpuSpec friendly{.vm = 0, .ipc_lo = 750, .ipc_hi = 900, .llc_lo = 25000, .llc_hi = 32000};
+  VcpuSpec mixed{.vm = 1, .ipc_lo = 550, .ipc_hi = 800, .llc_lo = 30000, .llc_hi = 45000};
+  VcpuSpec streaming{.vm = 2, .ipc_lo = 400, .ipc_hi = 600, .llc_lo = 45000, .llc_hi = 60000};
+  c.vcpus = {friendly, mixed, streaming};
+  return c;
+}
+
 Config RandomScenario(uint64_t seed, Mix mix) {
   std::mt19937_64 rng(seed);
   auto pick = [&](uint64_t n) { return rng() % n; };

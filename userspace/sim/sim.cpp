@@ -9,8 +9,10 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <random>
 
 #include "policy.h"
+#include "thresholds.h"
 
 namespace kq::sim {
 namespace {
@@ -62,6 +64,8 @@ class Model {
     wakeup_gran_ = 1e6 * factor_;
     base_slice_ = static_cast<uint64_t>(0.75e6 * factor_);
     kq_policy_defaults(&params_);
+    params_.host_thresholds = c.host_thresholds;
+    kq_dist_init(&dist_);
     for (const auto& v : c.vcpus) {
       Thread t;
       t.spec = v;
@@ -352,6 +356,7 @@ class Model {
       w.wait_ns = t.w_wait;
       w.slices = t.w_slices;
       w.exits = t.w_exits;
+      Pmu(t.spec, &w);
       kq_window_derive(&w);
       vm_runnable[t.spec.vm] += t.w_run + t.w_wait;
       VcpuResult& r = res_.vcpus[i];
@@ -366,6 +371,18 @@ class Model {
       t.w_run_cpu.clear();
       t.w_wait_cpu.clear();
     }
+  }
+
+  // The window's guest-only counts at 3 GHz, for a vCPU with a PMU profile.
+  void Pmu(const VcpuSpec& s, kq_window* w) {
+    if (!s.llc_hi) return;
+    const uint64_t u = rng_() % 1001;  // 0: the cache-friendliest
+    const uint64_t ipc = s.ipc_hi - (s.ipc_hi - s.ipc_lo) * u / 1000;
+    const uint64_t llc = s.llc_lo + (s.llc_hi - s.llc_lo) * u / 1000;
+    const uint64_t cycles = w->guest_ns * 3, insns = cycles * ipc / 1000;
+    w->pmu[KVM_QUANTA_EV_CYCLES] = cycles;
+    w->pmu[KVM_QUANTA_EV_INSTRUCTIONS] = insns;
+    w->pmu[KVM_QUANTA_EV_LLC_MISSES] = insns * llc / 1000000;
   }
 
   // What the module does at the end of a window.
@@ -414,12 +431,17 @@ class Model {
       }
     }
     kq_ledger_window(e.data(), static_cast<unsigned>(e.size()));
+    // Thresholds from the windows before this one, then this one joins.
+    kq_policy_params used;
+    kq_thresholds_apply(&dist_, &params_, &used);
+    for (const kq_window& w : win)
+      if (kq_policy_uses_pmu(&params_, &w)) kq_dist_add(&dist_, &w);
     for (auto& t : th_) t.st.debt_ns = 0;
     for (size_t k = 0; k < e.size(); k++) th_[owner[k]].st.debt_ns += e[k].debt_ns;
     for (size_t i = 0; i < th_.size(); i++) {
       Thread& t = th_[i];
       const kq_vm_policy vp = VmPolicy(t.spec.vm);
-      kq_policy_window(&params_, &vp, &t.st, &win[i], &t.h);
+      kq_policy_window(&used, &vp, &t.st, &win[i], &t.h);
       kq_history_add(&t.h, &win[i]);
       if (c_.policy) {
         // The correction only where the enforcement moves shares: with a
@@ -446,6 +468,8 @@ class Model {
   std::vector<Thread> th_;
   Result res_;
   kq_policy_params params_{};
+  kq_host_dist dist_{};
+  std::mt19937_64 rng_{1};
   int factor_;
   double latency_, min_gran_, wakeup_gran_;
   uint64_t base_slice_;

@@ -12,7 +12,8 @@
 // vCPUs), and is pinned or not.  Without the policy the threads run with
 // the VM weights as the scheduler's group weights would give them.  With
 // it, each window goes through what the module does: window -> ledger
-// (kq_ledger_window) -> decision (kq_policy_window) -> enforcement (nice
+// (kq_ledger_window) -> thresholds (kq_thresholds_apply) -> decision
+// (kq_policy_window) -> enforcement (nice
 // from kq_policy_nice, EEVDF slice = target, a yield at an exit when
 // kq_policy_cut_now says so).
 #ifndef KQ_SIM_SIM_HPP
@@ -40,6 +41,9 @@ struct VcpuSpec {
   double phase_ms = 0;
   // Exit-heavy (20 exits per guest ms) rather than warm (0.5 per ms).
   bool heavy = false;
+  // With a PMU (llc_hi > 0): each window's IPC and LLC MPKI (x 1000), drawn
+  // between these, the fewer misses the higher the IPC.  Otherwise none.
+  uint32_t ipc_lo = 0, ipc_hi = 0, llc_lo = 0, llc_hi = 0;
 };
 
 struct Config {
@@ -54,6 +58,9 @@ struct Config {
   bool exact_cpu_wait = false;
   // Apply the ledger's correction on CFS too (it always is on EEVDF).
   bool cfs_correction = false;
+  // The policy knob host_thresholds: PMU thresholds from the host's own
+  // windows (kq_thresholds_apply) rather than the constants.
+  bool host_thresholds = true;
   int windows = 300;
   uint64_t window_ns = 100000000;
 };

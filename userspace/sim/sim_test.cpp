@@ -110,6 +110,30 @@ TEST(Sim, GamingGainsNoShare) {
   }
 }
 
+// Thresholds that fit the processor: on a small-cache processor the
+// constants call no window warm; the host's own thresholds extend the
+// cache-friendly VM most of the time, the streaming one never, and every
+// VM's share stays within a point of the stock scheduler's.
+TEST(Sim, HostThresholdsFitASmallCache) {
+  for (const Sched sched : {Sched::kEevdf, Sched::kCfs}) {
+    for (const bool host : {false, true}) {
+      Config c = kq::sim::SmallCacheScenario(sched);
+      c.host_thresholds = host;
+      Config pol = c;
+      pol.policy = true;
+      const kq::sim::Result r = kq::sim::Run(pol);
+      const auto warm = [&](size_t i) { return r.vcpus[i].warm_windows; };
+      if (host) {
+        EXPECT_GT(warm(0), uint64_t(c.windows) / 2) << Describe(c);
+        EXPECT_EQ(warm(2), 0u) << Describe(c);
+      } else {
+        for (size_t i = 0; i < c.vcpus.size(); i++) EXPECT_EQ(warm(i), 0u) << Describe(c);
+      }
+      ExpectClose(c, Compare(c), 1.0);
+    }
+  }
+}
+
 // Everything mixed (several duty-cycle vCPUs per CPU, multi-vCPU VMs,
 // unpinned, CFS's sleeper credit): the model is not exact there.  The
 // median stays within a point; the tail is documented (design.rst).

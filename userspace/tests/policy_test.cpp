@@ -64,6 +64,10 @@ kq_policy_params RandomParams(std::mt19937_64& rng) {
   p.latency_boost = Rand(rng, 4);
   p.ratelimit_us = Rand(rng, 100001);
   p.flush_burst_pct = Rand(rng, 1001);
+  p.host_thresholds = Rand(rng, 2);
+  p.warm_pct = KQ_PARAM_WARM_PCT_MIN + Rand(rng, KQ_PARAM_WARM_PCT_MAX - KQ_PARAM_WARM_PCT_MIN + 1);
+  p.flush_pct =
+      KQ_PARAM_FLUSH_PCT_MIN + Rand(rng, KQ_PARAM_FLUSH_PCT_MAX - KQ_PARAM_FLUSH_PCT_MIN + 1);
   return p;
 }
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-// The host-wide parameters: the same names and maxima as the module's
-// policy/ files (src/sysfs.c, whose maxima are src/core/policy.h's
-// KQ_PARAM_*_MAX, the constants userspace uses too), and each one the
-// field of kq_policy_params that the policy reads.
+// The host-wide parameters: the same names and ranges as the module's
+// policy/ files (src/sysfs.c, whose bounds are src/core/policy.h's
+// KQ_PARAM_*_MIN and _MAX, the constants userspace uses too), and each one
+// the field of kq_policy_params that the policy reads.
 #include "knobs.hpp"
 
 #include <gtest/gtest.h>
@@ -20,21 +20,23 @@ extern "C" {
 namespace kq {
 namespace {
 
-// Every "static struct kq_param_attr kq_pa_NAME = { ... .max = TOKEN, ... }"
-// of the module's sysfs code: NAME -> TOKEN.
-std::map<std::string, std::string> ModuleParamMaxima() {
+// Every "static struct kq_param_attr kq_pa_NAME = { ... .min = LO, .max = HI,
+// ... }" of the module's sysfs code: NAME -> {LO ("" when 0), HI}.
+std::map<std::string, std::pair<std::string, std::string>> ModuleParamRanges() {
   std::ifstream in(KQ_SOURCE_ROOT "/src/sysfs.c");
   std::stringstream ss;
   ss << in.rdbuf();
   const std::string text = ss.str();
   const std::regex attr(R"(static struct kq_param_attr kq_pa_(\w+) = \{([^}]*)\};)");
+  const std::regex min(R"(\.min = ([^,\n]+),)");
   const std::regex max(R"(\.max = ([^,\n]+),)");
-  std::map<std::string, std::string> out;
+  std::map<std::string, std::pair<std::string, std::string>> out;
   for (auto it = std::sregex_iterator(text.begin(), text.end(), attr); it != std::sregex_iterator();
        ++it) {
     const std::string body = (*it)[2];
-    std::smatch m;
-    out[(*it)[1]] = std::regex_search(body, m, max) ? m[1].str() : "";
+    std::smatch lo, hi;
+    out[(*it)[1]] = {std::regex_search(body, lo, min) ? lo[1].str() : "",
+                     std::regex_search(body, hi, max) ? hi[1].str() : ""};
   }
   return out;
 }
@@ -50,19 +52,56 @@ TEST(LibKnobs, HostParamsAreTheModules) {
       {"KQ_PARAM_BOOST_MAX", KQ_PARAM_BOOST_MAX},
       {"KQ_PARAM_RATELIMIT_US_MAX", KQ_PARAM_RATELIMIT_US_MAX},
       {"KQ_PARAM_BURST_PCT_MAX", KQ_PARAM_BURST_PCT_MAX},
+      {"KQ_PARAM_SWITCH_MAX", KQ_PARAM_SWITCH_MAX},
+      {"KQ_PARAM_WARM_PCT_MIN", KQ_PARAM_WARM_PCT_MIN},
+      {"KQ_PARAM_WARM_PCT_MAX", KQ_PARAM_WARM_PCT_MAX},
+      {"KQ_PARAM_FLUSH_PCT_MIN", KQ_PARAM_FLUSH_PCT_MIN},
+      {"KQ_PARAM_FLUSH_PCT_MAX", KQ_PARAM_FLUSH_PCT_MAX},
   };
-  const auto module = ModuleParamMaxima();
+  const auto module = ModuleParamRanges();
   ASSERT_FALSE(module.empty()) << "no kq_param_attr in " KQ_SOURCE_ROOT "/src/sysfs.c";
   EXPECT_EQ(module.size(), HostParams().size());
-  for (const auto& [name, token] : module) {
+  for (const auto& [name, range] : module) {
+    const auto& [lo, hi] = range;
     const KnobSpec* spec = FindKnob(HostParams(), name);
     ASSERT_NE(spec, nullptr) << "policy/" << name << " of the module is not in HostParams()";
-    // A named maximum from src/core/policy.h, not a literal of its own.
-    auto c = constants.find(token);
-    ASSERT_NE(c, constants.end()) << name << ": .max = " << token;
-    EXPECT_EQ(spec->lo, 0u) << name;
-    EXPECT_EQ(spec->hi, c->second) << name << ": the module's maximum is " << token;
+    // Named bounds from src/core/policy.h, not literals of its own.
+    auto c = constants.find(hi);
+    ASSERT_NE(c, constants.end()) << name << ": .max = " << hi;
+    EXPECT_EQ(spec->hi, c->second) << name << ": the module's maximum is " << hi;
+    if (lo.empty()) {
+      EXPECT_EQ(spec->lo, 0u) << name;
+      continue;
+    }
+    c = constants.find(lo);
+    ASSERT_NE(c, constants.end()) << name << ": .min = " << lo;
+    EXPECT_EQ(spec->lo, c->second) << name << ": the module's minimum is " << lo;
   }
+}
+
+// The thresholds' switch and percentiles: a value outside the module's range
+// is refused with the range named, and nothing is parsed.
+TEST(LibKnobs, HostThresholdKnobsRefused) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"host_thresholds=2", "host_thresholds=2: out of range 0..1"},
+      {"warm_pct=0", "warm_pct=0: out of range 1..50"},
+      {"warm_pct=51", "warm_pct=51: out of range 1..50"},
+      {"flush_pct=49", "flush_pct=49: out of range 50..99"},
+      {"flush_pct=100", "flush_pct=100: out of range 50..99"},
+      {"warm_pct=x", "warm_pct=x: not a decimal number (allowed 1..50)"},
+  };
+  for (const auto& [arg, want] : cases) {
+    std::string err;
+    EXPECT_FALSE(ParseAssignments({"debt_max_us=5", arg}, HostParams(), &err)) << arg;
+    EXPECT_EQ(err, want);
+  }
+  std::string err;
+  const auto ok =
+      ParseAssignments({"host_thresholds=0", "warm_pct=1", "flush_pct=99"}, HostParams(), &err);
+  ASSERT_TRUE(ok) << err;
+  EXPECT_EQ(ok->at("host_thresholds"), 0u);
+  EXPECT_EQ(ok->at("warm_pct"), 1u);
+  EXPECT_EQ(ok->at("flush_pct"), 99u);
 }
 
 TEST(LibKnobs, HostParamFields) {
@@ -90,6 +129,9 @@ TEST(LibKnobs, HostParamFields) {
   EXPECT_EQ(p.latency_boost, set.at("latency_boost"));
   EXPECT_EQ(p.ratelimit_us, set.at("ratelimit_us"));
   EXPECT_EQ(p.flush_burst_pct, set.at("flush_burst_pct"));
+  EXPECT_EQ(p.host_thresholds, set.at("host_thresholds"));
+  EXPECT_EQ(p.warm_pct, set.at("warm_pct"));
+  EXPECT_EQ(p.flush_pct, set.at("flush_pct"));
   EXPECT_EQ(HostParamValues(p), KnobValues(set.begin(), set.end()));
   // A 64-bit field takes its maximum whole.
   ASSERT_TRUE(SetHostParam(&p, "heavy_exit_rate_milli", KQ_PARAM_RATE_MILLI_MAX));

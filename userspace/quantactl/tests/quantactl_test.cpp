@@ -18,6 +18,7 @@
 #include "status.hpp"
 #include "store.hpp"
 #include "sysfs.hpp"
+#include "thresholds.h"
 
 namespace fs = std::filesystem;
 
@@ -571,6 +572,39 @@ TEST(Recording, ReplayWeighsPerVm) {
   EXPECT_LE(std::llabs(a0 + a1 + b), 9) << a0 << " " << a1 << " " << b;  // rounding only
 }
 
+// Replay derives the PMU thresholds from the recording's windows as the
+// module does from the host's (kq_thresholds_apply): on a processor with a
+// small LLC (25 to 60 MPKI every window) the constants never call a window
+// warm; after the cold start the host's own thresholds call the
+// cache-friendliest quarter warm.
+TEST(Recording, ReplayHostThresholds) {
+  int i = 0;
+  std::istringstream in(RecordingOf(600, [&i] {
+    nl::VcpuSample v = Sample(1, 0, false);
+    v.wait_ns = 0;
+    const uint64_t u = (i++ * 37) % 100, cycles = 90'000'000, insns = cycles * (900 - u * 5) / 1000;
+    std::array<std::optional<uint64_t>, nl::kPmuRoles> pmu{};
+    pmu[KVM_QUANTA_EV_CYCLES] = cycles;
+    pmu[KVM_QUANTA_EV_INSTRUCTIONS] = insns;
+    pmu[KVM_QUANTA_EV_LLC_MISSES] = insns * (25'000 + u * 350) / 1'000'000;
+    v.pmu = pmu;
+    return std::vector<nl::VcpuSample>{v};
+  }));
+  std::string err;
+  auto rec = ReadRecording(in, &err);
+  ASSERT_TRUE(rec) << err;
+  auto fixed = Replay(*rec, {}, {{"host_thresholds", 0}}, &err);
+  ASSERT_TRUE(fixed) << err;
+  EXPECT_FALSE(fixed->vms.at(1).vcpus.at(0).by_reason.count("warm"));
+  auto host = Replay(*rec, {}, {}, &err);
+  ASSERT_TRUE(host) << err;
+  EXPECT_EQ(host->params.at("host_thresholds"), 1u);
+  const auto& reasons = host->vms.at(1).vcpus.at(0).by_reason;
+  ASSERT_TRUE(reasons.count("warm"));
+  EXPECT_GT(reasons.at("warm").windows, (600u - KQ_DIST_MIN) * 20 / 100);
+  EXPECT_LT(reasons.at("warm").windows, (600u - KQ_DIST_MIN) * 35 / 100);
+}
+
 // A request server beside a hog: woken 40 times a window, 250 us on the CPU
 // each time, halted 80 of 100 ms.  Replay decides latency (its minimum as
 // its slice) with the default burst bound and idle with the class off or
@@ -805,7 +839,16 @@ TEST_F(FakeSysfs, HostPolicy) {
   // Refused as a whole, nothing written.
   EXPECT_EQ(Run("policy debt_max_us=5 phase_drop_pct=101"), 2);
   EXPECT_EQ(Run("policy nope=1"), 2);
+  EXPECT_EQ(Run("policy debt_max_us=5 warm_pct=51"), 2);
+  EXPECT_NE(Stderr().find("warm_pct=51: out of range 1..50"), std::string::npos) << Stderr();
+  EXPECT_EQ(Run("policy debt_max_us=5 flush_pct=49"), 2);
+  EXPECT_EQ(Run("policy debt_max_us=5 host_thresholds=2"), 2);
   EXPECT_EQ(Get("policy/debt_max_us"), "30000");
+  EXPECT_EQ(Get("policy/warm_pct"), "7");
+  EXPECT_EQ(Run("policy host_thresholds=0 warm_pct=10 flush_pct=95", &out), 0) << Stderr();
+  EXPECT_EQ(Get("policy/host_thresholds"), "0");
+  EXPECT_EQ(Get("policy/warm_pct"), "10");
+  EXPECT_EQ(Get("policy/flush_pct"), "95");
   // A write that fails rolls back the ones before it.
   fs::remove(root_ / "policy/warm_ipc_milli");
   fs::create_directories(root_ / "policy/warm_ipc_milli");

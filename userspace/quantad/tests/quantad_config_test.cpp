@@ -171,6 +171,15 @@ TEST(QuantadConfig, HostTableErrors) {
             "q.toml:2: ratelimit_us = 100001 is out of range 0..100000");
   EXPECT_EQ(ErrorOf("[host]\nflush_burst_pct = 1001\n"),
             "q.toml:2: flush_burst_pct = 1001 is out of range 0..1000");
+  EXPECT_EQ(ErrorOf("[host]\nhost_thresholds = 2\n"),
+            "q.toml:2: host_thresholds = 2 is out of range 0..1");
+  EXPECT_EQ(ErrorOf("[host]\nhost_thresholds = true\n"),
+            "q.toml:2: host_thresholds must be an integer 0..1, not a boolean");
+  EXPECT_EQ(ErrorOf("[host]\nwarm_pct = 0\n"), "q.toml:2: warm_pct = 0 is out of range 1..50");
+  EXPECT_EQ(ErrorOf("[host]\nwarm_pct = 51\n"), "q.toml:2: warm_pct = 51 is out of range 1..50");
+  EXPECT_EQ(ErrorOf("[host]\nflush_pct = 49\n"), "q.toml:2: flush_pct = 49 is out of range 50..99");
+  EXPECT_EQ(ErrorOf("[host]\nflush_pct = 100\n"),
+            "q.toml:2: flush_pct = 100 is out of range 50..99");
   EXPECT_EQ(ErrorOf("[host]\nlatency_boost = \"2\"\n"),
             "q.toml:2: latency_boost must be an integer 0..3, not a string");
   EXPECT_EQ(ErrorOf("[host]\ndebt_max_us = 1.5\n"),
