@@ -29,8 +29,7 @@ kq_window Pmu(u32 ipc_milli, u32 llc_mpki_milli, u32 br_mpki_milli) {
   w.pmu[KVM_QUANTA_EV_CYCLES] = cycles;
   w.pmu[KVM_QUANTA_EV_INSTRUCTIONS] = insns;
   w.pmu[KVM_QUANTA_EV_LLC_MISSES] = insns * llc_mpki_milli / 1000000;
-  w.pmu[KVM_QUANTA_EV_BRANCH_MISSES] =
-      br_mpki_milli ? insns * br_mpki_milli / 1000000 : KQ_NONE64;
+  w.pmu[KVM_QUANTA_EV_BRANCH_MISSES] = br_mpki_milli ? insns * br_mpki_milli / 1000000 : KQ_NONE64;
   kq_window_derive(&w);
   return w;
 }
@@ -219,8 +218,7 @@ TEST(Thresholds, DecayBoundsAndForgets) {
   for (int i = 0; i < 20000; i++) {
     d.Add(Values(800, 2000, 4000));
     ASSERT_LT(d.d.total[KQ_DIST_LLC_MPKI], u32{KQ_DIST_CAP});
-    ASSERT_GE(d.d.total[KQ_DIST_LLC_MPKI],
-              i + 1 < KQ_DIST_CAP ? u32(i + 1) : u32{KQ_DIST_CAP / 2});
+    ASSERT_GE(d.d.total[KQ_DIST_LLC_MPKI], i + 1 < KQ_DIST_CAP ? u32(i + 1) : u32{KQ_DIST_CAP / 2});
   }
   // The halving is of the counts, rounded down: the total is their sum;
   // every bucket and every metric halves.
@@ -468,7 +466,8 @@ TEST(Thresholds, FlushNeverBelowTheKnob) {
   zero.flush_llc_mpki_milli = 0;
   Vcpu v;
   Dist none;
-  for (int i = 0; i < 10; i++) EXPECT_NE(v.Decide(zero, none, Pmu(1500, 0, 0)), u32{KVM_QUANTA_R_FLUSH});
+  for (int i = 0; i < 10; i++)
+    EXPECT_NE(v.Decide(zero, none, Pmu(1500, 0, 0)), u32{KVM_QUANTA_R_FLUSH});
 }
 
 // A percentile exactly at the knob is the knob's, not the host's.
