@@ -53,7 +53,8 @@ const char *kq_reason_name(unsigned int reason)
  * halts, boosted 3 nice levels.  No early switch before 200 us of run.
  * The PMU thresholds are the host's own once it has the windows
  * (kq_thresholds_apply()): the best quarter of its windows warm on each
- * metric, its worst tenth of LLC MPKI a flush.
+ * metric, its worst tenth of LLC MPKI a flush.  A grouped VM's weight
+ * moves by 20% at most toward its doing the phase better.
  */
 void kq_policy_defaults(struct kq_policy_params *p)
 {
@@ -75,10 +76,12 @@ void kq_policy_defaults(struct kq_policy_params *p)
 	p->host_thresholds = 1;
 	p->warm_pct = 25;
 	p->flush_pct = 90;
+	p->group_shift_pct = 20;
 }
 
 /**
- * kq_vm_policy_defaults() - per-VM defaults: 1 ms, 4 ms, 8 ms, weight 100
+ * kq_vm_policy_defaults() - per-VM defaults: 1 ms, 4 ms, 8 ms, weight 100,
+ *	in no group
  * @vp: output
  */
 void kq_vm_policy_defaults(struct kq_vm_policy *vp)
@@ -88,6 +91,7 @@ void kq_vm_policy_defaults(struct kq_vm_policy *vp)
 	vp->base_us = 4000;
 	vp->max_us = 8000;
 	vp->weight = 100;
+	vp->group = 0;
 }
 
 /**
@@ -102,7 +106,8 @@ int kq_vm_policy_validate(const struct kq_vm_policy *vp)
 	if (vp->min_us < KQ_QUANTUM_MIN_US || vp->max_us > KQ_QUANTUM_MAX_US ||
 	    vp->base_us < KQ_QUANTUM_MIN_US || vp->base_us > KQ_QUANTUM_MAX_US ||
 	    vp->min_us > KQ_QUANTUM_MAX_US || vp->max_us < KQ_QUANTUM_MIN_US ||
-	    vp->weight < KQ_WEIGHT_MIN || vp->weight > KQ_WEIGHT_MAX)
+	    vp->weight < KQ_WEIGHT_MIN || vp->weight > KQ_WEIGHT_MAX ||
+	    vp->group > KQ_GROUP_MAX)
 		return -ERANGE;
 	if (vp->min_us > vp->base_us || vp->base_us > vp->max_us)
 		return -EINVAL;
@@ -125,6 +130,8 @@ void kq_vcpu_policy_init(struct kq_vcpu_policy *st,
 	st->history_pct = 0;
 	st->target_ns = (u64)vp->base_us * 1000;
 	st->min_run_ns = 0;
+	st->group_pct = 0;
+	st->group_shift_pct = 0;
 	st->reason = KVM_QUANTA_R_BASE;
 	for (i = 0; i < KVM_QUANTA_R_NR; i++)
 		st->decisions[i] = 0;

@@ -55,6 +55,10 @@ extern "C" {
  * @flush_pct: with @host_thresholds, LLC MPKI at this percentile of the
  *	host's windows or more is a flush (with @flush_burst_pct), never
  *	less than @flush_llc_mpki_milli
+ * @group_shift_pct: how far a grouped VM's weight may move toward (or
+ *	away from) it doing the current phase better than the rest of its
+ *	group on the CPU, percent either way; half of it for the window at
+ *	hand, half lasting (kq_group_window()); 0 turns phase placement off
  */
 struct kq_policy_params {
 	u32 warm_ipc_milli;
@@ -75,6 +79,7 @@ struct kq_policy_params {
 	u32 host_thresholds;
 	u32 warm_pct;
 	u32 flush_pct;
+	u32 group_shift_pct;
 };
 
 /**
@@ -86,6 +91,10 @@ struct kq_policy_params {
  * @weight: the VM's CPU weight, 1 to 10000, 100 normal: split among its
  *	runnable vCPUs as libvirt's cpu shares are (kq_ledger_weight()), so
  *	a VM with more vCPUs does not get more of a contended CPU
+ * @group: 0, or the group of interchangeable VMs (replicas of one
+ *	service) the operator put it in, 1 to KQ_GROUP_MAX: within a group,
+ *	CPU time moves toward the VM that does the current phase better
+ *	(kq_group_window()); never across groups nor to ungrouped VMs
  */
 struct kq_vm_policy {
 	bool enabled;
@@ -93,12 +102,14 @@ struct kq_vm_policy {
 	u32 base_us;
 	u32 max_us;
 	u32 weight;
+	u32 group;
 };
 
 #define KQ_QUANTUM_MIN_US 100
 #define KQ_QUANTUM_MAX_US 100000
 #define KQ_WEIGHT_MIN 1
 #define KQ_WEIGHT_MAX 10000
+#define KQ_GROUP_MAX 65535
 
 /*
  * Largest values of the host-wide knobs (struct kq_policy_params), by unit;
@@ -110,7 +121,7 @@ struct kq_vm_policy {
  * kq_policy_window()), a flush ten times its recent level; a switch is 0 or
  * 1.  Warm is at most the better half of the host's windows and at least
  * one percent of them, a flush at least at the median and short of the
- * largest.
+ * largest.  A grouped VM's weight moves at most by half.
  */
 #define KQ_PARAM_IPC_MILLI_MAX 100000
 #define KQ_PARAM_MPKI_MILLI_MAX 1000000
@@ -126,6 +137,7 @@ struct kq_vm_policy {
 #define KQ_PARAM_WARM_PCT_MAX 50
 #define KQ_PARAM_FLUSH_PCT_MIN 50
 #define KQ_PARAM_FLUSH_PCT_MAX 99
+#define KQ_PARAM_GROUP_SHIFT_PCT_MAX 50
 /* Largest payback correction, nice levels (1.25^3: about 0.5x or 2x). */
 #define KQ_PAYBACK_MAX 3
 
@@ -144,6 +156,9 @@ struct kq_vm_policy {
  * @target_ns: the current target quantum
  * @min_run_ns: the host's ratelimit_us when the target was set: no early
  *	switch before the vCPU has run this long
+ * @group_pct: lasting part of its group shift, percent (kq_group_window());
+ *	0 while its VM is in no group
+ * @group_shift_pct: the shift of its weight in the last window, percent
  * @reason: why
  * @decisions: decisions taken, by reason
  */
@@ -154,6 +169,8 @@ struct kq_vcpu_policy {
 	s32 history_pct;
 	u64 target_ns;
 	u64 min_run_ns;
+	s32 group_pct;
+	s32 group_shift_pct;
 	u32 reason;
 	u64 decisions[KVM_QUANTA_R_NR];
 };

@@ -705,6 +705,7 @@ TEST(Policy, Validate) {
   struct {
     u32 min, base, max, weight;
     int ret;
+    u32 group = 0;
   } cases[] = {
       {1000, 4000, 8000, 100, 0},
       {100, 100, 100, 1, 0},
@@ -724,12 +725,15 @@ TEST(Policy, Validate) {
       {1000, 8001, 8000, 100, -EINVAL},
       {8000, 4000, 1000, 100, -EINVAL},
       {5000, 5000, 4999, 100, -EINVAL},
+      {1000, 4000, 8000, 100, 0, KQ_GROUP_MAX},
+      {1000, 4000, 8000, 100, -ERANGE, KQ_GROUP_MAX + 1},
+      {1000, 4000, 8000, 100, -ERANGE, 0xffffffffU},
   };
   for (const auto& c : cases) {
     for (bool enabled : {false, true}) {
-      const kq_vm_policy vp{enabled, c.min, c.base, c.max, c.weight};
+      const kq_vm_policy vp{enabled, c.min, c.base, c.max, c.weight, c.group};
       EXPECT_EQ(kq_vm_policy_validate(&vp), c.ret)
-          << c.min << " " << c.base << " " << c.max << " " << c.weight;
+          << c.min << " " << c.base << " " << c.max << " " << c.weight << " " << c.group;
     }
   }
 }
