@@ -30,6 +30,7 @@
 
 #include "core/events.h"
 #include "core/exit_kind.h"
+#include "core/group.h"
 #include "core/pcpu.h"
 #include "core/state.h"
 #include "core/thresholds.h"

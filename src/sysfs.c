@@ -354,6 +354,13 @@ static struct kq_param_attr kq_pa_flush_pct = {
 	.max = KQ_PARAM_FLUSH_PCT_MAX,
 };
 
+static struct kq_param_attr kq_pa_group_shift_pct = {
+	.attr = __ATTR(group_shift_pct, 0644, kq_param_show, kq_param_store),
+	.off = offsetof(struct kq_policy_params, group_shift_pct),
+	.is64 = false,
+	.max = KQ_PARAM_GROUP_SHIFT_PCT_MAX,
+};
+
 /*
  * The PMU thresholds the last window used, one "name value source" line
  * each: source "host" for one read from the host's distribution, else
@@ -406,6 +413,7 @@ static struct attribute *kq_param_attrs[] = {
 	&kq_pa_host_thresholds.attr.attr,
 	&kq_pa_warm_pct.attr.attr,
 	&kq_pa_flush_pct.attr.attr,
+	&kq_pa_group_shift_pct.attr.attr,
 	&kq_attr_thresholds_in_use.attr,
 	NULL,
 };
@@ -673,7 +681,9 @@ static const struct attribute_group kq_vm_group = {
  * vms/<vm>/policy/: the VM's knobs.  A write is checked against the other
  * knobs (min <= base <= max) and applied whole or not at all.
  */
-enum kq_vm_knob { KQ_K_ENABLED, KQ_K_MIN, KQ_K_BASE, KQ_K_MAX, KQ_K_WEIGHT };
+enum kq_vm_knob {
+	KQ_K_ENABLED, KQ_K_MIN, KQ_K_BASE, KQ_K_MAX, KQ_K_WEIGHT, KQ_K_GROUP,
+};
 
 struct kq_knob_attr {
 	struct kobj_attribute attr;
@@ -691,6 +701,8 @@ static u32 *kq_knob_field(struct kq_vm_policy *vp, enum kq_vm_knob k)
 		return &vp->max_us;
 	case KQ_K_WEIGHT:
 		return &vp->weight;
+	case KQ_K_GROUP:
+		return &vp->group;
 	default:
 		return NULL;
 	}
@@ -755,6 +767,7 @@ KQ_KNOB_ATTR(MIN, min_quantum_us);
 KQ_KNOB_ATTR(BASE, base_quantum_us);
 KQ_KNOB_ATTR(MAX, max_quantum_us);
 KQ_KNOB_ATTR(WEIGHT, weight);
+KQ_KNOB_ATTR(GROUP, group);
 
 static struct attribute *kq_knob_attrs[] = {
 	&kq_ka_enabled.attr.attr,
@@ -762,6 +775,7 @@ static struct attribute *kq_knob_attrs[] = {
 	&kq_ka_base_quantum_us.attr.attr,
 	&kq_ka_max_quantum_us.attr.attr,
 	&kq_ka_weight.attr.attr,
+	&kq_ka_group.attr.attr,
 	NULL,
 };
 
@@ -858,6 +872,20 @@ static ssize_t debt_us_show(struct kobject *kobj, struct kobj_attribute *attr,
 	return sysfs_emit(buf, "%lld\n", div_s64(d, 1000));
 }
 
+/* "<applied> <lasting>": the last window's group shift and its lasting part. */
+static ssize_t group_shift_pct_show(struct kobject *kobj,
+				    struct kobj_attribute *attr, char *buf)
+{
+	struct kq_vcpu *v = to_kq_vcpu(kobj);
+	s32 applied, lasting;
+
+	spin_lock(&v->state_lock);
+	applied = v->pol.group_shift_pct;
+	lasting = v->pol.group_pct;
+	spin_unlock(&v->state_lock);
+	return sysfs_emit(buf, "%d %d\n", applied, lasting);
+}
+
 static ssize_t decisions_show(struct kobject *kobj,
 			      struct kobj_attribute *attr, char *buf)
 {
@@ -882,6 +910,7 @@ static ssize_t decisions_show(struct kobject *kobj,
 static KQ_TENANT_ATTR(target_quantum_us);
 static KQ_TENANT_ATTR(reason);
 static KQ_TENANT_ATTR(debt_us);
+static KQ_TENANT_ATTR(group_shift_pct);
 static KQ_TENANT_ATTR(decisions);
 static KQ_TENANT_ATTR(tid);
 static KQ_TENANT_ATTR(exits);
@@ -894,6 +923,7 @@ static struct attribute *kq_vcpu_attrs[] = {
 	&kq_attr_target_quantum_us.attr,
 	&kq_attr_reason.attr,
 	&kq_attr_debt_us.attr,
+	&kq_attr_group_shift_pct.attr,
 	&kq_attr_decisions.attr,
 	NULL,
 };

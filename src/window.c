@@ -7,7 +7,9 @@
  *              following the thread that runs it;
  *   2. derive  the window: deltas and derived values, per vCPU and VM,
  *              and the host's distribution of the PMU values;
- *   3. ledger  what each vCPU ran against its fair share;
+ *   3. ledger  each vCPU's weight, shifted within a declared group toward
+ *              the one that does the phase better, and what each ran
+ *              against its fair share by that weight;
  *   4. decide  its target quantum and reason for the next window, with
  *              the PMU thresholds read from the host's windows before
  *              this one (or the knobs' until there are enough);
@@ -106,15 +108,13 @@ static void kq_window_vm(struct kq_vm *vm, const struct kq_sample *s,
 
 /*
  * 3.: each vCPU's share of its VM's weight (libvirt's cpu shares are per
- * VM), then the fairness ledger over every vCPU of the window, with an
- * entry for each CPU a vCPU ran on.
+ * VM).
  */
-static void kq_window_ledger(struct kq_vcpu **vs, const struct kq_sample *s,
-			     const struct kq_vm_policy *vps, u32 *weights,
-			     unsigned int n)
+static void kq_window_weights(struct kq_vcpu **vs, const struct kq_sample *s,
+			      const struct kq_vm_policy *vps, u32 *weights,
+			      unsigned int n)
 {
-	struct kq_ledger_entry *e;
-	unsigned int i, j, first, m = 0, *cnt;
+	unsigned int i, j, first;
 	u64 vm_runnable;
 
 	for (first = 0; first < n; first = i) {
@@ -126,6 +126,82 @@ static void kq_window_ledger(struct kq_vcpu **vs, const struct kq_sample *s,
 						      s[j].w.run_ns + s[j].w.wait_ns,
 						      vm_runnable, s[j].w.window_ns);
 	}
+}
+
+/* The CPU a vCPU ran on most in the window, else the one it is on. */
+static s32 kq_window_main_cpu(const struct kq_sample *s)
+{
+	unsigned int j, best = 0;
+
+	if (!s->split.n)
+		return s->cpu;
+	for (j = 1; j < s->split.n; j++)
+		if (s->split.ns[j] > s->split.ns[best])
+			best = j;
+	return s->split.cpus[best];
+}
+
+/*
+ * 3.: grouped vCPUs that share a CPU split their weight toward the one
+ * that does the phase better (kq_group_window()).  Without the memory the
+ * weights stay as they are for a window; the lasting shifts hold.
+ */
+static void kq_window_groups(struct kq_vcpu **vs, const struct kq_sample *s,
+			     const struct kq_vm_policy *vps, u32 *weights,
+			     unsigned int n,
+			     const struct kq_policy_params *params)
+{
+	struct kq_group_member *m = NULL;
+	unsigned int i, k, ng = 0;
+
+	for (i = 0; i < n; i++)
+		ng += vps[i].enabled && vps[i].group;
+	if (ng)
+		m = kvmalloc_array(ng, sizeof(*m), GFP_KERNEL);
+	for (i = 0, k = 0; i < n; i++) {
+		struct kq_vcpu *v = vs[i];
+		bool grouped = vps[i].enabled && vps[i].group;
+
+		if (grouped && m) {
+			kq_group_member_init(&m[k], vps[i].group,
+					     kq_window_main_cpu(&s[i]), &s[i].w,
+					     weights[i], v->pol.group_pct);
+			k++;
+		} else if (!grouped) {
+			spin_lock(&v->state_lock);
+			v->pol.group_pct = 0;
+			v->pol.group_shift_pct = 0;
+			spin_unlock(&v->state_lock);
+		}
+	}
+	if (!m)
+		return;
+	kq_group_window(params, m, ng);
+	for (i = 0, k = 0; i < n; i++) {
+		struct kq_vcpu *v = vs[i];
+
+		if (!vps[i].enabled || !vps[i].group)
+			continue;
+		weights[i] = m[k].weight;
+		spin_lock(&v->state_lock);
+		v->pol.group_pct = m[k].lasting_pct;
+		v->pol.group_shift_pct = m[k].shift_pct;
+		spin_unlock(&v->state_lock);
+		k++;
+	}
+	kvfree(m);
+}
+
+/*
+ * 3.: the fairness ledger over every vCPU of the window, with an entry for
+ * each CPU a vCPU ran on, charged against its weight.
+ */
+static void kq_window_ledger(struct kq_vcpu **vs, const struct kq_sample *s,
+			     const u32 *weights, unsigned int n)
+{
+	struct kq_ledger_entry *e;
+	unsigned int i, m = 0, *cnt;
+
 	e = kvmalloc_array(n, KQ_RAN_SLOTS * sizeof(*e), GFP_KERNEL);
 	cnt = kvmalloc_array(n, sizeof(*cnt), GFP_KERNEL);
 	if (!e || !cnt)
@@ -348,7 +424,9 @@ int kq_window_pipeline(u64 now)
 		}
 		kq_window_vm(vm, &s[first], n - first);
 	}
-	kq_window_ledger(vs, s, vps, weights, n);
+	kq_window_weights(vs, s, vps, weights, n);
+	kq_window_groups(vs, s, vps, weights, n, &params);
+	kq_window_ledger(vs, s, weights, n);
 	kq_window_decide(vs, s, vps, weights, n, &used);
 unlock:
 	kq_registry_unlock();
