@@ -12,7 +12,7 @@ extern "C" {
 namespace kq {
 
 const int64_t kQuantumMinUs = KQ_QUANTUM_MIN_US, kQuantumMaxUs = KQ_QUANTUM_MAX_US,
-              kWeightMin = KQ_WEIGHT_MIN, kWeightMax = KQ_WEIGHT_MAX;
+              kWeightMin = KQ_WEIGHT_MIN, kWeightMax = KQ_WEIGHT_MAX, kGroupMax = KQ_GROUP_MAX;
 
 const std::vector<KnobSpec>& VmKnobs() {
   static const std::vector<KnobSpec> k = {
@@ -21,6 +21,7 @@ const std::vector<KnobSpec>& VmKnobs() {
       {"base_quantum_us", KQ_QUANTUM_MIN_US, KQ_QUANTUM_MAX_US},
       {"max_quantum_us", KQ_QUANTUM_MIN_US, KQ_QUANTUM_MAX_US},
       {"weight", KQ_WEIGHT_MIN, KQ_WEIGHT_MAX},
+      {"group", 0, KQ_GROUP_MAX},
   };
   return k;
 }
@@ -30,7 +31,8 @@ KnobValues PolicyKnobs(const Policy& p) {
           {"min_quantum_us", p.min_quantum_us},
           {"base_quantum_us", p.base_quantum_us},
           {"max_quantum_us", p.max_quantum_us},
-          {"weight", p.weight}};
+          {"weight", p.weight},
+          {"group", p.group}};
 }
 
 namespace {
@@ -70,6 +72,7 @@ const std::vector<ParamField>& ParamFields() {
       KQ_PARAM_FIELD(host_thresholds, KQ_PARAM_SWITCH_MAX),
       KQ_PARAM_RANGE(warm_pct, KQ_PARAM_WARM_PCT_MIN, KQ_PARAM_WARM_PCT_MAX),
       KQ_PARAM_RANGE(flush_pct, KQ_PARAM_FLUSH_PCT_MIN, KQ_PARAM_FLUSH_PCT_MAX),
+      KQ_PARAM_FIELD(group_shift_pct, KQ_PARAM_GROUP_SHIFT_PCT_MAX),
   };
   return f;
 }

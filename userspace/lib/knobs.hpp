@@ -17,7 +17,7 @@ struct kq_policy_params;  // src/core/policy.h
 namespace kq {
 
 // Ranges of the per-VM knobs, from src/core/policy.h (the module's own).
-extern const int64_t kQuantumMinUs, kQuantumMaxUs, kWeightMin, kWeightMax;
+extern const int64_t kQuantumMinUs, kQuantumMaxUs, kWeightMin, kWeightMax, kGroupMax;
 
 // One VM's complete policy, as written to sysfs.
 struct Policy {
@@ -26,6 +26,9 @@ struct Policy {
   uint32_t base_quantum_us = 4000;
   uint32_t max_quantum_us = 8000;
   uint32_t weight = 100;
+  // 0: in no group; else the group of interchangeable VMs it is in,
+  // 1..kGroupMax (struct kq_vm_policy.group).
+  uint32_t group = 0;
   bool operator==(const Policy&) const = default;
 };
 
@@ -35,7 +38,7 @@ struct KnobSpec {
   uint64_t hi;
 };
 
-// enabled, min_quantum_us, base_quantum_us, max_quantum_us, weight.
+// enabled, min_quantum_us, base_quantum_us, max_quantum_us, weight, group.
 const std::vector<KnobSpec>& VmKnobs();
 // The host-wide parameters (policy/ at the sysfs root): every field of
 // struct kq_policy_params, within its range in src/core/policy.h (from 0

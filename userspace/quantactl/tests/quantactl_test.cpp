@@ -27,11 +27,10 @@ using kq::VmDir;
 namespace {
 
 KnobValues Defaults() {
-  return {{"enabled", 1},
-          {"min_quantum_us", 1000},
-          {"base_quantum_us", 4000},
-          {"max_quantum_us", 8000},
-          {"weight", 100}};
+  return {
+      {"enabled", 1},           {"min_quantum_us", 1000}, {"base_quantum_us", 4000},
+      {"max_quantum_us", 8000}, {"weight", 100},          {"group", 0},
+  };
 }
 
 // The kernel's rules for vms/<vm>/policy/: ranges, and min <= base <= max
@@ -273,8 +272,8 @@ TEST_F(FakeSysfs, SetWritesAll) {
             0)
       << Stderr();
   EXPECT_EQ(Policy("123-4"),
-            "base_quantum_us=20000 enabled=1 max_quantum_us=30000 min_quantum_us=10000 "
-            "weight=50 ");
+            "base_quantum_us=20000 enabled=1 group=0 max_quantum_us=30000 "
+            "min_quantum_us=10000 weight=50 ");
   // Order: widen max, base, then raise min; weight last.
   EXPECT_LT(out.find("max_quantum_us"), out.find("base_quantum_us"));
   EXPECT_LT(out.find("base_quantum_us"), out.find("min_quantum_us"));
@@ -296,6 +295,39 @@ TEST_F(FakeSysfs, SetRefusesBadValuesAndChangesNothing) {
   EXPECT_EQ(Run("set 200 weight=5"), 1);  // two VMs
   EXPECT_EQ(Run("set 999 weight=5"), 1);
   EXPECT_EQ(Policy("123-4"), before);
+}
+
+// A VM's group (0 none, 1..65535) through the same writer as every knob:
+// out-of-range or malformed values are refused and nothing is written.
+TEST_F(FakeSysfs, SetGroup) {
+  std::string out;
+  EXPECT_EQ(Run("set 123-4 group=7", &out), 0) << Stderr();
+  EXPECT_EQ(out, "123-4: group 0 -> 7\n");
+  EXPECT_EQ(Get("vms/123-4/policy/group"), "7");
+  EXPECT_EQ(Run("--json set 123-4 group=65535 weight=300", &out), 0) << Stderr();
+  auto j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["policy"]["group"], 65535);
+  EXPECT_EQ(j["writes"][0]["key"], "group");
+  EXPECT_EQ(j["writes"][0]["old"], 7);
+  EXPECT_EQ(Get("vms/123-4/policy/group"), "65535");
+  EXPECT_EQ(Run("set 123-4 group=0", &out), 0) << Stderr();
+  EXPECT_EQ(Get("vms/123-4/policy/group"), "0");
+  const std::string before = Policy("123-4");
+  for (const auto& [arg, want] : std::vector<std::pair<std::string, std::string>>{
+           {"group=65536", "group=65536: out of range 0..65535"},
+           {"group=-1", "group=-1: not a decimal number (allowed 0..65535)"},
+           {"group=web", "group=web: not a decimal number (allowed 0..65535)"},
+           {"group=", "group=: not a decimal number (allowed 0..65535)"},
+           {"group=99999999999999999999", "not a decimal number"},
+           {"weight=200 group=70000", "group=70000: out of range 0..65535"},
+           {"group=1 group=2", "group given twice"}}) {
+    EXPECT_EQ(Run("set 123-4 " + arg), 2) << arg;
+    EXPECT_NE(Stderr().find(want), std::string::npos) << arg << ": " << Stderr();
+  }
+  EXPECT_EQ(Policy("123-4"), before);
+  // The help names the knob and its range.
+  EXPECT_EQ(Run("set --help", &out), 0);
+  EXPECT_NE(out.find("group 0..65535"), std::string::npos) << out;
 }
 
 TEST_F(FakeSysfs, SetRollsBackWhenAWriteFails) {
@@ -849,6 +881,16 @@ TEST_F(FakeSysfs, HostPolicy) {
   EXPECT_EQ(Get("policy/host_thresholds"), "0");
   EXPECT_EQ(Get("policy/warm_pct"), "10");
   EXPECT_EQ(Get("policy/flush_pct"), "95");
+  EXPECT_EQ(Run("policy group_shift_pct=0", &out), 0) << Stderr();
+  EXPECT_EQ(Get("policy/group_shift_pct"), "0");
+  EXPECT_EQ(Run("policy group_shift_pct=50", &out), 0) << Stderr();
+  EXPECT_EQ(Get("policy/group_shift_pct"), "50");
+  EXPECT_EQ(Run("policy debt_max_us=5 group_shift_pct=51"), 2);
+  EXPECT_NE(Stderr().find("group_shift_pct=51: out of range 0..50"), std::string::npos) << Stderr();
+  EXPECT_EQ(Get("policy/group_shift_pct"), "50");
+  // A group is a VM's, not the host's.
+  EXPECT_EQ(Run("policy group=1"), 2);
+  EXPECT_NE(Stderr().find("unknown key 'group'"), std::string::npos) << Stderr();
   // A write that fails rolls back the ones before it.
   fs::remove(root_ / "policy/warm_ipc_milli");
   fs::create_directories(root_ / "policy/warm_ipc_milli");
