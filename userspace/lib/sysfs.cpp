@@ -77,7 +77,8 @@ std::optional<std::map<std::string, uint64_t>> ParseNameCounts(const std::string
     std::string name, count, extra;
     if (!(ls >> name >> count) || (ls >> extra)) return std::nullopt;
     auto v = ParseU64(count);
-    if (!v || ParseU64(name)) return std::nullopt;
+    // "12 10" and "-12 10" are two numbers, not a count named "-12".
+    if (!v || ParseU64(name) || ParseS64(name)) return std::nullopt;
     out[name] = *v;
   }
   if (out.empty()) return std::nullopt;
@@ -247,6 +248,17 @@ Sysfs::VcpuPolicy Sysfs::ReadVcpuPolicy(const VmDir& vm, uint32_t idx) const {
   if (auto t = Read(d + "reason")) p.reason = ReasonFromName(*t);
   if (auto t = Read(d + "debt_us"))
     if (auto us = ParseS64(*t)) p.debt_ns = *us * 1000;
+  if (auto t = Read(d + "group_shift_pct")) {
+    std::istringstream in(*t);
+    std::string applied, lasting, extra;
+    if (in >> applied >> lasting && !(in >> extra)) {
+      auto a = ParseS64(applied), l = ParseS64(lasting);
+      if (a && l && *a >= INT32_MIN && *a <= INT32_MAX && *l >= INT32_MIN && *l <= INT32_MAX) {
+        p.group_shift_pct = static_cast<int32_t>(*a);
+        p.group_lasting_pct = static_cast<int32_t>(*l);
+      }
+    }
+  }
   // "<reason> <count>" lines; reasons this build does not know are skipped.
   if (auto t = Read(d + "decisions")) {
     std::array<uint64_t, kReasons> counts{};

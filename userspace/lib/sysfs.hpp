@@ -83,13 +83,18 @@ class Sysfs {
                                     bool* invalid = nullptr) const;
 
   // The policy's state of one vCPU (vms/<vm>/vcpus/<idx>/: target_quantum_us,
-  // reason, debt_us, decisions); each absent when the module has no such
-  // file.
+  // reason, debt_us, decisions, group_shift_pct); each absent when the
+  // module has no such file (or it does not read as one).
   struct VcpuPolicy {
     std::optional<uint64_t> target_ns;
     std::optional<uint32_t> reason;
     std::optional<int64_t> debt_ns;
     std::optional<std::array<uint64_t, kReasons>> decisions;
+    // group_shift_pct, "<applied> <lasting>": the shift of its weight
+    // within its VM's group in the last window, and the lasting part of
+    // it, percent (0 0 while its VM is in no group).
+    std::optional<int32_t> group_shift_pct;
+    std::optional<int32_t> group_lasting_pct;
   };
   VcpuPolicy ReadVcpuPolicy(const VmDir& vm, uint32_t idx) const;
 

@@ -38,6 +38,13 @@ std::string Milli(std::optional<uint64_t> v) {
   return b;
 }
 
+// "+12/+10": the group shift applied in the last window / its lasting part.
+std::string GroupShift(std::optional<int32_t> applied, std::optional<int32_t> lasting) {
+  if (!applied || !lasting) return "-";
+  auto pct = [](int32_t v) { return v ? (v > 0 ? "+" : "") + std::to_string(v) : "0"; };
+  return pct(*applied) + "/" + pct(*lasting);
+}
+
 template <typename T>
 nlohmann::ordered_json Opt(const std::optional<T>& v) {
   if (!v) return nullptr;
@@ -64,6 +71,8 @@ Status BuildStatus(const Sysfs& sys, const std::vector<nl::VcpuSample>& samples,
       r.target_ns = p.target_ns;
       if (p.reason) r.reason = ReasonNames()[*p.reason];
       r.debt_ns = p.debt_ns;
+      r.group_shift_pct = p.group_shift_pct;
+      r.group_lasting_pct = p.group_lasting_pct;
       rows[{vm.pid, vm.vm_id, idx}] = r;
     }
   }
@@ -98,14 +107,14 @@ Status BuildStatus(const Sysfs& sys, const std::vector<nl::VcpuSample>& samples,
 std::string FormatStatusTable(const Status& s) {
   std::vector<std::vector<std::string>> cells;
   cells.push_back({"VM", "NAME", "VCPU", "TID", "QUANTUM_MS", "TARGET_MS", "REASON", "EXITS/MS",
-                   "MEAN_RUN_US", "IPC", "DEBT_MS"});
+                   "MEAN_RUN_US", "IPC", "DEBT_MS", "GROUP_PCT"});
   for (const auto& r : s.rows) {
     cells.push_back({r.vm, r.name.empty() ? "-" : r.name, std::to_string(r.vcpu),
                      r.tid ? std::to_string(*r.tid) : "-", Ms(r.quantum_ns), Ms(r.target_ns),
                      r.reason.value_or("-"), Milli(r.exit_rate_milli),
                      r.mean_run_ns ? Milli(*r.mean_run_ns) : std::string("-"),
                      r.ipc_milli ? Milli(uint64_t{*r.ipc_milli}) : std::string("-"),
-                     SignedMs(r.debt_ns)});
+                     SignedMs(r.debt_ns), GroupShift(r.group_shift_pct, r.group_lasting_pct)});
   }
   std::vector<size_t> width(cells[0].size(), 0);
   for (const auto& row : cells) {
@@ -152,6 +161,8 @@ nlohmann::ordered_json StatusJson(const Status& s) {
     v["mean_run_ns"] = Opt(r.mean_run_ns);
     v["ipc_milli"] = Opt(r.ipc_milli);
     v["debt_ns"] = Opt(r.debt_ns);
+    v["group_shift_pct"] = Opt(r.group_shift_pct);
+    v["group_lasting_pct"] = Opt(r.group_lasting_pct);
     j["vms"].back()["vcpus"].push_back(v);
   }
   return j;

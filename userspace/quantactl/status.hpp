@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // quantactl status: one row per vCPU from the latest netlink samples
-// (GET_STATE) and the policy's view in sysfs (target, reason, debt).
+// (GET_STATE) and the policy's view in sysfs (target, reason, debt, group
+// shift).
 #pragma once
 
 #include <cstdint>
@@ -29,6 +30,10 @@ struct StatusRow {
   std::optional<uint64_t> mean_run_ns;
   std::optional<uint32_t> ipc_milli;
   std::optional<int64_t> debt_ns;
+  // Its weight's shift within its VM's group in the last window, and the
+  // lasting part of it, percent (vcpus/<idx>/group_shift_pct).
+  std::optional<int32_t> group_shift_pct;
+  std::optional<int32_t> group_lasting_pct;
 };
 
 struct Status {

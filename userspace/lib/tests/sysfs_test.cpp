@@ -10,6 +10,9 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <tuple>
+#include <vector>
 
 namespace kq {
 namespace {
@@ -168,6 +171,30 @@ TEST_F(LibFakeSysfs, VcpuPolicy) {
   EXPECT_EQ(s.debt_ns, -150000);
   ASSERT_TRUE(s.decisions);
   EXPECT_EQ(*s.decisions, (std::array<uint64_t, kReasons>{1, 2, 3, 0, 0, 0, 0, 9}));
+  EXPECT_FALSE(s.group_shift_pct || s.group_lasting_pct);
+}
+
+// vcpus/<idx>/group_shift_pct: "<applied> <lasting>", two signed percents;
+// anything else reads as absent.
+TEST_F(LibFakeSysfs, VcpuGroupShift) {
+  const std::string d = vm_ + "/vcpus/0/";
+  fs::create_directories(d);
+  Sysfs sys(root_);
+  const VmDir vm{"100-1", 100, 1};
+  for (const auto& [text, applied, lasting] : std::vector<std::tuple<std::string, int, int>>{
+           {"12 10", 12, 10}, {"-20 -10", -20, -10}, {"0 0", 0, 0}, {"-3 1", -3, 1}}) {
+    std::ofstream(d + "group_shift_pct") << text << "\n";
+    auto s = sys.ReadVcpuPolicy(vm, 0);
+    EXPECT_EQ(s.group_shift_pct, applied) << text;
+    EXPECT_EQ(s.group_lasting_pct, lasting) << text;
+    // In show's tree it is the text, not a count named "-20".
+    EXPECT_EQ(sys.VmTree(vm)["vcpus"]["0"]["group_shift_pct"], text) << text;
+  }
+  for (const char* bad : {"12", "12 10 3", "x 1", "1 y", "", "4294967296 0", "0 -2147483649"}) {
+    std::ofstream(d + "group_shift_pct") << bad << "\n";
+    auto s = sys.ReadVcpuPolicy(vm, 0);
+    EXPECT_FALSE(s.group_shift_pct || s.group_lasting_pct) << bad;
+  }
 }
 
 TEST(LibNames, ReasonsFromCore) {

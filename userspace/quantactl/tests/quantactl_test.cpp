@@ -411,24 +411,31 @@ TEST_F(FakeSysfs, StatusTableAndJson) {
   v.quantum_ns = 6'940'000;
   v.exit_rate_milli = 12'500;
   v.mean_run_ns = 80'000;
+  // The module's group shift of vCPU 1 ("<applied> <lasting>"); vCPU 0's
+  // file is missing (a module without groups).
+  Put("vms/123-4/vcpus/1/group_shift_pct", "-12 -10");
+  Put("vms/200-5/vcpus/0/group_shift_pct", "0 0");
+  Put("vms/200-6/vcpus/0/group_shift_pct", "20 10");
   Status s = BuildStatus(sys, {v}, [](uint32_t pid) { return pid == 123 ? "web1" : "pid-200"; });
   ASSERT_EQ(s.rows.size(), 4u);
   EXPECT_EQ(s.mode, "observe");
   const std::string t = FormatStatusTable(s);
   EXPECT_NE(t.find("mode observe, 4 vCPUs\n"), std::string::npos) << t;
   EXPECT_NE(t.find("VM     NAME     VCPU   TID  QUANTUM_MS  TARGET_MS  REASON      EXITS/MS  "
-                   "MEAN_RUN_US  IPC  DEBT_MS\n"),
+                   "MEAN_RUN_US  IPC  DEBT_MS  GROUP_PCT\n"),
             std::string::npos)
       << t;
   EXPECT_NE(t.find("123-4  web1        1  1001        6.94       1.00  exit_heavy     12.50        "
-                   "80.00    -    -0.25\n"),
+                   "80.00    -    -0.25    -12/-10\n"),
             std::string::npos)
       << t;
   EXPECT_NE(
       t.find("123-4  web1        0  1000           -       1.00  exit_heavy         -            "
-             "-    -    -0.25\n"),
+             "-    -    -0.25          -\n"),
       std::string::npos)
       << t;
+  EXPECT_NE(t.find("    -0.25        0/0\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("    -0.25    +20/+10\n"), std::string::npos) << t;
   auto j = StatusJson(s);
   ASSERT_EQ(j["vms"].size(), 3u);
   EXPECT_EQ(j["vms"][0]["vm"], "123-4");
@@ -439,6 +446,12 @@ TEST_F(FakeSysfs, StatusTableAndJson) {
   EXPECT_EQ(j["vms"][0]["vcpus"][1]["debt_ns"], -250'000);
   EXPECT_EQ(j["vms"][0]["vcpus"][1]["target_ns"], 1'000'000u);
   EXPECT_TRUE(j["vms"][0]["vcpus"][0]["ipc_milli"].is_null());
+  EXPECT_TRUE(j["vms"][0]["vcpus"][0]["group_shift_pct"].is_null());
+  EXPECT_TRUE(j["vms"][0]["vcpus"][0]["group_lasting_pct"].is_null());
+  EXPECT_EQ(j["vms"][0]["vcpus"][1]["group_shift_pct"], -12);
+  EXPECT_EQ(j["vms"][0]["vcpus"][1]["group_lasting_pct"], -10);
+  EXPECT_EQ(j["vms"][2]["vcpus"][0]["group_shift_pct"], 20);
+  EXPECT_EQ(j["vms"][2]["vcpus"][0]["group_lasting_pct"], 10);
   EXPECT_EQ(j["vms"][2]["vm"], "200-6");
 }
 
