@@ -21,7 +21,7 @@ mkdir -p "$logs"
 results=$logs/results.txt
 : >"$results"
 suites=${KQ_SUITES:-bookworm trixie sid}
-rig_tests=${KQ_RIG_TESTS:-vmm-selftest foundation security state telemetry policy exitcost quantad quantactl bpftrace bpfquanta realqemu stress bench-smoke}
+rig_tests=${KQ_RIG_TESTS:-vmm-selftest foundation security state telemetry policy group exitcost quantad quantactl bpftrace bpfquanta realqemu stress bench-smoke}
 rig_jobs=${KQ_RIG_JOBS:-$(nproc)}
 [ "$rig_jobs" -ge 1 ] 2>/dev/null || rig_jobs=1
 [ "$rig_jobs" -le 3 ] || rig_jobs=3
