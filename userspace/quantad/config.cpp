@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -85,6 +86,15 @@ bool PolicyKey(std::string_view key, const toml::node& n, PolicyOverride* p) {
     return false;
   }
   return true;
+}
+
+// [[vm]] group = "NAME": a valid name (GroupNameError); numbered later.
+std::string GetGroup(const toml::node& n) {
+  const auto* v = n.as_string();
+  if (!v) Fail(n, "group must be a string (the group's name), not " + TypeName(n));
+  const std::string name = v->get();
+  if (auto why = GroupNameError(name)) Fail(n, "group " + *why);
+  return name;
 }
 
 const toml::table& AsTable(const toml::node& n, std::string_view what) {
@@ -179,6 +189,32 @@ void ParseHost(const toml::table& t, KnobValues* out) {
   }
 }
 
+// Numbers the group names of the [[vm]] entries 1..N in sorted order, at
+// most kGroupMax of them.
+void NumberGroups(const toml::array& entries, Config* c) {
+  std::set<std::string> names;
+  for (const VmRule& r : c->vms)
+    if (!r.group.empty()) names.insert(r.group);
+  c->groups.assign(names.begin(), names.end());
+  if (c->groups.size() > static_cast<size_t>(kGroupMax)) {
+    // Blame the first entry of the first name beyond the limit.
+    const std::string& over = c->groups[static_cast<size_t>(kGroupMax)];
+    for (size_t i = 0; i < c->vms.size(); ++i) {
+      if (c->vms[i].group != over) continue;
+      const toml::node* n = entries[i].as_table()->get("group");
+      throw ConfigError{n ? LineOf(*n) : c->vms[i].line,
+                        "too many groups: " + std::to_string(c->groups.size()) +
+                            " group names, the module numbers at most " +
+                            std::to_string(kGroupMax) + " (group \"" + over + "\")"};
+    }
+  }
+  for (VmRule& r : c->vms) {
+    if (r.group.empty()) continue;
+    const auto at = std::lower_bound(c->groups.begin(), c->groups.end(), r.group);
+    r.policy.group = static_cast<uint32_t>(at - c->groups.begin()) + 1;
+  }
+}
+
 Config ParseOrThrow(const toml::table& root, const std::string& path) {
   Config c;
   c.path = path;
@@ -194,9 +230,18 @@ Config ParseOrThrow(const toml::table& root, const std::string& path) {
     } else if (key == "defaults") {
       const toml::table& t = AsTable(n, "[defaults]");
       defaults_line = LineOf(t);
-      for (const auto& [dk, dn] : t)
+      for (const auto& [dk, dn] : t) {
+        // A default group would take every VM the [[vm]] entries do not
+        // name, of whatever tenant, into one group, with no way out of it
+        // for a [[vm]] (a group name is never empty).
+        if (dk.str() == "group")
+          Fail(dn,
+               "group is not allowed in [defaults]: put the VMs of a group in [[vm]] entries "
+               "(a default group would make every other VM on the host, of any tenant, one "
+               "group)");
         if (!PolicyKey(dk.str(), dn, &defaults))
           Fail(dn, "unknown key \"" + std::string(dk.str()) + "\" in [defaults]");
+      }
     } else if (key == "vm") {
       vms = n.as_array();
       if (!vms) Fail(n, "vm must be an array of tables ([[vm]]), not " + TypeName(n));
@@ -231,6 +276,8 @@ Config ParseOrThrow(const toml::table& root, const std::string& path) {
         if (r.name.empty()) Fail(vn, "name must not be empty");
         if (!names.insert(r.name).second) Fail(vn, "duplicate [[vm]] name \"" + r.name + "\"");
         have_name = true;
+      } else if (key == "group") {
+        r.group = GetGroup(vn);
       } else if (!PolicyKey(key, vn, &r.policy)) {
         Fail(vn, "unknown key \"" + std::string(key) + "\" in [[vm]]");
       }
@@ -246,6 +293,7 @@ Config ParseOrThrow(const toml::table& root, const std::string& path) {
     CheckOrder(r.policy.MergedOnto(c.defaults), r.line, "[[vm]] \"" + r.name + "\"");
     c.vms.push_back(std::move(r));
   }
+  NumberGroups(*vms, &c);
   return c;
 }
 
@@ -257,7 +305,49 @@ Policy PolicyOverride::MergedOnto(Policy p) const {
   if (base_quantum_us) p.base_quantum_us = *base_quantum_us;
   if (max_quantum_us) p.max_quantum_us = *max_quantum_us;
   if (weight) p.weight = *weight;
+  if (group) p.group = *group;
   return p;
+}
+
+namespace {
+
+// name quoted for a one-line message: bytes other than printable ASCII as
+// \xNN.
+std::string Quoted(std::string_view name) {
+  std::string out = "\"";
+  for (const char ch : name) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (u >= 0x20 && u < 0x7f && ch != '"' && ch != '\\') {
+      out += ch;
+    } else {
+      char b[8];
+      std::snprintf(b, sizeof(b), "\\x%02x", u);
+      out += b;
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::optional<std::string> GroupNameError(std::string_view name) {
+  if (name.empty()) return "must not be empty";
+  if (name.size() > kGroupNameMax)
+    return Quoted(name) + " is " + std::to_string(name.size()) + " characters long, at most " +
+           std::to_string(kGroupNameMax);
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char ch = name[i];
+    if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+        ch == '.' || ch == '_' || ch == '-')
+      continue;
+    return Quoted(name) + ": character " + std::to_string(i + 1) +
+           " is not one of A-Z a-z 0-9 . _ -";
+  }
+  return std::nullopt;
+}
+
+std::string Config::GroupName(uint32_t n) const {
+  return n >= 1 && n <= groups.size() ? groups[n - 1] : "";
 }
 
 Policy Config::PolicyFor(std::string_view vm_name, std::string* rule) const {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 // quantad's configuration: a TOML file with [daemon] settings, [host]
 // host-wide policy parameters (the module's policy/), [defaults] per-VM
-// policy and [[vm]] overrides matched by name (exact or fnmatch glob).
+// policy and [[vm]] overrides matched by name (exact or fnmatch glob), with
+// the group (by name) each [[vm]] puts its VMs in.
 // Everything is validated; errors are reported as "FILE:LINE: reason".
 #pragma once
 
@@ -22,6 +23,8 @@ struct PolicyOverride {
   std::optional<uint32_t> base_quantum_us;
   std::optional<uint32_t> max_quantum_us;
   std::optional<uint32_t> weight;
+  // The number of the [[vm]]'s group (Config::groups), never in [defaults].
+  std::optional<uint32_t> group;
   Policy MergedOnto(Policy base) const;
 };
 
@@ -29,8 +32,14 @@ struct VmRule {
   std::string name;  // exact name or fnmatch(3) pattern
   bool glob = false;
   PolicyOverride policy;
+  std::string group;  // its group's name, "" for none
   int line = 0;
 };
+
+// A group name: 1..kGroupNameMax characters of [A-Za-z0-9._-].
+inline constexpr size_t kGroupNameMax = 64;
+// Why name is not a valid group name; nullopt when it is.
+std::optional<std::string> GroupNameError(std::string_view name);
 
 struct DaemonSettings {
   std::string metrics_listen = "127.0.0.1:9477";
@@ -52,6 +61,12 @@ struct Config {
   KnobValues host;
   Policy defaults;
   std::vector<VmRule> vms;
+  // The group names of the [[vm]] entries, sorted, each once: the group
+  // named groups[i] is number i + 1 (the VM knob group; 0 is none), so the
+  // same names give the same numbers whatever their order in the file.
+  std::vector<std::string> groups;
+  // The name of group number n; "" for 0 or a number with no name.
+  std::string GroupName(uint32_t n) const;
 
   // The policy for a VM: the first [[vm]] whose name equals it, else the
   // first whose glob matches it (file order), else [defaults].  *rule gets

@@ -213,9 +213,12 @@ void Daemon::ApplyVm(VmState* vm, const char* why) {
     return;
   }
   std::string done;
-  for (const Write& w : u->plan)
+  for (const Write& w : u->plan) {
     done +=
         fmt::format("{}{} {}->{}", done.empty() ? "" : ", ", w.key, u->before.at(w.key), w.value);
+    // The module knows a group by its number, the operator by its name.
+    if (w.key == "group" && w.value) done += fmt::format(" (\"{}\")", cfg_.GroupName(p.group));
+  }
   if (!done.empty())
     spdlog::info("vm {}: applied policy ({}; {}, profile score {:+}%): {}", vm->name, why,
                  rule.empty() ? "[defaults]" : "[[vm]] " + rule, pct, done);

@@ -78,6 +78,114 @@ base_quantum_us = 12000
   EXPECT_EQ(c->PolicyFor("xweb1"), c->defaults);
 }
 
+// Groups: named in [[vm]] entries, numbered 1..N by their names in sort
+// order, the same numbers whatever the order of the file; a VM of no
+// group, or matched by no [[vm]], is in group 0.
+TEST(QuantadConfig, GroupsByName) {
+  const char* text = R"(
+[defaults]
+weight = 200
+
+[[vm]]
+name = "web-*"
+group = "web"
+
+[[vm]]
+name = "web-canary"
+group = "web.canary"
+weight = 50
+
+[[vm]]
+name = "db[0-9]"
+group = "DB_primary-2"
+
+[[vm]]
+name = "db9"
+group = "web"
+
+[[vm]]
+name = "batch"
+)";
+  std::string err;
+  auto c = ParseConfig(text, "q.toml", &err);
+  ASSERT_TRUE(c) << err;
+  // ASCII order: upper case before lower, '.' after the end of "web".
+  EXPECT_EQ(c->groups, (std::vector<std::string>{"DB_primary-2", "web", "web.canary"}));
+  EXPECT_EQ(c->PolicyFor("web-1").group, 2u);
+  EXPECT_EQ(c->PolicyFor("web-1").weight, 200u);
+  EXPECT_EQ(c->PolicyFor("web-canary"), (Policy{true, 1000, 4000, 8000, 50, 3}));
+  EXPECT_EQ(c->PolicyFor("db3").group, 1u);
+  EXPECT_EQ(c->PolicyFor("db9").group, 2u);  // exact beats the glob
+  EXPECT_EQ(c->PolicyFor("batch").group, 0u);
+  EXPECT_EQ(c->PolicyFor("other").group, 0u);
+  EXPECT_EQ(c->defaults.group, 0u);
+  EXPECT_EQ(c->vms[0].group, "web");
+  EXPECT_EQ(c->vms[4].group, "");
+  EXPECT_EQ(c->GroupName(1), "DB_primary-2");
+  EXPECT_EQ(c->GroupName(3), "web.canary");
+  EXPECT_EQ(c->GroupName(0), "");
+  EXPECT_EQ(c->GroupName(4), "");
+
+  // The same names in another order: the same numbers.
+  auto d = ParseConfig(
+      "[[vm]]\nname = \"db9\"\ngroup = \"web\"\n[[vm]]\nname = \"web-canary\"\n"
+      "group = \"web.canary\"\n[[vm]]\nname = \"db[0-9]\"\ngroup = \"DB_primary-2\"\n",
+      "q.toml", &err);
+  ASSERT_TRUE(d) << err;
+  EXPECT_EQ(d->groups, c->groups);
+  EXPECT_EQ(d->PolicyFor("db9").group, 2u);
+  EXPECT_EQ(d->PolicyFor("web-canary").group, 3u);
+  EXPECT_EQ(d->PolicyFor("db1").group, 1u);
+
+  // No group anywhere: no names, every VM in group 0.
+  d = ParseConfig("[[vm]]\nname = \"a\"\nweight = 3\n", "q.toml", &err);
+  ASSERT_TRUE(d) << err;
+  EXPECT_TRUE(d->groups.empty());
+  EXPECT_EQ(d->PolicyFor("a").group, 0u);
+
+  // The longest name, every allowed character.
+  const std::string longest(kGroupNameMax, 'x');
+  d = ParseConfig("[[vm]]\nname = \"a\"\ngroup = \"" + longest +
+                      "\"\n[[vm]]\nname = \"b\"\n"
+                      "group = \"AZaz09._-\"\n",
+                  "q.toml", &err);
+  ASSERT_TRUE(d) << err;
+  EXPECT_EQ(d->groups, (std::vector<std::string>{"AZaz09._-", longest}));
+}
+
+// At most KQ_GROUP_MAX group names: the module's group is 1..65535.
+TEST(QuantadConfig, GroupNumbersEnd) {
+  auto text = [](size_t n) {
+    std::string t;
+    for (size_t i = 0; i < n; ++i)
+      t += "[[vm]]\nname = \"vm" + std::to_string(i) + "\"\ngroup = \"g" + std::to_string(i) +
+           "\"\n";
+    return t;
+  };
+  const size_t max = static_cast<size_t>(kGroupMax);
+  std::string err;
+  auto c = ParseConfig(text(max), "q.toml", &err);
+  ASSERT_TRUE(c) << err;
+  EXPECT_EQ(c->groups.size(), max);
+  // g9999 sorts last of them.
+  EXPECT_EQ(c->PolicyFor("vm9999").group, static_cast<uint32_t>(kGroupMax));
+  // One more name: "g65535" sorts after "g65534" and before "g6554", 65536th
+  // of the sorted names is "g9999", that of the entry vm9999 (line 30000).
+  EXPECT_EQ(ErrorOf(text(max + 1)),
+            "q.toml:30000: too many groups: 65536 group names, the module numbers at most 65535 "
+            "(group \"g9999\")");
+}
+
+// The shipped example is a valid configuration, its group numbered.
+TEST(QuantadConfig, ExampleFileLoads) {
+  std::string err;
+  auto c = LoadConfig(QUANTAD_EXAMPLE, &err);
+  ASSERT_TRUE(c) << err;
+  EXPECT_EQ(c->groups, (std::vector<std::string>{"api"}));
+  EXPECT_EQ(c->PolicyFor("api-replica-2").group, 1u);
+  EXPECT_EQ(c->PolicyFor("db1").group, 0u);
+}
+
 TEST(QuantadConfig, GlobFirstMatchWins) {
   std::string err;
   auto c = ParseConfig("[[vm]]\nname = \"a*\"\nweight = 1\n[[vm]]\nname = \"*\"\nweight = 2\n",
@@ -132,18 +240,56 @@ TEST(QuantadConfig, Errors) {
   EXPECT_EQ(ErrorOf("[defaults]\n[defaults]\n").rfind("q.toml:2: ", 0), 0u);
 }
 
+TEST(QuantadConfig, GroupErrors) {
+  EXPECT_EQ(ErrorOf("[[vm]]\nname = \"a\"\ngroup = \"\"\n"), "q.toml:3: group must not be empty");
+  EXPECT_EQ(ErrorOf("[[vm]]\nname = \"a\"\n\ngroup = 3\n"),
+            "q.toml:4: group must be a string (the group's name), not an integer");
+  EXPECT_EQ(ErrorOf("[[vm]]\nname = \"a\"\ngroup = true\n"),
+            "q.toml:3: group must be a string (the group's name), not a boolean");
+  EXPECT_EQ(ErrorOf("[[vm]]\nname = \"a\"\ngroup = [\"web\"]\n"),
+            "q.toml:3: group must be a string (the group's name), not an array");
+  EXPECT_EQ(
+      ErrorOf("[[vm]]\nname = \"a\"\ngroup = \"" + std::string(kGroupNameMax + 1, 'g') + "\"\n"),
+      "q.toml:3: group \"" + std::string(kGroupNameMax + 1, 'g') +
+          "\" is 65 characters long, at most 64");
+  EXPECT_EQ(ErrorOf("[[vm]]\nname = \"a\"\ngroup = \"web 1\"\n"),
+            "q.toml:3: group \"web 1\": character 4 is not one of A-Z a-z 0-9 . _ -");
+  EXPECT_EQ(ErrorOf("[[vm]]\nname = \"a\"\ngroup = \"web/1\"\n"),
+            "q.toml:3: group \"web/1\": character 4 is not one of A-Z a-z 0-9 . _ -");
+  EXPECT_EQ(ErrorOf("[[vm]]\nname = \"a\"\ngroup = \"w\u00e9b\"\n"),
+            "q.toml:3: group \"w\\xc3\\xa9b\": character 2 is not one of A-Z a-z 0-9 . _ -");
+  EXPECT_EQ(ErrorOf("[[vm]]\nname = \"a\"\ngroup = \"web*\"\n"),
+            "q.toml:3: group \"web*\": character 4 is not one of A-Z a-z 0-9 . _ -");
+  // Not in [defaults]: it would group every VM the [[vm]] entries miss.
+  EXPECT_EQ(ErrorOf("[defaults]\nweight = 5\ngroup = \"web\"\n"),
+            "q.toml:3: group is not allowed in [defaults]: put the VMs of a group in [[vm]] "
+            "entries (a default group would make every other VM on the host, of any tenant, "
+            "one group)");
+  // Nor a number in [host], nor group_shift_pct in a [[vm]].
+  EXPECT_EQ(ErrorOf("[host]\ngroup = 1\n").rfind("q.toml:2: unknown key \"group\" in [host]", 0),
+            0u);
+  EXPECT_EQ(ErrorOf("[[vm]]\nname = \"a\"\ngroup_shift_pct = 10\n"),
+            "q.toml:3: unknown key \"group_shift_pct\" in [[vm]]");
+  // A control character or quote shows escaped: the message stays one line.
+  EXPECT_EQ(ErrorOf("[[vm]]\nname = \"a\"\ngroup = \"web\\n\\\"1\"\n"),
+            "q.toml:3: group \"web\\x0a\\x221\": character 4 is not one of A-Z a-z 0-9 . _ -");
+  for (const char* bad : {"", "a b", "a:b", "a\n", "a\"", "a\\"})
+    EXPECT_TRUE(GroupNameError(bad)) << bad;
+}
+
 // [host]: the module's host-wide parameters (HostParams()), as integers.
 TEST(QuantadConfig, HostTable) {
   std::string err;
   auto c = ParseConfig(
       "[daemon]\nmode = \"enforce\"\n\n[host]\nlatency_boost = 3\nratelimit_us = 0\n"
-      "warm_exit_rate_milli = 1000000000\ndebt_max_us = 30000\n",
+      "warm_exit_rate_milli = 1000000000\ndebt_max_us = 30000\ngroup_shift_pct = 30\n",
       "q.toml", &err);
   ASSERT_TRUE(c) << err;
   EXPECT_EQ(c->host, (KnobValues{{"latency_boost", 3},
                                  {"ratelimit_us", 0},
                                  {"warm_exit_rate_milli", 1000000000},
-                                 {"debt_max_us", 30000}}));
+                                 {"debt_max_us", 30000},
+                                 {"group_shift_pct", 30}}));
   // Absent or empty: nothing to set.
   c = ParseConfig("[defaults]\n", "q.toml", &err);
   ASSERT_TRUE(c) << err;
@@ -180,6 +326,12 @@ TEST(QuantadConfig, HostTableErrors) {
   EXPECT_EQ(ErrorOf("[host]\nflush_pct = 49\n"), "q.toml:2: flush_pct = 49 is out of range 50..99");
   EXPECT_EQ(ErrorOf("[host]\nflush_pct = 100\n"),
             "q.toml:2: flush_pct = 100 is out of range 50..99");
+  EXPECT_EQ(ErrorOf("[host]\ngroup_shift_pct = 51\n"),
+            "q.toml:2: group_shift_pct = 51 is out of range 0..50");
+  EXPECT_EQ(ErrorOf("[host]\ngroup_shift_pct = -1\n"),
+            "q.toml:2: group_shift_pct = -1 is out of range 0..50");
+  EXPECT_EQ(ErrorOf("[host]\ngroup_shift_pct = \"20\"\n"),
+            "q.toml:2: group_shift_pct must be an integer 0..50, not a string");
   EXPECT_EQ(ErrorOf("[host]\nlatency_boost = \"2\"\n"),
             "q.toml:2: latency_boost must be an integer 0..3, not a string");
   EXPECT_EQ(ErrorOf("[host]\ndebt_max_us = 1.5\n"),

@@ -317,6 +317,68 @@ TEST_F(QuantadDaemon, ReloadAppliesAndRefusesAnEmptyFile) {
   EXPECT_EQ(weight(), 500u) << log_.str();
 }
 
+// Groups: quantad writes each VM's group number (the names sorted, from 1)
+// to vms/<vm>/policy/group, 0 for a VM in no group, and logs the name; a
+// reload that adds a name before others in sort order renumbers them.
+TEST_F(QuantadDaemon, GroupNumbersReachSysfs) {
+  const std::string conf = dir_ + "/q.toml";
+  std::ofstream(conf) << "[[vm]]\nname = \"web*\"\ngroup = \"web\"\n\n"
+                         "[[vm]]\nname = \"db1\"\ngroup = \"db\"\n";
+  std::string err;
+  auto cfg = LoadConfig(conf, &err);
+  ASSERT_TRUE(cfg) << err;
+  cfg->daemon.bpf = false;
+  opts_.config_path = conf;
+  const std::vector<std::pair<uint32_t, std::string>> vms = {
+      {201, "web1"}, {202, "web2"}, {203, "db1"}, {204, "batch"}};
+  for (const auto& [pid, name] : vms) {
+    const std::string dir = std::to_string(pid) + "-" + std::to_string(pid - 200);  // ids 1..4
+    AddVm(dir);
+    NameProcess(pid, name);
+    const std::string policy = dir_ + "/sys/vms/" + dir + "/policy/";
+    fs::create_directories(policy);
+    for (const auto& [k, v] : PolicyKnobs(Policy{})) std::ofstream(policy + k) << v << "\n";
+  }
+  auto group = [&](uint32_t pid) {
+    std::ifstream in(dir_ + "/sys/vms/" + std::to_string(pid) + "-" + std::to_string(pid - 200) +
+                     "/policy/group");
+    uint64_t g = 99;
+    in >> g;
+    return g;
+  };
+  d_ = std::make_unique<Daemon>(opts_, *cfg);
+  d_->Open();
+  d_->Step(0);
+  EXPECT_EQ(group(201), 2u) << log_.str();  // db 1, web 2
+  EXPECT_EQ(group(202), 2u) << log_.str();
+  EXPECT_EQ(group(203), 1u) << log_.str();
+  EXPECT_EQ(group(204), 0u) << log_.str();
+  EXPECT_EQ(LogCount("vm web1: applied policy (new VM; [[vm]] web*, profile score +0%): "
+                     "group 0->2 (\"web\")\n"),
+            1u)
+      << log_.str();
+  EXPECT_EQ(LogCount("vm batch: applied policy"), 0u) << log_.str();
+
+  std::ofstream(conf) << "[[vm]]\nname = \"web*\"\ngroup = \"web\"\n\n"
+                         "[[vm]]\nname = \"db1\"\ngroup = \"db\"\n\n"
+                         "[[vm]]\nname = \"batch\"\ngroup = \"a-batch\"\n";
+  d_->Reload();
+  EXPECT_EQ(group(201), 3u) << log_.str();  // a-batch 1, db 2, web 3
+  EXPECT_EQ(group(202), 3u) << log_.str();
+  EXPECT_EQ(group(203), 2u) << log_.str();
+  EXPECT_EQ(group(204), 1u) << log_.str();
+  EXPECT_EQ(LogCount("group 2->3 (\"web\")"), 2u) << log_.str();
+
+  std::ofstream(conf) << "[[vm]]\nname = \"web*\"\ngroup = \"web\"\n";
+  d_->Reload();
+  EXPECT_EQ(group(201), 1u) << log_.str();
+  EXPECT_EQ(group(203), 0u) << log_.str();
+  EXPECT_EQ(group(204), 0u) << log_.str();
+  EXPECT_EQ(
+      LogCount("vm db1: applied policy (reload; [defaults], profile score +0%): group 2->0\n"), 1u)
+      << log_.str();
+}
+
 // [host] at start: only the parameters that differ from sysfs are written
 // (a rewrite would leave the writer's newline), through the shared writer;
 // the ones the file does not name are left alone; the change is logged.
