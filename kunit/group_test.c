@@ -13,20 +13,25 @@
 
 #define KQ_GT_MS 1000000ULL
 
-/* A member that ran 100 ms, halted @halt_ms, with @exits exits. */
+/*
+ * A member of VM @vm that ran 50 ms of a 100 ms window (40 in the guest,
+ * with @exits exits) and waited the rest but @halt_ms halted.
+ */
 static void kq_gt_member(struct kq_group_member *m, u32 group, s32 cpu,
 			 u64 exits, u64 halt_ms, u32 ipc, s32 lasting)
 {
+	static u64 vm;
 	struct kq_window w;
 
 	kq_window_init(&w);
 	w.window_ns = 100 * KQ_GT_MS;
 	w.run_ns = 50 * KQ_GT_MS;
+	w.wait_ns = (50 - halt_ms) * KQ_GT_MS;
 	w.guest_ns = 40 * KQ_GT_MS;
 	w.halt_ns = halt_ms * KQ_GT_MS;
 	w.exits = exits;
 	w.ipc_milli = ipc;
-	kq_group_member_init(m, group, cpu, &w, 100000, lasting);
+	kq_group_member_init(m, group, ++vm, cpu, &w, 100000, lasting);
 }
 
 static void kq_gt_params(struct kq_policy_params *p, u32 bound)
@@ -76,10 +81,13 @@ static void kq_test_group_pair(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, m[0].weight, 109000U);
 }
 
-/* Only members of one group on one CPU that compete are a set. */
+/*
+ * Only members of one group on one CPU alone, runnable 90% of the window,
+ * of two VMs at least, are a set; 90% runnable is enough.
+ */
 static void kq_test_group_who(struct kunit *test)
 {
-	struct kq_group_member m[6];
+	struct kq_group_member m[9];
 	struct kq_policy_params p;
 	unsigned int i;
 
@@ -88,17 +96,26 @@ static void kq_test_group_who(struct kunit *test)
 	kq_gt_member(&m[1], 1, 1, 100000, 0, KQ_NONE32, 0);
 	kq_gt_member(&m[2], 2, 1, 10, 0, KQ_NONE32, 0);	/* other group */
 	kq_gt_member(&m[3], 3, 2, 10, 0, KQ_NONE32, 0);
-	kq_gt_member(&m[4], 3, 2, 100000, 50, KQ_NONE32, 3); /* halted: served */
+	kq_gt_member(&m[4], 3, 2, 100000, 11, KQ_NONE32, 3); /* runnable 89% */
 	kq_gt_member(&m[5], 4, 5, 10, 0, KQ_NONE32, 0);
-	m[5].competes = false;
-	kq_group_window(&p, m, 6);
-	for (i = 0; i < 6; i++) {
+	kq_gt_member(&m[6], 4, -1, 100000, 0, KQ_NONE32, 0); /* several CPUs */
+	kq_gt_member(&m[7], 5, 6, 10, 0, KQ_NONE32, 0);
+	kq_gt_member(&m[8], 5, 6, 100000, 0, KQ_NONE32, 0);
+	m[8].vm = m[7].vm;	/* two vCPUs of one VM: not a set */
+	kq_group_window(&p, m, 9);
+	for (i = 0; i < 9; i++) {
 		KUNIT_EXPECT_EQ(test, m[i].weight, 100000U);
 		KUNIT_EXPECT_EQ(test, m[i].shift_pct, 0);
 	}
 	/* Lasting shifts of members without a set hold. */
 	KUNIT_EXPECT_EQ(test, m[0].lasting_pct, 4);
 	KUNIT_EXPECT_EQ(test, m[4].lasting_pct, 3);
+
+	kq_gt_member(&m[0], 3, 2, 10, 0, KQ_NONE32, 0);
+	kq_gt_member(&m[1], 3, 2, 100000, 10, KQ_NONE32, 0); /* runnable 90% */
+	kq_group_window(&p, m, 2);
+	KUNIT_EXPECT_EQ(test, m[0].shift_pct, 11);
+	KUNIT_EXPECT_EQ(test, m[1].shift_pct, -11);
 }
 
 /* With every member's IPC, IPC decides; with one missing, guest time per exit. */

@@ -115,11 +115,14 @@ static void kq_test_defaults(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, c->p.host_thresholds, 1);
 	KUNIT_EXPECT_EQ(test, c->p.warm_pct, 25);
 	KUNIT_EXPECT_EQ(test, c->p.flush_pct, 90);
+	KUNIT_EXPECT_EQ(test, c->p.group_shift_pct, 20);
+	KUNIT_EXPECT_EQ(test, c->p.smt_hungry_pct, 50);
 	KUNIT_EXPECT_TRUE(test, c->vp.enabled);
 	KUNIT_EXPECT_EQ(test, c->vp.min_us, 1000);
 	KUNIT_EXPECT_EQ(test, c->vp.base_us, 4000);
 	KUNIT_EXPECT_EQ(test, c->vp.max_us, 8000);
 	KUNIT_EXPECT_EQ(test, c->vp.weight, 100);
+	KUNIT_EXPECT_EQ(test, c->vp.group, 0);
 	KUNIT_EXPECT_EQ(test, kq_vm_policy_validate(&c->vp), 0);
 
 	memset(&c->st, 0x5a, sizeof(c->st));
@@ -129,6 +132,9 @@ static void kq_test_defaults(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, c->st.history_pct, 0);
 	KUNIT_EXPECT_EQ(test, c->st.boost, 0);
 	KUNIT_EXPECT_EQ(test, c->st.min_run_ns, 0);
+	KUNIT_EXPECT_EQ(test, c->st.group_pct, 0);
+	KUNIT_EXPECT_EQ(test, c->st.group_shift_pct, 0);
+	KUNIT_EXPECT_EQ(test, c->st.smt, KQ_SMT_NONE);
 	KUNIT_EXPECT_EQ(test, c->st.target_ns, 2500000);
 	KUNIT_EXPECT_EQ(test, c->st.reason, KVM_QUANTA_R_BASE);
 	for (i = 0; i < KVM_QUANTA_R_NR; i++)
@@ -139,7 +145,7 @@ static void kq_test_reason_names(struct kunit *test)
 {
 	static const char *const names[KVM_QUANTA_R_NR] = {
 		"base", "warm", "exit_heavy", "flush",
-		"spin", "phase_end", "payback", "idle", "latency",
+		"spin", "phase_end", "payback", "idle", "latency", "smt",
 	};
 	unsigned int i;
 
@@ -589,6 +595,67 @@ static void kq_test_slice_beside_latency(struct kunit *test)
 }
 
 /* Without a PMU the rules run on the exit rate. */
+/*
+ * SMT (the input from kq_smt_window()): a warm vCPU beside cache-hungry
+ * work is not extended; the worse thrasher is cut short from a warm, base
+ * or payback window; shorter decisions and other VMs' choices stand.
+ */
+static void kq_test_smt(struct kunit *test)
+{
+	struct kq_test_ctx *c = kq_test_ctx_fixed(test);
+
+	kq_test_warm(&c->w, true);
+	c->st.smt = KQ_SMT_PRESSED;
+	kq_test_decide_fresh(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_SMT, KQ_T_BASE, "warm, pressed");
+	KUNIT_EXPECT_EQ(test, c->st.decisions[KVM_QUANTA_R_SMT], 1);
+	KUNIT_EXPECT_EQ(test, c->st.decisions[KVM_QUANTA_R_WARM], 0);
+	c->st.smt = KQ_SMT_THRASHER;
+	kq_test_decide_fresh(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_SMT, KQ_T_MIN, "warm, thrasher");
+	c->st.smt = KQ_SMT_NONE;
+	kq_test_decide_fresh(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_WARM, KQ_T_MAX, "warm, no press");
+
+	/* Base: pressed changes nothing, the thrasher is cut. */
+	c->w.exits = 40;
+	c->st.smt = KQ_SMT_PRESSED;
+	kq_test_decide_fresh(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_BASE, KQ_T_BASE, "base, pressed");
+	c->st.smt = KQ_SMT_THRASHER;
+	kq_test_decide_fresh(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_SMT, KQ_T_MIN, "base, thrasher");
+	KUNIT_EXPECT_FALSE(test, kq_policy_cut_now(&c->st, KQ_T_MIN - 1, false));
+	KUNIT_EXPECT_TRUE(test, kq_policy_cut_now(&c->st, KQ_T_MIN, false));
+
+	/* Payback: the thrasher is cut, a pressed one keeps paying back. */
+	c->st.debt_ns = 100000000;
+	kq_test_decide_fresh(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_SMT, KQ_T_MIN, "payback, thrasher");
+	c->st.smt = KQ_SMT_PRESSED;
+	kq_test_decide_fresh(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_PAYBACK, KQ_T_BASE, "payback, pressed");
+	c->st.debt_ns = 0;
+	c->st.payback = 0;
+
+	/* A flush stays a flush; exit-heavy stays exit-heavy. */
+	c->st.smt = KQ_SMT_THRASHER;
+	kq_test_warm(&c->w, true);
+	c->w.pmu[KVM_QUANTA_EV_LLC_MISSES] = 400000;
+	kq_test_decide_fresh(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_FLUSH, KQ_T_MIN, "flush, thrasher");
+	kq_test_warm(&c->w, true);
+	c->w.exits = 800;
+	kq_test_decide_fresh(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_EXIT_HEAVY, KQ_T_MIN, "heavy, thrasher");
+
+	/* A VM whose policy is off is not touched. */
+	kq_test_warm(&c->w, true);
+	c->vp.enabled = false;
+	kq_test_decide_fresh(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_BASE, KQ_T_BASE, "disabled, thrasher");
+}
+
 static void kq_test_no_pmu(struct kunit *test)
 {
 	struct kq_test_ctx *c = kq_test_ctx_fixed(test);
@@ -1392,7 +1459,7 @@ static void kq_test_cut_now(struct kunit *test)
 {
 	static const u32 cut_at_target[] = {
 		KVM_QUANTA_R_FLUSH, KVM_QUANTA_R_PHASE_END,
-		KVM_QUANTA_R_EXIT_HEAVY, KVM_QUANTA_R_SPIN,
+		KVM_QUANTA_R_EXIT_HEAVY, KVM_QUANTA_R_SPIN, KVM_QUANTA_R_SMT,
 	};
 	static const u32 never[] = {
 		KVM_QUANTA_R_WARM, KVM_QUANTA_R_BASE, KVM_QUANTA_R_IDLE,
@@ -1579,6 +1646,7 @@ static struct kunit_case kq_policy_cases[] = {
 	KUNIT_CASE(kq_test_latency),
 	KUNIT_CASE(kq_test_slice_beside_latency),
 	KUNIT_CASE(kq_test_no_pmu),
+	KUNIT_CASE(kq_test_smt),
 	KUNIT_CASE(kq_test_ledger_share),
 	KUNIT_CASE(kq_test_ledger_weights),
 	KUNIT_CASE(kq_test_ledger_cpus),

@@ -32,6 +32,7 @@
 #include "core/exit_kind.h"
 #include "core/group.h"
 #include "core/pcpu.h"
+#include "core/smt.h"
 #include "core/state.h"
 #include "core/thresholds.h"
 #include "telemetry.h"
@@ -303,6 +304,7 @@ unsigned int kq_pmu_events_gen(void);
 /* pcpu.c */
 DECLARE_PER_CPU(struct kq_pcpu_reading, kq_pcpu_now);
 void kq_pcpu_sample(u64 now);
+s32 kq_pcpu_sibling_of(unsigned int cpu);
 int kq_pcpu_init(struct kobject *parent);
 void kq_pcpu_exit(void);
 

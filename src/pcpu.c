@@ -27,6 +27,22 @@ static struct kobject *kq_cpus_kobj;
 static struct kobject **kq_cpu_kobjs;
 
 /**
+ * kq_pcpu_sibling_of() - a CPU's SMT sibling
+ * @cpu: the CPU
+ *
+ * Return: another CPU of its core, or KQ_NO_SIBLING.
+ */
+s32 kq_pcpu_sibling_of(unsigned int cpu)
+{
+	unsigned int s;
+
+	for_each_cpu(s, topology_sibling_cpumask(cpu))
+		if (s != cpu)
+			return s;
+	return KQ_NO_SIBLING;
+}
+
+/**
  * kq_pcpu_sample() - end the per-CPU window
  * @now: ktime_get_ns() at the window's end
  *
@@ -35,7 +51,7 @@ static struct kobject **kq_cpu_kobjs;
 void kq_pcpu_sample(u64 now)
 {
 	struct kq_pcpu_reading *cur;
-	unsigned int c, s;
+	unsigned int c;
 
 	cur = kcalloc(nr_cpu_ids, sizeof(*cur), GFP_KERNEL);
 	if (!cur)
@@ -48,15 +64,8 @@ void kq_pcpu_sample(u64 now)
 		cur[c].vm_id = READ_ONCE(r->vm_id);
 	}
 	mutex_lock(&kq_pcpu_lock);
-	for_each_possible_cpu(c) {
-		kq_pcpu_sibling[c] = KQ_NO_SIBLING;
-		for_each_cpu(s, topology_sibling_cpumask(c)) {
-			if (s != c) {
-				kq_pcpu_sibling[c] = s;
-				break;
-			}
-		}
-	}
+	for_each_possible_cpu(c)
+		kq_pcpu_sibling[c] = kq_pcpu_sibling_of(c);
 	if (kq_pcpu_t)
 		kq_pcpu_profiles(kq_pcpu_prev, cur, kq_pcpu_sibling,
 				 nr_cpu_ids, now - kq_pcpu_t, kq_pcpu_prof);

@@ -21,7 +21,7 @@
 #include "trace.h"
 
 /* trace.h's decision event names every reason: add a new one there too. */
-static_assert(KVM_QUANTA_R_NR == 9);
+static_assert(KVM_QUANTA_R_NR == 10);
 
 static u32 kq_interval_ms = KQ_INTERVAL_DEFAULT_MS;
 static DEFINE_SPINLOCK(kq_sample_lock);	/* kq_sample_running, arming */

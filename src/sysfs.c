@@ -361,6 +361,13 @@ static struct kq_param_attr kq_pa_group_shift_pct = {
 	.max = KQ_PARAM_GROUP_SHIFT_PCT_MAX,
 };
 
+static struct kq_param_attr kq_pa_smt_hungry_pct = {
+	.attr = __ATTR(smt_hungry_pct, 0644, kq_param_show, kq_param_store),
+	.off = offsetof(struct kq_policy_params, smt_hungry_pct),
+	.is64 = false,
+	.max = KQ_PARAM_PCT_MAX,
+};
+
 /*
  * The PMU thresholds the last window used, one "name value source" line
  * each: source "host" for one read from the host's distribution, else
@@ -414,6 +421,7 @@ static struct attribute *kq_param_attrs[] = {
 	&kq_pa_warm_pct.attr.attr,
 	&kq_pa_flush_pct.attr.attr,
 	&kq_pa_group_shift_pct.attr.attr,
+	&kq_pa_smt_hungry_pct.attr.attr,
 	&kq_attr_thresholds_in_use.attr,
 	NULL,
 };

@@ -98,7 +98,8 @@ TRACE_EVENT(decision,
 				       { KVM_QUANTA_R_PHASE_END, "phase_end" },
 				       { KVM_QUANTA_R_PAYBACK, "payback" },
 				       { KVM_QUANTA_R_IDLE, "idle" },
-				       { KVM_QUANTA_R_LATENCY, "latency" }),
+				       { KVM_QUANTA_R_LATENCY, "latency" },
+				       { KVM_QUANTA_R_SMT, "smt" }),
 		      __entry->target_ns, __entry->ran_ns, __entry->early)
 );
 

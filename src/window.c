@@ -12,7 +12,8 @@
  *              against its fair share by that weight;
  *   4. decide  its target quantum and reason for the next window, with
  *              the PMU thresholds read from the host's windows before
- *              this one (or the knobs' until there are enough);
+ *              this one (or the knobs' until there are enough), and what
+ *              its core's other SMT thread ran;
  *   5. enforce the decision on its thread;
  *   6. publish on netlink, the kvm_quanta:sample tracepoint and for dumps.
  *
@@ -141,10 +142,26 @@ static s32 kq_window_main_cpu(const struct kq_sample *s)
 	return s->split.cpus[best];
 }
 
+/* Record a vCPU's group shift; ungrouped ones are 0 0, mostly already. */
+static void kq_window_group_set(struct kq_vcpu *v, u32 group, s32 lasting,
+				s32 applied)
+{
+	if (v->pol.group == group && v->pol.group_pct == lasting &&
+	    v->pol.group_shift_pct == applied)
+		return;	/* only the sampler writes them */
+	spin_lock(&v->state_lock);
+	v->pol.group = group;
+	v->pol.group_pct = lasting;
+	v->pol.group_shift_pct = applied;
+	spin_unlock(&v->state_lock);
+}
+
 /*
  * 3.: grouped vCPUs that share a CPU split their weight toward the one
- * that does the phase better (kq_group_window()).  Without the memory the
- * weights stay as they are for a window; the lasting shifts hold.
+ * that does the phase better (kq_group_window()).  A vCPU that ran on
+ * several CPUs in the window is in no set (its weight is its thread's,
+ * on every CPU).  Without the memory the weights stay as they are for a
+ * window, with no shift shown; the lasting shifts hold.
  */
 static void kq_window_groups(struct kq_vcpu **vs, const struct kq_sample *s,
 			     const struct kq_vm_policy *vps, u32 *weights,
@@ -153,6 +170,8 @@ static void kq_window_groups(struct kq_vcpu **vs, const struct kq_sample *s,
 {
 	struct kq_group_member *m = NULL;
 	unsigned int i, k, ng = 0;
+	u32 group;
+	s32 lasting;
 
 	for (i = 0; i < n; i++)
 		ng += vps[i].enabled && vps[i].group;
@@ -160,33 +179,28 @@ static void kq_window_groups(struct kq_vcpu **vs, const struct kq_sample *s,
 		m = kvmalloc_array(ng, sizeof(*m), GFP_KERNEL);
 	for (i = 0, k = 0; i < n; i++) {
 		struct kq_vcpu *v = vs[i];
-		bool grouped = vps[i].enabled && vps[i].group;
 
-		if (grouped && m) {
-			kq_group_member_init(&m[k], vps[i].group,
-					     kq_window_main_cpu(&s[i]), &s[i].w,
-					     weights[i], v->pol.group_pct);
-			k++;
-		} else if (!grouped) {
-			spin_lock(&v->state_lock);
-			v->pol.group_pct = 0;
-			v->pol.group_shift_pct = 0;
-			spin_unlock(&v->state_lock);
+		group = vps[i].enabled ? vps[i].group : 0;
+		/* A lasting shift is its group's: not carried to another. */
+		lasting = v->pol.group == group ? v->pol.group_pct : 0;
+		if (!group || !m) {
+			kq_window_group_set(v, group, group ? lasting : 0, 0);
+			continue;
 		}
+		kq_group_member_init(&m[k++], group, v->vm->id,
+				     s[i].split.n > 1 ? -1 :
+							kq_window_main_cpu(&s[i]),
+				     &s[i].w, weights[i], lasting);
 	}
 	if (!m)
 		return;
 	kq_group_window(params, m, ng);
 	for (i = 0, k = 0; i < n; i++) {
-		struct kq_vcpu *v = vs[i];
-
 		if (!vps[i].enabled || !vps[i].group)
 			continue;
 		weights[i] = m[k].weight;
-		spin_lock(&v->state_lock);
-		v->pol.group_pct = m[k].lasting_pct;
-		v->pol.group_shift_pct = m[k].shift_pct;
-		spin_unlock(&v->state_lock);
+		kq_window_group_set(vs[i], vps[i].group, m[k].lasting_pct,
+				    m[k].shift_pct);
 		k++;
 	}
 	kvfree(m);
@@ -298,6 +312,58 @@ static bool kq_window_on_marked(const unsigned long *cpus,
 		    test_bit(s->split.cpus[j], cpus))
 			return true;
 	return false;
+}
+
+/*
+ * 4.: which cache-hungry vCPUs share a core with cache-hungry work, for
+ * the decision (kq_smt_window()), by the thresholds of this window.
+ * Nothing is cache-hungry without a PMU, and then nothing is allocated;
+ * without the memory, no vCPU is pressed for a window.
+ */
+static void kq_window_smt(struct kq_vcpu **vs, const struct kq_sample *s,
+			  unsigned int n, const struct kq_policy_params *used)
+{
+	struct kq_smt_vcpu *sv = NULL;
+	u64 *hungry_ns = NULL, window_ns = 0;
+	u32 *hungry_max = NULL;
+	s32 *sibling = NULL;
+	unsigned int i, c, nh = 0;
+	bool ok;
+
+	for (i = 0; i < n; i++) {
+		nh += kq_smt_hungry(used, s[i].w.llc_mpki_milli);
+		window_ns = max(window_ns, s[i].w.window_ns);
+	}
+	if (nh) {
+		sv = kvmalloc_array(n, sizeof(*sv), GFP_KERNEL);
+		sibling = kvmalloc_array(nr_cpu_ids, sizeof(*sibling),
+					 GFP_KERNEL);
+		hungry_ns = kvmalloc_array(nr_cpu_ids, sizeof(*hungry_ns),
+					   GFP_KERNEL);
+		hungry_max = kvmalloc_array(nr_cpu_ids, sizeof(*hungry_max),
+					    GFP_KERNEL);
+	}
+	ok = sv && sibling && hungry_ns && hungry_max;
+	if (ok) {
+		for (c = 0; c < nr_cpu_ids; c++)
+			sibling[c] = kq_pcpu_sibling_of(c);
+		for (i = 0; i < n; i++) {
+			sv[i].cpu = kq_window_main_cpu(&s[i]);
+			sv[i].run_ns = s[i].w.run_ns;
+			sv[i].llc_mpki_milli = s[i].w.llc_mpki_milli;
+		}
+		kq_smt_window(used, sv, n, sibling, nr_cpu_ids, window_ns,
+			      hungry_ns, hungry_max);
+	}
+	for (i = 0; i < n; i++) {
+		spin_lock(&vs[i]->state_lock);
+		vs[i]->pol.smt = ok ? sv[i].press : KQ_SMT_NONE;
+		spin_unlock(&vs[i]->state_lock);
+	}
+	kvfree(hungry_max);
+	kvfree(hungry_ns);
+	kvfree(sibling);
+	kvfree(sv);
 }
 
 /* 4. and 5.: decide each vCPU's next window and act on it. */
@@ -427,6 +493,7 @@ int kq_window_pipeline(u64 now)
 	kq_window_weights(vs, s, vps, weights, n);
 	kq_window_groups(vs, s, vps, weights, n, &params);
 	kq_window_ledger(vs, s, weights, n);
+	kq_window_smt(vs, s, n, &used);
 	kq_window_decide(vs, s, vps, weights, n, &used);
 unlock:
 	kq_registry_unlock();

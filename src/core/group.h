@@ -22,21 +22,31 @@ extern "C" {
  */
 #define KQ_GROUP_EVEN_PCT 5
 
+/*
+ * A member competes only when runnable this share of the window or more:
+ * weight counts only while runnable, so a favoured member alone beside
+ * others would take their time (see kq_group_member_init()).
+ */
+#define KQ_GROUP_RUNNABLE_PCT 90
+
 /**
  * struct kq_group_member - one vCPU of a grouped VM, for one window
  * @group: its VM's group (struct kq_vm_policy), never 0 here
- * @cpu: the CPU it ran on, as the ledger counts it
- * @competes: it ran and had work left: it did not halt as long as it ran
+ * @vm: its VM: a set needs members of two VMs at least
+ * @cpu: the one CPU it ran on in the window, -1 when it ran on several
+ * @competes: on one CPU, runnable KQ_GROUP_RUNNABLE_PCT of the window or
+ *	more, and ran in the guest
  * @ipc_milli: its window's IPC x 1000, KQ_NONE32 without a PMU
  * @per_exit_ns: guest time per VM exit in its window (all of it when it
  *	made no exit)
  * @weight: in: its ledger weight, kq_ledger_weight(); out: shifted
  * @lasting_pct: in/out: its lasting shift, percent (st->group_pct)
  * @shift_pct: out: the shift of @weight applied in this window, percent
- * @done: scratch, kq_group_window()'s own
+ * @idx: scratch, kq_group_window()'s own
  */
 struct kq_group_member {
 	u32 group;
+	u64 vm;
 	s32 cpu;
 	bool competes;
 	u32 ipc_milli;
@@ -44,11 +54,11 @@ struct kq_group_member {
 	u32 weight;
 	s32 lasting_pct;
 	s32 shift_pct;
-	bool done;
+	u32 idx;
 };
 
-void kq_group_member_init(struct kq_group_member *m, u32 group, s32 cpu,
-			  const struct kq_window *w, u32 weight,
+void kq_group_member_init(struct kq_group_member *m, u32 group, u64 vm,
+			  s32 cpu, const struct kq_window *w, u32 weight,
 			  s32 lasting_pct);
 void kq_group_window(const struct kq_policy_params *p,
 		     struct kq_group_member *m, unsigned int n);

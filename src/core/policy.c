@@ -27,6 +27,7 @@ static const char *const kq_reason_names[KVM_QUANTA_R_NR] = {
 	[KVM_QUANTA_R_PAYBACK] = "payback",
 	[KVM_QUANTA_R_IDLE] = "idle",
 	[KVM_QUANTA_R_LATENCY] = "latency",
+	[KVM_QUANTA_R_SMT] = "smt",
 };
 
 /**
@@ -54,7 +55,8 @@ const char *kq_reason_name(unsigned int reason)
  * The PMU thresholds are the host's own once it has the windows
  * (kq_thresholds_apply()): the best quarter of its windows warm on each
  * metric, its worst tenth of LLC MPKI a flush.  A grouped VM's weight
- * moves by 20% at most toward its doing the phase better.
+ * moves by 20% at most toward its doing the phase better.  Cache-hungry
+ * beside cache-hungry work on the other SMT thread: half the flush rate.
  */
 void kq_policy_defaults(struct kq_policy_params *p)
 {
@@ -77,6 +79,7 @@ void kq_policy_defaults(struct kq_policy_params *p)
 	p->warm_pct = 25;
 	p->flush_pct = 90;
 	p->group_shift_pct = 20;
+	p->smt_hungry_pct = 50;
 }
 
 /**
@@ -132,6 +135,8 @@ void kq_vcpu_policy_init(struct kq_vcpu_policy *st,
 	st->min_run_ns = 0;
 	st->group_pct = 0;
 	st->group_shift_pct = 0;
+	st->group = 0;
+	st->smt = KQ_SMT_NONE;
 	st->reason = KVM_QUANTA_R_BASE;
 	for (i = 0; i < KVM_QUANTA_R_NR; i++)
 		st->decisions[i] = 0;
@@ -341,6 +346,18 @@ void kq_policy_window(const struct kq_policy_params *p,
 	if (payback > 0 &&
 	    (reason == KVM_QUANTA_R_WARM || reason == KVM_QUANTA_R_BASE))
 		reason = KVM_QUANTA_R_PAYBACK;
+	/*
+	 * Cache-hungry beside cache-hungry work on the core's other thread
+	 * (kq_smt_window()): a longer slice keeps nothing warm there, so no
+	 * extension; the one that misses the most is cut short.  Shorter
+	 * decisions stand.
+	 */
+	if (vp->enabled &&
+	    ((st->smt == KQ_SMT_PRESSED && reason == KVM_QUANTA_R_WARM) ||
+	     (st->smt == KQ_SMT_THRASHER &&
+	      (reason == KVM_QUANTA_R_WARM || reason == KVM_QUANTA_R_BASE ||
+	       reason == KVM_QUANTA_R_PAYBACK))))
+		reason = KVM_QUANTA_R_SMT;
 
 	switch (reason) {
 	case KVM_QUANTA_R_WARM:
@@ -352,6 +369,9 @@ void kq_policy_window(const struct kq_policy_params *p,
 	case KVM_QUANTA_R_SPIN:
 	case KVM_QUANTA_R_LATENCY:
 		target = min;
+		break;
+	case KVM_QUANTA_R_SMT:
+		target = st->smt == KQ_SMT_THRASHER ? min : base;
 		break;
 	default:
 		target = base;
@@ -397,7 +417,8 @@ u64 kq_policy_slice(const struct kq_vcpu_policy *st, u64 own_ns,
  *	never a PV yield hypercall, which is the lock releaser's side
  *
  * A PAUSE-loop spinner is cut at once; a vCPU decided flush, phase_end,
- * exit_heavy or spin once it has run its target, unless the ledger owes it
+ * exit_heavy, spin or smt once it has run its target (smt: the minimum for
+ * the worse thrasher of an SMT pair, the base for the other), unless the ledger owes it
  * time (st->payback < 0).  Neither before it has run st->min_run_ns: two
  * spinners sharing a CPU would otherwise hand it back and forth at every
  * PAUSE-loop exit.
@@ -422,6 +443,7 @@ bool kq_policy_cut_now(const struct kq_vcpu_policy *st, u64 ran_ns,
 	case KVM_QUANTA_R_PHASE_END:
 	case KVM_QUANTA_R_EXIT_HEAVY:
 	case KVM_QUANTA_R_SPIN:
+	case KVM_QUANTA_R_SMT:
 		/*
 		 * Even with a per-task slice: the tick (4 ms at HZ=250) ends a
 		 * slice, so a 1 ms slice alone still runs 4 ms (measured).

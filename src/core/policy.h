@@ -59,6 +59,10 @@ extern "C" {
  *	away from) it doing the current phase better than the rest of its
  *	group on the CPU, percent either way; half of it for the window at
  *	hand, half lasting (kq_group_window()); 0 turns phase placement off
+ * @smt_hungry_pct: a window with LLC MPKI at least this percent of the
+ *	flush threshold in use is cache-hungry; such a vCPU whose core's
+ *	other thread runs cache-hungry work is not extended, and cut short
+ *	if it misses the most (kq_smt_window()); 0 turns that off
  */
 struct kq_policy_params {
 	u32 warm_ipc_milli;
@@ -80,6 +84,7 @@ struct kq_policy_params {
 	u32 warm_pct;
 	u32 flush_pct;
 	u32 group_shift_pct;
+	u32 smt_hungry_pct;
 };
 
 /**
@@ -142,6 +147,15 @@ struct kq_vm_policy {
 #define KQ_PAYBACK_MAX 3
 
 /**
+ * enum kq_smt_press - what a cache-hungry vCPU's SMT sibling ran
+ * @KQ_SMT_NONE: nothing that matters (or the vCPU is not cache-hungry)
+ * @KQ_SMT_PRESSED: cache-hungry work, most of the window: no extension
+ * @KQ_SMT_THRASHER: that, and the vCPU misses at least as much as the
+ *	worst of it: cut short
+ */
+enum kq_smt_press { KQ_SMT_NONE, KQ_SMT_PRESSED, KQ_SMT_THRASHER };
+
+/**
  * struct kq_vcpu_policy - what the policy remembers per vCPU
  * @debt_ns: CPU time it ran beyond what the unmodified scheduler would
  *	have given it, since it joined the ledger (negative: owed to it); see
@@ -158,7 +172,10 @@ struct kq_vm_policy {
  *	switch before the vCPU has run this long
  * @group_pct: lasting part of its group shift, percent (kq_group_window());
  *	0 while its VM is in no group
+ * @group: the group @group_pct was learnt in: in another, it starts at 0
  * @group_shift_pct: the shift of its weight in the last window, percent
+ * @smt: input, set by the caller before each kq_policy_window(): enum
+ *	kq_smt_press from kq_smt_window(); KQ_SMT_NONE when not known
  * @reason: why
  * @decisions: decisions taken, by reason
  */
@@ -171,6 +188,8 @@ struct kq_vcpu_policy {
 	u64 min_run_ns;
 	s32 group_pct;
 	s32 group_shift_pct;
+	u32 group;
+	u32 smt;
 	u32 reason;
 	u64 decisions[KVM_QUANTA_R_NR];
 };

@@ -73,6 +73,7 @@ const std::vector<ParamField>& ParamFields() {
       KQ_PARAM_RANGE(warm_pct, KQ_PARAM_WARM_PCT_MIN, KQ_PARAM_WARM_PCT_MAX),
       KQ_PARAM_RANGE(flush_pct, KQ_PARAM_FLUSH_PCT_MIN, KQ_PARAM_FLUSH_PCT_MAX),
       KQ_PARAM_FIELD(group_shift_pct, KQ_PARAM_GROUP_SHIFT_PCT_MAX),
+      KQ_PARAM_FIELD(smt_hungry_pct, KQ_PARAM_PCT_MAX),
   };
   return f;
 }

@@ -111,6 +111,7 @@ TEST(Policy, TargetsAlwaysWithinMinMax) {
       st.debt_ns = static_cast<s64>(Rand(rng, 4 * u64{p.debt_max_us} * 1000 + 1)) -
                    static_cast<s64>(2 * u64{p.debt_max_us} * 1000);
       const s32 before = st.history_pct;
+      st.smt = static_cast<u32>(Rand(rng, 3));
       kq_policy_window(&p, &vp, &st, &w, &h);
       kq_history_add(&h, &w);
       total++;
@@ -185,6 +186,55 @@ struct Decider {
     return st.reason;
   }
 };
+
+// SMT (st.smt, from kq_smt_window()): a warm vCPU beside cache-hungry work
+// is held at the base; the worse thrasher is cut to the minimum from a
+// warm, base or payback window; shorter decisions and disabled VMs stand.
+TEST(Policy, SmtSiblings) {
+  Decider d;
+  auto decide = [&](kq_window w, u32 smt) {
+    kq_window_derive(&w);
+    kq_history_init(&d.h);
+    d.st.smt = smt;
+    return d.Decide(w);
+  };
+  const kq_window warm = WithIpc(Warm(), 2000);
+  EXPECT_EQ(decide(warm, KQ_SMT_NONE), KVM_QUANTA_R_WARM);
+  EXPECT_EQ(d.st.target_ns, kMax);
+  EXPECT_EQ(decide(warm, KQ_SMT_PRESSED), KVM_QUANTA_R_SMT);
+  EXPECT_EQ(d.st.target_ns, kBase);
+  EXPECT_EQ(decide(warm, KQ_SMT_THRASHER), KVM_QUANTA_R_SMT);
+  EXPECT_EQ(d.st.target_ns, kMin);
+  EXPECT_EQ(d.st.decisions[KVM_QUANTA_R_SMT], 2u);
+  EXPECT_FALSE(kq_policy_cut_now(&d.st, kMin - 1, false));
+  EXPECT_TRUE(kq_policy_cut_now(&d.st, kMin, false));
+
+  kq_window base = warm;
+  base.exits = 40;
+  EXPECT_EQ(decide(base, KQ_SMT_PRESSED), KVM_QUANTA_R_BASE);
+  EXPECT_EQ(decide(base, KQ_SMT_THRASHER), KVM_QUANTA_R_SMT);
+  EXPECT_EQ(d.st.target_ns, kMin);
+
+  d.st.debt_ns = 100000000;
+  EXPECT_EQ(decide(base, KQ_SMT_THRASHER), KVM_QUANTA_R_SMT);
+  EXPECT_EQ(d.st.target_ns, kMin);
+  EXPECT_EQ(decide(base, KQ_SMT_PRESSED), KVM_QUANTA_R_PAYBACK);
+  EXPECT_EQ(decide(warm, KQ_SMT_PRESSED), KVM_QUANTA_R_PAYBACK);
+  EXPECT_EQ(d.st.target_ns, kBase);
+  d.st.debt_ns = 0;
+  d.st.payback = 0;
+
+  kq_window heavy = warm;
+  heavy.exits = 800;
+  EXPECT_EQ(decide(heavy, KQ_SMT_THRASHER), KVM_QUANTA_R_EXIT_HEAVY);
+  kq_window idle = base;
+  idle.halt_ns = 9000000;
+  EXPECT_EQ(decide(idle, KQ_SMT_THRASHER), KVM_QUANTA_R_IDLE);
+
+  d.vp.enabled = false;
+  EXPECT_EQ(decide(warm, KQ_SMT_THRASHER), KVM_QUANTA_R_BASE);
+  EXPECT_EQ(d.st.target_ns, kBase);
+}
 
 // A request server: 10 ms, woken 4 times for 250 us each (1 ms on the
 // CPU), 0.8 ms of it in the guest with 40 exits (exit-heavy by rate), 3 ms
@@ -741,8 +791,9 @@ TEST(Policy, Validate) {
 // ---- small properties --------------------------------------------------------
 
 TEST(Policy, ReasonNamesRoundTrip) {
-  const std::vector<std::string> documented = {
-      "base", "warm", "exit_heavy", "flush", "spin", "phase_end", "payback", "idle", "latency"};
+  const std::vector<std::string> documented = {"base",    "warm",      "exit_heavy", "flush",
+                                               "spin",    "phase_end", "payback",    "idle",
+                                               "latency", "smt"};
   ASSERT_EQ(documented.size(), static_cast<size_t>(KVM_QUANTA_R_NR));
   std::set<std::string> seen;
   for (unsigned r = 0; r < KVM_QUANTA_R_NR; r++) {

@@ -74,12 +74,14 @@ enum kvm_quanta_mode {
  *	halts again; the VM's minimum as its slice, never cut, and on EEVDF
  *	a few nice levels more weight while the ledger does not hold it in
  *	payback
+ * @KVM_QUANTA_R_SMT: cache-hungry while its core's other SMT thread runs
+ *	cache-hungry work: not extended, and cut short if it misses the most
  * @KVM_QUANTA_R_NR: number of reasons
  *
  * Values are ABI (netlink arrays are indexed by them; new ones are added
- * before KVM_QUANTA_R_NR, which grows: 9 since latency); names are the
+ * before KVM_QUANTA_R_NR, which grows: 10 since smt); names are the
  * sysfs and tracepoint spellings: base, warm, exit_heavy, flush, spin,
- * phase_end, payback, idle, latency.
+ * phase_end, payback, idle, latency, smt.
  */
 enum kvm_quanta_reason {
 	KVM_QUANTA_R_BASE,
@@ -91,6 +93,7 @@ enum kvm_quanta_reason {
 	KVM_QUANTA_R_PAYBACK,
 	KVM_QUANTA_R_IDLE,
 	KVM_QUANTA_R_LATENCY,
+	KVM_QUANTA_R_SMT,
 	KVM_QUANTA_R_NR,
 };
 
