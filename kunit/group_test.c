@@ -82,8 +82,8 @@ static void kq_test_group_pair(struct kunit *test)
 }
 
 /*
- * Only members of one group on one CPU alone, runnable 90% of the window,
- * of two VMs at least, are a set; 90% runnable is enough.
+ * Only members of one group on one CPU alone, runnable 75% of the window,
+ * of two VMs at least, are a set; 75% runnable is enough.
  */
 static void kq_test_group_who(struct kunit *test)
 {
@@ -96,7 +96,7 @@ static void kq_test_group_who(struct kunit *test)
 	kq_gt_member(&m[1], 1, 1, 100000, 0, KQ_NONE32, 0);
 	kq_gt_member(&m[2], 2, 1, 10, 0, KQ_NONE32, 0);	/* other group */
 	kq_gt_member(&m[3], 3, 2, 10, 0, KQ_NONE32, 0);
-	kq_gt_member(&m[4], 3, 2, 100000, 11, KQ_NONE32, 3); /* runnable 89% */
+	kq_gt_member(&m[4], 3, 2, 100000, 26, KQ_NONE32, 3); /* runnable 74% */
 	kq_gt_member(&m[5], 4, 5, 10, 0, KQ_NONE32, 0);
 	kq_gt_member(&m[6], 4, -1, 100000, 0, KQ_NONE32, 0); /* several CPUs */
 	kq_gt_member(&m[7], 5, 6, 10, 0, KQ_NONE32, 0);
@@ -112,7 +112,7 @@ static void kq_test_group_who(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, m[4].lasting_pct, 3);
 
 	kq_gt_member(&m[0], 3, 2, 10, 0, KQ_NONE32, 0);
-	kq_gt_member(&m[1], 3, 2, 100000, 10, KQ_NONE32, 0); /* runnable 90% */
+	kq_gt_member(&m[1], 3, 2, 100000, 25, KQ_NONE32, 0); /* runnable 75% */
 	kq_group_window(&p, m, 2);
 	KUNIT_EXPECT_EQ(test, m[0].shift_pct, 11);
 	KUNIT_EXPECT_EQ(test, m[1].shift_pct, -11);

@@ -625,8 +625,12 @@ static void kq_test_smt(struct kunit *test)
 	c->st.smt = KQ_SMT_THRASHER;
 	kq_test_decide_fresh(c);
 	kq_test_expect(test, c, KVM_QUANTA_R_SMT, KQ_T_MIN, "base, thrasher");
-	KUNIT_EXPECT_FALSE(test, kq_policy_cut_now(&c->st, KQ_T_MIN - 1, false));
-	KUNIT_EXPECT_TRUE(test, kq_policy_cut_now(&c->st, KQ_T_MIN, false));
+	/* Cut at its minimum only while the sibling runs hungry work. */
+	KUNIT_EXPECT_FALSE(test, kq_policy_cut_now(&c->st, KQ_T_MIN - 1,
+						   KQ_AT_SIBLING_HUNGRY));
+	KUNIT_EXPECT_TRUE(test, kq_policy_cut_now(&c->st, KQ_T_MIN,
+						  KQ_AT_SIBLING_HUNGRY));
+	KUNIT_EXPECT_FALSE(test, kq_policy_cut_now(&c->st, KQ_T_MAX, 0));
 
 	/* Payback: the thrasher is cut, a pressed one keeps paying back. */
 	c->st.debt_ns = 100000000;

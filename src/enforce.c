@@ -85,8 +85,9 @@ void kq_enforce_exit(struct kq_vcpu *v, u64 now)
 {
 	struct kq_vcpu_policy pol;
 	bool spinning;
-	u32 reason;
+	u32 reason, at;
 	u64 ran;
+	s32 sib;
 
 	/*
 	 * Consumed at every exit, acting or not, so that a PAUSE-loop exit
@@ -102,8 +103,17 @@ void kq_enforce_exit(struct kq_vcpu *v, u64 now)
 	pol.min_run_ns = READ_ONCE(v->pol.min_run_ns);
 	pol.reason = READ_ONCE(v->pol.reason);
 	pol.payback = READ_ONCE(v->pol.payback);
+	at = spinning ? KQ_AT_PAUSE_SPIN : 0;
+	/* An SMT thrasher yields while its sibling runs cache-hungry work. */
+	if (unlikely(pol.reason == KVM_QUANTA_R_SMT)) {
+		pol.smt = READ_ONCE(v->pol.smt);
+		sib = this_cpu_read(kq_cpu_sibling);
+		if (sib >= 0 && sib < nr_cpu_ids &&
+		    READ_ONCE(per_cpu(kq_cpu_hungry, sib)))
+			at |= KQ_AT_SIBLING_HUNGRY;
+	}
 	ran = kq_ran_ns(now);
-	if (!kq_policy_cut_now(&pol, ran, spinning))
+	if (!kq_policy_cut_now(&pol, ran, at))
 		return;
 	/* Nobody waits for this CPU: a yield would only cost time. */
 	if (single_task_running())

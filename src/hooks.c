@@ -60,6 +60,10 @@ static KQ_PROBE_KVM_EXIT(kq_probe_exit)
 			this_cpu_add(kq_pcpu_now.guest_ns, dt);
 			this_cpu_inc(kq_pcpu_now.exits);
 			this_cpu_write(kq_pcpu_now.vm_id, vm ? vm->id : 0);
+			this_cpu_write(kq_cpu_hungry, 0);
+		} else {
+			/* Its entry CPU's guest is gone from there too. */
+			WRITE_ONCE(per_cpu(kq_cpu_hungry, v->entry_cpu), 0);
 		}
 		/* Observe has nothing to do here but a PAUSE exit to consume. */
 		if (READ_ONCE(v->enforce) ||
@@ -115,6 +119,7 @@ static KQ_PROBE_KVM_ENTRY(kq_probe_entry)
 		v->entry_cpu = smp_processor_id();
 		v->entry_exec = current->se.sum_exec_runtime;
 		v->entry_ns = local_clock();
+		this_cpu_write(kq_cpu_hungry, READ_ONCE(v->smt_hungry));
 	}
 	preempt_enable_notrace();
 }

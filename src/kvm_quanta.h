@@ -145,6 +145,8 @@ struct kq_sched_params {
  * @yield_work: task_work that yields the CPU before the next entry; while
  *	queued (KQ_V_YIELD_PENDING) it holds a module reference
  * @enforce: the exit path may act (mode enforce, VM policy enabled)
+ * @smt_hungry: its last window was cache-hungry (kq_smt_hungry()): set by
+ *	the sampler, read at each entry for kq_cpu_hungry
  * @applied: @orig holds the thread's own parameters and we have set @set;
  *	@v owns the thread then (one vCPU acts on a thread, enforce.c)
  * @owner_node: entry in enforce.c's thread owners while @applied
@@ -187,6 +189,7 @@ struct kq_vcpu {
 	u64 pause_exits;
 	struct callback_head yield_work;
 	bool enforce;
+	u8 smt_hungry;
 	bool applied;
 	struct hlist_node owner_node;
 	struct kq_sched_params orig;
@@ -303,6 +306,8 @@ unsigned int kq_pmu_events_gen(void);
 
 /* pcpu.c */
 DECLARE_PER_CPU(struct kq_pcpu_reading, kq_pcpu_now);
+DECLARE_PER_CPU(u8, kq_cpu_hungry);
+DECLARE_PER_CPU(s32, kq_cpu_sibling);
 void kq_pcpu_sample(u64 now);
 s32 kq_pcpu_sibling_of(unsigned int cpu);
 int kq_pcpu_init(struct kobject *parent);

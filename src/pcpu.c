@@ -17,6 +17,13 @@
 #include "kvm_quanta.h"
 
 DEFINE_PER_CPU(struct kq_pcpu_reading, kq_pcpu_now);
+/*
+ * A cache-hungry vCPU is in guest mode on this CPU: set at entry, cleared
+ * at exit (hooks.c); what the SMT sibling's thrasher checks at its exits.
+ */
+DEFINE_PER_CPU(u8, kq_cpu_hungry);
+/* This CPU's SMT sibling, KQ_NO_SIBLING if none: kept by the sampler. */
+DEFINE_PER_CPU(s32, kq_cpu_sibling) = KQ_NO_SIBLING;
 
 static DEFINE_MUTEX(kq_pcpu_lock);	/* the arrays below */
 static struct kq_pcpu_reading *kq_pcpu_prev;
@@ -64,8 +71,10 @@ void kq_pcpu_sample(u64 now)
 		cur[c].vm_id = READ_ONCE(r->vm_id);
 	}
 	mutex_lock(&kq_pcpu_lock);
-	for_each_possible_cpu(c)
+	for_each_possible_cpu(c) {
 		kq_pcpu_sibling[c] = kq_pcpu_sibling_of(c);
+		WRITE_ONCE(per_cpu(kq_cpu_sibling, c), kq_pcpu_sibling[c]);
+	}
 	if (kq_pcpu_t)
 		kq_pcpu_profiles(kq_pcpu_prev, cur, kq_pcpu_sibling,
 				 nr_cpu_ids, now - kq_pcpu_t, kq_pcpu_prof);

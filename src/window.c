@@ -356,6 +356,9 @@ static void kq_window_smt(struct kq_vcpu **vs, const struct kq_sample *s,
 			      hungry_ns, hungry_max);
 	}
 	for (i = 0; i < n; i++) {
+		/* For the sibling's exits: set at each entry of this vCPU. */
+		WRITE_ONCE(vs[i]->smt_hungry,
+			   kq_smt_hungry(used, s[i].w.llc_mpki_milli));
 		spin_lock(&vs[i]->state_lock);
 		vs[i]->pol.smt = ok ? sv[i].press : KQ_SMT_NONE;
 		spin_unlock(&vs[i]->state_lock);

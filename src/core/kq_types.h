@@ -25,6 +25,7 @@ typedef __u64 u64;
 typedef __s32 s32;
 typedef __s64 s64;
 #define kq_publish(x, val) ((x) = (val))
+#define fallthrough __attribute__((__fallthrough__))
 #endif
 
 #endif /* _KQ_CORE_TYPES_H */

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
-"""Rig test for phase placement within a group: three single-vCPU VMs of
+"""Rig test for phase placement within a group (and the SMT knob, which
+the rig cannot exercise further: no SMT, no PMU): three single-vCPU VMs of
 one VMM pinned to one CPU, a compute-bound one (long guest runs) and an
 exit-heavy one (port I/O to the VMM) declared one group, and an ungrouped
 exit-heavy one (CPUID).  Observe, enforce without the group, enforce with
@@ -59,7 +60,16 @@ def run(tag, mode, grouped):
         if grouped:
             for p in ("compute", "iostorm"):
                 t.write(os.path.join(SYSFS, "vms", vms[p], "policy", "group"), "7")
-        time.sleep(5.0)
+        # How often the pair's weights were shifted (it competed), sampled.
+        seen = []
+        for _ in range(25):
+            time.sleep(0.2)
+            try:
+                seen.append(shift_of(vms["compute"])[0] != 0)
+            except (OSError, ValueError):
+                pass
+        print(f"# group {tag}: compute's weight shifted in {sum(seen)} of {len(seen)} samples",
+              flush=True)
         try:
             shifts = {p: shift_of(vm) for p, vm in vms.items()}
         except (OSError, ValueError):
@@ -90,6 +100,15 @@ def bad_inputs():
         err = t.write(pol, val)
         check(f"group-shift-rejects-{val.strip() or 'newline'}", err == want and
               t.read(pol).strip() == str(BOUND), f"write {val!r}: errno {err}, now {t.read(pol)!r}")
+    smt = f"{SYSFS}/policy/smt_hungry_pct"
+    check("smt-hungry-default", t.read(smt).strip() == "50", t.read(smt))
+    for val, want in (("101", errno.ERANGE), ("-1", errno.EINVAL), ("5o", errno.EINVAL)):
+        err = t.write(smt, val)
+        check(f"smt-hungry-rejects-{val}", err == want and t.read(smt).strip() == "50",
+              f"write {val!r}: errno {err}, now {t.read(smt)!r}")
+    check("smt-hungry-accepts-0", t.write(smt, "0") is None and t.read(smt).strip() == "0",
+          t.read(smt))
+    t.write(smt, "50")
     vmm = t.Vmm("group-knob", ["compute:60000"], hold=True)
     vms, _ = t.wait_for(lambda: t.vms_of(vmm.pid), 60)
     if not result("group-knob-vm", vms, "no VM in sysfs"):

@@ -44,7 +44,7 @@ kq_group_member RandomMember(std::mt19937_64& rng, u32 groups, int cpus, u32 bou
   kq_group_member_init(&m, 1 + static_cast<u32>(Rand(rng, groups)), 1 + Rand(rng, 3), cpu, &w,
                        1 + static_cast<u32>(Rand(rng, 10000000)),
                        static_cast<s32>(Rand(rng, static_cast<u64>(2 * lb + 1))) - lb);
-  EXPECT_EQ(m.competes, cpu >= 0 && w.guest_ns > 0 && w.run_ns + w.wait_ns >= 90 * kMs);
+  EXPECT_EQ(m.competes, cpu >= 0 && w.guest_ns > 0 && w.run_ns + w.wait_ns >= 75 * kMs);
   return m;
 }
 
@@ -130,7 +130,7 @@ TEST(Group, PairWorkedOut) {
   EXPECT_EQ(Weights(m), (std::vector<u32>{109000, 91000}));
 }
 
-// Who is no set: alone on its CPU, another group, runnable under 90% of
+// Who is no set: alone on its CPU, another group, runnable under 75% of
 // the window, no guest time, on several CPUs, no run at all, two vCPUs of
 // one VM.
 TEST(Group, WhoIsLeftAlone) {
@@ -140,7 +140,7 @@ TEST(Group, WhoIsLeftAlone) {
       Member(1, 1, 100000),
       Member(2, 1, 10),
       Member(3, 2, 10),
-      Member(3, 2, 100000, KQ_NONE32, 3, 11),
+      Member(3, 2, 100000, KQ_NONE32, 3, 26),
       Member(4, 5, 10),
       Member(4, 5, 100000, KQ_NONE32, 0, 0, 0),
   };
@@ -161,16 +161,14 @@ TEST(Group, WhoIsLeftAlone) {
   EXPECT_EQ(m[0].lasting_pct, 4);
   EXPECT_EQ(m[4].lasting_pct, 3);
   EXPECT_EQ(m[7].lasting_pct, 2);
-  // The same guest-less member beside a runner that halted as long as it
-  // ran: neither competes.
   EXPECT_FALSE(m[4].competes);
   EXPECT_FALSE(m[6].competes);
   EXPECT_FALSE(idle.competes);
   EXPECT_FALSE(m[10].competes);
   EXPECT_TRUE(m[5].competes);
   EXPECT_TRUE(m[11].competes);
-  // Runnable 90% is enough.
-  m = {Member(3, 2, 10), Member(3, 2, 100000, KQ_NONE32, 0, 10)};
+  // Runnable 75% is enough.
+  m = {Member(3, 2, 10), Member(3, 2, 100000, KQ_NONE32, 0, 25)};
   kq_group_window(&p, m.data(), 2);
   EXPECT_EQ(Shifts(m), (std::vector<s32>{11, -11}));
 }

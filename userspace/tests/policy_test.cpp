@@ -206,8 +206,21 @@ TEST(Policy, SmtSiblings) {
   EXPECT_EQ(decide(warm, KQ_SMT_THRASHER), KVM_QUANTA_R_SMT);
   EXPECT_EQ(d.st.target_ns, kMin);
   EXPECT_EQ(d.st.decisions[KVM_QUANTA_R_SMT], 2u);
-  EXPECT_FALSE(kq_policy_cut_now(&d.st, kMin - 1, false));
-  EXPECT_TRUE(kq_policy_cut_now(&d.st, kMin, false));
+  // The thrasher is cut at its minimum while the sibling runs hungry work.
+  EXPECT_FALSE(kq_policy_cut_now(&d.st, kMin - 1, KQ_AT_SIBLING_HUNGRY));
+  EXPECT_TRUE(kq_policy_cut_now(&d.st, kMin, KQ_AT_SIBLING_HUNGRY));
+  EXPECT_FALSE(kq_policy_cut_now(&d.st, kMax, 0));
+  EXPECT_TRUE(kq_policy_cut_now(&d.st, d.st.min_run_ns, KQ_AT_PAUSE_SPIN));
+  d.st.payback = -1;
+  EXPECT_FALSE(kq_policy_cut_now(&d.st, kMax, KQ_AT_SIBLING_HUNGRY));
+  d.st.payback = 0;
+  // A pressed one is cut at its base, sibling or not.
+  EXPECT_EQ(decide(warm, KQ_SMT_PRESSED), KVM_QUANTA_R_SMT);
+  EXPECT_FALSE(kq_policy_cut_now(&d.st, kBase - 1, KQ_AT_SIBLING_HUNGRY));
+  EXPECT_TRUE(kq_policy_cut_now(&d.st, kBase, 0));
+  // Not smt: the sibling bit changes nothing.
+  EXPECT_EQ(decide(warm, KQ_SMT_NONE), KVM_QUANTA_R_WARM);
+  EXPECT_FALSE(kq_policy_cut_now(&d.st, kMax, KQ_AT_SIBLING_HUNGRY));
 
   kq_window base = warm;
   base.exits = 40;
