@@ -244,10 +244,13 @@ u64 kq_policy_slice(const struct kq_vcpu_policy *st, u64 own_ns,
 int kq_weight_to_nice(u32 weight);
 bool kq_policy_uses_pmu(const struct kq_policy_params *p,
 			const struct kq_window *w);
-/* What kq_policy_cut_now() knows of the exit, bits of its @at */
-#define KQ_AT_PAUSE_SPIN 1U	/* a PAUSE-loop exit since the last call */
-#define KQ_AT_SIBLING_HUNGRY 2U	/* a cache-hungry vCPU is in guest mode on
-				 * the CPU's SMT sibling */
+/*
+ * What kq_policy_cut_now() knows of the exit, bits of its @at: a PAUSE-loop
+ * exit since the last call; a cache-hungry vCPU in guest mode on the CPU's
+ * SMT sibling.
+ */
+#define KQ_AT_PAUSE_SPIN 1U
+#define KQ_AT_SIBLING_HUNGRY 2U
 
 bool kq_policy_cut_now(const struct kq_vcpu_policy *st, u64 ran_ns, u32 at);
 
