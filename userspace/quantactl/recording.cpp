@@ -5,6 +5,7 @@
 #include <limits>
 
 extern "C" {
+#include "group.h"
 #include "policy.h"
 #include "state.h"
 #include "thresholds.h"
@@ -163,20 +164,26 @@ kq_vm_policy ToVmPolicy(const KnobValues& k) {
   vp.base_us = get("base_quantum_us", vp.base_us);
   vp.max_us = get("max_quantum_us", vp.max_us);
   vp.weight = get("weight", vp.weight);
+  vp.group = get("group", vp.group);
   return vp;
 }
 
 KnobValues VmPolicyValues(const kq_vm_policy& vp) {
-  return {{"enabled", vp.enabled ? 1 : 0},
-          {"min_quantum_us", vp.min_us},
-          {"base_quantum_us", vp.base_us},
-          {"max_quantum_us", vp.max_us},
-          {"weight", vp.weight}};
+  return {{"enabled", vp.enabled ? 1 : 0}, {"min_quantum_us", vp.min_us},
+          {"base_quantum_us", vp.base_us}, {"max_quantum_us", vp.max_us},
+          {"weight", vp.weight},           {"group", vp.group}};
 }
 
 struct VcpuState {
   kq_history h;
   kq_vcpu_policy st;
+};
+
+// A vCPU's guest time by CPU in a window, for kq_ledger_split().
+struct Split {
+  s32 cpus[KQ_RAN_SLOTS];
+  u64 ns[KQ_RAN_SLOTS];
+  unsigned n = 0;
 };
 
 std::string Ms(double ns, bool sign = false) {
@@ -205,7 +212,8 @@ std::optional<ReplayResult> Replay(const Recording& rec, const KnobValues& vm_ov
     // As the module does every window (src/window.c): the PMU thresholds
     // from the host's windows before this one (kq_thresholds_apply; the
     // recording's windows are the host's), each vCPU's share of its VM's
-    // weight (kq_ledger_weight), the ledger over all vCPUs
+    // weight (kq_ledger_weight), shifted within its VM's group
+    // (kq_group_window), the ledger over all vCPUs against those weights
     // (kq_ledger_window; a vCPU joins from its second window), then each
     // vCPU's decision against its history so far; then the window joins
     // the history.
@@ -215,6 +223,8 @@ std::optional<ReplayResult> Replay(const Recording& rec, const KnobValues& vm_ov
     std::vector<VcpuState*> states;
     std::vector<kq_ledger_entry> ledger;
     std::vector<unsigned> entries;  // per vCPU, its entries in ledger, in order
+    std::vector<u32> weights;       // per vCPU, its ledger weight
+    std::vector<Split> splits;      // per vCPU, the CPUs it ran on
     std::map<uint64_t, uint64_t> vm_runnable;
     for (const auto& v : w.vcpus) {
       wins.push_back(ToWindow(v));
@@ -252,22 +262,59 @@ std::optional<ReplayResult> Replay(const Recording& rec, const KnobValues& vm_ov
       }
       states.push_back(&s);
       const kq_window& win = wins[i];
-      // One entry per CPU it ran on, split as the module split it (a
-      // recording of a module without the split: one entry where it was).
-      s32 cpus[KQ_RAN_SLOTS];
-      u64 ns[KQ_RAN_SLOTS];
-      unsigned n = 0;
+      weights.push_back(kq_ledger_weight(pit->second.weight, win.run_ns + win.wait_ns,
+                                         vm_runnable[v.vm_id], win.window_ns));
+      // The CPUs it ran on, as the module split its time (a recording of a
+      // module without the split: none, and where it was is all there is).
+      Split& sp = splits.emplace_back();
       for (const auto& c : v.guest_ns_by_cpu.value_or(std::vector<nl::VcpuSample::CpuNs>{})) {
-        if (n == KQ_RAN_SLOTS) break;
-        cpus[n] = static_cast<s32>(c.cpu);
-        ns[n++] = c.ns;
+        if (sp.n == KQ_RAN_SLOTS) break;
+        sp.cpus[sp.n] = static_cast<s32>(c.cpu);
+        sp.ns[sp.n++] = c.ns;
       }
+    }
+    // The grouped vCPUs of enabled VMs together, each with its lasting
+    // shift if it was learnt in this group (else 0), on the one CPU it ran
+    // on (-1 when it ran on several); the others' shifts are 0.
+    std::vector<kq_group_member> members;
+    std::vector<size_t> grouped;
+    for (size_t i = 0; i < w.vcpus.size(); ++i) {
+      const auto& v = w.vcpus[i];
+      const kq_vm_policy& vp = policies.at(v.vm_id);
+      kq_vcpu_policy& st = states[i]->st;
+      const u32 group = vp.enabled ? vp.group : 0;
+      const s32 lasting = st.group == group ? st.group_pct : 0;
+      if (!group) {
+        st.group = 0;
+        st.group_pct = 0;
+        st.group_shift_pct = 0;
+        continue;
+      }
+      const Split& sp = splits[i];
+      const s32 cpu = sp.n > 1 ? -1 : sp.n ? sp.cpus[0] : static_cast<s32>(v.cpu.value_or(0));
+      kq_group_member_init(&members.emplace_back(), group, v.vm_id, cpu, &wins[i], weights[i],
+                           lasting);
+      grouped.push_back(i);
+    }
+    if (!members.empty())
+      kq_group_window(&params, members.data(), static_cast<unsigned>(members.size()));
+    for (size_t k = 0; k < members.size(); ++k) {
+      kq_vcpu_policy& st = states[grouped[k]]->st;
+      weights[grouped[k]] = members[k].weight;
+      st.group = members[k].group;
+      st.group_pct = members[k].lasting_pct;
+      st.group_shift_pct = members[k].shift_pct;
+    }
+    for (size_t i = 0; i < w.vcpus.size(); ++i) {
+      const auto& v = w.vcpus[i];
+      const kq_window& win = wins[i];
+      VcpuState& s = *states[i];
+      const Split& sp = splits[i];
+      // One entry per CPU it ran on, split as the module split it.
       kq_ledger_entry e[KQ_RAN_SLOTS];
-      const unsigned m = kq_ledger_split(
-          e, static_cast<s32>(v.cpu.value_or(0)), win.run_ns, win.wait_ns, win.halt_ns,
-          kq_ledger_weight(pit->second.weight, win.run_ns + win.wait_ns, vm_runnable[v.vm_id],
-                           win.window_ns),
-          s.st.debt_ns, s.h.windows != 0, cpus, ns, n);
+      const unsigned m = kq_ledger_split(e, static_cast<s32>(v.cpu.value_or(0)), win.run_ns,
+                                         win.wait_ns, win.halt_ns, weights[i], s.st.debt_ns,
+                                         s.h.windows != 0, sp.cpus, sp.ns, sp.n);
       ledger.insert(ledger.end(), e, e + m);
       entries.push_back(m);
     }
@@ -290,6 +337,8 @@ std::optional<ReplayResult> Replay(const Recording& rec, const KnobValues& vm_ov
       rv.run_ns += win.run_ns;
       rv.slices += win.slices;
       rv.debt_ns = s.st.debt_ns;
+      rv.group_shift_pct_sum += s.st.group_shift_pct;
+      rv.group_pct = s.st.group_pct;
       const char* reason = kq_reason_name(s.st.reason);
       auto& rs = rv.by_reason[reason ? reason : "?"];
       ++rs.windows;
@@ -327,6 +376,10 @@ ordered_json ReplayJson(const ReplayResult& r) {
       c["mean_target_ns"] = v.windows ? v.target_ns_sum / v.windows : 0;
       c["mean_achieved_ns"] = v.slices ? ordered_json(v.run_ns / v.slices) : ordered_json(nullptr);
       c["debt_ns"] = v.debt_ns;
+      c["mean_group_shift_pct"] =
+          v.windows ? static_cast<double>(v.group_shift_pct_sum) / static_cast<double>(v.windows)
+                    : 0.0;
+      c["group_lasting_pct"] = v.group_pct;
       ordered_json by = ordered_json::object();
       // In enum order.
       for (const char* name : ReasonNames()) {
@@ -362,6 +415,8 @@ std::string FormatReplay(const ReplayResult& r) {
                   vm["weight_share"].get<double>() * 100, vm["run_share"].get<double>() * 100,
                   Ms(static_cast<double>(vm["ledger_ns"].get<int64_t>()), true).c_str());
     out += b;
+    const uint64_t group = vm["policy"]["group"].get<uint64_t>();
+    if (group) out.insert(out.size() - 1, "  group " + std::to_string(group));
     for (const auto& c : vm["vcpus"]) {
       const std::string achieved =
           c["mean_achieved_ns"].is_null()
@@ -374,6 +429,11 @@ std::string FormatReplay(const ReplayResult& r) {
           Ms(static_cast<double>(c["mean_target_ns"].get<uint64_t>())).c_str(), achieved.c_str(),
           Ms(static_cast<double>(c["debt_ns"].get<int64_t>()), true).c_str());
       out += b;
+      if (group) {
+        std::snprintf(b, sizeof(b), "    group shift: mean %+.1f%%, lasting %+d%% at the end\n",
+                      c["mean_group_shift_pct"].get<double>(), c["group_lasting_pct"].get<int>());
+        out += b;
+      }
       std::string reasons = "    targets by reason:";
       bool first = true;
       for (const auto& [name, rs] : c["by_reason"].items()) {

@@ -76,6 +76,10 @@ struct ReplayVcpu {
   uint64_t slices = 0;
   int64_t debt_ns = 0;  // at the end
   std::map<std::string, ReasonStats> by_reason;
+  // Its weight's shift within its VM's group (kq_group_window), percent:
+  // summed over its windows, and the lasting part at the end.
+  int64_t group_shift_pct_sum = 0;
+  int32_t group_pct = 0;
 };
 
 struct ReplayVm {
@@ -95,9 +99,12 @@ struct ReplayResult {
 };
 
 // Runs kq_policy_window over every sample, per vCPU in recording order, with
-// the recorded policy (defaults where none) and overrides applied: VM knobs
-// to every VM, host parameters to the host.  Fails if a VM's resulting
-// knobs are invalid (min <= base <= max).
+// the recorded policy (defaults where none; no group in a recording from
+// before groups) and overrides applied: VM knobs to every VM, host
+// parameters to the host.  Each window as the module's: the weights, the
+// grouped vCPUs' shifted within their groups (kq_group_window), the ledger
+// against them, the decisions.  Fails if a VM's resulting knobs are
+// invalid (min <= base <= max).
 std::optional<ReplayResult> Replay(const Recording& rec, const KnobValues& vm_overrides,
                                    const KnobValues& param_overrides, std::string* error);
 

@@ -732,6 +732,103 @@ TEST(Recording, ReplayChargesEachCpu) {
   }
 }
 
+// Phase placement in replay, as in the module: VMs 1 and 2 declared group
+// 3 share CPU 0 with VM 3, in no group; each vCPU runnable the whole
+// window, ran 30 of it.  VM 1 makes 10 exits a window (3 ms of guest time
+// each), VM 2 30000: VM 1's weight moves up and VM 2's down, by the regimen
+// (10%) and the lasting part (1% a window up to 10%), 20% at most; the
+// ledger charges them against those weights, so VM 1 is owed and VM 2
+// owes.  VM 3's fair share is the same as without the group: its ledger
+// does not change.  A recording from before groups (no "group" in the VM
+// lines), or group_shift_pct 0, shifts nothing.
+TEST(Recording, ReplayGroupShiftsWeight) {
+  const auto recording = [](bool grouped) {
+    const std::string group = grouped ? ",\"group\":3" : "";
+    std::string vms;
+    for (int vm : {1, 2})
+      vms += "{\"type\":\"vm\",\"vm\":\"50-" + std::to_string(vm) +
+             "\",\"pid\":50,\"vm_id\":" + std::to_string(vm) +
+             ",\"policy\":{\"enabled\":1,\"min_quantum_us\":1000,\"base_quantum_us\":4000,"
+             "\"max_quantum_us\":8000,\"weight\":100" +
+             group + "}}\n";
+    return RecordingOf(
+        20,
+        [] {
+          std::vector<nl::VcpuSample> vcpus = {Sample(1, 0, false), Sample(2, 0, true),
+                                               Sample(3, 0, false)};
+          for (auto& v : vcpus) {
+            v.run_ns = 30'000'000;
+            v.wait_ns = 70'000'000;
+            v.guest_ns_by_cpu = {{{0, *v.guest_ns}}};
+          }
+          return vcpus;
+        },
+        vms);
+  };
+  std::string err;
+  std::istringstream in(recording(true)), old_in(recording(false));
+  auto rec = ReadRecording(in, &err);
+  ASSERT_TRUE(rec) << err;
+  auto old = ReadRecording(old_in, &err);
+  ASSERT_TRUE(old) << err;
+  EXPECT_EQ(rec->vms.at(1).policy.at("group"), 3u);
+  EXPECT_FALSE(old->vms.at(1).policy.count("group"));
+
+  auto r = Replay(*rec, {}, {}, &err);
+  ASSERT_TRUE(r) << err;
+  auto none = Replay(*old, {}, {}, &err);
+  ASSERT_TRUE(none) << err;
+  auto off = Replay(*rec, {}, {{"group_shift_pct", 0}}, &err);
+  ASSERT_TRUE(off) << err;
+  EXPECT_EQ(r->vms.at(1).policy.at("group"), 3u);
+  EXPECT_EQ(r->vms.at(3).policy.at("group"), 0u);
+  EXPECT_EQ(none->vms.at(1).policy.at("group"), 0u);
+
+  const ReplayVcpu &a = r->vms.at(1).vcpus.at(0), &b = r->vms.at(2).vcpus.at(0),
+                   &u = r->vms.at(3).vcpus.at(0);
+  // 11, 12, ... 20, then 20: the regimen's 10 and the lasting part.
+  const int64_t want = (11 + 12 + 13 + 14 + 15 + 16 + 17 + 18 + 19 + 20) + 10 * 20;
+  EXPECT_EQ(a.group_shift_pct_sum, want);
+  EXPECT_EQ(b.group_shift_pct_sum, -want);
+  EXPECT_EQ(a.group_pct, 10);
+  EXPECT_EQ(b.group_pct, -10);
+  EXPECT_EQ(u.group_shift_pct_sum, 0);
+  EXPECT_EQ(u.group_pct, 0);
+  // Charged against the shifted weights: fair 90 ms x (100 + s) / 300.
+  EXPECT_LT(a.debt_ns, -19 * 5'000'000) << a.debt_ns;
+  EXPECT_GT(b.debt_ns, 19 * 5'000'000) << b.debt_ns;
+  EXPECT_LE(std::llabs(a.debt_ns + b.debt_ns + u.debt_ns), 20);
+  // The ungrouped VM: what it was owed without the group, to rounding.
+  EXPECT_LE(std::llabs(u.debt_ns - none->vms.at(3).vcpus.at(0).debt_ns), 20) << u.debt_ns;
+  for (const auto* res : {&*none, &*off})
+    for (uint64_t vm : {1, 2, 3}) {
+      const ReplayVcpu& v = res->vms.at(vm).vcpus.at(0);
+      EXPECT_EQ(v.group_shift_pct_sum, 0) << vm;
+      EXPECT_EQ(v.group_pct, 0) << vm;
+      EXPECT_LE(std::llabs(v.debt_ns), 20) << vm;  // all fair: 30 ms each
+    }
+
+  const auto j = ReplayJson(*r);
+  EXPECT_EQ(j["vms"][0]["policy"]["group"], 3);
+  EXPECT_DOUBLE_EQ(j["vms"][0]["vcpus"][0]["mean_group_shift_pct"].get<double>(), want / 20.0);
+  EXPECT_EQ(j["vms"][1]["vcpus"][0]["group_lasting_pct"], -10);
+  EXPECT_DOUBLE_EQ(j["vms"][2]["vcpus"][0]["mean_group_shift_pct"].get<double>(), 0.0);
+  const std::string text = FormatReplay(*r);
+  EXPECT_NE(text.find("ledger -"), std::string::npos) << text;
+  EXPECT_NE(text.find("  group 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("    group shift: mean +17.8%, lasting +10% at the end\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("    group shift: mean -17.8%, lasting -10% at the end\n"), std::string::npos)
+      << text;
+  EXPECT_EQ(FormatReplay(*none).find("group"), std::string::npos);
+
+  // --policy group=N groups every VM: the ungrouped one joins the set.
+  auto all = Replay(*old, {{"group", 7}}, {}, &err);
+  ASSERT_TRUE(all) << err;
+  EXPECT_GT(all->vms.at(3).vcpus.at(0).group_shift_pct_sum, 0);
+  EXPECT_LT(all->vms.at(2).vcpus.at(0).group_shift_pct_sum, 0);
+}
+
 TEST(Recording, BadInput) {
   std::string err;
   std::istringstream a("{\"type\":\"window\",\"vcpus\":[{\"vm_id\":1}]}\n");
@@ -772,6 +869,14 @@ TEST_F(FakeSysfs, ReplayIsTotal) {
            "4294967297}}\n" +
            win,
        "line 2: policy.weight = 4294967297: not in 1..10000"},
+      {hdr + "{\"type\":\"vm\",\"vm\":\"a\",\"pid\":5,\"vm_id\":1,\"policy\":{\"group\":65536}}\n" +
+           win,
+       "line 2: policy.group = 65536: not in 0..65535"},
+      {hdr + "{\"type\":\"vm\",\"vm\":\"a\",\"pid\":5,\"vm_id\":1,\"policy\":{\"group\":-1}}\n" +
+           win,
+       "line 2: policy.group = -1: not in 0..65535"},
+      {"{\"type\":\"header\",\"version\":1,\"params\":{\"group_shift_pct\":51}}\n" + win,
+       "line 1: params.group_shift_pct = 51: not in 0..50"},
       {hdr + "{\"type\":\"vm\",\"vm\":\"a\",\"pid\":5,\"vm_id\":1,\"policy\":[]}\n" + win,
        "line 2: policy is not an object"},
       {"{\"type\":\"header\",\"version\":1,\"params\":{\"debt_max_us\":-1}}\n" + win,
@@ -797,6 +902,9 @@ TEST_F(FakeSysfs, ReplayIsTotal) {
     EXPECT_NE(Stderr().find(want), std::string::npos) << text << "\n" << Stderr();
   }
   EXPECT_EQ(Run("replay " + (root_ / "ok.jsonl").string() + " --policy weight=4294967297"), 2);
+  EXPECT_EQ(Run("replay " + (root_ / "ok.jsonl").string() + " --policy group=65536"), 2);
+  EXPECT_EQ(Run("replay " + (root_ / "ok.jsonl").string() + " --policy group_shift_pct=51"), 2);
+  EXPECT_EQ(Run("replay " + (root_ / "ok.jsonl").string() + " --policy group=2"), 0) << Stderr();
 }
 
 TEST_F(FakeSysfs, WithoutTheModule) {
