@@ -5,7 +5,9 @@
 // Prints, per scenario, each VM's share without and with the policy, the
 // largest difference in points, the largest |debt| any vCPU reached, and
 // how often the warm vCPUs were extended; then the worst over all; then the
-// small-cache processor with fixed and with the host's own PMU thresholds.
+// small-cache processor with fixed and with the host's own PMU thresholds;
+// then phase placement within a group (GroupScenario) without and with the
+// group, and with group_shift_pct 0.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -74,6 +76,28 @@ int main(int argc, char** argv) {
                     r.vcpus[v].mean_quantum_ns() / 1e6);
       std::printf(", max share diff %.2f points\n", Compare(c).max_diff);
     }
+  }
+  for (const Sched s : {Sched::kCfs, Sched::kEevdf}) {
+    const Config c = GroupScenario(s);
+    const GroupFigures none = RunGroup(Ungrouped(c)), with = RunGroup(c);
+    Config off = c;
+    off.group_shift_pct = 0;
+    const GroupFigures zero = RunGroup(off);
+    const double bound = (100.0 + KqGroupShiftPct(c)) / 2;
+    std::printf(
+        "%s\n  group (vm0 compute, vm1 exit-heavy) without/with: vm0's part of the group's "
+        "time %.1f%%/%.1f%% (bound %.0f%%), mean shift vm0 %+.1f%% vm1 %+.1f%%\n",
+        Describe(c).c_str(), none.efficient_pct, with.efficient_pct, bound, with.mean_shift_pct[0],
+        with.mean_shift_pct[1]);
+    std::printf(
+        "  group's guest time %.0f/%.0f ms (%+.2f%%), per ms it ran %.4f/%.4f; shares vm0 "
+        "%.1f/%.1f vm1 %.1f/%.1f, ungrouped vm2 %.2f/%.2f (%+.2f points); group_shift_pct 0: "
+        "vm2 %.2f, vm0's part %.1f%%\n",
+        none.group_work_ms, with.group_work_ms,
+        100.0 * (with.group_work_ms - none.group_work_ms) / none.group_work_ms,
+        none.group_work_ms / none.group_run_ms, with.group_work_ms / with.group_run_ms,
+        none.shares[0], with.shares[0], none.shares[1], with.shares[1], none.shares[2],
+        with.shares[2], with.shares[2] - none.shares[2], zero.shares[2], zero.efficient_pct);
   }
   return 0;
 }

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <random>
 
+#include "policy.h"
+
 namespace kq::sim {
 
 Comparison Compare(const Config& c) {
@@ -83,6 +85,52 @@ Config SmallCacheScenario(Sched sched) {
   VcpuSpec mixed{.vm = 1, .ipc_lo = 550, .ipc_hi = 800, .llc_lo = 30000, .llc_hi = 45000};
   VcpuSpec streaming{.vm = 2, .ipc_lo = 400, .ipc_hi = 600, .llc_lo = 45000, .llc_hi = 60000};
   c.vcpus = {friendly, mixed, streaming};
+  return c;
+}
+
+Config GroupScenario(Sched sched) {
+  Config c;
+  c.sched = sched;
+  c.vms = {{.weight = 100, .group = 1}, {.weight = 100, .group = 1}, {.weight = 100, .group = 0}};
+  c.vcpus = {{.vm = 0, .cpu = 0, .heavy = false},
+             {.vm = 1, .cpu = 0, .heavy = true},
+             {.vm = 2, .cpu = 0, .heavy = false}};
+  c.exit_cost_ns = 5000;
+  return c;
+}
+
+GroupFigures RunGroup(const Config& c) {
+  Config pol = c;
+  pol.policy = true;
+  GroupFigures f;
+  f.result = Run(pol);
+  f.shares = f.result.VmShares(pol);
+  uint64_t run[2] = {}, guest = 0;
+  const uint64_t windows = uint64_t(c.windows);
+  int64_t shift[2] = {};
+  for (size_t i = 0; i < c.vcpus.size(); i++) {
+    const int vm = c.vcpus[i].vm;
+    if (vm > 1) continue;
+    run[vm] += f.result.vcpus[i].run_ns;
+    guest += f.result.vcpus[i].guest_ns;
+    shift[vm] += f.result.vcpus[i].group_shift_pct_sum;
+  }
+  f.efficient_pct = run[0] + run[1] ? 100.0 * double(run[0]) / double(run[0] + run[1]) : 0;
+  f.group_work_ms = double(guest) / 1e6;
+  f.group_run_ms = double(run[0] + run[1]) / 1e6;
+  for (int v = 0; v < 2; v++) f.mean_shift_pct[v] = double(shift[v]) / double(windows);
+  return f;
+}
+
+uint32_t KqGroupShiftPct(const Config& c) {
+  if (c.group_shift_pct) return *c.group_shift_pct;
+  kq_policy_params p;
+  kq_policy_defaults(&p);
+  return p.group_shift_pct;
+}
+
+Config Ungrouped(Config c) {
+  for (VmSpec& v : c.vms) v.group = 0;
   return c;
 }
 

@@ -34,6 +34,27 @@ std::vector<Config> FixedScenarios();
 // own thresholds (host_thresholds) call any of them warm.
 Config SmallCacheScenario(Sched sched);
 
+// Phase placement within a group: on one CPU, VM 0 (compute-bound: long
+// guest runs, an exit every 2 ms) and VM 1 (exit-heavy: an exit every
+// 50 us) declared one group, beside VM 2 (compute-bound, in no group); all
+// always runnable, each exit 5 us of host time (Config::exit_cost_ns).
+Config GroupScenario(Sched sched);
+
+// The group scenario's figures from one run with the policy.
+struct GroupFigures {
+  std::vector<double> shares;     // each VM's share of all run time, percent
+  double efficient_pct = 0;       // VM 0's part of the group's (VMs 0, 1) run time, percent
+  double group_work_ms = 0;       // the group's guest time over the run
+  double group_run_ms = 0;        // the group's run time over the run
+  double mean_shift_pct[2] = {};  // VM 0's and VM 1's mean applied shift
+  Result result;
+};
+GroupFigures RunGroup(const Config& c);
+// The group_shift_pct c runs with (its own, else the module's default).
+uint32_t KqGroupShiftPct(const Config& c);
+// c with every VM in no group.
+Config Ungrouped(Config c);
+
 // Random workloads, the same for a given seed.
 enum class Mix {
   // 1-3 CPUs, 2-4 VMs of 1-3 vCPUs, weights 50-300, duty cycles,

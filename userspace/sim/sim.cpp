@@ -11,6 +11,7 @@
 #include <map>
 #include <random>
 
+#include "group.h"
 #include "policy.h"
 #include "thresholds.h"
 
@@ -41,7 +42,7 @@ struct Thread {
   bool seen = false;
   uint64_t exit_acc = 0;
   // This window.
-  uint64_t w_run = 0, w_wait = 0, w_slices = 0, w_exits = 0, w_yields = 0;
+  uint64_t w_run = 0, w_guest = 0, w_wait = 0, w_slices = 0, w_exits = 0, w_yields = 0;
   std::map<int, uint64_t> w_run_cpu, w_wait_cpu;
   // Policy.
   kq_vcpu_policy st{};
@@ -65,6 +66,7 @@ class Model {
     base_slice_ = static_cast<uint64_t>(0.75e6 * factor_);
     kq_policy_defaults(&params_);
     params_.host_thresholds = c.host_thresholds;
+    if (c.group_shift_pct) params_.group_shift_pct = *c.group_shift_pct;
     kq_dist_init(&dist_);
     for (const auto& v : c.vcpus) {
       Thread t;
@@ -102,6 +104,7 @@ class Model {
     kq_vm_policy vp;
     kq_vm_policy_defaults(&vp);
     vp.weight = c_.vms[vm].weight;
+    vp.group = c_.vms[vm].group;
     return vp;
   }
 
@@ -333,11 +336,14 @@ class Model {
       t.exit_acc += kStep;
       const uint64_t gap = t.spec.heavy ? 50000 : 2000000;
       bool cut = false;
+      uint64_t host = 0;  // of this step, handling exits
       while (t.exit_acc >= gap) {
         t.exit_acc -= gap;
         t.w_exits++;
+        host += c_.exit_cost_ns;
         if (c_.policy && kq_policy_cut_now(&t.st, t.ran, false)) cut = true;
       }
+      t.w_guest += kStep - std::min(host, kStep);
       if (cut && cpu.queue.size() > 1) Yield(c);
     }
     if ((now + kStep) % kTick == 0) Tick();
@@ -351,7 +357,7 @@ class Model {
       kq_window& w = win[i];
       kq_window_init(&w);
       w.window_ns = c_.window_ns;
-      w.guest_ns = t.w_run;
+      w.guest_ns = t.w_guest;
       w.run_ns = t.w_run;
       w.wait_ns = t.w_wait;
       w.slices = t.w_slices;
@@ -361,13 +367,15 @@ class Model {
       vm_runnable[t.spec.vm] += t.w_run + t.w_wait;
       VcpuResult& r = res_.vcpus[i];
       r.run_ns += t.w_run;
+      r.guest_ns += t.w_guest;
+      r.exits += t.w_exits;
       r.wait_ns += t.w_wait;
       r.slices += t.w_slices;
       r.yields += t.w_yields;
     }
     if (c_.policy || c_.observe) Enforce(win, vm_runnable);
     for (auto& t : th_) {
-      t.w_run = t.w_wait = t.w_slices = t.w_exits = t.w_yields = 0;
+      t.w_run = t.w_guest = t.w_wait = t.w_slices = t.w_exits = t.w_yields = 0;
       t.w_run_cpu.clear();
       t.w_wait_cpu.clear();
     }
@@ -385,26 +393,78 @@ class Model {
     w->pmu[KVM_QUANTA_EV_LLC_MISSES] = insns * llc / 1000000;
   }
 
+  // The CPUs a thread ran on in the window, as the split the ledger gets
+  // (at most KQ_RAN_SLOTS).
+  unsigned SplitCpus(const Thread& t, s32 cpus[KQ_RAN_SLOTS], u64 ns[KQ_RAN_SLOTS]) const {
+    unsigned n = 0;
+    for (const auto& [cpu, run] : t.w_run_cpu) {
+      if (n == KQ_RAN_SLOTS || !run) continue;
+      cpus[n] = cpu;
+      ns[n++] = run;
+    }
+    return n;
+  }
+
+  // The one CPU a thread ran on in the window (the one it is on when it
+  // did not run), -1 when it ran on several: src/window.c's.
+  int GroupCpu(const Thread& t) const {
+    s32 cpus[KQ_RAN_SLOTS];
+    u64 ns[KQ_RAN_SLOTS];
+    const unsigned n = SplitCpus(t, cpus, ns);
+    return n > 1 ? -1 : n ? cpus[0] : t.cpu;
+  }
+
+  // As the module does after the weights (src/window.c): the vCPUs of
+  // grouped, enabled VMs go through kq_group_window together, each with its
+  // lasting shift if it was learnt in this group (else 0); their weights
+  // and shifts are what it says.  The others' shifts are 0.
+  void Groups(const std::vector<kq_window>& win) {
+    std::vector<kq_group_member> m;
+    std::vector<size_t> who;
+    for (size_t i = 0; i < th_.size(); i++) {
+      Thread& t = th_[i];
+      const kq_vm_policy vp = VmPolicy(t.spec.vm);
+      const u32 group = vp.enabled ? vp.group : 0;
+      const s32 lasting = t.st.group == group ? t.st.group_pct : 0;
+      if (!group) {
+        t.st.group = 0;
+        t.st.group_pct = 0;
+        t.st.group_shift_pct = 0;
+        continue;
+      }
+      m.emplace_back();
+      kq_group_member_init(&m.back(), group, static_cast<u64>(t.spec.vm), GroupCpu(t), &win[i],
+                           t.weight_milli, lasting);
+      who.push_back(i);
+    }
+    if (m.empty()) return;
+    kq_group_window(&params_, m.data(), static_cast<unsigned>(m.size()));
+    for (size_t k = 0; k < m.size(); k++) {
+      Thread& t = th_[who[k]];
+      t.weight_milli = m[k].weight;
+      t.st.group = m[k].group;
+      t.st.group_pct = m[k].lasting_pct;
+      t.st.group_shift_pct = m[k].shift_pct;
+    }
+  }
+
   // What the module does at the end of a window.
   void Enforce(const std::vector<kq_window>& win, std::map<int, uint64_t>& vm_runnable) {
     std::vector<kq_ledger_entry> e;
     std::vector<size_t> owner;
-    for (size_t i = 0; i < th_.size(); i++) {
-      Thread& t = th_[i];
+    for (Thread& t : th_)
       t.weight_milli = kq_ledger_weight(c_.vms[t.spec.vm].weight, t.w_run + t.w_wait,
                                         vm_runnable[t.spec.vm], c_.window_ns);
+    Groups(win);
+    for (size_t i = 0; i < th_.size(); i++) {
+      Thread& t = th_[i];
       if (!c_.exact_cpu_wait) {
         // What the module does: run by CPU (its exit path's split), the
         // wait in the same proportion (the kernel knows run_delay only in
         // total).
         s32 cpus[KQ_RAN_SLOTS];
         u64 ns[KQ_RAN_SLOTS];
-        unsigned n = 0;
-        for (const auto& [cpu, run] : t.w_run_cpu) {
-          if (n == KQ_RAN_SLOTS || !run) continue;
-          cpus[n] = cpu;
-          ns[n++] = run;
-        }
+        const unsigned n = SplitCpus(t, cpus, ns);
         kq_ledger_entry x[KQ_RAN_SLOTS];
         const unsigned m = kq_ledger_split(x, t.cpu, t.w_run, t.w_wait, 0, t.weight_milli,
                                            t.st.debt_ns, true, cpus, ns, n);
@@ -458,6 +518,8 @@ class Model {
       r.warm_windows += t.st.reason == KVM_QUANTA_R_WARM;
       r.payback_windows += t.st.reason == KVM_QUANTA_R_PAYBACK;
       r.debt_ns = t.st.debt_ns;
+      r.group_shift_pct_sum += t.st.group_shift_pct;
+      r.group_pct = t.st.group_pct;
       r.max_abs_debt_ns =
           std::max<int64_t>(r.max_abs_debt_ns, t.st.debt_ns < 0 ? -t.st.debt_ns : t.st.debt_ns);
     }
@@ -497,9 +559,10 @@ std::string Describe(const Config& c) {
   s += ", " + std::to_string(c.cpus) + " CPU(s):";
   char b[160];
   for (const auto& v : c.vcpus) {
-    std::snprintf(b, sizeof(b), " [vm%d w%u cpu%s %s %.0f/%.0f ms]", v.vm, c.vms[v.vm].weight,
-                  v.cpu < 0 ? "*" : std::to_string(v.cpu).c_str(), v.heavy ? "heavy" : "warm",
-                  v.on_ms, v.off_ms);
+    const std::string group = c.vms[v.vm].group ? " g" + std::to_string(c.vms[v.vm].group) : "";
+    std::snprintf(b, sizeof(b), " [vm%d w%u%s cpu%s %s %.0f/%.0f ms]", v.vm, c.vms[v.vm].weight,
+                  group.c_str(), v.cpu < 0 ? "*" : std::to_string(v.cpu).c_str(),
+                  v.heavy ? "heavy" : "warm", v.on_ms, v.off_ms);
     s += b;
   }
   return s;

@@ -11,15 +11,21 @@
 // a VM weight (libvirt cpu shares: the VM's, split among its runnable
 // vCPUs), and is pinned or not.  Without the policy the threads run with
 // the VM weights as the scheduler's group weights would give them.  With
-// it, each window goes through what the module does: window -> ledger
-// (kq_ledger_window) -> thresholds (kq_thresholds_apply) -> decision
-// (kq_policy_window) -> enforcement (nice
-// from kq_policy_nice, EEVDF slice = target, a yield at an exit when
-// kq_policy_cut_now says so).
+// it, each window goes through what the module does: window -> weights
+// (kq_ledger_weight, then shifted within a declared group by
+// kq_group_window) -> ledger (kq_ledger_window) -> thresholds
+// (kq_thresholds_apply) -> decision (kq_policy_window) -> enforcement
+// (nice from kq_policy_nice of the shifted weight, EEVDF slice = target, a
+// yield at an exit when kq_policy_cut_now says so).
+//
+// Work: a vCPU's guest time.  With exit_cost_ns, each VM exit costs that
+// much of its thread's run time in the host, which is not guest time: a
+// vCPU that exits more does less guest work with the same CPU time.
 #ifndef KQ_SIM_SIM_HPP
 #define KQ_SIM_SIM_HPP
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +35,9 @@ enum class Sched { kCfs, kEevdf };
 
 struct VmSpec {
   uint32_t weight = 100;
+  // The VM knob group: 0 none, else the group of interchangeable VMs it is
+  // in (phase placement, kq_group_window).
+  uint32_t group = 0;
 };
 
 struct VcpuSpec {
@@ -61,12 +70,19 @@ struct Config {
   // The policy knob host_thresholds: PMU thresholds from the host's own
   // windows (kq_thresholds_apply) rather than the constants.
   bool host_thresholds = true;
+  // The host knob group_shift_pct; unset: the module's default.
+  std::optional<uint32_t> group_shift_pct;
+  // Host time each VM exit costs its thread, not guest time (0: exits are
+  // free, guest time = run time).
+  uint64_t exit_cost_ns = 0;
   int windows = 300;
   uint64_t window_ns = 100000000;
 };
 
 struct VcpuResult {
   uint64_t run_ns = 0;
+  uint64_t guest_ns = 0;  // its work: run_ns less the exits' host time
+  uint64_t exits = 0;
   uint64_t wait_ns = 0;
   uint64_t slices = 0;
   uint64_t yields = 0;
@@ -74,6 +90,10 @@ struct VcpuResult {
   uint64_t payback_windows = 0;
   int64_t debt_ns = 0;          // at the end
   int64_t max_abs_debt_ns = 0;  // over the run
+  // Its weight's group shift (kq_group_window), percent: summed over the
+  // windows, and the lasting part at the end.
+  int64_t group_shift_pct_sum = 0;
+  int32_t group_pct = 0;
   double mean_quantum_ns() const { return slices ? double(run_ns) / double(slices) : 0; }
 };
 

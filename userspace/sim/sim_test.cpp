@@ -134,6 +134,55 @@ TEST(Sim, HostThresholdsFitASmallCache) {
   }
 }
 
+// Phase placement within a group (GroupScenario): a compute-bound VM and an
+// exit-heavy VM declared one group share a CPU with an ungrouped VM.  With
+// the group the pair's time moves toward the compute VM, within the bound
+// (100 + group_shift_pct) / 2 percent of the pair's time; the pair does
+// more guest work (its exits cost host time); the ungrouped VM keeps its
+// share.  At group_shift_pct 0 the run is the one without a group.
+//
+// CFS has no per-task slice and the module applies no ledger correction
+// there (src/enforce.c): the shifted weights act as the nearest nice
+// levels.  +20% and -20% become nice -1 and +1, 1277 and 820 against 1024
+// (+24.7% and -19.9%): the pair's weight grows by 2.4%, its compute VM's
+// part can reach 1277 / (1277 + 820) = 60.9%, and the ungrouped VM loses
+// about 0.5 points (1024 / 3121 = 32.8% of the CPU instead of 33.3%).  On
+// CFS the bound is the nice levels', and the ungrouped VM's tolerance 0.75
+// points.
+TEST(Sim, GroupMovesTimeWithinTheGroup) {
+  for (const Sched sched : {Sched::kEevdf, Sched::kCfs}) {
+    const Config c = kq::sim::GroupScenario(sched);
+    const uint32_t b = kq::sim::KqGroupShiftPct(c);
+    ASSERT_EQ(b, 20u);
+    const kq::sim::GroupFigures none = kq::sim::RunGroup(kq::sim::Ungrouped(c));
+    const kq::sim::GroupFigures with = kq::sim::RunGroup(c);
+    const bool cfs = sched == Sched::kCfs;
+    const double bound = cfs ? 100.0 * 1277 / (1277 + 820) : (100.0 + b) / 2;
+    EXPECT_GT(with.efficient_pct, 50.0) << Describe(c);
+    EXPECT_GT(with.efficient_pct, none.efficient_pct + 5.0) << Describe(c);
+    EXPECT_LE(with.efficient_pct, bound + 0.5) << Describe(c);
+    EXPECT_GT(with.mean_shift_pct[0], 0) << Describe(c);
+    EXPECT_LT(with.mean_shift_pct[1], 0) << Describe(c);
+    // More guest work from the pair, and more per ms it ran.
+    EXPECT_GT(with.group_work_ms, none.group_work_ms * 1.005) << Describe(c);
+    EXPECT_GT(with.group_work_ms / with.group_run_ms, none.group_work_ms / none.group_run_ms)
+        << Describe(c);
+    EXPECT_NEAR(with.shares[2], none.shares[2], cfs ? 0.75 : 0.5) << Describe(c);
+
+    // group_shift_pct 0: nothing moves, every vCPU runs as without a group.
+    Config off = c;
+    off.group_shift_pct = 0;
+    const kq::sim::GroupFigures zero = kq::sim::RunGroup(off);
+    ASSERT_EQ(zero.result.vcpus.size(), none.result.vcpus.size());
+    for (size_t i = 0; i < zero.result.vcpus.size(); i++) {
+      EXPECT_EQ(zero.result.vcpus[i].run_ns, none.result.vcpus[i].run_ns) << Describe(c) << i;
+      EXPECT_EQ(zero.result.vcpus[i].debt_ns, none.result.vcpus[i].debt_ns) << Describe(c) << i;
+      EXPECT_EQ(zero.result.vcpus[i].group_shift_pct_sum, 0) << Describe(c) << i;
+      EXPECT_EQ(zero.result.vcpus[i].group_pct, 0) << Describe(c) << i;
+    }
+  }
+}
+
 // Everything mixed (several duty-cycle vCPUs per CPU, multi-vCPU VMs,
 // unpinned, CFS's sleeper credit): the model is not exact there.  The
 // median stays within a point; the tail is documented (design.rst).
