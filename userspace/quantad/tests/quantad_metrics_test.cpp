@@ -138,10 +138,10 @@ TEST(QuantadMetrics, SmallState) {
     want += "quantad_vcpu_exits_total{" + vl + ",kind=\"" + kinds[k] + "\"} " +
             std::to_string(counts[k]) + "\n";
   want += "# TYPE quantad_vcpu_decisions_total counter\n";
-  const char* reasons[] = {"base",      "warm",    "exit_heavy", "flush",  "spin",
-                           "phase_end", "payback", "idle",       "latency"};
-  const int dec[] = {1, 2, 0, 0, 0, 0, 0, 3, 0};
-  for (int r = 0; r < 9; ++r)
+  const char* reasons[] = {"base",      "warm",    "exit_heavy", "flush",   "spin",
+                           "phase_end", "payback", "idle",       "latency", "smt"};
+  const int dec[] = {1, 2, 0, 0, 0, 0, 0, 3, 0, 0};
+  for (int r = 0; r < 10; ++r)
     want += "quantad_vcpu_decisions_total{" + vl + ",reason=\"" + reasons[r] + "\"} " +
             std::to_string(dec[r]) + "\n";
   EXPECT_EQ(got, want);
