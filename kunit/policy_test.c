@@ -1463,11 +1463,12 @@ static void kq_test_cut_now(struct kunit *test)
 {
 	static const u32 cut_at_target[] = {
 		KVM_QUANTA_R_FLUSH, KVM_QUANTA_R_PHASE_END,
-		KVM_QUANTA_R_EXIT_HEAVY, KVM_QUANTA_R_SPIN, KVM_QUANTA_R_SMT,
+		KVM_QUANTA_R_EXIT_HEAVY, KVM_QUANTA_R_SPIN,
 	};
+	/* smt but not the thrasher: only not extended, never cut. */
 	static const u32 never[] = {
 		KVM_QUANTA_R_WARM, KVM_QUANTA_R_BASE, KVM_QUANTA_R_IDLE,
-		KVM_QUANTA_R_PAYBACK,
+		KVM_QUANTA_R_PAYBACK, KVM_QUANTA_R_SMT,
 	};
 	struct kq_test_ctx *c = kq_test_ctx_fixed(test);
 	unsigned int i;

@@ -63,7 +63,7 @@ static void kq_test_smt_pairs(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, v[1].press, KQ_SMT_THRASHER);
 }
 
-/* The sibling's hungry time: half the window, summed over its vCPUs. */
+/* The sibling's hungry time: a quarter of the window, summed. */
 static void kq_test_smt_busy(struct kunit *test)
 {
 	struct kq_policy_params p;
@@ -71,19 +71,19 @@ static void kq_test_smt_busy(struct kunit *test)
 
 	kq_policy_defaults(&p);
 	kq_st_vcpu(&v[0], 1, 90, 20000);
-	kq_st_vcpu(&v[1], 3, 49, 30000);
+	kq_st_vcpu(&v[1], 3, 24, 30000);
 	kq_st_run(&p, v, 2);
 	KUNIT_EXPECT_EQ(test, v[0].press, KQ_SMT_NONE);
 	/* The sibling's side: CPU 1 was hungry 90% of the window. */
 	KUNIT_EXPECT_EQ(test, v[1].press, KQ_SMT_THRASHER);
 
-	kq_st_vcpu(&v[1], 3, 50, 30000);
+	kq_st_vcpu(&v[1], 3, 25, 30000);
 	kq_st_run(&p, v, 2);
 	KUNIT_EXPECT_EQ(test, v[0].press, KQ_SMT_PRESSED);
 
-	/* Two on the sibling, 30 + 20 ms: the worst of them counts. */
-	kq_st_vcpu(&v[1], 3, 30, 15000);
-	kq_st_vcpu(&v[2], 3, 20, 25000);
+	/* Two on the sibling, 15 + 10 ms: the worst of them counts. */
+	kq_st_vcpu(&v[1], 3, 15, 15000);
+	kq_st_vcpu(&v[2], 3, 10, 25000);
 	kq_st_run(&p, v, 3);
 	KUNIT_EXPECT_EQ(test, v[0].press, KQ_SMT_PRESSED);
 	kq_st_vcpu(&v[0], 1, 90, 25000);

@@ -78,7 +78,7 @@ static void kq_yield_fn(struct callback_head *cb)
  * @v: the vCPU, current is its thread
  * @now: local_clock()
  *
- * Context: the kvm_exit hook.  No allocation: the task_work is embedded in
+ * Context: the kvm_exit hook, preemption disabled.  No allocation: the task_work is embedded in
  * @v, and at most one is queued per vCPU.
  */
 void kq_enforce_exit(struct kq_vcpu *v, u64 now)
@@ -109,7 +109,7 @@ void kq_enforce_exit(struct kq_vcpu *v, u64 now)
 		pol.smt = READ_ONCE(v->pol.smt);
 		sib = this_cpu_read(kq_cpu_sibling);
 		if (sib >= 0 && sib < nr_cpu_ids &&
-		    READ_ONCE(per_cpu(kq_cpu_hungry, sib)))
+		    kq_cpu_runs_hungry(READ_ONCE(per_cpu(kq_cpu_hungry, sib))))
 			at |= KQ_AT_SIBLING_HUNGRY;
 	}
 	ran = kq_ran_ns(now);

@@ -31,6 +31,7 @@ static KQ_PROBE_KVM_EXIT(kq_probe_exit)
 	if (likely(v)) {
 		u64 now = local_clock(), dt = 0;
 		bool moved = v->entry_cpu != smp_processor_id();
+		bool entered = v->entry_ns;
 		struct kq_vm *vm;
 
 		write_seqcount_begin(&v->seq);
@@ -61,7 +62,7 @@ static KQ_PROBE_KVM_EXIT(kq_probe_exit)
 			this_cpu_inc(kq_pcpu_now.exits);
 			this_cpu_write(kq_pcpu_now.vm_id, vm ? vm->id : 0);
 			this_cpu_write(kq_cpu_hungry, 0);
-		} else {
+		} else if (entered) {
 			/* Its entry CPU's guest is gone from there too. */
 			WRITE_ONCE(per_cpu(kq_cpu_hungry, v->entry_cpu), 0);
 		}
@@ -119,7 +120,15 @@ static KQ_PROBE_KVM_ENTRY(kq_probe_entry)
 		v->entry_cpu = smp_processor_id();
 		v->entry_exec = current->se.sum_exec_runtime;
 		v->entry_ns = local_clock();
-		this_cpu_write(kq_cpu_hungry, READ_ONCE(v->smt_hungry));
+		/*
+		 * Stamped: where kvm_exit fires with preemption enabled (SVM
+		 * on 6.x), a vCPU preempted between its VM exit and the exit
+		 * probe leaves the mark set while others run here; a mark
+		 * older than a tick is not believed (a vCPU in guest mode
+		 * exits at least once a tick).
+		 */
+		this_cpu_write(kq_cpu_hungry,
+			       READ_ONCE(v->smt_hungry) ? jiffies | 1 : 0);
 	}
 	preempt_enable_notrace();
 }

@@ -17,6 +17,7 @@
 #ifndef _KVM_QUANTA_H
 #define _KVM_QUANTA_H
 
+#include <linux/jiffies.h>
 #include <linux/kobject.h>
 #include <linux/list.h>
 #include <linux/list_bl.h>
@@ -306,7 +307,16 @@ unsigned int kq_pmu_events_gen(void);
 
 /* pcpu.c */
 DECLARE_PER_CPU(struct kq_pcpu_reading, kq_pcpu_now);
-DECLARE_PER_CPU(u8, kq_cpu_hungry);
+DECLARE_PER_CPU(unsigned long, kq_cpu_hungry);
+
+/*
+ * A CPU's kq_cpu_hungry mark says a cache-hungry vCPU is in guest mode
+ * there: set, and stamped no more than a tick ago.
+ */
+static inline bool kq_cpu_runs_hungry(unsigned long mark)
+{
+	return mark && jiffies - (mark & ~1UL) <= 1;
+}
 DECLARE_PER_CPU(s32, kq_cpu_sibling);
 void kq_pcpu_sample(u64 now);
 s32 kq_pcpu_sibling_of(unsigned int cpu);

@@ -18,10 +18,11 @@
 
 DEFINE_PER_CPU(struct kq_pcpu_reading, kq_pcpu_now);
 /*
- * A cache-hungry vCPU is in guest mode on this CPU: set at entry, cleared
- * at exit (hooks.c); what the SMT sibling's thrasher checks at its exits.
+ * A cache-hungry vCPU is in guest mode on this CPU: jiffies | 1 at its
+ * entry, 0 at its exit (hooks.c); what the SMT sibling's thrasher checks
+ * at its exits (kq_cpu_runs_hungry()).
  */
-DEFINE_PER_CPU(u8, kq_cpu_hungry);
+DEFINE_PER_CPU(unsigned long, kq_cpu_hungry);
 /* This CPU's SMT sibling, KQ_NO_SIBLING if none: kept by the sampler. */
 DEFINE_PER_CPU(s32, kq_cpu_sibling) = KQ_NO_SIBLING;
 

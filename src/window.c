@@ -321,7 +321,8 @@ static bool kq_window_on_marked(const unsigned long *cpus,
  * without the memory, no vCPU is pressed for a window.
  */
 static void kq_window_smt(struct kq_vcpu **vs, const struct kq_sample *s,
-			  unsigned int n, const struct kq_policy_params *used)
+			  unsigned int n, const struct kq_policy_params *used,
+			  u32 *press)
 {
 	struct kq_smt_vcpu *sv = NULL;
 	u64 *hungry_ns = NULL, window_ns = 0;
@@ -359,9 +360,7 @@ static void kq_window_smt(struct kq_vcpu **vs, const struct kq_sample *s,
 		/* For the sibling's exits: set at each entry of this vCPU. */
 		WRITE_ONCE(vs[i]->smt_hungry,
 			   kq_smt_hungry(used, s[i].w.llc_mpki_milli));
-		spin_lock(&vs[i]->state_lock);
-		vs[i]->pol.smt = ok ? sv[i].press : KQ_SMT_NONE;
-		spin_unlock(&vs[i]->state_lock);
+		press[i] = ok ? sv[i].press : KQ_SMT_NONE;
 	}
 	kvfree(hungry_max);
 	kvfree(hungry_ns);
@@ -372,7 +371,7 @@ static void kq_window_smt(struct kq_vcpu **vs, const struct kq_sample *s,
 /* 4. and 5.: decide each vCPU's next window and act on it. */
 static void kq_window_decide(struct kq_vcpu **vs, struct kq_sample *s,
 			     const struct kq_vm_policy *vps, const u32 *weights,
-			     unsigned int n,
+			     const u32 *press, unsigned int n,
 			     const struct kq_policy_params *params)
 {
 	unsigned long *lat = NULL;
@@ -382,6 +381,8 @@ static void kq_window_decide(struct kq_vcpu **vs, struct kq_sample *s,
 		struct kq_vcpu *v = vs[i];
 
 		spin_lock(&v->state_lock);
+		/* With the reason it decides: the exit path reads both. */
+		kq_publish(v->pol.smt, press[i]);
 		/* The policy compares the window with the history before it. */
 		kq_policy_window(params, &vps[i], &v->pol, &s[i].w, &v->hist);
 		kq_history_add(&v->hist, &s[i].w);
@@ -451,7 +452,7 @@ int kq_window_pipeline(u64 now)
 	struct kq_sample *s = NULL;
 	struct kq_vm_policy *vps = NULL;
 	struct kq_policy_params params, used;
-	u32 *weights = NULL;
+	u32 *weights = NULL, *press = NULL;
 	struct kq_vcpu **vs = NULL;
 	unsigned int nr, n = 0, first;
 	struct kq_vcpu *v;
@@ -470,7 +471,8 @@ int kq_window_pipeline(u64 now)
 		vs = kvmalloc_array(nr, sizeof(*vs), GFP_KERNEL);
 		vps = kvmalloc_array(nr, sizeof(*vps), GFP_KERNEL);
 		weights = kvmalloc_array(nr, sizeof(*weights), GFP_KERNEL);
-		if (!s || !vs || !vps || !weights) {
+		press = kvmalloc_array(nr, sizeof(*press), GFP_KERNEL);
+		if (!s || !vs || !vps || !weights || !press) {
 			ret = -ENOMEM;
 			goto unlock;
 		}
@@ -496,13 +498,14 @@ int kq_window_pipeline(u64 now)
 	kq_window_weights(vs, s, vps, weights, n);
 	kq_window_groups(vs, s, vps, weights, n, &params);
 	kq_window_ledger(vs, s, weights, n);
-	kq_window_smt(vs, s, n, &used);
-	kq_window_decide(vs, s, vps, weights, n, &used);
+	kq_window_smt(vs, s, n, &used, press);
+	kq_window_decide(vs, s, vps, weights, press, n, &used);
 unlock:
 	kq_registry_unlock();
 	kvfree(vs);
 	kvfree(vps);
 	kvfree(weights);
+	kvfree(press);
 	if (ret) {
 		kvfree(s);
 		return ret;

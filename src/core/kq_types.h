@@ -25,7 +25,9 @@ typedef __u64 u64;
 typedef __s32 s32;
 typedef __s64 s64;
 #define kq_publish(x, val) ((x) = (val))
+#ifndef __cplusplus	/* CLI11 has a member named so */
 #define fallthrough __attribute__((__fallthrough__))
+#endif
 #endif
 
 #endif /* _KQ_CORE_TYPES_H */

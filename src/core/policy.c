@@ -420,10 +420,11 @@ u64 kq_policy_slice(const struct kq_vcpu_policy *st, u64 own_ns,
  *	cache-hungry vCPU is in guest mode on the SMT sibling now
  *
  * A PAUSE-loop spinner is cut at once; a vCPU decided flush, phase_end,
- * exit_heavy or spin once it has run its target; one decided smt once it
- * has run its target too, for the worse thrasher of an SMT pair (target:
- * the minimum) only while its sibling runs cache-hungry work, so that it
- * runs beside the sibling's cold work instead; never one the ledger owes
+ * exit_heavy or spin once it has run its target; one decided smt, the
+ * worse thrasher of an SMT pair (target: the minimum), once it has run its
+ * target and only while its sibling runs cache-hungry work, so that it
+ * runs beside the sibling's cold work instead (a pressed one, decided smt
+ * at the base, is only not extended); never one the ledger owes
  * time (st->payback < 0).  None before it has run st->min_run_ns: two
  * spinners sharing a CPU would otherwise hand it back and forth at every
  * PAUSE-loop exit.
@@ -444,8 +445,8 @@ bool kq_policy_cut_now(const struct kq_vcpu_policy *st, u64 ran_ns, u32 at)
 		return false;
 	switch (st->reason) {
 	case KVM_QUANTA_R_SMT:
-		if (st->smt == KQ_SMT_THRASHER &&
-		    !(at & KQ_AT_SIBLING_HUNGRY))
+		/* Pressed: only not extended.  The thrasher: see above. */
+		if (st->smt != KQ_SMT_THRASHER || !(at & KQ_AT_SIBLING_HUNGRY))
 			return false;
 		fallthrough;
 	case KVM_QUANTA_R_FLUSH:

@@ -32,7 +32,8 @@
  */
 bool kq_smt_hungry(const struct kq_policy_params *p, u32 llc_mpki_milli)
 {
-	if (!p->smt_hungry_pct || llc_mpki_milli == KQ_NONE32)
+	/* No misses is never hungry, whatever the flush threshold. */
+	if (!p->smt_hungry_pct || llc_mpki_milli == KQ_NONE32 || !llc_mpki_milli)
 		return false;
 	return (u64)llc_mpki_milli * 100 >=
 	       (u64)p->flush_llc_mpki_milli * p->smt_hungry_pct;

@@ -16,8 +16,11 @@
 extern "C" {
 #endif
 
-/* Cache-hungry vCPUs ran on the sibling this share of the window or more. */
-#define KQ_SMT_BUSY_PCT 50
+/*
+ * Cache-hungry vCPUs ran on the sibling this share of the window or more:
+ * a quarter, so that a sibling that shares its CPU with cold work counts.
+ */
+#define KQ_SMT_BUSY_PCT 25
 
 /**
  * struct kq_smt_vcpu - one vCPU's window, for kq_smt_window()

@@ -7,7 +7,9 @@
 // how often the warm vCPUs were extended; then the worst over all; then the
 // small-cache processor with fixed and with the host's own PMU thresholds;
 // then phase placement within a group (GroupScenario) without and with the
-// group, and with group_shift_pct 0.
+// group, and with group_shift_pct 0; then SMT siblings (SmtScenario), stock
+// against the policy: how long both threads of the core ran cache-hungry
+// vCPUs, and the shares.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -98,6 +100,25 @@ int main(int argc, char** argv) {
         none.group_work_ms / none.group_run_ms, with.group_work_ms / with.group_run_ms,
         none.shares[0], with.shares[0], none.shares[1], with.shares[1], none.shares[2],
         with.shares[2], with.shares[2] - none.shares[2], zero.shares[2], zero.efficient_pct);
+  }
+  for (const Sched s : {Sched::kCfs, Sched::kEevdf}) {
+    const Config c = SmtScenario(s);
+    Config pol = c;
+    pol.policy = true;
+    Config off = pol;
+    off.smt_hungry_pct = 0;
+    const SmtFigures stock = RunSmt(c), with = RunSmt(pol), zero = RunSmt(off);
+    std::printf(
+        "%s\n  SMT core (vm0, vm2 cache-hungry): both threads hungry %.1f%% of the time stock, "
+        "%.1f%% with the policy (%.1f%% at smt_hungry_pct 0); vm0 smt in %llu windows, %llu "
+        "early switches (%llu at 0); shares stock/policy",
+        Describe(c).c_str(), stock.hungry_pair_pct, with.hungry_pair_pct, zero.hungry_pair_pct,
+        static_cast<unsigned long long>(with.thrasher_smt_windows),
+        static_cast<unsigned long long>(with.thrasher_yields),
+        static_cast<unsigned long long>(zero.thrasher_yields));
+    for (size_t v = 0; v < stock.shares.size(); v++)
+      std::printf(" vm%zu %.1f/%.1f", v, stock.shares[v], with.shares[v]);
+    std::printf("\n");
   }
   return 0;
 }

@@ -134,6 +134,32 @@ Config Ungrouped(Config c) {
   return c;
 }
 
+Config SmtScenario(Sched sched) {
+  Config c;
+  c.sched = sched;
+  c.cpus = 2;
+  c.smt = true;
+  c.vms = {{.weight = 100}, {.weight = 100}, {.weight = 100}, {.weight = 100}};
+  c.vcpus = {
+      {.vm = 0, .cpu = 0, .ipc_lo = 400, .ipc_hi = 600, .llc_lo = 30000, .llc_hi = 40000},
+      {.vm = 1, .cpu = 0, .ipc_lo = 2000, .ipc_hi = 2500, .llc_lo = 200, .llc_hi = 500},
+      {.vm = 2, .cpu = 1, .ipc_lo = 500, .ipc_hi = 700, .llc_lo = 20000, .llc_hi = 28000},
+      {.vm = 3, .cpu = 1, .ipc_lo = 2000, .ipc_hi = 2500, .llc_lo = 200, .llc_hi = 500},
+  };
+  return c;
+}
+
+SmtFigures RunSmt(const Config& c) {
+  SmtFigures f;
+  const Result r = Run(c);
+  const uint64_t total = uint64_t(c.windows) * c.window_ns;
+  f.hungry_pair_pct = total ? 100.0 * double(r.hungry_pair_ns) / double(total) : 0;
+  f.shares = r.VmShares(c);
+  f.thrasher_smt_windows = r.vcpus[0].smt_windows;
+  f.thrasher_yields = r.vcpus[0].yields;
+  return f;
+}
+
 Config RandomScenario(uint64_t seed, Mix mix) {
   std::mt19937_64 rng(seed);
   auto pick = [&](uint64_t n) { return rng() % n; };

@@ -55,6 +55,21 @@ uint32_t KqGroupShiftPct(const Config& c);
 // c with every VM in no group.
 Config Ungrouped(Config c);
 
+// SMT siblings: two CPUs, one core.  On CPU 0 a cache-hungry VM (LLC MPKI
+// 30-40) and a cache-friendly one (0.2-0.5 MPKI, IPC 2-2.5), on CPU 1 the
+// same with a hungry VM that misses less (20-28); each 1 vCPU, pinned,
+// always runnable, exits every 2 ms.
+Config SmtScenario(Sched sched);
+
+// The SMT scenario's figures from one run (policy or stock, as c says).
+struct SmtFigures {
+  double hungry_pair_pct = 0;         // of the run, both threads of the core cache-hungry
+  std::vector<double> shares;         // each VM's share of all run time, percent
+  uint64_t thrasher_smt_windows = 0;  // VM 0's windows decided smt
+  uint64_t thrasher_yields = 0;       // VM 0's early switches
+};
+SmtFigures RunSmt(const Config& c);
+
 // Random workloads, the same for a given seed.
 enum class Mix {
   // 1-3 CPUs, 2-4 VMs of 1-3 vCPUs, weights 50-300, duty cycles,

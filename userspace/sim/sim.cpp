@@ -13,6 +13,7 @@
 
 #include "group.h"
 #include "policy.h"
+#include "smt.h"
 #include "thresholds.h"
 
 namespace kq::sim {
@@ -48,6 +49,8 @@ struct Thread {
   kq_vcpu_policy st{};
   kq_history h{};
   uint32_t weight_milli = 0;
+  bool hungry = false;       // its last window was cache-hungry (the module's flag)
+  bool hungry_seen = false;  // the same at the default smt_hungry_pct: measured
 };
 
 struct Cpu {
@@ -65,8 +68,10 @@ class Model {
     wakeup_gran_ = 1e6 * factor_;
     base_slice_ = static_cast<uint64_t>(0.75e6 * factor_);
     kq_policy_defaults(&params_);
+    defaults_ = params_;
     params_.host_thresholds = c.host_thresholds;
     if (c.group_shift_pct) params_.group_shift_pct = *c.group_shift_pct;
+    if (c.smt_hungry_pct) params_.smt_hungry_pct = *c.smt_hungry_pct;
     kq_dist_init(&dist_);
     for (const auto& v : c.vcpus) {
       Thread t;
@@ -341,12 +346,58 @@ class Model {
         t.exit_acc -= gap;
         t.w_exits++;
         host += c_.exit_cost_ns;
-        if (c_.policy && kq_policy_cut_now(&t.st, t.ran, false)) cut = true;
+        if (c_.policy && kq_policy_cut_now(&t.st, t.ran, SiblingHungry(c))) cut = true;
       }
       t.w_guest += kStep - std::min(host, kStep);
       if (cut && cpu.queue.size() > 1) Yield(c);
     }
+    if (c_.smt)
+      for (int c = 0; c + 1 < c_.cpus; c += 2)
+        if (RunsHungry(c, true) && RunsHungry(c + 1, true)) res_.hungry_pair_ns += kStep;
     if ((now + kStep) % kTick == 0) Tick();
+  }
+
+  // CPU c's SMT sibling, KQ_NO_SIBLING without SMT.
+  s32 Sibling(int c) const {
+    if (!c_.smt) return KQ_NO_SIBLING;
+    const int s = c ^ 1;
+    return s < c_.cpus ? s : KQ_NO_SIBLING;
+  }
+
+  bool RunsHungry(int c, bool seen = false) const {
+    if (cpus_[c].curr < 0) return false;
+    const Thread& t = th_[cpus_[c].curr];
+    return seen ? t.hungry_seen : t.hungry;
+  }
+
+  // At an exit on CPU c: is a cache-hungry vCPU running on its sibling?
+  u32 SiblingHungry(int c) const {
+    const s32 s = Sibling(c);
+    return s >= 0 && RunsHungry(s) ? KQ_AT_SIBLING_HUNGRY : 0;
+  }
+
+  // As the module does before the decisions (src/window.c): each vCPU on
+  // the CPU it ran on most, its window's LLC MPKI, by the thresholds in use.
+  void Smt(const kq_policy_params& used, const std::vector<kq_window>& win) {
+    std::vector<kq_smt_vcpu> v(th_.size());
+    std::vector<s32> sibling(static_cast<size_t>(c_.cpus));
+    std::vector<u64> ns(sibling.size());
+    std::vector<u32> mx(sibling.size());
+    for (int c = 0; c < c_.cpus; c++) sibling[static_cast<size_t>(c)] = Sibling(c);
+    for (size_t i = 0; i < th_.size(); i++) {
+      const Thread& t = th_[i];
+      int cpu = t.cpu;
+      uint64_t most = 0;
+      for (const auto& [c, run] : t.w_run_cpu)
+        if (run > most) {
+          most = run;
+          cpu = c;
+        }
+      v[i] = kq_smt_vcpu{cpu, win[i].run_ns, win[i].llc_mpki_milli, KQ_SMT_NONE};
+    }
+    kq_smt_window(&used, v.data(), static_cast<unsigned>(v.size()), sibling.data(),
+                  static_cast<unsigned>(sibling.size()), c_.window_ns, ns.data(), mx.data());
+    for (size_t i = 0; i < th_.size(); i++) th_[i].st.smt = v[i].press;
   }
 
   void EndWindow() {
@@ -373,7 +424,20 @@ class Model {
       r.slices += t.w_slices;
       r.yields += t.w_yields;
     }
-    if (c_.policy || c_.observe) Enforce(win, vm_runnable);
+    // Thresholds from the windows before this one, then this one joins.
+    kq_policy_params used;
+    kq_thresholds_apply(&dist_, &params_, &used);
+    for (const kq_window& w : win)
+      if (kq_policy_uses_pmu(&params_, &w)) kq_dist_add(&dist_, &w);
+    // Which vCPUs were cache-hungry, by the same rule with or without the
+    // policy: what hungry_pair_ns counts.
+    kq_policy_params seen = used;
+    seen.smt_hungry_pct = defaults_.smt_hungry_pct;
+    for (size_t i = 0; i < th_.size(); i++) {
+      th_[i].hungry = kq_smt_hungry(&used, win[i].llc_mpki_milli);
+      th_[i].hungry_seen = kq_smt_hungry(&seen, win[i].llc_mpki_milli);
+    }
+    if (c_.policy || c_.observe) Enforce(win, vm_runnable, used);
     for (auto& t : th_) {
       t.w_run = t.w_guest = t.w_wait = t.w_slices = t.w_exits = t.w_yields = 0;
       t.w_run_cpu.clear();
@@ -449,7 +513,8 @@ class Model {
   }
 
   // What the module does at the end of a window.
-  void Enforce(const std::vector<kq_window>& win, std::map<int, uint64_t>& vm_runnable) {
+  void Enforce(const std::vector<kq_window>& win, std::map<int, uint64_t>& vm_runnable,
+               const kq_policy_params& used) {
     std::vector<kq_ledger_entry> e;
     std::vector<size_t> owner;
     for (Thread& t : th_)
@@ -491,13 +556,9 @@ class Model {
       }
     }
     kq_ledger_window(e.data(), static_cast<unsigned>(e.size()));
-    // Thresholds from the windows before this one, then this one joins.
-    kq_policy_params used;
-    kq_thresholds_apply(&dist_, &params_, &used);
-    for (const kq_window& w : win)
-      if (kq_policy_uses_pmu(&params_, &w)) kq_dist_add(&dist_, &w);
     for (auto& t : th_) t.st.debt_ns = 0;
     for (size_t k = 0; k < e.size(); k++) th_[owner[k]].st.debt_ns += e[k].debt_ns;
+    Smt(used, win);
     for (size_t i = 0; i < th_.size(); i++) {
       Thread& t = th_[i];
       const kq_vm_policy vp = VmPolicy(t.spec.vm);
@@ -517,6 +578,7 @@ class Model {
       VcpuResult& r = res_.vcpus[i];
       r.warm_windows += t.st.reason == KVM_QUANTA_R_WARM;
       r.payback_windows += t.st.reason == KVM_QUANTA_R_PAYBACK;
+      r.smt_windows += t.st.reason == KVM_QUANTA_R_SMT;
       r.debt_ns = t.st.debt_ns;
       r.group_shift_pct_sum += t.st.group_shift_pct;
       r.group_pct = t.st.group_pct;
@@ -529,7 +591,7 @@ class Model {
   std::vector<Cpu> cpus_;
   std::vector<Thread> th_;
   Result res_;
-  kq_policy_params params_{};
+  kq_policy_params params_{}, defaults_{};
   kq_host_dist dist_{};
   std::mt19937_64 rng_{1};
   int factor_;

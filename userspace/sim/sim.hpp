@@ -72,6 +72,11 @@ struct Config {
   bool host_thresholds = true;
   // The host knob group_shift_pct; unset: the module's default.
   std::optional<uint32_t> group_shift_pct;
+  // CPUs 2k and 2k+1 are SMT siblings of one core (kq_smt_window, and the
+  // thrasher's check at its exits); otherwise no CPU has a sibling.
+  bool smt = false;
+  // The host knob smt_hungry_pct; unset: the module's default.
+  std::optional<uint32_t> smt_hungry_pct;
   // Host time each VM exit costs its thread, not guest time (0: exits are
   // free, guest time = run time).
   uint64_t exit_cost_ns = 0;
@@ -94,12 +99,17 @@ struct VcpuResult {
   // windows, and the lasting part at the end.
   int64_t group_shift_pct_sum = 0;
   int32_t group_pct = 0;
+  uint64_t smt_windows = 0;  // decided smt
   double mean_quantum_ns() const { return slices ? double(run_ns) / double(slices) : 0; }
 };
 
 struct Result {
   std::vector<VcpuResult> vcpus;
   uint64_t run_ns = 0;  // all vCPUs
+  // Time both threads of a core ran vCPUs whose window was cache-hungry
+  // (kq_smt_hungry at the default smt_hungry_pct, whatever the knob),
+  // summed over cores: co-scheduled cache-hungry pairs.
+  uint64_t hungry_pair_ns = 0;
   // Share of the vCPUs' total run time, by VM, percent.
   std::vector<double> VmShares(const Config& c) const;
   std::vector<double> VcpuShares() const;

@@ -214,10 +214,11 @@ TEST(Policy, SmtSiblings) {
   d.st.payback = -1;
   EXPECT_FALSE(kq_policy_cut_now(&d.st, kMax, KQ_AT_SIBLING_HUNGRY));
   d.st.payback = 0;
-  // A pressed one is cut at its base, sibling or not.
+  // A pressed one is only not extended: never cut, sibling or not.
   EXPECT_EQ(decide(warm, KQ_SMT_PRESSED), KVM_QUANTA_R_SMT);
-  EXPECT_FALSE(kq_policy_cut_now(&d.st, kBase - 1, KQ_AT_SIBLING_HUNGRY));
-  EXPECT_TRUE(kq_policy_cut_now(&d.st, kBase, 0));
+  EXPECT_FALSE(kq_policy_cut_now(&d.st, kMax, KQ_AT_SIBLING_HUNGRY));
+  EXPECT_FALSE(kq_policy_cut_now(&d.st, kMax, 0));
+  EXPECT_TRUE(kq_policy_cut_now(&d.st, d.st.min_run_ns, KQ_AT_PAUSE_SPIN));
   // Not smt: the sibling bit changes nothing.
   EXPECT_EQ(decide(warm, KQ_SMT_NONE), KVM_QUANTA_R_WARM);
   EXPECT_FALSE(kq_policy_cut_now(&d.st, kMax, KQ_AT_SIBLING_HUNGRY));

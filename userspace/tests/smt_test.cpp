@@ -53,17 +53,17 @@ TEST(Smt, Pairs) {
   EXPECT_EQ(Press(p, {V(0, 80, 20000)}, {7}), (std::vector<u32>{N}));
 }
 
-TEST(Smt, SiblingBusyHalfTheWindow) {
+TEST(Smt, SiblingBusyAQuarterOfTheWindow) {
   const kq_policy_params p = Defaults();
-  EXPECT_EQ(Press(p, {V(1, 90, 20000), V(3, 49, 30000)}), (std::vector<u32>{N, T}));
-  EXPECT_EQ(Press(p, {V(1, 90, 20000), V(3, 50, 30000)}), (std::vector<u32>{P, T}));
-  // Two on the sibling, 30 + 20 ms: their sum counts, and the worst.
-  EXPECT_EQ(Press(p, {V(1, 90, 20000), V(3, 30, 15000), V(3, 20, 25000)}),
+  EXPECT_EQ(Press(p, {V(1, 90, 20000), V(3, 24, 30000)}), (std::vector<u32>{N, T}));
+  EXPECT_EQ(Press(p, {V(1, 90, 20000), V(3, 25, 30000)}), (std::vector<u32>{P, T}));
+  // Two on the sibling, 15 + 10 ms: their sum counts, and the worst.
+  EXPECT_EQ(Press(p, {V(1, 90, 20000), V(3, 15, 15000), V(3, 10, 25000)}),
             (std::vector<u32>{P, P, T}));
-  EXPECT_EQ(Press(p, {V(1, 90, 25000), V(3, 30, 15000), V(3, 20, 25000)}),
+  EXPECT_EQ(Press(p, {V(1, 90, 25000), V(3, 15, 15000), V(3, 10, 25000)}),
             (std::vector<u32>{T, P, T}));
   // Hungry time only: a cold vCPU on the sibling does not count.
-  EXPECT_EQ(Press(p, {V(1, 90, 20000), V(3, 30, 9999), V(3, 30, 25000)}),
+  EXPECT_EQ(Press(p, {V(1, 90, 20000), V(3, 30, 9999), V(3, 20, 25000)}),
             (std::vector<u32>{N, N, T}));
   // A vCPU counts on its own CPU only, never as its sibling's work.
   EXPECT_EQ(Press(p, {V(1, 100, 20000)}), (std::vector<u32>{N}));
@@ -83,6 +83,10 @@ TEST(Smt, HungryFollowsTheFlushThreshold) {
   p.smt_hungry_pct = 1;
   EXPECT_FALSE(kq_smt_hungry(&p, 599));
   EXPECT_TRUE(kq_smt_hungry(&p, 600));
+  // No misses is never hungry, even at a flush threshold of 0.
+  p.flush_llc_mpki_milli = 0;
+  EXPECT_FALSE(kq_smt_hungry(&p, 0));
+  EXPECT_TRUE(kq_smt_hungry(&p, 1));
   p.smt_hungry_pct = 0;
   EXPECT_FALSE(kq_smt_hungry(&p, KQ_PARAM_MPKI_MILLI_MAX));
   EXPECT_EQ(Press(p, {V(0, 80, 1000000), V(2, 80, 1000000)}), (std::vector<u32>{N, N}));
