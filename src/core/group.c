@@ -39,6 +39,7 @@
 #include "group.h"
 
 #include "kq_math.h"
+#include "kq_sort.h"
 
 /**
  * kq_group_member_init() - a grouped vCPU's entry for kq_group_window()
@@ -180,42 +181,26 @@ static bool kq_group_before(const struct kq_group_member *a,
 	return a->idx < b->idx;
 }
 
-static void kq_group_swap(struct kq_group_member *a,
-			  struct kq_group_member *b)
+static bool kq_group_before_at(const void *base, unsigned int i,
+			       unsigned int j, bool by_set)
 {
-	struct kq_group_member t = *a;
+	const struct kq_group_member *m = base;
 
-	*a = *b;
-	*b = t;
+	return kq_group_before(&m[i], &m[j], by_set);
 }
 
-/* Heapsort: O(n log n), no allocation, no recursion. */
+static void kq_group_swap(void *base, unsigned int i, unsigned int j)
+{
+	struct kq_group_member *m = base, t = m[i];
+
+	m[i] = m[j];
+	m[j] = t;
+}
+
 static void kq_group_sort(struct kq_group_member *m, unsigned int n,
 			  bool by_set)
 {
-	unsigned int i, end, root, child;
-
-	for (i = n / 2; i-- > 0;) {
-		for (root = i; (child = 2 * root + 1) < n; root = child) {
-			if (child + 1 < n &&
-			    kq_group_before(&m[child], &m[child + 1], by_set))
-				child++;
-			if (!kq_group_before(&m[root], &m[child], by_set))
-				break;
-			kq_group_swap(&m[root], &m[child]);
-		}
-	}
-	for (end = n; end-- > 1;) {
-		kq_group_swap(&m[0], &m[end]);
-		for (root = 0; (child = 2 * root + 1) < end; root = child) {
-			if (child + 1 < end &&
-			    kq_group_before(&m[child], &m[child + 1], by_set))
-				child++;
-			if (!kq_group_before(&m[root], &m[child], by_set))
-				break;
-			kq_group_swap(&m[root], &m[child]);
-		}
-	}
+	kq_heapsort(m, n, kq_group_before_at, kq_group_swap, by_set);
 }
 
 /**

@@ -17,6 +17,8 @@
  */
 #include "policy.h"
 
+#include "kq_sort.h"
+
 static const char *const kq_reason_names[KVM_QUANTA_R_NR] = {
 	[KVM_QUANTA_R_BASE] = "base",
 	[KVM_QUANTA_R_WARM] = "warm",
@@ -614,42 +616,26 @@ static bool kq_ledger_before(const struct kq_ledger_entry *a,
 	return a->order < b->order;
 }
 
-static void kq_ledger_swap(struct kq_ledger_entry *a,
-			   struct kq_ledger_entry *b)
+static bool kq_ledger_before_at(const void *base, unsigned int i,
+				unsigned int j, bool by_cpu)
 {
-	struct kq_ledger_entry t = *a;
+	const struct kq_ledger_entry *e = base;
 
-	*a = *b;
-	*b = t;
+	return kq_ledger_before(&e[i], &e[j], by_cpu);
 }
 
-/* Heapsort: O(n log n), no allocation, no recursion. */
+static void kq_ledger_swap(void *base, unsigned int i, unsigned int j)
+{
+	struct kq_ledger_entry *e = base, t = e[i];
+
+	e[i] = e[j];
+	e[j] = t;
+}
+
 static void kq_ledger_sort(struct kq_ledger_entry *e, unsigned int n,
 			   bool by_cpu)
 {
-	unsigned int i, end, root, child;
-
-	for (i = n / 2; i-- > 0;) {
-		for (root = i; (child = 2 * root + 1) < n; root = child) {
-			if (child + 1 < n &&
-			    kq_ledger_before(&e[child], &e[child + 1], by_cpu))
-				child++;
-			if (!kq_ledger_before(&e[root], &e[child], by_cpu))
-				break;
-			kq_ledger_swap(&e[root], &e[child]);
-		}
-	}
-	for (end = n; end-- > 1;) {
-		kq_ledger_swap(&e[0], &e[end]);
-		for (root = 0; (child = 2 * root + 1) < end; root = child) {
-			if (child + 1 < end &&
-			    kq_ledger_before(&e[child], &e[child + 1], by_cpu))
-				child++;
-			if (!kq_ledger_before(&e[root], &e[child], by_cpu))
-				break;
-			kq_ledger_swap(&e[root], &e[child]);
-		}
-	}
+	kq_heapsort(e, n, kq_ledger_before_at, kq_ledger_swap, by_cpu);
 }
 
 /* A served entry's due: what it ran, up to its weighted share of @run. */
