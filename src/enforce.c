@@ -78,8 +78,8 @@ static void kq_yield_fn(struct callback_head *cb)
  * @v: the vCPU, current is its thread
  * @now: local_clock()
  *
- * Context: the kvm_exit hook, preemption disabled.  No allocation: the task_work is embedded in
- * @v, and at most one is queued per vCPU.
+ * Context: the kvm_exit hook, preemption disabled.  No allocation: the
+ * task_work is embedded in @v, and at most one is queued per vCPU.
  */
 void kq_enforce_exit(struct kq_vcpu *v, u64 now)
 {

@@ -308,16 +308,17 @@ unsigned int kq_pmu_events_gen(void);
 /* pcpu.c */
 DECLARE_PER_CPU(struct kq_pcpu_reading, kq_pcpu_now);
 DECLARE_PER_CPU(unsigned long, kq_cpu_hungry);
+DECLARE_PER_CPU(s32, kq_cpu_sibling);
 
 /*
  * A CPU's kq_cpu_hungry mark says a cache-hungry vCPU is in guest mode
- * there: set, and stamped no more than a tick ago.
+ * there: set, and stamped at most a tick or two ago (jiffies | 1).
  */
 static inline bool kq_cpu_runs_hungry(unsigned long mark)
 {
 	return mark && jiffies - (mark & ~1UL) <= 1;
 }
-DECLARE_PER_CPU(s32, kq_cpu_sibling);
+
 void kq_pcpu_sample(u64 now);
 s32 kq_pcpu_sibling_of(unsigned int cpu);
 int kq_pcpu_init(struct kobject *parent);
