@@ -85,6 +85,7 @@ kq_vm_policy RandomVm(std::mt19937_64& rng) {
         return lo + static_cast<u32>(Rand(rng, u64{hi} - lo + 1));
     }
   };
+  vp.group = Rand(rng, 2) ? 0 : pick(1, KQ_GROUP_MAX);
   vp.min_us = pick(KQ_QUANTUM_MIN_US, KQ_QUANTUM_MAX_US);
   vp.max_us = pick(vp.min_us, KQ_QUANTUM_MAX_US);
   vp.base_us = pick(vp.min_us, vp.max_us);
@@ -746,6 +747,7 @@ TEST(Policy, Defaults) {
   kq_vm_policy vp;
   std::memset(&vp, 0x5a, sizeof(vp));
   kq_vm_policy_defaults(&vp);
+  EXPECT_EQ(vp.group, 0u);
   EXPECT_TRUE(vp.enabled);
   EXPECT_EQ(vp.min_us, 1000u);
   EXPECT_EQ(vp.base_us, 4000u);
