@@ -336,6 +336,11 @@ TEST(Policy, InitialState) {
   EXPECT_EQ(st.boost, 0);
   EXPECT_EQ(st.min_run_ns, 0u);
   EXPECT_TRUE(kq_policy_cut_now(&st, 0, true));
+  // In no group, no shift, no SMT pressure yet.
+  EXPECT_EQ(st.group_pct, 0);
+  EXPECT_EQ(st.group_shift_pct, 0);
+  EXPECT_EQ(st.group, 0u);
+  EXPECT_EQ(st.smt, static_cast<u32>(KQ_SMT_NONE));
 }
 
 // Beside a latency-sensitive vCPU a neighbour's slice is at most its
