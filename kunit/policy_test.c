@@ -470,7 +470,7 @@ static void kq_test_latency(struct kunit *test)
 	kq_test_server(&c->w);
 	kq_test_decide_fresh(c);
 	kq_test_expect(test, c, KVM_QUANTA_R_LATENCY, KQ_T_MIN, "server");
-	KUNIT_EXPECT_FALSE(test, kq_policy_cut_now(&c->st, U64_MAX, false));
+	KUNIT_EXPECT_FALSE(test, kq_policy_cut_now(&c->st, U64_MAX, 0));
 	KUNIT_EXPECT_EQ(test, c->st.decisions[KVM_QUANTA_R_LATENCY], 1);
 	KUNIT_EXPECT_EQ(test, c->st.boost, -3);
 	KUNIT_EXPECT_EQ(test, c->st.payback, 0);
@@ -1396,7 +1396,7 @@ static void kq_test_disabled(struct kunit *test)
 	for (i = 1; i < KVM_QUANTA_R_NR; i++)
 		KUNIT_EXPECT_EQ_MSG(test, c->st.decisions[i], 0, "reason %u", i);
 	/* Never cut early, except on a spin. */
-	KUNIT_EXPECT_FALSE(test, kq_policy_cut_now(&c->st, 1ULL << 40, false));
+	KUNIT_EXPECT_FALSE(test, kq_policy_cut_now(&c->st, 1ULL << 40, 0));
 
 	/* Enabled again: the rules apply again. */
 	c->vp.enabled = true;
@@ -1445,8 +1445,8 @@ static void kq_test_spin(struct kunit *test)
 	c->w.ple_exits = 8;	/* 1 per guest ms: the threshold */
 	kq_test_decide_fresh(c);
 	kq_test_expect(test, c, KVM_QUANTA_R_SPIN, KQ_T_MIN, "ple 1/ms");
-	KUNIT_EXPECT_FALSE(test, kq_policy_cut_now(&c->st, KQ_T_MIN - 1, false));
-	KUNIT_EXPECT_TRUE(test, kq_policy_cut_now(&c->st, KQ_T_MIN, false));
+	KUNIT_EXPECT_FALSE(test, kq_policy_cut_now(&c->st, KQ_T_MIN - 1, 0));
+	KUNIT_EXPECT_TRUE(test, kq_policy_cut_now(&c->st, KQ_T_MIN, 0));
 	c->w.ple_exits = 7;
 	kq_test_decide_fresh(c);
 	kq_test_expect(test, c, KVM_QUANTA_R_WARM, KQ_T_MAX, "ple under 1/ms");
@@ -1454,7 +1454,7 @@ static void kq_test_spin(struct kunit *test)
 	c->w.pv_yields = 100000;
 	kq_test_decide_fresh(c);
 	kq_test_expect(test, c, KVM_QUANTA_R_WARM, KQ_T_MAX, "pv yields");
-	KUNIT_EXPECT_FALSE(test, kq_policy_cut_now(&c->st, U64_MAX, false));
+	KUNIT_EXPECT_FALSE(test, kq_policy_cut_now(&c->st, U64_MAX, 0));
 }
 
 /* ---- early switches ---------------------------------------------------------- */
@@ -1478,31 +1478,31 @@ static void kq_test_cut_now(struct kunit *test)
 		for (i = 0; i < ARRAY_SIZE(cut_at_target); i++) {
 			c->st.reason = cut_at_target[i];
 			KUNIT_EXPECT_FALSE_MSG(test,
-					       kq_policy_cut_now(&c->st, 0, false),
+					       kq_policy_cut_now(&c->st, 0, 0),
 					       "reason %u", c->st.reason);
 			KUNIT_EXPECT_FALSE_MSG(test,
-					       kq_policy_cut_now(&c->st, 1999999, false),
+					       kq_policy_cut_now(&c->st, 1999999, 0),
 					       "reason %u", c->st.reason);
 			KUNIT_EXPECT_TRUE_MSG(test,
-					      kq_policy_cut_now(&c->st, 2000000, false),
+					      kq_policy_cut_now(&c->st, 2000000, 0),
 					      "reason %u", c->st.reason);
 			KUNIT_EXPECT_TRUE_MSG(test,
-					      kq_policy_cut_now(&c->st, 9000000, false),
+					      kq_policy_cut_now(&c->st, 9000000, 0),
 					      "reason %u", c->st.reason);
 			KUNIT_EXPECT_TRUE_MSG(test,
-					      kq_policy_cut_now(&c->st, 0, true),
+					      kq_policy_cut_now(&c->st, 0, KQ_AT_PAUSE_SPIN),
 					      "reason %u", c->st.reason);
 		}
 		for (i = 0; i < ARRAY_SIZE(never); i++) {
 			c->st.reason = never[i];
 			KUNIT_EXPECT_FALSE_MSG(test,
-					       kq_policy_cut_now(&c->st, 2000000, false),
+					       kq_policy_cut_now(&c->st, 2000000, 0),
 					       "reason %u", c->st.reason);
 			KUNIT_EXPECT_FALSE_MSG(test,
-					       kq_policy_cut_now(&c->st, U64_MAX, false),
+					       kq_policy_cut_now(&c->st, U64_MAX, 0),
 					       "reason %u", c->st.reason);
 			KUNIT_EXPECT_TRUE_MSG(test,
-					      kq_policy_cut_now(&c->st, 0, true),
+					      kq_policy_cut_now(&c->st, 0, KQ_AT_PAUSE_SPIN),
 					      "reason %u", c->st.reason);
 		}
 	}
@@ -1511,28 +1511,28 @@ static void kq_test_cut_now(struct kunit *test)
 	kq_test_warm(&c->w, true);
 	c->w.pmu[KVM_QUANTA_EV_LLC_MISSES] = 2000000;
 	kq_test_decide_fresh(c);
-	KUNIT_EXPECT_FALSE(test, kq_policy_cut_now(&c->st, 999999, false));
-	KUNIT_EXPECT_TRUE(test, kq_policy_cut_now(&c->st, 1000000, false));
+	KUNIT_EXPECT_FALSE(test, kq_policy_cut_now(&c->st, 999999, 0));
+	KUNIT_EXPECT_TRUE(test, kq_policy_cut_now(&c->st, 1000000, 0));
 	kq_test_warm(&c->w, true);
 	kq_test_decide_fresh(c);
-	KUNIT_EXPECT_FALSE(test, kq_policy_cut_now(&c->st, 8000000, false));
-	KUNIT_EXPECT_TRUE(test, kq_policy_cut_now(&c->st, 200000, true));
+	KUNIT_EXPECT_FALSE(test, kq_policy_cut_now(&c->st, 8000000, 0));
+	KUNIT_EXPECT_TRUE(test, kq_policy_cut_now(&c->st, 200000, KQ_AT_PAUSE_SPIN));
 
 	/* The rate limit: no cut, a spinner's included, before 200 us. */
 	KUNIT_EXPECT_EQ(test, c->st.min_run_ns, 200000);
-	KUNIT_EXPECT_FALSE(test, kq_policy_cut_now(&c->st, 199999, true));
+	KUNIT_EXPECT_FALSE(test, kq_policy_cut_now(&c->st, 199999, KQ_AT_PAUSE_SPIN));
 	c->st.reason = KVM_QUANTA_R_EXIT_HEAVY;
 	c->st.target_ns = 100000;
-	KUNIT_EXPECT_FALSE(test, kq_policy_cut_now(&c->st, 199999, false));
-	KUNIT_EXPECT_TRUE(test, kq_policy_cut_now(&c->st, 200000, false));
+	KUNIT_EXPECT_FALSE(test, kq_policy_cut_now(&c->st, 199999, 0));
+	KUNIT_EXPECT_TRUE(test, kq_policy_cut_now(&c->st, 200000, 0));
 	c->p.ratelimit_us = 0;
 	kq_test_decide_fresh(c);
 	KUNIT_EXPECT_EQ(test, c->st.min_run_ns, 0);
-	KUNIT_EXPECT_TRUE(test, kq_policy_cut_now(&c->st, 0, true));
+	KUNIT_EXPECT_TRUE(test, kq_policy_cut_now(&c->st, 0, KQ_AT_PAUSE_SPIN));
 	c->p.ratelimit_us = 100000;
 	kq_test_decide_fresh(c);
 	KUNIT_EXPECT_EQ(test, c->st.min_run_ns, 100000000);
-	KUNIT_EXPECT_FALSE(test, kq_policy_cut_now(&c->st, 99999999, true));
+	KUNIT_EXPECT_FALSE(test, kq_policy_cut_now(&c->st, 99999999, KQ_AT_PAUSE_SPIN));
 }
 
 /* ---- weight, validation, counts --------------------------------------------- */

@@ -281,7 +281,7 @@ TEST(Policy, LatencyClass) {
   EXPECT_EQ(decide(w), KVM_QUANTA_R_LATENCY);
   EXPECT_EQ(d.st.target_ns, kMin);
   EXPECT_EQ(d.st.boost, -3);
-  EXPECT_FALSE(kq_policy_cut_now(&d.st, ~u64{0}, false));
+  EXPECT_FALSE(kq_policy_cut_now(&d.st, ~u64{0}, 0));
   w.run_ns = 4000000;  // bursts of exactly 1 ms
   EXPECT_EQ(decide(w), KVM_QUANTA_R_LATENCY);
   w.run_ns = 4000004;  // 1 ms + 1 ns
@@ -335,7 +335,7 @@ TEST(Policy, InitialState) {
   kq_vcpu_policy_init(&st, &vp);
   EXPECT_EQ(st.boost, 0);
   EXPECT_EQ(st.min_run_ns, 0u);
-  EXPECT_TRUE(kq_policy_cut_now(&st, 0, true));
+  EXPECT_TRUE(kq_policy_cut_now(&st, 0, KQ_AT_PAUSE_SPIN));
   // In no group, no shift, no SMT pressure yet.
   EXPECT_EQ(st.group_pct, 0);
   EXPECT_EQ(st.group_shift_pct, 0);
@@ -503,11 +503,11 @@ TEST(Policy, PauseLoopExitsSpinPvYieldsDoNot) {
   w.ple_exits = 8;  // 1 per guest ms: the threshold
   EXPECT_EQ(d.Decide(w), KVM_QUANTA_R_SPIN);
   EXPECT_EQ(d.st.target_ns, kMin);
-  EXPECT_FALSE(kq_policy_cut_now(&d.st, kMin - 1, false));
-  EXPECT_TRUE(kq_policy_cut_now(&d.st, kMin, false));
+  EXPECT_FALSE(kq_policy_cut_now(&d.st, kMin - 1, 0));
+  EXPECT_TRUE(kq_policy_cut_now(&d.st, kMin, 0));
   // At once, but not before the rate limit (200 us).
-  EXPECT_TRUE(kq_policy_cut_now(&d.st, 200000, true));
-  EXPECT_FALSE(kq_policy_cut_now(&d.st, 199999, true));
+  EXPECT_TRUE(kq_policy_cut_now(&d.st, 200000, KQ_AT_PAUSE_SPIN));
+  EXPECT_FALSE(kq_policy_cut_now(&d.st, 199999, KQ_AT_PAUSE_SPIN));
   w.ple_exits = 7;
   EXPECT_EQ(d.Decide(w), KVM_QUANTA_R_WARM);
   w.ple_exits = 0;
@@ -515,7 +515,7 @@ TEST(Policy, PauseLoopExitsSpinPvYieldsDoNot) {
   EXPECT_EQ(d.Decide(w), KVM_QUANTA_R_WARM);
   EXPECT_EQ(d.st.target_ns, kMax);
   // The releaser (PV kick) is never cut: only a PAUSE-loop exit cuts.
-  EXPECT_FALSE(kq_policy_cut_now(&d.st, ~u64{0}, false));
+  EXPECT_FALSE(kq_policy_cut_now(&d.st, ~u64{0}, 0));
   // A spinner that is also exit-heavy is spin; an idle one is idle.
   w = Warm();
   w.exits = 800;
@@ -651,15 +651,15 @@ TEST(Policy, PaybackBothWays) {
   EXPECT_EQ(d.Decide(heavy), KVM_QUANTA_R_EXIT_HEAVY);
   EXPECT_EQ(d.st.target_ns, kMin);
   EXPECT_EQ(d.st.payback, -1);
-  EXPECT_FALSE(kq_policy_cut_now(&d.st, kMax, false));
-  EXPECT_TRUE(kq_policy_cut_now(&d.st, 200000, true));
+  EXPECT_FALSE(kq_policy_cut_now(&d.st, kMax, 0));
+  EXPECT_TRUE(kq_policy_cut_now(&d.st, 200000, KQ_AT_PAUSE_SPIN));
   d.st.debt_ns = -20000000;  // within the band, but still owed: holds
   d.Decide(heavy);
   EXPECT_EQ(d.st.payback, -1);
   d.st.debt_ns = 0;
   d.Decide(heavy);
   EXPECT_EQ(d.st.payback, 0);
-  EXPECT_TRUE(kq_policy_cut_now(&d.st, kMin, false));
+  EXPECT_TRUE(kq_policy_cut_now(&d.st, kMin, 0));
 
   // A debtor that is exit-heavy stays exit-heavy (cut), paying by weight.
   d.st.debt_ns = 50000000;
@@ -722,7 +722,7 @@ TEST(Policy, TargetFollowsReason) {
       // The rate limit holds for every reason, a spinner's included.
       ASSERT_EQ(st.min_run_ns, u64{p.ratelimit_us} * 1000);
       if (st.min_run_ns) {
-        ASSERT_FALSE(kq_policy_cut_now(&st, st.min_run_ns - 1, true));
+        ASSERT_FALSE(kq_policy_cut_now(&st, st.min_run_ns - 1, KQ_AT_PAUSE_SPIN));
       }
       // The boost: latency-sensitive and not in debt, nothing else.
       ASSERT_EQ(st.boost, st.reason == KVM_QUANTA_R_LATENCY && st.payback <= 0
@@ -840,12 +840,12 @@ TEST(Policy, CutNowIsMonotoneInTimeRun) {
     st.target_ns = RandMag(rng, 40);
     const u64 a = RandMag(rng, 41), b = a + RandMag(rng, 41);
     st.payback = static_cast<s32>(Rand(rng, 7)) - 3;
-    EXPECT_TRUE(kq_policy_cut_now(&st, a, true));
+    EXPECT_TRUE(kq_policy_cut_now(&st, a, KQ_AT_PAUSE_SPIN));
     if (st.payback < 0) {
-      EXPECT_FALSE(kq_policy_cut_now(&st, b, false));
+      EXPECT_FALSE(kq_policy_cut_now(&st, b, 0));
     }
-    if (kq_policy_cut_now(&st, a, false)) {
-      EXPECT_TRUE(kq_policy_cut_now(&st, b, false)) << st.reason << " " << a << " " << b;
+    if (kq_policy_cut_now(&st, a, 0)) {
+      EXPECT_TRUE(kq_policy_cut_now(&st, b, 0)) << st.reason << " " << a << " " << b;
     }
   }
 }
