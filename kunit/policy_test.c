@@ -77,10 +77,14 @@ static void kq_test_decide(struct kq_test_ctx *c)
 	kq_history_add(&c->h, &c->w);
 }
 
-/* Decide on c->w with an empty history. */
+/*
+ * Decide on c->w with an empty history, after a base window (the latency
+ * class's hysteresis looks at the reason before).
+ */
 static void kq_test_decide_fresh(struct kq_test_ctx *c)
 {
 	kq_history_init(&c->h);
+	c->st.reason = KVM_QUANTA_R_BASE;
 	kq_test_decide(c);
 }
 
@@ -491,6 +495,23 @@ static void kq_test_latency(struct kunit *test)
 	kq_test_decide_fresh(c);
 	kq_test_expect(test, c, KVM_QUANTA_R_IDLE, KQ_T_BASE, "1 ms + 1 ns");
 	KUNIT_EXPECT_EQ(test, c->st.boost, 0);
+
+	/* Latency-sensitive before: up to 2 ms bursts, while it halts enough. */
+	kq_history_init(&c->h);
+	c->st.reason = KVM_QUANTA_R_LATENCY;
+	kq_test_decide(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_LATENCY, KQ_T_MIN, "stays");
+	c->w.halt_ns = 8000000;
+	c->w.run_ns = 8000000;
+	kq_test_decide(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_LATENCY, KQ_T_MIN, "2 ms bursts");
+	c->w.run_ns = 8000004;
+	kq_test_decide(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_IDLE, KQ_T_BASE, "2 ms + 1 ns");
+	c->w.run_ns = 8000000;
+	kq_test_decide(c);
+	kq_test_expect(test, c, KVM_QUANTA_R_IDLE, KQ_T_BASE, "not again");
+	kq_test_server(&c->w);
 
 	/* Halted as long as it ran still is; 1 ns less is not. */
 	c->w.halt_ns = 600000;

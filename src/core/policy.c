@@ -172,14 +172,21 @@ static bool kq_is_warm(const struct kq_policy_params *p,
  * halts again.  Time halted against time run, not against the window, so
  * that the class holds when the vCPU waits long for its CPU behind CPU
  * hogs, which is when it needs it.  A hog preempted often has short
- * quanta too, but never halts.
+ * quanta too, but never halts.  A vCPU already latency-sensitive (@prev)
+ * stays so up to twice the burst bound: bursts near the bound flipped the
+ * class, and with it its slice, its boost and its neighbours' slices, in
+ * about one window in eight of the rig's latency scenario.
  */
 static bool kq_is_latency(const struct kq_policy_params *p,
-			  const struct kq_window *w)
+			  const struct kq_window *w, u32 prev)
 {
+	u64 bound = (u64)p->latency_burst_us * 1000;
+
+	if (prev == KVM_QUANTA_R_LATENCY)
+		bound *= 2;
 	/* No slice in the window: quantum_ns is KQ_NONE64, over any bound. */
-	return p->latency_burst_us && w->halt_ns && w->halt_ns >= w->run_ns &&
-	       w->quantum_ns <= (u64)p->latency_burst_us * 1000;
+	return bound && w->halt_ns && w->halt_ns >= w->run_ns &&
+	       w->quantum_ns <= bound;
 }
 
 /*
@@ -204,12 +211,13 @@ static bool kq_is_flush(const struct kq_policy_params *p,
 
 /*
  * The classes decided before any PMU threshold is looked at: latency,
- * idle, spin.  KVM_QUANTA_R_NR when none of them.
+ * idle, spin.  KVM_QUANTA_R_NR when none of them.  @prev: the vCPU's
+ * reason in the window before, KVM_QUANTA_R_NR when not known.
  */
 static u32 kq_classify_early(const struct kq_policy_params *p,
-			     const struct kq_window *w)
+			     const struct kq_window *w, u32 prev)
 {
-	if (kq_is_latency(p, w))
+	if (kq_is_latency(p, w, prev))
 		return KVM_QUANTA_R_LATENCY;
 	if (w->window_ns && w->halt_ns * 100 >= w->window_ns * p->idle_halt_pct)
 		return KVM_QUANTA_R_IDLE;
@@ -232,21 +240,25 @@ static u32 kq_classify_early(const struct kq_policy_params *p,
  *
  * The windows the host's PMU thresholds are for (src/core/thresholds.c):
  * the vCPU ran, and its window is not latency-sensitive, idle or spinning,
- * which are decided first.
+ * which are decided first.  Judged by the window alone: a vCPU kept in the
+ * latency class by its previous window (kq_is_latency()) may still count.
  *
- * Return: true if kq_policy_window() would reach the PMU thresholds.
+ * Return: true if kq_policy_window() would reach the PMU thresholds for a
+ * vCPU not latency-sensitive before.
  */
 bool kq_policy_uses_pmu(const struct kq_policy_params *p,
 			const struct kq_window *w)
 {
-	return w->guest_ns && kq_classify_early(p, w) == KVM_QUANTA_R_NR;
+	return w->guest_ns &&
+	       kq_classify_early(p, w, KVM_QUANTA_R_NR) == KVM_QUANTA_R_NR;
 }
 
 static u32 kq_classify(const struct kq_policy_params *p,
-		       const struct kq_window *w, const struct kq_history *h)
+		       const struct kq_window *w, const struct kq_history *h,
+		       u32 prev)
 {
 	u32 recent_ipc = h->recent.ipc_milli;
-	u32 early = kq_classify_early(p, w);
+	u32 early = kq_classify_early(p, w, prev);
 
 	if (early != KVM_QUANTA_R_NR)
 		return early;
@@ -323,7 +335,7 @@ void kq_policy_window(const struct kq_policy_params *p,
 		st->history_pct = kq_history_step(p, st->history_pct, h);
 		base = kq_clamp64(base + kq_sdiv64((s64)base * st->history_pct,
 						   100), min, max);
-		reason = kq_classify(p, w, h);
+		reason = kq_classify(p, w, h, st->reason);
 		payback = kq_ledger_correction(st->debt_ns,
 					       (s64)p->debt_max_us * 1000,
 					       st->payback);

@@ -269,12 +269,14 @@ kq_window Server() {
 }
 
 // The latency class at its boundaries, first of the rules, its minimum as
-// target, never cut, boosted unless in debt.
+// target, never cut, boosted unless in debt.  Each window is judged as
+// a vCPU's first after a base window (no hysteresis: see below).
 TEST(Policy, LatencyClass) {
   Decider d;
   auto decide = [&](kq_window w) {
     kq_window_derive(&w);
     kq_history_init(&d.h);
+    d.st.reason = KVM_QUANTA_R_BASE;
     return d.Decide(w);
   };
   kq_window w = Server();
@@ -323,6 +325,42 @@ TEST(Policy, LatencyClass) {
   decide(Server());
   EXPECT_EQ(d.st.payback, -3);
   EXPECT_EQ(d.st.boost, -2);
+}
+
+// Once latency-sensitive, a vCPU stays so up to twice the burst bound;
+// it still has to halt at least as long as it runs.
+TEST(Policy, LatencyClassHysteresis) {
+  Decider d;
+  auto decide = [&](kq_window w, u32 prev) {
+    kq_window_derive(&w);
+    kq_history_init(&d.h);
+    d.st.reason = prev;
+    return d.Decide(w);
+  };
+  kq_window w = Server();
+  w.halt_ns = 9000000;
+  w.run_ns = 8000000;  // bursts of exactly 2 ms
+  EXPECT_EQ(decide(w, KVM_QUANTA_R_LATENCY), KVM_QUANTA_R_LATENCY);
+  EXPECT_EQ(decide(w, KVM_QUANTA_R_IDLE), KVM_QUANTA_R_IDLE);
+  EXPECT_EQ(decide(w, KVM_QUANTA_R_BASE), KVM_QUANTA_R_IDLE);
+  w.run_ns = 8000004;  // 2 ms + 1 ns
+  EXPECT_EQ(decide(w, KVM_QUANTA_R_LATENCY), KVM_QUANTA_R_IDLE);
+  w.run_ns = 4000004;  // 1 ms + 1 ns: only as it was
+  EXPECT_EQ(decide(w, KVM_QUANTA_R_LATENCY), KVM_QUANTA_R_LATENCY);
+  EXPECT_EQ(decide(w, KVM_QUANTA_R_WARM), KVM_QUANTA_R_IDLE);
+  w.halt_ns = 4000003;  // halted less than it ran
+  EXPECT_NE(decide(w, KVM_QUANTA_R_LATENCY), KVM_QUANTA_R_LATENCY);
+  d.p.latency_burst_us = 0;  // off is off
+  EXPECT_NE(decide(Server(), KVM_QUANTA_R_LATENCY), KVM_QUANTA_R_LATENCY);
+  // The PMU thresholds judge the window alone: 1.2 ms bursts count there,
+  // even from a vCPU they keep latency-sensitive.
+  d.p.latency_burst_us = 1000;
+  w = Server();
+  EXPECT_FALSE(kq_policy_uses_pmu(&d.p, &w));
+  w.run_ns = w.halt_ns = 4800000;  // 1.2 ms bursts, halted under idle_halt_pct
+  kq_window_derive(&w);
+  EXPECT_TRUE(kq_policy_uses_pmu(&d.p, &w));
+  EXPECT_EQ(decide(w, KVM_QUANTA_R_LATENCY), KVM_QUANTA_R_LATENCY);
 }
 
 // A new vCPU, before its first window: no boost, no rate limit (a spinner
