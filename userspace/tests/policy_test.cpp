@@ -186,6 +186,14 @@ struct Decider {
     kq_history_add(&h, &w);
     return st.reason;
   }
+  // @w derived, with no history, after a window decided @prev (the latency
+  // class's hysteresis looks at it).
+  u32 DecideAfter(kq_window w, u32 prev) {
+    kq_window_derive(&w);
+    kq_history_init(&h);
+    st.reason = prev;
+    return Decide(w);
+  }
 };
 
 // SMT (st.smt, from kq_smt_window()): a warm vCPU beside cache-hungry work
@@ -273,12 +281,7 @@ kq_window Server() {
 // a vCPU's first after a base window (no hysteresis: see below).
 TEST(Policy, LatencyClass) {
   Decider d;
-  auto decide = [&](kq_window w) {
-    kq_window_derive(&w);
-    kq_history_init(&d.h);
-    d.st.reason = KVM_QUANTA_R_BASE;
-    return d.Decide(w);
-  };
+  auto decide = [&](const kq_window& w) { return d.DecideAfter(w, KVM_QUANTA_R_BASE); };
   kq_window w = Server();
   EXPECT_EQ(decide(w), KVM_QUANTA_R_LATENCY);
   EXPECT_EQ(d.st.target_ns, kMin);
@@ -331,12 +334,7 @@ TEST(Policy, LatencyClass) {
 // it still has to halt at least as long as it runs.
 TEST(Policy, LatencyClassHysteresis) {
   Decider d;
-  auto decide = [&](kq_window w, u32 prev) {
-    kq_window_derive(&w);
-    kq_history_init(&d.h);
-    d.st.reason = prev;
-    return d.Decide(w);
-  };
+  auto decide = [&](const kq_window& w, u32 prev) { return d.DecideAfter(w, prev); };
   kq_window w = Server();
   w.halt_ns = 9000000;
   w.run_ns = 8000000;  // bursts of exactly 2 ms
