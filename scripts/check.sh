@@ -92,6 +92,10 @@ rig() {
 			# when run again (here and in a landing CI).  So a boot that
 			# timed out, and only that, is booted once more and the second
 			# result stands: a hang of ours hangs again and still fails.
+			# A likely cause, measured since (Documentation/bench.rst, what
+			# the rig cannot show): a rig CPU running a nested guest that
+			# does not exit, like db1's register loop, takes its timer
+			# interrupts only at QEMU's 10 Hz round-robin kick.
 			# 600 s each: the test takes about 4 minutes.
 			local out
 			out=$(KQ_TIMEOUT=${KQ_TIMEOUT:-600} KQ_APPEND="${KQ_APPEND:-} nosoftlockup" \
