@@ -16,153 +16,162 @@ static u64 kq_test_sum(const u64 *kinds)
 	return sum;
 }
 
-static void kq_test_classify_each_kind(struct kunit *test)
+/* @n more exits, each moving @kind's counter alone. */
+static void kq_test_exits_of(struct kq_exit_stat *now, u64 *exits,
+			     unsigned int kind, u64 n)
 {
-	struct kq_exit_stat before = {}, after;
+	*exits += n;
+	if (kind != KVM_QUANTA_EXIT_OTHER)
+		now->c[kind] += n;
+}
+
+/* Each kind's counter names its exits, wherever the counters start. */
+static void kq_test_fold_each_kind(struct kunit *test)
+{
+	struct kq_exit_stat now = {};
+	struct kq_exit_acct a;
+	u64 exits = 1000;
 	unsigned int i;
 
-	for (i = 0; i < KQ_EXIT_STAT_NR; i++) {
-		after = before;
-		after.c[i] += 1;
-		KUNIT_EXPECT_EQ(test, kq_exit_classify(&before, &after), i);
+	for (i = 0; i < KQ_EXIT_STAT_NR; i++)
+		now.c[i] = 10 * i;	/* before the module looked */
+	kq_exit_acct_init_since(&a, &now, exits, true);
+	for (i = 0; i < KVM_QUANTA_EXIT_NR; i++) {
+		struct kq_exit_acct before = a;
+
+		kq_test_exits_of(&now, &exits, i, i + 1);
+		kq_exit_fold(&a, &now, exits, true);
+		KUNIT_EXPECT_EQ(test, a.kinds[i] - before.kinds[i], i + 1);
+		KUNIT_EXPECT_EQ(test, a.exits - before.exits, i + 1);
+		KUNIT_EXPECT_EQ(test, kq_test_sum(a.kinds), a.exits);
 	}
-	KUNIT_EXPECT_EQ(test, kq_exit_classify(&before, &before),
-			KVM_QUANTA_EXIT_OTHER);
+	KUNIT_EXPECT_EQ(test, a.exits, exits);
 }
 
-static void kq_test_classify_priority(struct kunit *test)
+/*
+ * Exits that move two counters: counted once, under the first kind; the
+ * second counter's moves take the place of exits that moved none, which
+ * a window cannot tell apart (exit_kind.c).
+ */
+static void kq_test_fold_priority(struct kunit *test)
 {
-	struct kq_exit_stat before = {}, after = {};
+	struct kq_exit_stat now = {};
+	struct kq_exit_acct a;
+	u64 exits = 0;
 
-	/* An MMIO exit to userspace also takes a page fault and emulates. */
-	after.c[KVM_QUANTA_EXIT_NPF] = 1;
-	after.c[KVM_QUANTA_EXIT_EMULATION] = 1;
-	after.c[KVM_QUANTA_EXIT_MMIO] = 1;
-	KUNIT_EXPECT_EQ(test, kq_exit_classify(&before, &after),
-			KVM_QUANTA_EXIT_MMIO);
-	/* String I/O is emulated: still I/O. */
-	after = before;
-	after.c[KVM_QUANTA_EXIT_EMULATION] = 1;
-	after.c[KVM_QUANTA_EXIT_IO] = 1;
-	KUNIT_EXPECT_EQ(test, kq_exit_classify(&before, &after),
-			KVM_QUANTA_EXIT_IO);
-	/* In-kernel MMIO (e.g. the local APIC): a page fault. */
-	after = before;
-	after.c[KVM_QUANTA_EXIT_EMULATION] = 1;
-	after.c[KVM_QUANTA_EXIT_NPF] = 1;
-	KUNIT_EXPECT_EQ(test, kq_exit_classify(&before, &after),
-			KVM_QUANTA_EXIT_NPF);
+	kq_exit_acct_init_since(&a, &now, exits, true);
+	/* 3 MMIO exits to userspace (page fault, emulation too), 5 CPUIDs. */
+	now.c[KVM_QUANTA_EXIT_MMIO] += 3;
+	now.c[KVM_QUANTA_EXIT_NPF] += 3;
+	now.c[KVM_QUANTA_EXIT_EMULATION] += 3;
+	exits += 8;
+	kq_exit_fold(&a, &now, exits, true);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_MMIO], 3);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_NPF], 3);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_EMULATION], 2);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_OTHER], 0);
+	KUNIT_EXPECT_EQ(test, a.exits, 8);
+	/* String I/O is emulated: I/O first. */
+	now.c[KVM_QUANTA_EXIT_IO] += 2;
+	now.c[KVM_QUANTA_EXIT_EMULATION] += 2;
+	exits += 2;
+	kq_exit_fold(&a, &now, exits, true);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_IO], 2);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_EMULATION], 2);
+	KUNIT_EXPECT_EQ(test, kq_test_sum(a.kinds), 10);
 }
 
-/* Root cleared a counter through KVM's debugfs: that is no exit. */
-static void kq_test_classify_cleared(struct kunit *test)
+/* Root cleared counters through KVM's debugfs: that is no exit. */
+static void kq_test_fold_cleared(struct kunit *test)
 {
-	struct kq_exit_stat before = {}, after = {};
+	struct kq_exit_stat now = {};
 	struct kq_exit_acct a;
 
-	before.c[KVM_QUANTA_EXIT_IO] = 7;
-	KUNIT_EXPECT_EQ(test, kq_exit_classify(&before, &after),
-			KVM_QUANTA_EXIT_OTHER);
-	after.c[KVM_QUANTA_EXIT_EMULATION] = 1;
-	KUNIT_EXPECT_EQ(test, kq_exit_classify(&before, &after),
-			KVM_QUANTA_EXIT_EMULATION);
-	/* The snapshot takes the cleared value: the next I/O counts. */
-	kq_exit_acct_init(&a, &before);
-	a.exits = 1;
-	kq_exit_attribute(&a, &after);
+	now.c[KVM_QUANTA_EXIT_IO] = 7;
+	kq_exit_acct_init_since(&a, &now, 9, true);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_IO], 7);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_OTHER], 2);
+	/* io_exits cleared, then one emulation exit. */
+	now.c[KVM_QUANTA_EXIT_IO] = 0;
+	now.c[KVM_QUANTA_EXIT_EMULATION] = 1;
+	kq_exit_fold(&a, &now, 10, true);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_IO], 7);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_EMULATION], 1);
-	a.exits = 2;
-	after.c[KVM_QUANTA_EXIT_IO] = 1;
-	kq_exit_attribute(&a, &after);
-	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_IO], 1);
-	KUNIT_EXPECT_EQ(test, kq_test_sum(a.kinds), 2);
+	/* Counting goes on from the cleared value. */
+	now.c[KVM_QUANTA_EXIT_IO] = 1;
+	kq_exit_fold(&a, &now, 11, true);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_IO], 8);
+	/* stat.exits cleared too: no exit, and nothing goes back. */
+	kq_exit_fold(&a, &now, 0, true);
+	KUNIT_EXPECT_EQ(test, a.exits, 11);
+	kq_exit_fold(&a, &now, 2, true);
+	KUNIT_EXPECT_EQ(test, a.exits, 13);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_OTHER], 4);
+	KUNIT_EXPECT_EQ(test, kq_test_sum(a.kinds), a.exits);
 }
 
-/* N port writes then a HLT, each exit followed by an entry but the last. */
-static void kq_test_attribute_stream(struct kunit *test)
-{
-	struct kq_exit_stat now = {};
-	struct kq_exit_acct a;
-	u64 kinds[KVM_QUANTA_EXIT_NR];
-	unsigned int i;
-
-	now.c[KVM_QUANTA_EXIT_IO] = 40;	/* counters from before we looked */
-	kq_exit_acct_init(&a, &now);
-	for (i = 0; i < 1000; i++) {
-		a.exits++;			/* kvm_exit */
-		now.c[KVM_QUANTA_EXIT_IO]++;	/* the handler */
-		kq_exit_attribute(&a, &now);	/* kvm_entry */
-	}
-	a.exits++;
-	now.c[KVM_QUANTA_EXIT_HLT]++;
-
-	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_IO], 1000);
-	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_HLT], 0);
-	kq_exit_acct_view(&a, &now, kinds);
-	KUNIT_EXPECT_EQ(test, kinds[KVM_QUANTA_EXIT_IO], 1000);
-	KUNIT_EXPECT_EQ(test, kinds[KVM_QUANTA_EXIT_HLT], 1);
-	KUNIT_EXPECT_EQ(test, kq_test_sum(kinds), a.exits);
-	/* The view does not change the accounting. */
-	KUNIT_EXPECT_EQ(test, a.attributed, 1000);
-}
-
-static void kq_test_attribute_no_exit(struct kunit *test)
+/* A counter that moves with no exit (e.g. while blocked) names none. */
+static void kq_test_fold_no_exit(struct kunit *test)
 {
 	struct kq_exit_stat now = {};
 	struct kq_exit_acct a;
 
-	kq_exit_acct_init(&a, &now);
-	/* A counter moves with no exit (e.g. while blocked): absorbed. */
+	kq_exit_acct_init_since(&a, &now, 0, true);
 	now.c[KVM_QUANTA_EXIT_EMULATION] = 3;
-	kq_exit_attribute(&a, &now);
+	kq_exit_fold(&a, &now, 0, true);
 	KUNIT_EXPECT_EQ(test, kq_test_sum(a.kinds), 0);
-	a.exits++;
 	now.c[KVM_QUANTA_EXIT_INTR]++;
-	kq_exit_attribute(&a, &now);
+	kq_exit_fold(&a, &now, 1, true);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_INTR], 1);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_EMULATION], 0);
 }
 
-static void kq_test_attribute_unhooked_exits(struct kunit *test)
-{
-	struct kq_exit_stat now = {};
-	struct kq_exit_acct a;
-
-	kq_exit_acct_init(&a, &now);
-	a.exits += 3;
-	now.c[KVM_QUANTA_EXIT_IO]++;
-	kq_exit_attribute(&a, &now);
-	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_IO], 1);
-	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_OTHER], 2);
-	KUNIT_EXPECT_EQ(test, kq_test_sum(a.kinds), a.exits);
-}
-
 /*
- * The entry probe's order (hooks.c): the counters' sum first, the snapshot
- * only when it moved.  CPUID exits (no counter) and port writes in turn.
+ * KVM counts an exit before its handler moves the kind's counter: unless
+ * the vCPU was back in guest mode, its last exit waits for the next fold;
+ * and a counter's move no exit took (its exit counted after the read)
+ * waits too, one per counter.
  */
-static void kq_test_attribute_unmoved(struct kunit *test)
+static void kq_test_fold_in_flight(struct kunit *test)
 {
 	struct kq_exit_stat now = {};
 	struct kq_exit_acct a;
-	unsigned int i, slow = 0;
 
-	now.c[KVM_QUANTA_EXIT_IO] = 40;
-	kq_exit_acct_init(&a, &now);
-	for (i = 0; i < 100; i++) {
-		a.exits++;
-		if (i % 2)
-			now.c[KVM_QUANTA_EXIT_IO]++;
-		if (!kq_exit_attribute_unmoved(&a, kq_exit_stat_sum(&now))) {
-			kq_exit_attribute(&a, &now);
-			slow++;
-		}
-	}
-	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_IO], 50);
-	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_OTHER], 50);
-	KUNIT_EXPECT_EQ(test, a.attributed, 100);
-	/* The port writes, and only they, took the snapshot. */
-	KUNIT_EXPECT_EQ(test, slow, 50);
+	/* First seen in its first exit, a port write not handled yet. */
+	kq_exit_acct_init_since(&a, &now, 1, false);
+	KUNIT_EXPECT_EQ(test, a.exits, 0);
+	now.c[KVM_QUANTA_EXIT_IO] = 7;
+	now.c[KVM_QUANTA_EXIT_HLT] = 1;
+	kq_exit_fold(&a, &now, 8, true);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_IO], 7);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_HLT], 1);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_OTHER], 0);
+	/* A HLT skipped by the emulator: one counter, a fold, the other. */
+	now.c[KVM_QUANTA_EXIT_EMULATION]++;
+	kq_exit_fold(&a, &now, 9, false);
+	KUNIT_EXPECT_EQ(test, a.exits, 8);
+	now.c[KVM_QUANTA_EXIT_HLT]++;
+	kq_exit_fold(&a, &now, 9, true);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_HLT], 2);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_EMULATION], 0);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_OTHER], 0);
+	/* An I/O exit counted after stat.exits was read: its move waits. */
+	now.c[KVM_QUANTA_EXIT_IO] += 4;
+	kq_exit_fold(&a, &now, 12, true);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_IO], 10);
+	kq_exit_fold(&a, &now, 13, true);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_IO], 11);
+	KUNIT_EXPECT_EQ(test, kq_test_sum(a.kinds), 13);
+	/*
+	 * Moves no exit takes do not pile up: one waits, per counter (the
+	 * HLT's emulation too), and takes an exit no counter names.
+	 */
+	now.c[KVM_QUANTA_EXIT_NPF] += 5;
+	kq_exit_fold(&a, &now, 13, true);
+	kq_exit_fold(&a, &now, 16, true);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_NPF], 1);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_EMULATION], 1);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_OTHER], 1);
 }
 
 static void kq_test_kind_names(struct kunit *test)
@@ -182,59 +191,50 @@ static void kq_test_kind_names(struct kunit *test)
 }
 
 /*
- * A vCPU registered after it ran (a burst emptied the pool) counts from
- * KVM's totals: every exit since creation, kinds as KVM counted them,
- * capped by the exits in priority order, the rest "other"; later exits
- * are attributed one by one as usual.
+ * A vCPU first seen after it ran counts from KVM's totals: every exit
+ * since creation, kinds capped by the exits in priority order, the rest
+ * "other"; later windows fold on from there.
  */
 static void kq_test_init_since(struct kunit *test)
 {
 	struct kq_exit_stat now = {};
 	struct kq_exit_acct a;
-	u64 kinds[KVM_QUANTA_EXIT_NR];
 
 	now.c[KVM_QUANTA_EXIT_IO] = 100;
 	now.c[KVM_QUANTA_EXIT_HLT] = 1;
 	now.c[KVM_QUANTA_EXIT_INTR] = 7;
-	kq_exit_acct_init_since(&a, &now, 110);
-	kq_exit_acct_view(&a, &now, kinds);
+	kq_exit_acct_init_since(&a, &now, 110, true);
 	KUNIT_EXPECT_EQ(test, a.exits, 110);
-	KUNIT_EXPECT_EQ(test, kinds[KVM_QUANTA_EXIT_IO], 100);
-	KUNIT_EXPECT_EQ(test, kinds[KVM_QUANTA_EXIT_HLT], 1);
-	KUNIT_EXPECT_EQ(test, kinds[KVM_QUANTA_EXIT_INTR], 7);
-	KUNIT_EXPECT_EQ(test, kinds[KVM_QUANTA_EXIT_OTHER], 2);
-	KUNIT_EXPECT_EQ(test, kq_test_sum(kinds), 110);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_IO], 100);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_HLT], 1);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_INTR], 7);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_OTHER], 2);
 
-	/* One more I/O exit, attributed at the next entry. */
-	a.exits++;
+	/* One more I/O exit, at the next window. */
 	now.c[KVM_QUANTA_EXIT_IO]++;
-	kq_exit_attribute(&a, &now);
-	kq_exit_acct_view(&a, &now, kinds);
-	KUNIT_EXPECT_EQ(test, kinds[KVM_QUANTA_EXIT_IO], 101);
-	KUNIT_EXPECT_EQ(test, kq_test_sum(kinds), 111);
+	kq_exit_fold(&a, &now, 111, true);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_IO], 101);
+	KUNIT_EXPECT_EQ(test, kq_test_sum(a.kinds), 111);
 
 	/* Counters that say more than the exits: capped in priority order. */
 	now = (struct kq_exit_stat){};
 	now.c[KVM_QUANTA_EXIT_MMIO] = 5;
 	now.c[KVM_QUANTA_EXIT_NPF] = 5;
 	now.c[KVM_QUANTA_EXIT_EMULATION] = 5;
-	kq_exit_acct_init_since(&a, &now, 8);
-	kq_exit_acct_view(&a, &now, kinds);
-	KUNIT_EXPECT_EQ(test, kinds[KVM_QUANTA_EXIT_MMIO], 5);
-	KUNIT_EXPECT_EQ(test, kinds[KVM_QUANTA_EXIT_NPF], 3);
-	KUNIT_EXPECT_EQ(test, kinds[KVM_QUANTA_EXIT_EMULATION], 0);
-	KUNIT_EXPECT_EQ(test, kinds[KVM_QUANTA_EXIT_OTHER], 0);
-	KUNIT_EXPECT_EQ(test, kq_test_sum(kinds), 8);
+	kq_exit_acct_init_since(&a, &now, 8, true);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_MMIO], 5);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_NPF], 3);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_EMULATION], 0);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_OTHER], 0);
+	KUNIT_EXPECT_EQ(test, kq_test_sum(a.kinds), 8);
 }
 
 static struct kunit_case kq_exit_kind_cases[] = {
-	KUNIT_CASE(kq_test_classify_each_kind),
-	KUNIT_CASE(kq_test_classify_priority),
-	KUNIT_CASE(kq_test_classify_cleared),
-	KUNIT_CASE(kq_test_attribute_stream),
-	KUNIT_CASE(kq_test_attribute_no_exit),
-	KUNIT_CASE(kq_test_attribute_unhooked_exits),
-	KUNIT_CASE(kq_test_attribute_unmoved),
+	KUNIT_CASE(kq_test_fold_each_kind),
+	KUNIT_CASE(kq_test_fold_priority),
+	KUNIT_CASE(kq_test_fold_cleared),
+	KUNIT_CASE(kq_test_fold_no_exit),
+	KUNIT_CASE(kq_test_fold_in_flight),
 	KUNIT_CASE(kq_test_kind_names),
 	KUNIT_CASE(kq_test_init_since),
 	{}

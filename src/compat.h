@@ -73,14 +73,14 @@ KQ_GET_OWNERSHIP(kq_sysfs_ownership);	/* sysfs.c */
 /**
  * kq_exit_stat_at() - a KVM counter that tells an exit kind
  * @vcpu: the vCPU; its VM must be pinned
- * @kind: an exit kind below KQ_EXIT_STAT_NR, a constant
+ * @kind: an exit kind below KQ_EXIT_STAT_NR
  *
- * One table for the snapshot and its sum: struct kq_exit_stat's c[kind].
- * The counters are written by the vCPU's thread only; a reader elsewhere
- * may see them mid-update, which is fine for monotonic counters.
+ * struct kq_exit_stat's c[kind].  The counters are written by the vCPU's
+ * thread only; a reader elsewhere may see them mid-update, which is fine
+ * for monotonic counters.
  */
-static __always_inline u64 kq_exit_stat_at(const struct kvm_vcpu *vcpu,
-					   unsigned int kind)
+static inline u64 kq_exit_stat_at(const struct kvm_vcpu *vcpu,
+				  unsigned int kind)
 {
 	static const u16 off[] = {
 		[KVM_QUANTA_EXIT_IO] = offsetof(struct kvm_vcpu_stat, io_exits),
@@ -106,11 +106,6 @@ static __always_inline u64 kq_exit_stat_at(const struct kvm_vcpu *vcpu,
 	return READ_ONCE(*(const u64 *)((const char *)&vcpu->stat + off[kind]));
 }
 
-/*
- * The two readers below are written out, one line per counter: GCC does
- * not unroll a loop over them, and they run at every entry.
- */
-
 /**
  * kq_read_exit_stat() - snapshot the KVM counters that tell exit kinds
  * @vcpu: the vCPU; its VM must be pinned
@@ -119,42 +114,34 @@ static __always_inline u64 kq_exit_stat_at(const struct kvm_vcpu *vcpu,
 static inline void kq_read_exit_stat(const struct kvm_vcpu *vcpu,
 				     struct kq_exit_stat *s)
 {
-	BUILD_BUG_ON(KQ_EXIT_STAT_NR != 9);
-	s->c[0] = kq_exit_stat_at(vcpu, 0);
-	s->c[1] = kq_exit_stat_at(vcpu, 1);
-	s->c[2] = kq_exit_stat_at(vcpu, 2);
-	s->c[3] = kq_exit_stat_at(vcpu, 3);
-	s->c[4] = kq_exit_stat_at(vcpu, 4);
-	s->c[5] = kq_exit_stat_at(vcpu, 5);
-	s->c[6] = kq_exit_stat_at(vcpu, 6);
-	s->c[7] = kq_exit_stat_at(vcpu, 7);
-	s->c[8] = kq_exit_stat_at(vcpu, 8);
-}
+	unsigned int i;
 
-/**
- * kq_read_exit_sum() - the sum of those counters, read in place
- * @vcpu: the vCPU, current's
- *
- * What kq_exit_stat_sum() gives for kq_read_exit_stat()'s snapshot, with
- * no snapshot: the entry path's fast case (kq_exit_attribute_unmoved()).
- */
-static __always_inline u64 kq_read_exit_sum(const struct kvm_vcpu *vcpu)
-{
-	BUILD_BUG_ON(KQ_EXIT_STAT_NR != 9);
-	return kq_exit_stat_at(vcpu, 0) + kq_exit_stat_at(vcpu, 1) +
-	       kq_exit_stat_at(vcpu, 2) + kq_exit_stat_at(vcpu, 3) +
-	       kq_exit_stat_at(vcpu, 4) + kq_exit_stat_at(vcpu, 5) +
-	       kq_exit_stat_at(vcpu, 6) + kq_exit_stat_at(vcpu, 7) +
-	       kq_exit_stat_at(vcpu, 8);
+	for (i = 0; i < KQ_EXIT_STAT_NR; i++)
+		s->c[i] = kq_exit_stat_at(vcpu, i);
 }
 
 /**
  * kq_read_exits() - KVM's count of the vCPU's exits since its creation
  * @vcpu: the vCPU; its VM must be pinned
+ * @settled: output, true if every exit counted was handled before the
+ *	caller reads the per-kind counters (kq_read_exit_stat(), next)
+ *
+ * KVM leaves guest mode (vcpu->mode = OUTSIDE_GUEST_MODE), counts the
+ * exit, handles it, and enters again (IN_GUEST_MODE, later maybe
+ * EXITING_GUEST_MODE from a kick).  Read in that order's reverse: a mode
+ * in the guest seen after the count means the count's last exit was
+ * handled, its counters moved.
  */
-static inline u64 kq_read_exits(const struct kvm_vcpu *vcpu)
+static inline u64 kq_read_exits(const struct kvm_vcpu *vcpu, bool *settled)
 {
-	return READ_ONCE(vcpu->stat.exits);
+	u64 exits = READ_ONCE(vcpu->stat.exits);
+	int mode;
+
+	smp_rmb();	/* the count, then the mode (KVM: mode, then count) */
+	mode = READ_ONCE(vcpu->mode);
+	smp_rmb();	/* the mode, then the caller's per-kind counters */
+	*settled = mode == IN_GUEST_MODE || mode == EXITING_GUEST_MODE;
+	return exits;
 }
 
 /**
@@ -226,35 +213,31 @@ static inline u64 kq_read_spin(const struct kvm_vcpu *vcpu)
 }
 
 /**
- * kq_ran_ns() - how long current has been on its CPU since scheduled in
- * @now: local_clock() now
+ * kq_switches() - how many times a thread was switched out
+ * @t: the thread
  *
- * sched_info.last_arrival is stamped with the runqueue clock, which is
- * sched_clock_cpu() like local_clock().
+ * Voluntary and involuntary: every switch bumps one of the two.  Read by
+ * its own thread, so no tearing.
  */
-static inline u64 kq_ran_ns(u64 now)
+static __always_inline unsigned long kq_switches(const struct task_struct *t)
 {
-#ifdef CONFIG_SCHED_INFO
-	u64 arrived = READ_ONCE(current->sched_info.last_arrival);
-
-	return now > arrived ? now - arrived : 0;
-#else
-	return 0;
-#endif
+	return t->nvcsw + t->nivcsw;
 }
 
 /**
- * kq_sched_in_since() - was current scheduled in after @t?
- * @t: a local_clock() time
+ * kq_sched_arrival() - when current was last scheduled in on its CPU
  *
- * Without schedstats (CONFIG_SCHED_INFO) we cannot tell: no.
+ * sched_info.last_arrival, stamped with the runqueue clock, which is
+ * sched_clock_cpu() like local_clock().
+ *
+ * Return: that time, or 0 without schedstats (CONFIG_SCHED_INFO).
  */
-static inline bool kq_sched_in_since(u64 t)
+static inline u64 kq_sched_arrival(void)
 {
 #ifdef CONFIG_SCHED_INFO
-	return READ_ONCE(current->sched_info.last_arrival) > t;
+	return READ_ONCE(current->sched_info.last_arrival);
 #else
-	return false;
+	return 0;
 #endif
 }
 

@@ -28,6 +28,7 @@
 #include <linux/hashtable.h>
 #include <linux/module.h>
 #include <linux/sched.h>
+#include <linux/sched/clock.h>
 #include <linux/spinlock.h>
 #include <linux/task_work.h>
 
@@ -73,10 +74,36 @@ static void kq_yield_fn(struct callback_head *cb)
 	atomic_dec(&kq_yielding);
 }
 
+/*
+ * How long current has been on its CPU in this turn, in ns.  The turn
+ * began at sched_info.last_arrival, in the scheduler's clock; that is
+ * mapped into the probes' clock once per turn (one local_clock() read,
+ * a moment after @now: early by the probe's few ns), and every other exit
+ * of the turn subtracts and scales.  A turn is told by the thread's
+ * context switches, which every switch-out bumps.  Context: the vCPU's
+ * thread, the exit probe: it alone reads and writes @v's turn.
+ */
+static u64 kq_turn_ns(struct kq_vcpu *v, u64 now)
+{
+	unsigned long sw = kq_switches(current);
+	u64 arrived, ns;
+
+	if (unlikely(sw != v->turn || !v->turn_t)) {
+		arrived = kq_sched_arrival();
+		if (!arrived)
+			return 0;
+		ns = local_clock();
+		v->turn = sw;
+		v->turn_t = now - kq_clock_from_ns(ns > arrived ?
+						   ns - arrived : 0);
+	}
+	return now > v->turn_t ? kq_clock_to_ns(now - v->turn_t) : 0;
+}
+
 /**
  * kq_enforce_exit() - at an exit: switch the vCPU out early?
  * @v: the vCPU, current is its thread
- * @now: local_clock()
+ * @now: kq_clock() at this exit
  *
  * Context: the kvm_exit hook, preemption disabled.  No allocation: the
  * task_work is embedded in @v, and at most one is queued per vCPU.
@@ -96,7 +123,8 @@ void kq_enforce_exit(struct kq_vcpu *v, u64 now)
 	 */
 	spinning = test_bit(KQ_V_SPINNING, &v->flags) &&
 		   test_and_clear_bit(KQ_V_SPINNING, &v->flags);
-	if (!READ_ONCE(v->enforce) || READ_ONCE(kq_mode) != KQ_MODE_ENFORCE)
+	if (!test_bit(KQ_V_ENFORCE, &v->flags) ||
+	    READ_ONCE(kq_mode) != KQ_MODE_ENFORCE)
 		return;
 	/* What kq_policy_cut_now() reads; the rest of pol is not used. */
 	pol.target_ns = READ_ONCE(v->pol.target_ns);
@@ -112,7 +140,7 @@ void kq_enforce_exit(struct kq_vcpu *v, u64 now)
 		    kq_cpu_runs_hungry(READ_ONCE(per_cpu(kq_cpu_hungry, sib))))
 			at |= KQ_AT_SIBLING_HUNGRY;
 	}
-	ran = kq_ran_ns(now);
+	ran = kq_turn_ns(v, now);
 	if (!kq_policy_cut_now(&pol, ran, at))
 		return;
 	/* Nobody waits for this CPU: a yield would only cost time. */
@@ -203,7 +231,7 @@ void kq_enforce_restore(struct kq_vcpu *v)
 {
 	struct kq_sched_params cur, want;
 
-	WRITE_ONCE(v->enforce, false);
+	clear_bit(KQ_V_ENFORCE, &v->flags);
 	if (!v->applied)
 		return;
 	v->applied = false;
@@ -257,7 +285,7 @@ void kq_enforce_window(struct kq_vcpu *v, const struct kq_vm_policy *vp,
 	if (!v->applied) {
 		/* Another vCPU of this thread acts on it: this one does not. */
 		if (!kq_thread_claim(v)) {
-			WRITE_ONCE(v->enforce, false);
+			clear_bit(KQ_V_ENFORCE, &v->flags);
 			return;
 		}
 		v->orig = cur;
@@ -277,7 +305,7 @@ void kq_enforce_window(struct kq_vcpu *v, const struct kq_vm_policy *vp,
 	v->orig.reset_on_fork = cur.reset_on_fork;
 	v->set = cur;
 	if (!kq_sched_ours(&cur)) {
-		WRITE_ONCE(v->enforce, false);
+		clear_bit(KQ_V_ENFORCE, &v->flags);
 		return;
 	}
 	/*
@@ -307,7 +335,7 @@ void kq_enforce_window(struct kq_vcpu *v, const struct kq_vm_policy *vp,
 		else
 			v->set = want;
 	}
-	WRITE_ONCE(v->enforce, true);
+	set_bit(KQ_V_ENFORCE, &v->flags);
 }
 
 /**

@@ -3,133 +3,194 @@
  * kvm_quanta: the exit path.  Probes on KVM's kvm_exit and kvm_entry
  * tracepoints, run by the vCPU's own thread for every exit and entry on
  * the host.  O(1), lock-free, no allocation: a per-CPU cache hit (a hash
- * lookup when the vCPU is new to the CPU), two clock reads and a few
- * counter updates; nothing that can wait for a window (make bench counts
- * these instructions, Documentation/bench.rst).  The thread that runs a
- * vCPU is followed by the sampler (kq_vcpu_follow()), not here.
+ * lookup when the vCPU is new to the CPU), a clock read each and a few
+ * counter updates; everything that can wait for a window does (the exits
+ * and their kinds are KVM's counters, read by the sampler).  make bench
+ * counts these instructions (Documentation/bench.rst).  The thread that
+ * runs a vCPU is followed by the sampler (kq_vcpu_follow()), not here.
  */
+#include <linux/clocksource.h>
+#include <linux/jump_label.h>
 #include <linux/kvm_host.h>
+#include <linux/math64.h>
 #include <linux/sched.h>
 #include <linux/sched/clock.h>
 #include <linux/tracepoint.h>
+#include <asm/cpufeature.h>
+#include <asm/tsc.h>
 
 #include "compat.h"
 #include "kvm_quanta.h"
 
 /*
+ * The probes' clock.  local_clock() is some 40 instructions a read
+ * (sched_clock(), its per-CPU scale, and more where the kernel does not
+ * trust the TSC); rdtsc is one.  Entry and exit of one run are read on one
+ * CPU (a run the thread was switched out in is bounded by its runtime,
+ * below), so TSCs that differ between CPUs do not matter; a TSC whose rate
+ * changes with the CPU's frequency would.  So the raw TSC where its rate is
+ * constant: the CPU says so (constant_tsc), or it is a hypervisor's, which
+ * scales it to a constant rate; else local_clock().  Sums in these units
+ * are converted to ns by the sampler, once per window (kq_clock_to_ns()).
+ */
+DEFINE_STATIC_KEY_FALSE(kq_clock_tsc);
+u32 kq_clock_mult = 1, kq_clock_shift;
+u32 kq_clock_inv_mult = 1, kq_clock_inv_shift;
+
+static __always_inline u64 kq_clock(void)
+{
+	if (static_branch_likely(&kq_clock_tsc))
+		return rdtsc();
+	return local_clock();
+}
+
+/*
+ * Context: init, before the probes are registered.  A TSC that keeps its
+ * rate through P-states and C-states (constant_tsc and nonstop_tsc: any
+ * x86 host of the last 15 years), or a hypervisor's virtual TSC, which it
+ * scales to a constant rate: the rig's, and a nested host's.  One caveat
+ * there: a VM live-migrated to a host of another TSC rate without TSC
+ * scaling keeps counting at the new rate, and its guest times are off by
+ * the ratio.
+ */
+static void kq_clock_init(void)
+{
+	unsigned int khz = READ_ONCE(tsc_khz);
+
+	if (!boot_cpu_has(X86_FEATURE_TSC) || !khz ||
+	    !((boot_cpu_has(X86_FEATURE_CONSTANT_TSC) &&
+	       boot_cpu_has(X86_FEATURE_NONSTOP_TSC)) ||
+	      boot_cpu_has(X86_FEATURE_HYPERVISOR)))
+		return;
+	/*
+	 * Best precision: the products are 96-bit (mul_u64_u32_shr()), and
+	 * shifted, never divided: no input can trap.
+	 */
+	clocks_calc_mult_shift(&kq_clock_mult, &kq_clock_shift, khz,
+			       NSEC_PER_MSEC, 0);
+	clocks_calc_mult_shift(&kq_clock_inv_mult, &kq_clock_inv_shift,
+			       NSEC_PER_MSEC, khz, 0);
+	static_branch_enable(&kq_clock_tsc);
+}
+
+/* The vCPU's side of an exit: its guest time, and where it was spent. */
+static __always_inline void kq_exit_vcpu(struct kq_vcpu *v, u64 dt)
+{
+	write_seqcount_begin(&v->seq);
+	v->guest_t += dt;
+	/* Exact and where it happened: the ledger's split by CPU. */
+	v->ran_on[v->ran_slot].ns += dt;
+	write_seqcount_end(&v->seq);
+	v->entry_sw = ULONG_MAX;	/* out of the guest */
+}
+
+/*
+ * The CPU's side: its profile, where the guest ran up to now (the VM it
+ * ran is written when the vCPU came to the CPU: kq_vcpu_miss()).
+ */
+static __always_inline void kq_exit_cpu(u64 dt)
+{
+	this_cpu_add(kq_pcpu_now.guest_ns, dt);
+	this_cpu_inc(kq_pcpu_now.exits);
+	this_cpu_write(kq_cpu_hungry, 0);
+}
+
+/*
+ * The exit of a run that did not go the common way: the first exit seen
+ * (no entry stamped), or one the thread was switched out in since its
+ * entry (kvm_exit fires with preemption enabled on SVM up to 6.x, in
+ * svm_handle_exit(), and KVM may sleep there, e.g. reading the guest's PV
+ * EOI word).  Then the clock's difference may span other tasks' time, or
+ * two CPUs' TSCs: the guest ran at most what the thread ran since the
+ * entry, all of it if it now runs on another CPU, on the entry's CPU.
+ */
+static noinline void kq_exit_odd(struct kq_vcpu *v, u64 now)
+{
+	bool entered = v->entry_sw != ULONG_MAX;
+	bool here = v->entry_cpu == smp_processor_id();
+	u64 dt = 0, ran;
+
+	if (entered) {
+		dt = now - v->entry_t;
+		ran = kq_clock_from_ns(current->se.sum_exec_runtime -
+				       v->entry_exec);
+		dt = !here || (s64)dt < 0 ? ran : min(dt, ran);
+	}
+	kq_exit_vcpu(v, dt);
+	if (likely(here))
+		kq_exit_cpu(dt);
+	else if (entered)
+		/* Its entry CPU's guest is gone from there too. */
+		WRITE_ONCE(per_cpu(kq_cpu_hungry, v->entry_cpu), 0);
+}
+
+/*
  * Both probes disable preemption themselves: the per-CPU pool (one taker
  * per CPU) and the per-CPU profile rely on it, and since 7.x tracepoints
  * call probes under SRCU with preemption enabled; only KVM's call sites
- * happen to run with it off today.
+ * happen to run with it off today.  notrace: one instruction less each
+ * (their out-of-line slow paths stay traceable).
  */
-static KQ_PROBE_KVM_EXIT(kq_probe_exit)
+static notrace KQ_PROBE_KVM_EXIT(kq_probe_exit)
 {
 	struct kq_vcpu *v;
+	u64 now;
 
 	preempt_disable_notrace();
-	v = kq_vcpu_find(vcpu);
-	if (likely(v)) {
-		u64 now = local_clock(), dt = 0;
-		bool moved = v->entry_cpu != smp_processor_id();
-		bool entered = v->entry_ns;
-		struct kq_vm *vm;
-
-		write_seqcount_begin(&v->seq);
-		v->acct.exits++;
-		if (v->entry_ns && now > v->entry_ns) {
-			dt = now - v->entry_ns;
-			/*
-			 * Where kvm_exit fires with preemption enabled (SVM up
-			 * to 6.x, in svm_handle_exit()), the thread may have
-			 * been switched out between the VM exit and here: the
-			 * guest ran at most what the thread ran since entry.
-			 */
-			if (kq_sched_in_since(v->entry_ns))
-				dt = min(dt, current->se.sum_exec_runtime -
-					     v->entry_exec);
-		}
-		v->guest_ns += dt;
-		/* Exact and where it happened: the ledger's split by CPU. */
-		if (dt)
-			kq_ran_add(v->ran_on, &v->ran_next, v->entry_cpu, dt);
-		v->entry_ns = 0;
-		write_seqcount_end(&v->seq);
-		/* Published after the VM was set up; freed after RCU. */
-		vm = smp_load_acquire(&v->vm);
-		/* The guest ran on the entry CPU: charge no other. */
-		if (likely(!moved)) {
-			this_cpu_add(kq_pcpu_now.guest_ns, dt);
-			this_cpu_inc(kq_pcpu_now.exits);
-			this_cpu_write(kq_pcpu_now.vm_id, vm ? vm->id : 0);
-			this_cpu_write(kq_cpu_hungry, 0);
-		} else if (entered) {
-			/* Its entry CPU's guest is gone from there too. */
-			WRITE_ONCE(per_cpu(kq_cpu_hungry, v->entry_cpu), 0);
-		}
-		/* Observe has nothing to do here but a PAUSE exit to consume. */
-		if (READ_ONCE(v->enforce) ||
-		    unlikely(test_bit(KQ_V_SPINNING, &v->flags)))
-			kq_enforce_exit(v, now);
-	} else {
+	if (unlikely(!kq_vcpu_find(vcpu, &v))) {
 		kq_vcpu_sight(vcpu);
+		goto out;
 	}
+	now = kq_clock();
+	/* Entered, and not switched out since: on this CPU. */
+	if (likely(kq_switches(current) == v->entry_sw)) {
+		u64 dt = now - v->entry_t;
+
+		kq_exit_vcpu(v, dt);
+		kq_exit_cpu(dt);
+	} else {
+		kq_exit_odd(v, now);
+	}
+	/* Observe has nothing to do here but a PAUSE exit to consume. */
+	if (READ_ONCE(v->flags) & (BIT(KQ_V_ENFORCE) | BIT(KQ_V_SPINNING)))
+		kq_enforce_exit(v, now);
+out:
 	preempt_enable_notrace();
 }
 
-/*
- * A counter moved, or the accounting has no base yet: the snapshot, out of
- * line so that the common case keeps no copy of it on its stack.
- */
-static noinline void kq_entry_attribute(struct kq_vcpu *v,
-					struct kvm_vcpu *vcpu)
+/* A vCPU enters on another CPU than last time: its slot there. */
+static noinline void kq_entry_moved(struct kq_vcpu *v, int cpu)
 {
-	struct kq_exit_stat now;
-
-	kq_read_exit_stat(vcpu, &now);
-	if (unlikely(v->acct_unbased)) {
-		/*
-		 * First entry since we registered it: every exit so far is in
-		 * KVM's totals, handled, and none is in flight, so they are
-		 * the exact base.
-		 */
-		kq_exit_acct_init_since(&v->acct, &now, kq_read_exits(vcpu));
-		v->acct_unbased = false;
-	} else {
-		kq_exit_attribute(&v->acct, &now);
-	}
+	write_seqcount_begin(&v->seq);
+	v->ran_slot = kq_ran_take(v->ran_on, &v->ran_next, cpu);
+	write_seqcount_end(&v->seq);
+	v->entry_cpu = cpu;
 }
 
-/*
- * The exit's handler has run by the time the vCPU re-enters: KVM's per-kind
- * counters now say what the exit was.
- */
-static KQ_PROBE_KVM_ENTRY(kq_probe_entry)
+/* The start of a run in guest mode: its time and place. */
+static notrace KQ_PROBE_KVM_ENTRY(kq_probe_entry)
 {
 	struct kq_vcpu *v;
+	int cpu;
 
 	preempt_disable_notrace();
-	v = kq_vcpu_find(vcpu);
-	if (likely(v)) {
-		u64 sum = kq_read_exit_sum(vcpu);
-
-		write_seqcount_begin(&v->seq);
-		if (unlikely(v->acct_unbased) ||
-		    !kq_exit_attribute_unmoved(&v->acct, sum))
-			kq_entry_attribute(v, vcpu);
-		write_seqcount_end(&v->seq);
-		v->entry_cpu = smp_processor_id();
-		v->entry_exec = current->se.sum_exec_runtime;
-		v->entry_ns = local_clock();
-		/*
-		 * Stamped: where kvm_exit fires with preemption enabled (SVM
-		 * on 6.x), a vCPU preempted between its VM exit and the exit
-		 * probe leaves the mark set while others run here; a mark
-		 * older than a tick is not believed (a vCPU in guest mode
-		 * exits at least once a tick).
-		 */
-		this_cpu_write(kq_cpu_hungry,
-			       READ_ONCE(v->smt_hungry) ? jiffies | 1 : 0);
-	}
+	if (unlikely(!kq_vcpu_find(vcpu, &v)))
+		goto out;
+	cpu = smp_processor_id();
+	if (unlikely(cpu != v->entry_cpu))
+		kq_entry_moved(v, cpu);
+	v->entry_exec = current->se.sum_exec_runtime;
+	v->entry_sw = kq_switches(current);
+	v->entry_t = kq_clock();
+	/*
+	 * Stamped: where kvm_exit fires with preemption enabled (SVM on 6.x),
+	 * a vCPU preempted between its VM exit and the exit probe leaves the
+	 * mark set while others run here; a mark older than a tick is not
+	 * believed (a vCPU in guest mode exits at least once a tick).
+	 */
+	this_cpu_write(kq_cpu_hungry,
+		       READ_ONCE(v->smt_hungry) ? jiffies | 1 : 0);
+out:
 	preempt_enable_notrace();
 }
 
@@ -142,6 +203,7 @@ int kq_hooks_register(void)
 {
 	int ret;
 
+	kq_clock_init();
 	kq_spin_register();
 	ret = tracepoint_probe_register(&__tracepoint_kvm_entry,
 					kq_probe_entry, NULL);

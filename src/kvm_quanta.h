@@ -18,10 +18,12 @@
 #define _KVM_QUANTA_H
 
 #include <linux/jiffies.h>
+#include <linux/jump_label.h>
 #include <linux/kobject.h>
 #include <linux/list.h>
 #include <linux/list_bl.h>
 #include <linux/llist.h>
+#include <linux/math64.h>
 #include <linux/percpu.h>
 #include <linux/rcupdate.h>
 #include <linux/seqlock.h>
@@ -99,6 +101,7 @@ struct kq_sched_params {
 /* kq_vcpu.flags bits */
 #define KQ_V_YIELD_PENDING 0	/* yield_work is queued on the vCPU's thread */
 #define KQ_V_SPINNING 1		/* it made a PAUSE-loop exit (spin.c) */
+#define KQ_V_ENFORCE 2		/* the exit path may act (enforce.c) */
 
 /**
  * struct kq_vcpu - state kept per vCPU
@@ -116,36 +119,44 @@ struct kq_sched_params {
  *	(vcpu->pid) and the sampler follows it (kq_vcpu_follow()); its
  *	scheduler statistics and perf counters are the vCPU's.  Sampling
  *	context only.
- * @seq: guards @acct, @acct_unbased, @guest_ns and @ran_on for readers;
- *	written only by the vCPU's thread once published
- * @acct: exits and their kinds
- * @acct_unbased: @acct has no exact base yet: registered from another
- *	thread, or at an exit KVM has not counted yet; readers count from
- *	KVM's totals until the vCPU's next entry takes them as the base
- * @entry_ns: local_clock() at the last entry, 0 when not in the guest
+ * @seq: guards @guest_t and @ran_on for readers; written only by the
+ *	vCPU's thread once published
+ * @acct: exits and their kinds as of the last window, folded from KVM's
+ *	counters by the sampler (kq_exit_fold()), under @state_lock
+ * @entry_t: kq_clock() at the last entry
  * @entry_exec: the thread's sum_exec_runtime at the last entry
- * @entry_cpu: the CPU of the last entry
- * @guest_ns: time spent in guest mode
- * @ran_on: @guest_ns by the CPU it was spent on, in up to KQ_RAN_SLOTS
- *	CPUs (kq_ran_add()), for the ledger of an unpinned vCPU
+ * @entry_sw: the thread's context switches (kq_switches()) at the last
+ *	entry; ULONG_MAX when not in the guest (a count no thread reaches)
+ * @entry_cpu: the CPU of the last entry, -1 before the first
+ * @ran_slot: the slot of @ran_on that keeps @entry_cpu's time
+ * @guest_t: time spent in guest mode, in kq_clock() units
+ *	(kq_clock_to_ns())
+ * @ran_on: @guest_t by the CPU it was spent on, in up to KQ_RAN_SLOTS
+ *	CPUs (kq_ran_add()), for the ledger of an unpinned vCPU; in
+ *	kq_clock() units like @guest_t
  * @ran_next: the slot of @ran_on to take next when all are in use
  * @counters: its perf counters, sampling context only
  * @counters_gen: event set generation @counters were opened for
  * @pmu_epoch: bumped at every (re)opening of @counters; a window whose two
  *	readings come from different openings has no PMU counts
  * @prev: the reading that ended the last window, sampling context only
- * @state_lock: guards @last and @hist for sysfs readers
+ * @prev_guest_t: @prev's guest time in kq_clock() units
+ * @state_lock: guards @acct, @last and @hist for sysfs readers
  * @last: the last window
  * @hist: history of its windows
  * @pol: policy state: target, reason, ledger; written by the sampler under
  *	@state_lock, target and reason read locklessly by the exit path
  * @early: early switches by reason, written by the vCPU's thread only
- * @flags: KQ_V_* bits
+ * @flags: KQ_V_* bits; KQ_V_ENFORCE: the exit path may act (mode
+ *	enforce, VM policy enabled)
+ * @turn: the thread's context switches (kq_switches()) during the turn on
+ *	its CPU that @turn_t is for; exit path (enforce) only
+ * @turn_t: that turn's start (sched_info.last_arrival) in kq_clock()
+ *	units (kq_enforce_exit())
  * @pause_exits: PAUSE-loop exits (kvm_vcpu_on_spin() calls), written by
  *	the vCPU's thread only (spin.c)
  * @yield_work: task_work that yields the CPU before the next entry; while
  *	queued (KQ_V_YIELD_PENDING) it holds a module reference
- * @enforce: the exit path may act (mode enforce, VM policy enabled)
  * @smt_hungry: its last window was cache-hungry (kq_smt_hungry()): set by
  *	the sampler, read at each entry for kq_cpu_hungry
  * @applied: @orig holds the thread's own parameters and we have set @set;
@@ -170,26 +181,29 @@ struct kq_vcpu {
 	struct task_struct *task;
 	seqcount_t seq;
 	struct kq_exit_acct acct;
-	bool acct_unbased;
-	u64 entry_ns;
+	u64 entry_t;
 	u64 entry_exec;
+	unsigned long entry_sw;
 	int entry_cpu;
-	u64 guest_ns;
+	unsigned int ran_slot;
+	u64 guest_t;
 	struct kq_ran_on ran_on[KQ_RAN_SLOTS];
 	u32 ran_next;
 	struct kq_counters counters;
 	unsigned int counters_gen;
 	u32 pmu_epoch;
 	struct kq_reading prev;
-	spinlock_t state_lock;	/* @last, @hist */
+	u64 prev_guest_t;
+	spinlock_t state_lock;	/* @acct, @last, @hist */
 	struct kq_window last;
 	struct kq_history hist;
 	struct kq_vcpu_policy pol;
 	u64 early[KVM_QUANTA_R_NR];
 	unsigned long flags;
+	unsigned long turn;
+	u64 turn_t;
 	u64 pause_exits;
 	struct callback_head yield_work;
-	bool enforce;
 	u8 smt_hungry;
 	bool applied;
 	struct hlist_node owner_node;
@@ -210,7 +224,8 @@ struct kq_vcpu *kq_vcpu_lookup(const struct kvm_vcpu *vcpu);
  * nest (none runs from interrupt context), so a probe never sees a half
  * written pair.  The reaper clears @vcpu (kq_vcpu_uncache()) before it
  * drops the last reference that keeps the KVM vCPU's memory, so a vCPU
- * allocated later at the same address never meets a stale entry.
+ * allocated later at the same address never meets a stale entry; linking
+ * a vCPU to its VM clears it too, so that the CPU's profile names the VM.
  */
 struct kq_vcpu_cache {
 	const struct kvm_vcpu *vcpu;
@@ -218,35 +233,33 @@ struct kq_vcpu_cache {
 };
 DECLARE_PER_CPU_ALIGNED(struct kq_vcpu_cache, kq_vcpu_cache);
 
+struct kq_vcpu *kq_vcpu_miss(const struct kvm_vcpu *vcpu);
+
 /**
  * kq_vcpu_find() - state of a vCPU, for the probes
  * @vcpu: the KVM vCPU; current runs it
+ * @vp: output, the state, or NULL for a vCPU not seen yet
  *
  * While a vCPU stays on its CPU, entry and exit find it in the CPU's
- * cache: no hash walk, no RCU read-side section of our own.  The state is
- * freed only once its VM is dead (no thread can run the vCPU, so none is
- * in this probe), and a grace period after its entries were cleared (see
+ * cache: no hash walk, no RCU read-side section of our own, and no test
+ * of the result (a cached vCPU has its state).  The state is freed only
+ * once its VM is dead (no thread can run the vCPU, so none is in this
+ * probe), and a grace period after its entries were cleared (see
  * kq_vcpu_uncache()), or after the probes are unregistered.
  *
  * Context: the vCPU's thread, preemption disabled (an RCU reader).
- * Return: the state, or NULL for a vCPU not seen yet.
+ * Return: true if *@vp is set.
  */
-static __always_inline struct kq_vcpu *kq_vcpu_find(const struct kvm_vcpu *vcpu)
+static __always_inline bool kq_vcpu_find(const struct kvm_vcpu *vcpu,
+					 struct kq_vcpu **vp)
 {
-	struct kq_vcpu *v;
-
 	lockdep_assert_preemption_disabled();
-	if (likely(this_cpu_read(kq_vcpu_cache.vcpu) == vcpu))
-		return this_cpu_read(kq_vcpu_cache.v);
-	rcu_read_lock();
-	v = kq_vcpu_lookup(vcpu);
-	/* Still an RCU reader after this: preemption stays disabled. */
-	rcu_read_unlock();
-	if (v) {
-		this_cpu_write(kq_vcpu_cache.v, v);
-		this_cpu_write(kq_vcpu_cache.vcpu, vcpu);
+	if (likely(this_cpu_read(kq_vcpu_cache.vcpu) == vcpu)) {
+		*vp = this_cpu_read(kq_vcpu_cache.v);
+		return true;
 	}
-	return v;
+	*vp = kq_vcpu_miss(vcpu);
+	return *vp;
 }
 
 void kq_vcpu_sight(struct kvm_vcpu *vcpu);
@@ -290,7 +303,8 @@ void kq_enforce_drain(void);
 unsigned int kq_enforce_pending(void);
 
 /* sample.c */
-void kq_vcpu_reading(struct kq_vcpu *v, u64 now, struct kq_reading *r);
+void kq_vcpu_reading(struct kq_vcpu *v, u64 now, struct kq_reading *r,
+		     u64 *guest_t);
 void kq_sample_start(void);
 void kq_sample_kick(void);
 void kq_sample_now(void);
@@ -327,6 +341,33 @@ void kq_pcpu_exit(void);
 /* hooks.c */
 int kq_hooks_register(void);
 void kq_hooks_unregister(void);
+/* hooks.c: the probes' clock, the TSC or local_clock() (kq_clock()) */
+DECLARE_STATIC_KEY_FALSE(kq_clock_tsc);
+extern u32 kq_clock_mult, kq_clock_shift;
+extern u32 kq_clock_inv_mult, kq_clock_inv_shift;
+
+/**
+ * kq_clock_to_ns() - a time in the probes' clock units, in ns
+ * @t: a time or a sum of times from kq_clock()
+ */
+static inline u64 kq_clock_to_ns(u64 t)
+{
+	if (static_branch_likely(&kq_clock_tsc))
+		return mul_u64_u32_shr(t, kq_clock_mult, kq_clock_shift);
+	return t;
+}
+
+/**
+ * kq_clock_from_ns() - ns in the probes' clock units
+ * @ns: a time in ns
+ */
+static inline u64 kq_clock_from_ns(u64 ns)
+{
+	if (static_branch_likely(&kq_clock_tsc))
+		return mul_u64_u32_shr(ns, kq_clock_inv_mult,
+				       kq_clock_inv_shift);
+	return ns;
+}
 
 /* spin.c */
 void kq_spin_register(void);

@@ -16,6 +16,7 @@
 #include "compat.h"
 #include "kvm_quanta.h"
 
+/* Counted by the probes (hooks.c): guest_ns in kq_clock() units. */
 DEFINE_PER_CPU(struct kq_pcpu_reading, kq_pcpu_now);
 /*
  * A cache-hungry vCPU is in guest mode on this CPU: jiffies | 1 at its
@@ -67,7 +68,7 @@ void kq_pcpu_sample(u64 now)
 	for_each_possible_cpu(c) {
 		const struct kq_pcpu_reading *r = per_cpu_ptr(&kq_pcpu_now, c);
 
-		cur[c].guest_ns = READ_ONCE(r->guest_ns);
+		cur[c].guest_ns = kq_clock_to_ns(READ_ONCE(r->guest_ns));
 		cur[c].exits = READ_ONCE(r->exits);
 		cur[c].vm_id = READ_ONCE(r->vm_id);
 	}

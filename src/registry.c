@@ -111,6 +111,38 @@ static struct hlist_bl_head *kq_bucket(const struct kvm_vcpu *vcpu)
 }
 
 /**
+ * kq_vcpu_miss() - state of a vCPU not in its CPU's cache
+ * @vcpu: the KVM vCPU; current runs it
+ *
+ * Looks it up and caches it.  A vCPU new to the CPU is also the one the
+ * CPU's profile names (its VM, kq_pcpu_now.vm_id): written here, once,
+ * rather than at every exit.  Linking a vCPU to its VM uncaches it, so
+ * that its next probe writes its VM's id.
+ *
+ * Context: the vCPU's thread, preemption disabled (kq_vcpu_find()).
+ * Return: the state, or NULL for a vCPU not seen yet.
+ */
+noinline struct kq_vcpu *kq_vcpu_miss(const struct kvm_vcpu *vcpu)
+{
+	struct kq_vcpu *v;
+	struct kq_vm *vm;
+
+	rcu_read_lock();
+	v = kq_vcpu_lookup(vcpu);
+	/* Still an RCU reader after this: preemption stays disabled. */
+	rcu_read_unlock();
+	if (v) {
+		this_cpu_write(kq_vcpu_cache.v, v);
+		this_cpu_write(kq_vcpu_cache.vcpu, vcpu);
+		smp_mb();	/* pairs with kq_vcpu_link() */
+		/* Published after the VM was set up; freed after RCU. */
+		vm = smp_load_acquire(&v->vm);
+		this_cpu_write(kq_pcpu_now.vm_id, vm ? vm->id : 0);
+	}
+	return v;
+}
+
+/**
  * kq_vcpu_lookup() - state of a vCPU, if it has been seen
  * @vcpu: the KVM vCPU
  *
@@ -189,19 +221,21 @@ static void kq_vm_park(struct kq_pool *pool, struct kvm *kvm)
 }
 
 /*
- * Start @v's exit accounting from KVM's totals, unbased: the vCPU may be
- * in the middle of an exit that KVM has or has not counted yet (the order
- * of the tracepoint and the count differs between kernels), so readers
- * count from KVM's totals until the vCPU's next entry takes them as the
- * exact base (hooks.c).  Context: any; @vcpu's VM is pinned.
+ * Start @v's exit accounting from KVM's totals: every exit since the
+ * vCPU's creation.  @exiting: called in the vCPU's own exit, which may be
+ * counted and not handled yet.  Context: any, before @v is published;
+ * @vcpu's VM is pinned.
  */
-static void kq_vcpu_acct_start(struct kq_vcpu *v, struct kvm_vcpu *vcpu)
+static void kq_vcpu_acct_start(struct kq_vcpu *v, struct kvm_vcpu *vcpu,
+			       bool exiting)
 {
 	struct kq_exit_stat now;
+	bool settled;
+	u64 exits;
 
+	exits = kq_read_exits(vcpu, &settled);
 	kq_read_exit_stat(vcpu, &now);
-	kq_exit_acct_init_since(&v->acct, &now, kq_read_exits(vcpu));
-	v->acct_unbased = true;
+	kq_exit_acct_init_since(&v->acct, &now, exits, settled && !exiting);
 }
 
 /**
@@ -234,7 +268,7 @@ void kq_vcpu_sight(struct kvm_vcpu *vcpu)
 	v->tid = task_pid_nr(current);
 	get_task_struct(current);
 	v->task = current;
-	kq_vcpu_acct_start(v, vcpu);
+	kq_vcpu_acct_start(v, vcpu, true);
 	if (unlikely(!kq_vcpu_publish(v, vcpu))) {
 		/* A VM scan was faster; it counts from KVM's totals. */
 		put_task_struct(current);	/* never the last: current */
@@ -247,42 +281,34 @@ void kq_vcpu_sight(struct kvm_vcpu *vcpu)
 	queue_work(kq_wq, &kq_register_work);
 }
 
-/**
- * kq_vcpu_read_exits() - a vCPU's exits, their kinds and its guest time
- * @v: the vCPU; its VM is pinned by @v
- * @exits: output, all exits counted
- * @kinds: output, exits by kind, summing to @exits
- * @guest_ns: output, time in guest mode, or NULL
- * @ran_on: output, KQ_RAN_SLOTS slots of guest time by CPU, or NULL
- *
- * One read section, so all belong to the same instant.
+/*
+ * @v's exits by kind as of now, folded from KVM's counters (exit_kind.c):
+ * into @v's accounting when @keep (the sampler, once per window), into a
+ * copy otherwise (a reader between windows), which also counts an exit
+ * the sampler leaves for the next window because it may be in flight.  A
+ * reader's view may put an exit that moved two counters under a
+ * different kind than the window's fold will (kq_exit_fold() sees the
+ * whole window); the counts it shows add up to the exits all the same.
  */
-static void kq_vcpu_read_exits(struct kq_vcpu *v, u64 *exits,
-			       u64 kinds[KVM_QUANTA_EXIT_NR], u64 *guest_ns,
-			       struct kq_ran_on *ran_on)
+static void kq_vcpu_fold(struct kq_vcpu *v, bool keep, u64 *exits,
+			 u64 kinds[KVM_QUANTA_EXIT_NR])
 {
-	struct kq_exit_acct a;
 	struct kq_exit_stat now;
-	unsigned int seq;
-	bool unbased;
-	u64 g;
+	struct kq_exit_acct a;
+	bool settled;
+	u64 n;
 
-	do {
-		seq = read_seqcount_begin(&v->seq);
-		a = v->acct;
-		unbased = v->acct_unbased;
-		g = v->guest_ns;
-		if (ran_on)
-			memcpy(ran_on, v->ran_on, sizeof(v->ran_on));
-	} while (read_seqcount_retry(&v->seq, seq));
+	spin_lock(&v->state_lock);
+	a = v->acct;
+	n = kq_read_exits(v->vcpu, &settled);
 	kq_read_exit_stat(v->vcpu, &now);
-	/* Not entered since registered: KVM's totals are exact (hooks.c). */
-	if (unbased)
-		kq_exit_acct_init_since(&a, &now, kq_read_exits(v->vcpu));
-	kq_exit_acct_view(&a, &now, kinds);
+	/* A reader counts the last exit: its vCPU may never run again. */
+	kq_exit_fold(&a, &now, n, settled || !keep);
+	if (keep)
+		v->acct = a;
+	spin_unlock(&v->state_lock);
 	*exits = a.exits;
-	if (guest_ns)
-		*guest_ns = g;
+	memcpy(kinds, a.kinds, sizeof(a.kinds));
 }
 
 /**
@@ -290,25 +316,39 @@ static void kq_vcpu_read_exits(struct kq_vcpu *v, u64 *exits,
  * @v: the vCPU; its VM is pinned by @v
  * @exits: output, all exits seen
  * @kinds: output, exits by kind, summing to @exits
+ *
+ * Context: process.
  */
 void kq_vcpu_read_kinds(struct kq_vcpu *v, u64 *exits,
 			u64 kinds[KVM_QUANTA_EXIT_NR])
 {
-	kq_vcpu_read_exits(v, exits, kinds, NULL, NULL);
+	kq_vcpu_fold(v, false, exits, kinds);
 }
 
 /**
  * kq_vcpu_reading() - a vCPU's cumulative counters, now
  * @v: the vCPU, registered
  * @now: the time to stamp the reading with
- * @r: output
+ * @r: output; its ran_on in kq_clock() units (kq_ran_to_ns() converts a
+ *	window's split)
+ * @guest_t: output, the guest time in kq_clock() units, of which
+ *	@r->guest_ns is the conversion
  *
  * Context: process (reads perf counters, which may sleep), registry lock.
  * A vCPU whose thread is not known yet reads no scheduler statistics.
  */
-void kq_vcpu_reading(struct kq_vcpu *v, u64 now, struct kq_reading *r)
+void kq_vcpu_reading(struct kq_vcpu *v, u64 now, struct kq_reading *r,
+		     u64 *guest_t)
 {
-	kq_vcpu_read_exits(v, &r->exits, r->kinds, &r->guest_ns, r->ran_on);
+	unsigned int seq;
+
+	do {
+		seq = read_seqcount_begin(&v->seq);
+		*guest_t = v->guest_t;
+		memcpy(r->ran_on, v->ran_on, sizeof(v->ran_on));
+	} while (read_seqcount_retry(&v->seq, seq));
+	r->guest_ns = kq_clock_to_ns(*guest_t);
+	kq_vcpu_fold(v, true, &r->exits, r->kinds);
 	r->t_ns = now;
 	r->run_ns = 0;
 	r->wait_ns = 0;
@@ -393,6 +433,8 @@ static struct kq_vcpu *kq_vcpu_alloc(void)
 	if (!v)
 		return NULL;
 	seqcount_init(&v->seq);
+	v->entry_cpu = -1;
+	v->entry_sw = ULONG_MAX;
 	kq_ran_init(v->ran_on);
 	kq_ran_init(v->prev.ran_on);
 	spin_lock_init(&v->state_lock);
@@ -513,12 +555,19 @@ static void kq_vcpu_link(struct kq_vm *vm, struct kq_vcpu *v)
 	vm->nr_vcpus++;
 	kq_nr_vcpus++;
 	/* The first window starts now. */
-	kq_vcpu_reading(v, ktime_get_ns(), &v->prev);
+	kq_vcpu_reading(v, ktime_get_ns(), &v->prev, &v->prev_guest_t);
 	spin_lock(&vm->state_lock);
 	kq_vcpu_policy_init(&v->pol, &vm->pol);
 	spin_unlock(&vm->state_lock);
 	/* Published last: the exit hook reads vm->id through it. */
 	smp_store_release(&v->vm, vm);
+	/*
+	 * Its next probe misses the cache, and names the VM there.  Store
+	 * then load, here and in kq_vcpu_miss(): either this sees the cached
+	 * vCPU, or that probe sees the VM.
+	 */
+	smp_mb();
+	kq_vcpu_uncache(v);
 	if (kq_sysfs_add_vcpu(vm, v))
 		pr_warn_ratelimited("kvm_quanta: no sysfs entry for a vCPU of VM %d-%llu\n",
 				    vm->pid, vm->id);
@@ -553,8 +602,7 @@ static void kq_vm_scan(struct kvm *kvm, struct kq_vm *vm)
 			v->pid = task_tgid_nr(v->task);
 			v->tid = task_pid_nr(v->task);
 		}
-		/* It may be running on another CPU: see kq_vcpu_acct_start(). */
-		kq_vcpu_acct_start(v, vcpu);
+		kq_vcpu_acct_start(v, vcpu, false);
 		if (!kq_vcpu_publish(v, vcpu)) {
 			kq_vcpu_free(v);
 			continue;

@@ -55,6 +55,31 @@ static DEFINE_MUTEX(kq_latest_lock);
 static struct kq_sample *kq_latest;
 static unsigned int kq_latest_n;
 
+/*
+ * A window's split of guest time by CPU, from kq_clock() units to ns, each
+ * part converted as the step it adds to the vCPU's guest time since @base
+ * (its guest time at the window's start): the parts add up to the
+ * window's guest_ns exactly, as they do in clock units, rounding and all.
+ * A part under a nanosecond drops out.  Return: the parts left.
+ */
+static unsigned int kq_ran_to_ns(s32 cpus[KQ_RAN_SLOTS], u64 t[KQ_RAN_SLOTS],
+				 unsigned int n, u64 base)
+{
+	u64 from = kq_clock_to_ns(base), to;
+	unsigned int i, m = 0;
+
+	for (i = 0; i < n; i++) {
+		base += t[i];
+		to = kq_clock_to_ns(base);
+		if (to == from)
+			continue;
+		cpus[m] = cpus[i];
+		t[m++] = to - from;
+		from = to;
+	}
+	return m;
+}
+
 /* 1. and 2.: one vCPU's window, and its share of its VM's. */
 static void kq_window_read(struct kq_vm *vm, struct kq_vcpu *v, u64 now,
 			   const struct kq_policy_params *params,
@@ -62,18 +87,22 @@ static void kq_window_read(struct kq_vm *vm, struct kq_vcpu *v, u64 now,
 {
 	struct kq_reading r;
 	struct kq_window w;
+	u64 guest_t;
 
 	if (kq_vcpu_follow(v)) {
 		/* A new thread: its scheduler statistics start now. */
 		kq_task_sched(v->task, &v->prev.run_ns, &v->prev.wait_ns,
 			      &v->prev.slices);
 	}
-	kq_vcpu_reading(v, now, &r);
+	kq_vcpu_reading(v, now, &r, &guest_t);
 	kq_window_from(&w, &v->prev, &r);
 	memset(&s->split, 0, sizeof(s->split));
 	s->split.n = kq_ran_window(v->prev.ran_on, r.ran_on, s->split.cpus,
 				   s->split.ns);
+	s->split.n = kq_ran_to_ns(s->split.cpus, s->split.ns, s->split.n,
+				  v->prev_guest_t);
 	v->prev = r;
+	v->prev_guest_t = guest_t;
 	spin_lock(&v->state_lock);
 	v->last = w;
 	spin_unlock(&v->state_lock);

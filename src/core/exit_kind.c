@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Exit kinds from KVM's per-vCPU counters.
+ * Exit kinds from KVM's per-vCPU counters, folded per window.
  *
- * KVM bumps its per-kind counters (io_exits, halt_exits, ...) in the exit
- * handlers, which run after the kvm_exit tracepoint.  So an exit is counted
- * when it happens and given its kind later, from the counters that moved
- * between that exit and the next entry (or the moment someone looks).
+ * KVM counts every exit of a vCPU (stat.exits) and, in the exit handlers,
+ * exits of some kinds (io_exits, halt_exits, ...).  Read at each window,
+ * the counters that moved since the last window name the kinds of the
+ * exits in it: the exit path itself does nothing for them.  What a window
+ * cannot tell is which exit moved which counter: one exit that moves two
+ * counters (an MMIO exit also takes a page fault and emulates) is counted
+ * once, under the first in priority order, and its other counts take the
+ * place of exits that moved no counter ("other"), which then read as the
+ * lower kind.  Where every exit moves at most one counter, the kinds are
+ * exact.
  */
 #include "exit_kind.h"
 
@@ -34,156 +40,65 @@ const char *kq_exit_kind_name(unsigned int kind)
 }
 
 /**
- * kq_exit_classify() - kind of the exit handled between two snapshots
- * @before: KVM's counters before the exit was handled
- * @after: KVM's counters after it
- *
- * The first counter in priority order that grew names the kind.  A counter
- * that went back was cleared (root can write 0 to KVM's debugfs stats):
- * that is no exit.  A u64 counter does not wrap.
- *
- * Return: the exit's kind, KVM_QUANTA_EXIT_OTHER when no counter grew.
- */
-enum kvm_quanta_exit_kind kq_exit_classify(const struct kq_exit_stat *before,
-					   const struct kq_exit_stat *after)
-{
-	unsigned int i;
-
-	for (i = 0; i < KQ_EXIT_STAT_NR; i++)
-		if (after->c[i] > before->c[i])
-			return (enum kvm_quanta_exit_kind)i;
-	return KVM_QUANTA_EXIT_OTHER;
-}
-
-/**
- * kq_exit_stat_sum() - the sum of a snapshot's counters
- * @s: the snapshot
- *
- * Return: the sum, modulo 2^64.
- */
-u64 kq_exit_stat_sum(const struct kq_exit_stat *s)
-{
-	unsigned int i;
-	u64 sum = 0;
-
-	for (i = 0; i < KQ_EXIT_STAT_NR; i++)
-		sum += s->c[i];
-	return sum;
-}
-
-/**
- * kq_exit_acct_init() - start accounting from a counter snapshot
- * @a: the accounting to reset
- * @now: KVM's counters at this moment
- */
-void kq_exit_acct_init(struct kq_exit_acct *a, const struct kq_exit_stat *now)
-{
-	unsigned int i;
-
-	a->exits = 0;
-	a->attributed = 0;
-	for (i = 0; i < KVM_QUANTA_EXIT_NR; i++)
-		a->kinds[i] = 0;
-	a->snap = *now;
-	a->snap_sum = kq_exit_stat_sum(now);
-}
-
-/* Give @pending unattributed exits, the first of them of @kind, kinds. */
-static void kq_exit_count(u64 kinds[KVM_QUANTA_EXIT_NR], u64 pending,
-			  unsigned int kind)
-{
-	if (!pending)
-		return;
-	kinds[kind]++;
-	/*
-	 * More than one exit between two looks happens only when an exit
-	 * bypassed the hook that attributes (a vendor fastpath re-entry):
-	 * the counters cannot tell them apart, so they count as other.
-	 */
-	kinds[KVM_QUANTA_EXIT_OTHER] += pending - 1;
-}
-
-/**
- * kq_exit_attribute() - attribute the exits seen since the last call
+ * kq_exit_fold() - add the exits since the last fold, by kind
  * @a: the vCPU's accounting
- * @now: KVM's counters now, after the exits' handlers ran
+ * @now: KVM's per-kind counters now, read after @exits
+ * @exits: KVM's count of the vCPU's exits now (stat.exits)
+ * @settled: every exit in @exits was handled before @now was read (the
+ *	vCPU was back in guest mode in between)
  *
- * Called before the vCPU re-enters the guest.  Counters that moved without
- * an exit (signal exits, requests) are absorbed into the snapshot so they
- * do not colour the next exit.
- */
-void kq_exit_attribute(struct kq_exit_acct *a, const struct kq_exit_stat *now)
-{
-	unsigned int i, kind = KVM_QUANTA_EXIT_OTHER;
-	u64 sum = 0;
-
-	const u64 *c = now->c;
-	u64 *snap = a->snap.c;
-
-	/*
-	 * kq_exit_classify(), the snapshot's update and its sum in one pass:
-	 * the entry path's slow case.  Through pointers, not subscripts, which
-	 * a UBSAN_BOUNDS kernel (Debian's 7.x) checks at every access.
-	 */
-	for (i = 0; i < KQ_EXIT_STAT_NR; i++, c++, snap++) {
-		if (*c > *snap && kind == KVM_QUANTA_EXIT_OTHER)
-			kind = i;
-		*snap = *c;
-		sum += *c;
-	}
-	kq_exit_count(a->kinds, a->exits - a->attributed, kind);
-	a->attributed = a->exits;
-	a->snap_sum = sum;
-}
-
-/**
- * kq_exit_acct_view() - exits by kind as of now, for a reader
- * @a: a consistent copy of the vCPU's accounting
- * @now: KVM's counters now
- * @kinds: output, exits by kind
+ * Each kind in priority order takes as many of the new exits as its
+ * counter moved, up to the exits left; exits no counter names are
+ * "other".  So the kinds add up to the exits, and none goes back.
  *
- * Includes the exits not attributed yet (the vCPU left the guest and has
- * not re-entered), so a reader sees every exit with its kind even when the
- * vCPU never runs again.
+ * KVM counts an exit before its handler moves the counters.  Unless
+ * @settled, the vCPU's last exit may be in flight: it waits for the next
+ * fold.  And a counter may have moved for an exit counted after @exits
+ * was read: a move no exit took is kept for the next fold, one per
+ * counter at most, so that the moves of an exit that moved two counters
+ * (an MMIO exit also takes a page fault and emulates) do not pile up.  A
+ * counter that went back was cleared (root can write 0 to KVM's debugfs
+ * stats): it names no exit this time, and counts from its new value.
  */
-void kq_exit_acct_view(const struct kq_exit_acct *a,
-		       const struct kq_exit_stat *now,
-		       u64 kinds[KVM_QUANTA_EXIT_NR])
+void kq_exit_fold(struct kq_exit_acct *a, const struct kq_exit_stat *now,
+		  u64 exits, bool settled)
 {
+	u64 target = !settled && exits ? exits - 1 : exits;
+	u64 left = target > a->snap_exits ? target - a->snap_exits : 0;
 	unsigned int i;
 
-	for (i = 0; i < KVM_QUANTA_EXIT_NR; i++)
-		kinds[i] = a->kinds[i];
-	kq_exit_count(kinds, a->exits - a->attributed,
-		      kq_exit_classify(&a->snap, now));
+	a->exits += left;
+	for (i = 0; i < KQ_EXIT_STAT_NR; i++) {
+		u64 c = now->c[i], moved, take;
+
+		if (c < a->snap.c[i]) {
+			a->snap.c[i] = c;
+			continue;
+		}
+		moved = c - a->snap.c[i];
+		take = moved < left ? moved : left;
+		a->kinds[i] += take;
+		left -= take;
+		a->snap.c[i] = moved - take > 1 ? c - 1 : a->snap.c[i] + take;
+	}
+	a->kinds[KVM_QUANTA_EXIT_OTHER] += left;
+	a->snap_exits = target;
 }
 
 /**
  * kq_exit_acct_init_since() - start accounting from KVM's totals
  * @a: the accounting to reset
- * @now: KVM's per-kind counters at this moment
+ * @now: KVM's per-kind counters at this moment, read after @exits
  * @exits: KVM's count of every exit of the vCPU at this moment
+ * @settled: as for kq_exit_fold()
  *
- * For a vCPU first seen after it already ran (registered in process
- * context, see registry.c): its exits since creation are taken from KVM's
- * counters, so none is lost.  Per-kind counters that together exceed
- * @exits (one exit can move two) are capped in priority order; exits no
- * counter explains are "other".
+ * For a vCPU first seen after it already ran: its exits since creation
+ * are folded in one go, so none is lost (kq_exit_fold()).
  */
 void kq_exit_acct_init_since(struct kq_exit_acct *a,
-			     const struct kq_exit_stat *now, u64 exits)
+			     const struct kq_exit_stat *now, u64 exits,
+			     bool settled)
 {
-	u64 left = exits;
-	unsigned int i;
-
-	/* Every kind is written: those with a counter here, "other" below. */
-	for (i = 0; i < KQ_EXIT_STAT_NR; i++) {
-		a->kinds[i] = now->c[i] < left ? now->c[i] : left;
-		left -= a->kinds[i];
-	}
-	a->kinds[KVM_QUANTA_EXIT_OTHER] = left;
-	a->exits = exits;
-	a->attributed = exits;
-	a->snap = *now;
-	a->snap_sum = kq_exit_stat_sum(now);
+	*a = (struct kq_exit_acct){};
+	kq_exit_fold(a, now, exits, settled);
 }

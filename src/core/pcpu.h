@@ -20,7 +20,8 @@ extern "C" {
  * struct kq_pcpu_reading - cumulative counters of one CPU
  * @guest_ns: time its vCPUs spent in guest mode on it
  * @exits: VM exits taken on it
- * @vm_id: VM of the vCPU that exited on it last, 0 for none yet
+ * @vm_id: VM of the vCPU that came to it last (its first probe there), 0
+ *	for none yet
  */
 struct kq_pcpu_reading {
 	u64 guest_ns;

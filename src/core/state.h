@@ -157,28 +157,28 @@ void kq_history_init(struct kq_history *h);
 void kq_history_add(struct kq_history *h, const struct kq_window *w);
 
 /**
- * kq_ran_add() - charge a vCPU's guest time to the CPU it ran on
+ * kq_ran_take() - the slot that keeps a vCPU's guest time on a CPU
  * @ran: its slots
  * @next: the slot to take next when all are in use (round robin)
  * @cpu: the CPU
- * @ns: guest time there
  *
- * O(KQ_RAN_SLOTS) and inline: it runs at every exit.  When a vCPU meets a
- * fifth CPU, the round robin's slot takes it; what that slot had gathered
- * since the last window drops out of the split (kq_ran_window()), not out
- * of the ledger, which takes run and wait time from the scheduler and only
- * their split from here.
+ * O(KQ_RAN_SLOTS): the entry probe calls it when the vCPU enters on
+ * another CPU than last time, and the exit adds to the slot.  When a vCPU
+ * meets a fifth CPU, the round robin's slot takes it; what that slot had
+ * gathered since the last window drops out of the split
+ * (kq_ran_window()), not out of the ledger, which takes run and wait time
+ * from the scheduler and only their split from here.
+ *
+ * Return: the slot's index, below KQ_RAN_SLOTS.
  */
-static inline void kq_ran_add(struct kq_ran_on ran[KQ_RAN_SLOTS], u32 *next,
-			      s32 cpu, u64 ns)
+static inline unsigned int kq_ran_take(struct kq_ran_on ran[KQ_RAN_SLOTS],
+				       u32 *next, s32 cpu)
 {
 	unsigned int i, slot = KQ_RAN_SLOTS;
 
 	for (i = 0; i < KQ_RAN_SLOTS; i++) {
-		if (ran[i].cpu == cpu) {
-			ran[i].ns += ns;
-			return;
-		}
+		if (ran[i].cpu == cpu)
+			return i;
 		if (ran[i].cpu < 0 && slot == KQ_RAN_SLOTS)
 			slot = i;
 	}
@@ -188,7 +188,21 @@ static inline void kq_ran_add(struct kq_ran_on ran[KQ_RAN_SLOTS], u32 *next,
 	}
 	ran[slot].cpu = cpu;
 	ran[slot].gen++;
-	ran[slot].ns = ns;
+	ran[slot].ns = 0;
+	return slot;
+}
+
+/**
+ * kq_ran_add() - charge a vCPU's guest time to the CPU it ran on
+ * @ran: its slots
+ * @next: the slot to take next when all are in use (kq_ran_take())
+ * @cpu: the CPU
+ * @ns: guest time there
+ */
+static inline void kq_ran_add(struct kq_ran_on ran[KQ_RAN_SLOTS], u32 *next,
+			      s32 cpu, u64 ns)
+{
+	ran[kq_ran_take(ran, next, cpu)].ns += ns;
 }
 
 #ifdef __cplusplus
