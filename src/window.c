@@ -59,8 +59,10 @@ static unsigned int kq_latest_n;
  * A window's split of guest time by CPU, from kq_clock() units to ns, each
  * part converted as the step it adds to the vCPU's guest time since @base
  * (its guest time at the window's start): the parts add up to the
- * window's guest_ns exactly, as they do in clock units, rounding and all.
- * A part under a nanosecond drops out.  Return: the parts left.
+ * window's guest_ns exactly where they do in clock units, rounding and
+ * all (unless a slot was taken by a fifth CPU in the window: then less,
+ * see kq_ran_take()).  A part under a nanosecond drops out.  Return: the
+ * parts left.
  */
 static unsigned int kq_ran_to_ns(s32 cpus[KQ_RAN_SLOTS], u64 t[KQ_RAN_SLOTS],
 				 unsigned int n, u64 base)
