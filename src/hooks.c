@@ -137,10 +137,8 @@ static notrace KQ_PROBE_KVM_EXIT(kq_probe_exit)
 	u64 now;
 
 	preempt_disable_notrace();
-	if (unlikely(!kq_vcpu_find(vcpu, &v))) {
-		kq_vcpu_sight(vcpu);
+	if (unlikely(!kq_vcpu_find(vcpu, &v, true)))
 		goto out;
-	}
 	now = kq_clock();
 	/* Entered, and not switched out since: on this CPU. */
 	if (likely(kq_switches(current) == v->entry_sw)) {
@@ -174,7 +172,7 @@ static notrace KQ_PROBE_KVM_ENTRY(kq_probe_entry)
 	int cpu;
 
 	preempt_disable_notrace();
-	if (unlikely(!kq_vcpu_find(vcpu, &v)))
+	if (unlikely(!kq_vcpu_find(vcpu, &v, false)))
 		goto out;
 	cpu = smp_processor_id();
 	if (unlikely(cpu != v->entry_cpu))
@@ -183,13 +181,14 @@ static notrace KQ_PROBE_KVM_ENTRY(kq_probe_entry)
 	v->entry_sw = kq_switches(current);
 	v->entry_t = kq_clock();
 	/*
-	 * Stamped: where kvm_exit fires with preemption enabled (SVM on 6.x),
-	 * a vCPU preempted between its VM exit and the exit probe leaves the
-	 * mark set while others run here; a mark older than a tick is not
-	 * believed (a vCPU in guest mode exits at least once a tick).
+	 * Exits clear the mark.  Stamped: where kvm_exit fires with
+	 * preemption enabled (SVM on 6.x), a vCPU preempted between its VM
+	 * exit and the exit probe leaves the mark set while others run here;
+	 * a mark older than a tick is not believed (a vCPU in guest mode
+	 * exits at least once a tick).
 	 */
-	this_cpu_write(kq_cpu_hungry,
-		       READ_ONCE(v->smt_hungry) ? jiffies | 1 : 0);
+	if (unlikely(READ_ONCE(v->smt_hungry)))
+		this_cpu_write(kq_cpu_hungry, jiffies | 1);
 out:
 	preempt_enable_notrace();
 }

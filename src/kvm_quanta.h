@@ -233,12 +233,14 @@ struct kq_vcpu_cache {
 };
 DECLARE_PER_CPU_ALIGNED(struct kq_vcpu_cache, kq_vcpu_cache);
 
-struct kq_vcpu *kq_vcpu_miss(const struct kvm_vcpu *vcpu);
+struct kq_vcpu *kq_vcpu_miss(struct kvm_vcpu *vcpu, bool sight);
 
 /**
  * kq_vcpu_find() - state of a vCPU, for the probes
  * @vcpu: the KVM vCPU; current runs it
  * @vp: output, the state, or NULL for a vCPU not seen yet
+ * @sight: start tracking a vCPU not seen yet (kq_vcpu_sight()): the exit
+ *	probe
  *
  * While a vCPU stays on its CPU, entry and exit find it in the CPU's
  * cache: no hash walk, no RCU read-side section of our own, and no test
@@ -250,15 +252,15 @@ struct kq_vcpu *kq_vcpu_miss(const struct kvm_vcpu *vcpu);
  * Context: the vCPU's thread, preemption disabled (an RCU reader).
  * Return: true if *@vp is set.
  */
-static __always_inline bool kq_vcpu_find(const struct kvm_vcpu *vcpu,
-					 struct kq_vcpu **vp)
+static __always_inline bool kq_vcpu_find(struct kvm_vcpu *vcpu,
+					 struct kq_vcpu **vp, bool sight)
 {
 	lockdep_assert_preemption_disabled();
 	if (likely(this_cpu_read(kq_vcpu_cache.vcpu) == vcpu)) {
 		*vp = this_cpu_read(kq_vcpu_cache.v);
 		return true;
 	}
-	*vp = kq_vcpu_miss(vcpu);
+	*vp = kq_vcpu_miss(vcpu, sight);
 	return *vp;
 }
 

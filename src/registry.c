@@ -113,6 +113,7 @@ static struct hlist_bl_head *kq_bucket(const struct kvm_vcpu *vcpu)
 /**
  * kq_vcpu_miss() - state of a vCPU not in its CPU's cache
  * @vcpu: the KVM vCPU; current runs it
+ * @sight: if it is not tracked yet, start (kq_vcpu_sight())
  *
  * Looks it up and caches it.  A vCPU new to the CPU is also the one the
  * CPU's profile names (its VM, kq_pcpu_now.vm_id): written here, once,
@@ -122,7 +123,7 @@ static struct hlist_bl_head *kq_bucket(const struct kvm_vcpu *vcpu)
  * Context: the vCPU's thread, preemption disabled (kq_vcpu_find()).
  * Return: the state, or NULL for a vCPU not seen yet.
  */
-noinline struct kq_vcpu *kq_vcpu_miss(const struct kvm_vcpu *vcpu)
+noinline struct kq_vcpu *kq_vcpu_miss(struct kvm_vcpu *vcpu, bool sight)
 {
 	struct kq_vcpu *v;
 	struct kq_vm *vm;
@@ -138,6 +139,8 @@ noinline struct kq_vcpu *kq_vcpu_miss(const struct kvm_vcpu *vcpu)
 		/* Published after the VM was set up; freed after RCU. */
 		vm = smp_load_acquire(&v->vm);
 		this_cpu_write(kq_pcpu_now.vm_id, vm ? vm->id : 0);
+	} else if (sight) {
+		kq_vcpu_sight(vcpu);
 	}
 	return v;
 }

@@ -32,7 +32,7 @@ static int kq_spin_pre(struct kprobe *p, struct pt_regs *regs)
 	struct kq_vcpu *v;
 
 	vcpu = (struct kvm_vcpu *)regs_get_kernel_argument(regs, 0);
-	if (likely(kq_vcpu_find(vcpu, &v))) {
+	if (likely(kq_vcpu_find(vcpu, &v, false))) {
 		/* Only this thread writes it. */
 		WRITE_ONCE(v->pause_exits, v->pause_exits + 1);
 		set_bit(KQ_V_SPINNING, &v->flags);
