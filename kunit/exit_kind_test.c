@@ -35,12 +35,12 @@ static void kq_test_fold_each_kind(struct kunit *test)
 
 	for (i = 0; i < KQ_EXIT_STAT_NR; i++)
 		now.c[i] = 10 * i;	/* before the module looked */
-	kq_exit_acct_init_since(&a, &now, exits, true);
+	kq_exit_acct_init_since(&a, &now, exits, true, 0);
 	for (i = 0; i < KVM_QUANTA_EXIT_NR; i++) {
 		struct kq_exit_acct before = a;
 
 		kq_test_exits_of(&now, &exits, i, i + 1);
-		kq_exit_fold(&a, &now, exits, true);
+		kq_exit_fold(&a, &now, exits, true, 0);
 		KUNIT_EXPECT_EQ(test, a.kinds[i] - before.kinds[i], i + 1);
 		KUNIT_EXPECT_EQ(test, a.exits - before.exits, i + 1);
 		KUNIT_EXPECT_EQ(test, kq_test_sum(a.kinds), a.exits);
@@ -59,13 +59,13 @@ static void kq_test_fold_priority(struct kunit *test)
 	struct kq_exit_acct a;
 	u64 exits = 0;
 
-	kq_exit_acct_init_since(&a, &now, exits, true);
+	kq_exit_acct_init_since(&a, &now, exits, true, 0);
 	/* 3 MMIO exits to userspace (page fault, emulation too), 5 CPUIDs. */
 	now.c[KVM_QUANTA_EXIT_MMIO] += 3;
 	now.c[KVM_QUANTA_EXIT_NPF] += 3;
 	now.c[KVM_QUANTA_EXIT_EMULATION] += 3;
 	exits += 8;
-	kq_exit_fold(&a, &now, exits, true);
+	kq_exit_fold(&a, &now, exits, true, 0);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_MMIO], 3);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_NPF], 3);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_EMULATION], 2);
@@ -75,7 +75,7 @@ static void kq_test_fold_priority(struct kunit *test)
 	now.c[KVM_QUANTA_EXIT_IO] += 2;
 	now.c[KVM_QUANTA_EXIT_EMULATION] += 2;
 	exits += 2;
-	kq_exit_fold(&a, &now, exits, true);
+	kq_exit_fold(&a, &now, exits, true, 0);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_IO], 2);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_EMULATION], 2);
 	KUNIT_EXPECT_EQ(test, kq_test_sum(a.kinds), 10);
@@ -88,23 +88,23 @@ static void kq_test_fold_cleared(struct kunit *test)
 	struct kq_exit_acct a;
 
 	now.c[KVM_QUANTA_EXIT_IO] = 7;
-	kq_exit_acct_init_since(&a, &now, 9, true);
+	kq_exit_acct_init_since(&a, &now, 9, true, 0);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_IO], 7);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_OTHER], 2);
 	/* io_exits cleared, then one emulation exit. */
 	now.c[KVM_QUANTA_EXIT_IO] = 0;
 	now.c[KVM_QUANTA_EXIT_EMULATION] = 1;
-	kq_exit_fold(&a, &now, 10, true);
+	kq_exit_fold(&a, &now, 10, true, 0);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_IO], 7);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_EMULATION], 1);
 	/* Counting goes on from the cleared value. */
 	now.c[KVM_QUANTA_EXIT_IO] = 1;
-	kq_exit_fold(&a, &now, 11, true);
+	kq_exit_fold(&a, &now, 11, true, 0);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_IO], 8);
 	/* stat.exits cleared too: no exit, and nothing goes back. */
-	kq_exit_fold(&a, &now, 0, true);
+	kq_exit_fold(&a, &now, 0, true, 0);
 	KUNIT_EXPECT_EQ(test, a.exits, 11);
-	kq_exit_fold(&a, &now, 2, true);
+	kq_exit_fold(&a, &now, 2, true, 0);
 	KUNIT_EXPECT_EQ(test, a.exits, 13);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_OTHER], 4);
 	KUNIT_EXPECT_EQ(test, kq_test_sum(a.kinds), a.exits);
@@ -116,12 +116,12 @@ static void kq_test_fold_no_exit(struct kunit *test)
 	struct kq_exit_stat now = {};
 	struct kq_exit_acct a;
 
-	kq_exit_acct_init_since(&a, &now, 0, true);
+	kq_exit_acct_init_since(&a, &now, 0, true, 0);
 	now.c[KVM_QUANTA_EXIT_EMULATION] = 3;
-	kq_exit_fold(&a, &now, 0, true);
+	kq_exit_fold(&a, &now, 0, true, 0);
 	KUNIT_EXPECT_EQ(test, kq_test_sum(a.kinds), 0);
 	now.c[KVM_QUANTA_EXIT_INTR]++;
-	kq_exit_fold(&a, &now, 1, true);
+	kq_exit_fold(&a, &now, 1, true, 0);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_INTR], 1);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_EMULATION], 0);
 }
@@ -138,40 +138,54 @@ static void kq_test_fold_in_flight(struct kunit *test)
 	struct kq_exit_acct a;
 
 	/* First seen in its first exit, a port write not handled yet. */
-	kq_exit_acct_init_since(&a, &now, 1, false);
+	kq_exit_acct_init_since(&a, &now, 1, false, 0);
 	KUNIT_EXPECT_EQ(test, a.exits, 0);
 	now.c[KVM_QUANTA_EXIT_IO] = 7;
 	now.c[KVM_QUANTA_EXIT_HLT] = 1;
-	kq_exit_fold(&a, &now, 8, true);
+	kq_exit_fold(&a, &now, 8, true, 0);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_IO], 7);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_HLT], 1);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_OTHER], 0);
 	/* A HLT skipped by the emulator: one counter, a fold, the other. */
 	now.c[KVM_QUANTA_EXIT_EMULATION]++;
-	kq_exit_fold(&a, &now, 9, false);
+	kq_exit_fold(&a, &now, 9, false, 0);
 	KUNIT_EXPECT_EQ(test, a.exits, 8);
 	now.c[KVM_QUANTA_EXIT_HLT]++;
-	kq_exit_fold(&a, &now, 9, true);
+	kq_exit_fold(&a, &now, 9, true, 0);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_HLT], 2);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_EMULATION], 0);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_OTHER], 0);
 	/* An I/O exit counted after stat.exits was read: its move waits. */
 	now.c[KVM_QUANTA_EXIT_IO] += 4;
-	kq_exit_fold(&a, &now, 12, true);
+	kq_exit_fold(&a, &now, 12, true, 0);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_IO], 10);
-	kq_exit_fold(&a, &now, 13, true);
+	kq_exit_fold(&a, &now, 13, true, 0);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_IO], 11);
 	KUNIT_EXPECT_EQ(test, kq_test_sum(a.kinds), 13);
+	/* Two I/O exits counted while the counters were read: both wait. */
+	now.c[KVM_QUANTA_EXIT_IO] += 2;
+	kq_exit_fold(&a, &now, 13, true, 2);
+	kq_exit_fold(&a, &now, 15, true, 0);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_IO], 13);
+	KUNIT_EXPECT_EQ(test, kq_test_sum(a.kinds), 15);
 	/*
-	 * Moves no exit takes do not pile up: one waits, per counter (the
-	 * HLT's emulation too), and takes an exit no counter names.
+	 * A fold between leaving guest mode and counting the exit holds
+	 * nothing back twice: the next counts one exit, not two.  That exit
+	 * moved no counter; the HLT's emulation move, waiting since, takes
+	 * it: the price of a two-counter exit.
 	 */
+	kq_exit_fold(&a, &now, 15, false, 0);
+	kq_exit_fold(&a, &now, 16, true, 0);
+	KUNIT_EXPECT_EQ(test, a.exits, 16);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_EMULATION], 1);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_OTHER], 0);
+	/* Moves no exit takes do not pile up: one waits, per counter. */
 	now.c[KVM_QUANTA_EXIT_NPF] += 5;
-	kq_exit_fold(&a, &now, 13, true);
-	kq_exit_fold(&a, &now, 16, true);
+	kq_exit_fold(&a, &now, 16, true, 0);
+	kq_exit_fold(&a, &now, 19, true, 0);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_NPF], 1);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_EMULATION], 1);
-	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_OTHER], 1);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_OTHER], 2);
 }
 
 static void kq_test_kind_names(struct kunit *test)
@@ -203,7 +217,7 @@ static void kq_test_init_since(struct kunit *test)
 	now.c[KVM_QUANTA_EXIT_IO] = 100;
 	now.c[KVM_QUANTA_EXIT_HLT] = 1;
 	now.c[KVM_QUANTA_EXIT_INTR] = 7;
-	kq_exit_acct_init_since(&a, &now, 110, true);
+	kq_exit_acct_init_since(&a, &now, 110, true, 0);
 	KUNIT_EXPECT_EQ(test, a.exits, 110);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_IO], 100);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_HLT], 1);
@@ -212,7 +226,7 @@ static void kq_test_init_since(struct kunit *test)
 
 	/* One more I/O exit, at the next window. */
 	now.c[KVM_QUANTA_EXIT_IO]++;
-	kq_exit_fold(&a, &now, 111, true);
+	kq_exit_fold(&a, &now, 111, true, 0);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_IO], 101);
 	KUNIT_EXPECT_EQ(test, kq_test_sum(a.kinds), 111);
 
@@ -221,7 +235,7 @@ static void kq_test_init_since(struct kunit *test)
 	now.c[KVM_QUANTA_EXIT_MMIO] = 5;
 	now.c[KVM_QUANTA_EXIT_NPF] = 5;
 	now.c[KVM_QUANTA_EXIT_EMULATION] = 5;
-	kq_exit_acct_init_since(&a, &now, 8, true);
+	kq_exit_acct_init_since(&a, &now, 8, true, 0);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_MMIO], 5);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_NPF], 3);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_EMULATION], 0);

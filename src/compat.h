@@ -130,7 +130,10 @@ static inline void kq_read_exit_stat(const struct kvm_vcpu *vcpu,
  * exit, handles it, and enters again (IN_GUEST_MODE, later maybe
  * EXITING_GUEST_MODE from a kick).  Read in that order's reverse: a mode
  * in the guest seen after the count means the count's last exit was
- * handled, its counters moved.
+ * handled, its counters moved.  An exit handled in the vendor fastpath
+ * and re-entered at once is counted after its handler with the mode
+ * still in the guest; its stores are seen in order all the same because
+ * x86 keeps stores in order (TSO), which smp_rmb() relies on here.
  */
 static inline u64 kq_read_exits(const struct kvm_vcpu *vcpu, bool *settled)
 {
@@ -142,6 +145,23 @@ static inline u64 kq_read_exits(const struct kvm_vcpu *vcpu, bool *settled)
 	smp_rmb();	/* the mode, then the caller's per-kind counters */
 	*settled = mode == IN_GUEST_MODE || mode == EXITING_GUEST_MODE;
 	return exits;
+}
+
+/**
+ * kq_read_exits_since() - exits KVM counted since kq_read_exits() said
+ * @vcpu: the vCPU; its VM must be pinned
+ * @exits: what kq_read_exits() returned
+ *
+ * Read after the per-kind counters: how many exits' moves they may hold
+ * beyond @exits (kq_exit_fold()'s @late); 0 if the count was cleared.
+ */
+static inline u64 kq_read_exits_since(const struct kvm_vcpu *vcpu, u64 exits)
+{
+	u64 now;
+
+	smp_rmb();	/* the per-kind counters, then the count again */
+	now = READ_ONCE(vcpu->stat.exits);
+	return now > exits ? now - exits : 0;
 }
 
 /**

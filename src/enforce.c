@@ -88,12 +88,14 @@ static u64 kq_turn_ns(struct kq_vcpu *v, u64 now)
 	unsigned long sw = kq_switches(current);
 	u64 arrived, ns;
 
-	if (unlikely(sw != v->turn || !v->turn_t)) {
+	if (unlikely(sw != v->turn || current != v->turn_task ||
+		     !v->turn_t)) {
 		arrived = kq_sched_arrival();
 		if (!arrived)
 			return 0;
 		ns = local_clock();
 		v->turn = sw;
+		v->turn_task = current;
 		v->turn_t = now - kq_clock_from_ns(ns > arrived ?
 						   ns - arrived : 0);
 	}

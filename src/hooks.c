@@ -29,19 +29,23 @@
  * CPU (a run the thread was switched out in is bounded by its runtime,
  * below), so TSCs that differ between CPUs do not matter; a TSC whose rate
  * changes with the CPU's frequency would.  So the raw TSC where its rate is
- * constant: the CPU says so (constant_tsc), or it is a hypervisor's, which
- * scales it to a constant rate; else local_clock().  Sums in these units
- * are converted to ns by the sampler, once per window (kq_clock_to_ns()).
+ * constant (kq_clock_init()), else local_clock().  Sums in these units are
+ * converted to ns by the sampler, once per window (kq_clock_to_ns()).
  */
 DEFINE_STATIC_KEY_FALSE(kq_clock_tsc);
-u32 kq_clock_mult = 1, kq_clock_shift;
-u32 kq_clock_inv_mult = 1, kq_clock_inv_shift;
+u32 kq_clock_mult __ro_after_init = 1;
+u32 kq_clock_shift __ro_after_init;
+u32 kq_clock_inv_mult __ro_after_init = 1;
+u32 kq_clock_inv_shift __ro_after_init;
 
-static __always_inline u64 kq_clock(void)
+/*
+ * The probes come in two builds, one per clock, and registration picks one
+ * (kq_hooks_register()): a TSC read is then one instruction in line, with
+ * no branch and no call that would make the probes save registers.
+ */
+static __always_inline u64 kq_clock(bool tsc)
 {
-	if (static_branch_likely(&kq_clock_tsc))
-		return rdtsc();
-	return local_clock();
+	return tsc ? rdtsc() : local_clock();
 }
 
 /*
@@ -95,33 +99,45 @@ static __always_inline void kq_exit_cpu(u64 dt)
 	this_cpu_write(kq_cpu_hungry, 0);
 }
 
+/* Observe has nothing to do here but a PAUSE exit to consume. */
+static __always_inline void kq_exit_act(struct kq_vcpu *v, u64 now)
+{
+	if (READ_ONCE(v->flags) & (BIT(KQ_V_ENFORCE) | BIT(KQ_V_SPINNING)))
+		kq_enforce_exit(v, now);
+}
+
 /*
- * The exit of a run that did not go the common way: the first exit seen
- * (no entry stamped), or one the thread was switched out in since its
- * entry (kvm_exit fires with preemption enabled on SVM up to 6.x, in
- * svm_handle_exit(), and KVM may sleep there, e.g. reading the guest's PV
- * EOI word).  Then the clock's difference may span other tasks' time, or
- * two CPUs' TSCs: the guest ran at most what the thread ran since the
- * entry, all of it if it now runs on another CPU, on the entry's CPU.
+ * The exit of a run that did not go the common way: one with no entry
+ * stamped (a vCPU registered by a VM scan while it was in the guest), or
+ * one the thread was switched out in since its entry (kvm_exit fires with
+ * preemption enabled on SVM up to 6.x, in svm_handle_exit(), and KVM may
+ * sleep there, e.g. reading the guest's PV EOI word), or whose TSC went
+ * back (a broken or migrated TSC).  Then the clock's difference may span
+ * other tasks' time, or two CPUs' TSCs: the guest ran at most what the
+ * thread ran since the entry, all of it if it now runs on another CPU, on
+ * the entry's CPU.
  */
 static noinline void kq_exit_odd(struct kq_vcpu *v, u64 now)
 {
 	bool entered = v->entry_sw != ULONG_MAX;
 	bool here = v->entry_cpu == smp_processor_id();
-	u64 dt = 0, ran;
+	u64 dt = 0, ran = 0, exec;
 
 	if (entered) {
 		dt = now - v->entry_t;
-		ran = kq_clock_from_ns(current->se.sum_exec_runtime -
-				       v->entry_exec);
+		/* A VMX entry that failed stamped no exit: never wrap. */
+		exec = current->se.sum_exec_runtime;
+		if (exec > v->entry_exec)
+			ran = kq_clock_from_ns(exec - v->entry_exec);
 		dt = !here || (s64)dt < 0 ? ran : min(dt, ran);
 	}
 	kq_exit_vcpu(v, dt);
-	if (likely(here))
+	if (likely(here || !entered))
 		kq_exit_cpu(dt);
-	else if (entered)
+	else
 		/* Its entry CPU's guest is gone from there too. */
 		WRITE_ONCE(per_cpu(kq_cpu_hungry, v->entry_cpu), 0);
+	kq_exit_act(v, now);
 }
 
 /*
@@ -131,7 +147,7 @@ static noinline void kq_exit_odd(struct kq_vcpu *v, u64 now)
  * happen to run with it off today.  notrace: one instruction less each
  * (their out-of-line slow paths stay traceable).
  */
-static notrace KQ_PROBE_KVM_EXIT(kq_probe_exit)
+static __always_inline void kq_exit(struct kvm_vcpu *vcpu, bool tsc)
 {
 	struct kq_vcpu *v;
 	u64 now;
@@ -139,19 +155,22 @@ static notrace KQ_PROBE_KVM_EXIT(kq_probe_exit)
 	preempt_disable_notrace();
 	if (unlikely(!kq_vcpu_find(vcpu, &v, true)))
 		goto out;
-	now = kq_clock();
-	/* Entered, and not switched out since: on this CPU. */
-	if (likely(kq_switches(current) == v->entry_sw)) {
+	now = kq_clock(tsc);
+	/*
+	 * Entered, and not switched out since: on this CPU, whose clock only
+	 * goes forward, unless broken.
+	 */
+	if (likely(kq_switches(current) == v->entry_sw &&
+		   (s64)(now - v->entry_t) >= 0)) {
 		u64 dt = now - v->entry_t;
 
 		kq_exit_vcpu(v, dt);
 		kq_exit_cpu(dt);
+		/* Last: nothing is kept across a call, no register saved. */
+		kq_exit_act(v, now);
 	} else {
 		kq_exit_odd(v, now);
 	}
-	/* Observe has nothing to do here but a PAUSE exit to consume. */
-	if (READ_ONCE(v->flags) & (BIT(KQ_V_ENFORCE) | BIT(KQ_V_SPINNING)))
-		kq_enforce_exit(v, now);
 out:
 	preempt_enable_notrace();
 }
@@ -166,7 +185,7 @@ static noinline void kq_entry_moved(struct kq_vcpu *v, int cpu)
 }
 
 /* The start of a run in guest mode: its time and place. */
-static notrace KQ_PROBE_KVM_ENTRY(kq_probe_entry)
+static __always_inline void kq_entry(struct kvm_vcpu *vcpu, bool tsc)
 {
 	struct kq_vcpu *v;
 	int cpu;
@@ -179,7 +198,7 @@ static notrace KQ_PROBE_KVM_ENTRY(kq_probe_entry)
 		kq_entry_moved(v, cpu);
 	v->entry_exec = current->se.sum_exec_runtime;
 	v->entry_sw = kq_switches(current);
-	v->entry_t = kq_clock();
+	v->entry_t = kq_clock(tsc);
 	/*
 	 * Exits clear the mark.  Stamped: where kvm_exit fires with
 	 * preemption enabled (SVM on 6.x), a vCPU preempted between its VM
@@ -193,6 +212,29 @@ out:
 	preempt_enable_notrace();
 }
 
+static notrace KQ_PROBE_KVM_EXIT(kq_probe_exit_tsc)
+{
+	kq_exit(vcpu, true);
+}
+
+static notrace KQ_PROBE_KVM_EXIT(kq_probe_exit_lc)
+{
+	kq_exit(vcpu, false);
+}
+
+static notrace KQ_PROBE_KVM_ENTRY(kq_probe_entry_tsc)
+{
+	kq_entry(vcpu, true);
+}
+
+static notrace KQ_PROBE_KVM_ENTRY(kq_probe_entry_lc)
+{
+	kq_entry(vcpu, false);
+}
+
+/* The pair registered, for unregistering it. */
+static void *kq_probe_exit_fn, *kq_probe_entry_fn;
+
 /**
  * kq_hooks_register() - attach to KVM's vCPU entry and exit
  *
@@ -200,21 +242,27 @@ out:
  */
 int kq_hooks_register(void)
 {
+	bool tsc;
 	int ret;
 
 	kq_clock_init();
+	tsc = static_branch_likely(&kq_clock_tsc);
+	kq_probe_exit_fn = tsc ? (void *)kq_probe_exit_tsc :
+				 (void *)kq_probe_exit_lc;
+	kq_probe_entry_fn = tsc ? (void *)kq_probe_entry_tsc :
+				  (void *)kq_probe_entry_lc;
 	kq_spin_register();
 	ret = tracepoint_probe_register(&__tracepoint_kvm_entry,
-					kq_probe_entry, NULL);
+					kq_probe_entry_fn, NULL);
 	if (ret) {
 		kq_spin_unregister();
 		return ret;
 	}
 	ret = tracepoint_probe_register(&__tracepoint_kvm_exit,
-					kq_probe_exit, NULL);
+					kq_probe_exit_fn, NULL);
 	if (ret) {
 		tracepoint_probe_unregister(&__tracepoint_kvm_entry,
-					    kq_probe_entry, NULL);
+					    kq_probe_entry_fn, NULL);
 		tracepoint_synchronize_unregister();
 		kq_spin_unregister();
 	}
@@ -226,8 +274,9 @@ int kq_hooks_register(void)
  */
 void kq_hooks_unregister(void)
 {
-	tracepoint_probe_unregister(&__tracepoint_kvm_exit, kq_probe_exit, NULL);
-	tracepoint_probe_unregister(&__tracepoint_kvm_entry, kq_probe_entry,
+	tracepoint_probe_unregister(&__tracepoint_kvm_exit, kq_probe_exit_fn,
+				    NULL);
+	tracepoint_probe_unregister(&__tracepoint_kvm_entry, kq_probe_entry_fn,
 				    NULL);
 	tracepoint_synchronize_unregister();
 	kq_spin_unregister();

@@ -151,6 +151,8 @@ struct kq_sched_params {
  *	enforce, VM policy enabled)
  * @turn: the thread's context switches (kq_switches()) during the turn on
  *	its CPU that @turn_t is for; exit path (enforce) only
+ * @turn_task: the thread @turn counts for (a VMM may move a vCPU to
+ *	another thread); compared, never dereferenced
  * @turn_t: that turn's start (sched_info.last_arrival) in kq_clock()
  *	units (kq_enforce_exit())
  * @pause_exits: PAUSE-loop exits (kvm_vcpu_on_spin() calls), written by
@@ -201,6 +203,7 @@ struct kq_vcpu {
 	u64 early[KVM_QUANTA_R_NR];
 	unsigned long flags;
 	unsigned long turn;
+	const struct task_struct *turn_task;
 	u64 turn_t;
 	u64 pause_exits;
 	struct callback_head yield_work;
@@ -250,7 +253,7 @@ struct kq_vcpu *kq_vcpu_miss(struct kvm_vcpu *vcpu, bool sight);
  * kq_vcpu_uncache()), or after the probes are unregistered.
  *
  * Context: the vCPU's thread, preemption disabled (an RCU reader).
- * Return: true if *@vp is set.
+ * Return: true if the vCPU is tracked (*@vp is its state; NULL otherwise).
  */
 static __always_inline bool kq_vcpu_find(struct kvm_vcpu *vcpu,
 					 struct kq_vcpu **vp, bool sight)

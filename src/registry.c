@@ -87,11 +87,14 @@ static DECLARE_DELAYED_WORK(kq_reap_work, kq_reap_fn);
 DEFINE_PER_CPU_ALIGNED(struct kq_vcpu_cache, kq_vcpu_cache);
 
 /*
- * Forget @v in every CPU's probe cache (kq_vcpu_find()).  Context: @v is
- * out of the hash and a grace period has passed, so no probe can put it
- * back; before the reference that keeps the KVM vCPU's memory is dropped.
- * A probe on that CPU may be filling its entry for another vCPU meanwhile:
- * then the entry is not @v's and stays.  Only a matching entry is written.
+ * Forget @v in every CPU's probe cache (kq_vcpu_find()).  Context: either
+ * @v is out of the hash and a grace period has passed, so no probe can put
+ * it back, before the reference that keeps the KVM vCPU's memory is
+ * dropped (the reaper); or @v was just linked to its VM, and its next
+ * probe is to miss and name the VM (kq_vcpu_link()), whether or not a
+ * probe caches it again meanwhile.  A probe on that CPU may be filling its
+ * entry for another vCPU meanwhile: then the entry is not @v's and stays.
+ * Only a matching entry is written.
  */
 static void kq_vcpu_uncache(const struct kq_vcpu *v)
 {
@@ -238,7 +241,8 @@ static void kq_vcpu_acct_start(struct kq_vcpu *v, struct kvm_vcpu *vcpu,
 
 	exits = kq_read_exits(vcpu, &settled);
 	kq_read_exit_stat(vcpu, &now);
-	kq_exit_acct_init_since(&v->acct, &now, exits, settled && !exiting);
+	kq_exit_acct_init_since(&v->acct, &now, exits, settled && !exiting,
+				kq_read_exits_since(vcpu, exits));
 }
 
 /**
@@ -248,7 +252,8 @@ static void kq_vcpu_acct_start(struct kq_vcpu *v, struct kvm_vcpu *vcpu,
  * Context: the kvm_exit hook, preemption disabled.  Takes a preallocated
  * object and publishes it in the hash; the rest happens in process
  * context.  Its exits are KVM's since the vCPU was created
- * (kq_vcpu_acct_start()), this one included.
+ * (kq_vcpu_acct_start()); this one, in flight, is folded with the next
+ * window, as is the one before where KVM fires kvm_exit before counting.
  * With the pool empty, parks the VM: the worker registers all its vCPUs
  * with their counts since creation.
  */
@@ -306,7 +311,8 @@ static void kq_vcpu_fold(struct kq_vcpu *v, bool keep, u64 *exits,
 	n = kq_read_exits(v->vcpu, &settled);
 	kq_read_exit_stat(v->vcpu, &now);
 	/* A reader counts the last exit: its vCPU may never run again. */
-	kq_exit_fold(&a, &now, n, settled || !keep);
+	kq_exit_fold(&a, &now, n, settled || !keep,
+		     kq_read_exits_since(v->vcpu, n));
 	if (keep)
 		v->acct = a;
 	spin_unlock(&v->state_lock);

@@ -46,6 +46,8 @@ const char *kq_exit_kind_name(unsigned int kind)
  * @exits: KVM's count of the vCPU's exits now (stat.exits)
  * @settled: every exit in @exits was handled before @now was read (the
  *	vCPU was back in guest mode in between)
+ * @late: exits KVM counted while @now was read (stat.exits read again
+ *	after @now, less @exits)
  *
  * Each kind in priority order takes as many of the new exits as its
  * counter moved, up to the exits left; exits no counter names are
@@ -54,17 +56,20 @@ const char *kq_exit_kind_name(unsigned int kind)
  * KVM counts an exit before its handler moves the counters.  Unless
  * @settled, the vCPU's last exit may be in flight: it waits for the next
  * fold.  And a counter may have moved for an exit counted after @exits
- * was read: a move no exit took is kept for the next fold, one per
- * counter at most, so that the moves of an exit that moved two counters
- * (an MMIO exit also takes a page fault and emulates) do not pile up.  A
- * counter that went back was cleared (root can write 0 to KVM's debugfs
- * stats): it names no exit this time, and counts from its new value.
+ * was read: moves no exit took are kept for the next fold, as many per
+ * counter as exits could be behind (1 + @late), so that the extra moves
+ * of exits that move two counters (an MMIO exit also takes a page fault
+ * and emulates) do not pile up.  A counter that went back was cleared
+ * (root can write 0 to KVM's debugfs stats): it names no exit this time,
+ * and counts from its new value; stat.exits too, and only then does the
+ * count of exits folded go back.
  */
 void kq_exit_fold(struct kq_exit_acct *a, const struct kq_exit_stat *now,
-		  u64 exits, bool settled)
+		  u64 exits, bool settled, u64 late)
 {
 	u64 target = !settled && exits ? exits - 1 : exits;
 	u64 left = target > a->snap_exits ? target - a->snap_exits : 0;
+	u64 carry = (late < 64 ? late : 64) + 1;	/* a sane bound */
 	unsigned int i;
 
 	a->exits += left;
@@ -79,10 +84,13 @@ void kq_exit_fold(struct kq_exit_acct *a, const struct kq_exit_stat *now,
 		take = moved < left ? moved : left;
 		a->kinds[i] += take;
 		left -= take;
-		a->snap.c[i] = moved - take > 1 ? c - 1 : a->snap.c[i] + take;
+		a->snap.c[i] = moved - take > carry ? c - carry :
+			       a->snap.c[i] + take;
 	}
 	a->kinds[KVM_QUANTA_EXIT_OTHER] += left;
-	a->snap_exits = target;
+	/* Held back while an exit was in flight, not counted twice later. */
+	if (exits < a->snap_exits || target > a->snap_exits)
+		a->snap_exits = target;
 }
 
 /**
@@ -91,14 +99,15 @@ void kq_exit_fold(struct kq_exit_acct *a, const struct kq_exit_stat *now,
  * @now: KVM's per-kind counters at this moment, read after @exits
  * @exits: KVM's count of every exit of the vCPU at this moment
  * @settled: as for kq_exit_fold()
+ * @late: as for kq_exit_fold()
  *
  * For a vCPU first seen after it already ran: its exits since creation
  * are folded in one go, so none is lost (kq_exit_fold()).
  */
 void kq_exit_acct_init_since(struct kq_exit_acct *a,
 			     const struct kq_exit_stat *now, u64 exits,
-			     bool settled)
+			     bool settled, u64 late)
 {
 	*a = (struct kq_exit_acct){};
-	kq_exit_fold(a, now, exits, settled);
+	kq_exit_fold(a, now, exits, settled, late);
 }

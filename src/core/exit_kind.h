@@ -34,7 +34,7 @@ struct kq_exit_stat {
  * @kinds: exits by kind
  * @snap_exits: KVM's count of the vCPU's exits (stat.exits) folded so far
  * @snap: KVM's per-kind counters at the last fold, less the moves no exit
- *	took yet (one per counter at most)
+ *	took yet (kq_exit_fold())
  *
  * Folded from KVM's counters at every window (kq_exit_fold()): nothing on
  * the exit path.
@@ -49,9 +49,9 @@ struct kq_exit_acct {
 const char *kq_exit_kind_name(unsigned int kind);
 void kq_exit_acct_init_since(struct kq_exit_acct *a,
 			     const struct kq_exit_stat *now, u64 exits,
-			     bool settled);
+			     bool settled, u64 late);
 void kq_exit_fold(struct kq_exit_acct *a, const struct kq_exit_stat *now,
-		  u64 exits, bool settled);
+		  u64 exits, bool settled, u64 late);
 
 #ifdef __cplusplus
 }
