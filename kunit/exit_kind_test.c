@@ -101,12 +101,18 @@ static void kq_test_fold_cleared(struct kunit *test)
 	now.c[KVM_QUANTA_EXIT_IO] = 1;
 	kq_exit_fold(&a, &now, 11, true, 0);
 	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_IO], 8);
+	/* stat.exits cleared while an exit was in flight. */
+	kq_exit_fold(&a, &now, 1, false, 0);
+	KUNIT_EXPECT_EQ(test, a.exits, 11);
+	kq_exit_fold(&a, &now, 11, true, 0);
+	KUNIT_EXPECT_EQ(test, a.exits, 22);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_OTHER], 13);
 	/* stat.exits cleared too: no exit, and nothing goes back. */
 	kq_exit_fold(&a, &now, 0, true, 0);
-	KUNIT_EXPECT_EQ(test, a.exits, 11);
+	KUNIT_EXPECT_EQ(test, a.exits, 22);
 	kq_exit_fold(&a, &now, 2, true, 0);
-	KUNIT_EXPECT_EQ(test, a.exits, 13);
-	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_OTHER], 4);
+	KUNIT_EXPECT_EQ(test, a.exits, 24);
+	KUNIT_EXPECT_EQ(test, a.kinds[KVM_QUANTA_EXIT_OTHER], 15);
 	KUNIT_EXPECT_EQ(test, kq_test_sum(a.kinds), a.exits);
 }
 

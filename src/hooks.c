@@ -57,7 +57,7 @@ static __always_inline u64 kq_clock(bool tsc)
  * scaling keeps counting at the new rate, and its guest times are off by
  * the ratio.
  */
-static void kq_clock_init(void)
+static void __init kq_clock_init(void)
 {
 	unsigned int khz = READ_ONCE(tsc_khz);
 
@@ -125,7 +125,7 @@ static noinline void kq_exit_odd(struct kq_vcpu *v, u64 now)
 
 	if (entered) {
 		dt = now - v->entry_t;
-		/* A VMX entry that failed stamped no exit: never wrap. */
+		/* Only another thread's stamp could be ahead: never wrap. */
 		exec = current->se.sum_exec_runtime;
 		if (exec > v->entry_exec)
 			ran = kq_clock_from_ns(exec - v->entry_exec);
@@ -147,7 +147,7 @@ static noinline void kq_exit_odd(struct kq_vcpu *v, u64 now)
  * happen to run with it off today.  notrace: one instruction less each
  * (their out-of-line slow paths stay traceable).
  */
-static __always_inline void kq_exit(struct kvm_vcpu *vcpu, bool tsc)
+static __always_inline void kq_on_exit(struct kvm_vcpu *vcpu, bool tsc)
 {
 	struct kq_vcpu *v;
 	u64 now;
@@ -185,7 +185,7 @@ static noinline void kq_entry_moved(struct kq_vcpu *v, int cpu)
 }
 
 /* The start of a run in guest mode: its time and place. */
-static __always_inline void kq_entry(struct kvm_vcpu *vcpu, bool tsc)
+static __always_inline void kq_on_entry(struct kvm_vcpu *vcpu, bool tsc)
 {
 	struct kq_vcpu *v;
 	int cpu;
@@ -214,43 +214,42 @@ out:
 
 static notrace KQ_PROBE_KVM_EXIT(kq_probe_exit_tsc)
 {
-	kq_exit(vcpu, true);
+	kq_on_exit(vcpu, true);
 }
 
 static notrace KQ_PROBE_KVM_EXIT(kq_probe_exit_lc)
 {
-	kq_exit(vcpu, false);
+	kq_on_exit(vcpu, false);
 }
 
 static notrace KQ_PROBE_KVM_ENTRY(kq_probe_entry_tsc)
 {
-	kq_entry(vcpu, true);
+	kq_on_entry(vcpu, true);
 }
 
 static notrace KQ_PROBE_KVM_ENTRY(kq_probe_entry_lc)
 {
-	kq_entry(vcpu, false);
+	kq_on_entry(vcpu, false);
 }
 
 /* The pair registered, for unregistering it. */
-static void *kq_probe_exit_fn, *kq_probe_entry_fn;
+static KQ_PROBE_KVM_EXIT((*kq_probe_exit_fn)) __ro_after_init;
+static KQ_PROBE_KVM_ENTRY((*kq_probe_entry_fn)) __ro_after_init;
 
 /**
  * kq_hooks_register() - attach to KVM's vCPU entry and exit
  *
  * Return: 0 or the error from tracepoint_probe_register().
  */
-int kq_hooks_register(void)
+int __init kq_hooks_register(void)
 {
 	bool tsc;
 	int ret;
 
 	kq_clock_init();
 	tsc = static_branch_likely(&kq_clock_tsc);
-	kq_probe_exit_fn = tsc ? (void *)kq_probe_exit_tsc :
-				 (void *)kq_probe_exit_lc;
-	kq_probe_entry_fn = tsc ? (void *)kq_probe_entry_tsc :
-				  (void *)kq_probe_entry_lc;
+	kq_probe_exit_fn = tsc ? kq_probe_exit_tsc : kq_probe_exit_lc;
+	kq_probe_entry_fn = tsc ? kq_probe_entry_tsc : kq_probe_entry_lc;
 	kq_spin_register();
 	ret = tracepoint_probe_register(&__tracepoint_kvm_entry,
 					kq_probe_entry_fn, NULL);

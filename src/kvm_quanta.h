@@ -152,7 +152,9 @@ struct kq_sched_params {
  * @turn: the thread's context switches (kq_switches()) during the turn on
  *	its CPU that @turn_t is for; exit path (enforce) only
  * @turn_task: the thread @turn counts for (a VMM may move a vCPU to
- *	another thread); compared, never dereferenced
+ *	another thread); compared, never dereferenced: a new thread at a
+ *	freed one's address with the same switch count would reuse its
+ *	turn, until its next switch
  * @turn_t: that turn's start (sched_info.last_arrival) in kq_clock()
  *	units (kq_enforce_exit())
  * @pause_exits: PAUSE-loop exits (kvm_vcpu_on_spin() calls), written by

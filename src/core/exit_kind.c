@@ -62,14 +62,15 @@ const char *kq_exit_kind_name(unsigned int kind)
  * and emulates) do not pile up.  A counter that went back was cleared
  * (root can write 0 to KVM's debugfs stats): it names no exit this time,
  * and counts from its new value; stat.exits too, and only then does the
- * count of exits folded go back.
+ * count of exits folded go back (a clear that the count has grown past
+ * again by the next fold goes unseen: those exits are not counted).
  */
 void kq_exit_fold(struct kq_exit_acct *a, const struct kq_exit_stat *now,
 		  u64 exits, bool settled, u64 late)
 {
 	u64 target = !settled && exits ? exits - 1 : exits;
 	u64 left = target > a->snap_exits ? target - a->snap_exits : 0;
-	u64 carry = (late < 64 ? late : 64) + 1;	/* a sane bound */
+	u64 carry = late + 1;
 	unsigned int i;
 
 	a->exits += left;
