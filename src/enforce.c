@@ -75,6 +75,14 @@ static void kq_yield_fn(struct callback_head *cb)
 }
 
 /*
+ * How long a vCPU that found its CPU without other work is not asked to
+ * yield again in the same turn: the exits of an exit-heavy vCPU alone on
+ * its CPU come microseconds apart; a task that wakes up meanwhile waits
+ * this much longer for a cut at most, a fraction of the 200 us ratelimit.
+ */
+#define KQ_ALONE_NS (50 * NSEC_PER_USEC)
+
+/*
  * How long current has been on its CPU in this turn, in ns.  The turn
  * began at sched_info.last_arrival, in the scheduler's clock; that is
  * mapped into the probes' clock once per turn (one local_clock() read,
@@ -83,71 +91,41 @@ static void kq_yield_fn(struct callback_head *cb)
  * context switches, which every switch-out bumps.  Context: the vCPU's
  * thread, the exit probe: it alone reads and writes @v's turn.
  */
-static u64 kq_turn_ns(struct kq_vcpu *v, u64 now)
+static noinline bool kq_turn_start(struct kq_vcpu *v, u64 now)
 {
-	unsigned long sw = kq_switches(current);
-	u64 arrived, ns;
+	u64 arrived = kq_sched_arrival(), ns;
 
-	if (unlikely(sw != v->turn || current != v->turn_task ||
-		     !v->turn_t)) {
-		arrived = kq_sched_arrival();
-		if (!arrived)
-			return 0;
-		ns = local_clock();
-		v->turn = sw;
-		v->turn_task = current;
-		v->turn_t = now - kq_clock_from_ns(ns > arrived ?
-						   ns - arrived : 0);
-	}
-	return now > v->turn_t ? kq_clock_to_ns(now - v->turn_t) : 0;
+	if (!arrived)
+		return false;
+	ns = local_clock();
+	v->turn = kq_switches(current);
+	v->turn_task = current;
+	v->turn_t = now - kq_clock_from_ns(ns > arrived ? ns - arrived : 0);
+	v->alone_t = 0;
+	return true;
 }
 
-/**
- * kq_enforce_exit() - at an exit: switch the vCPU out early?
- * @v: the vCPU, current is its thread
- * @now: kq_clock() at this exit
- *
- * Context: the kvm_exit hook, preemption disabled.  No allocation: the
- * task_work is embedded in @v, and at most one is queued per vCPU.
- */
-void kq_enforce_exit(struct kq_vcpu *v, u64 now)
+/* Is @v's turn, as last mapped, current's turn now? */
+static __always_inline bool kq_turn_same(const struct kq_vcpu *v)
 {
-	struct kq_vcpu_policy pol;
-	bool spinning;
-	u32 reason, at;
-	u64 ran;
-	s32 sib;
+	return kq_switches(current) == v->turn && current == v->turn_task &&
+	       v->turn_t;
+}
 
-	/*
-	 * Consumed at every exit, acting or not, so that a PAUSE-loop exit
-	 * seen in observe does not cut the vCPU when enforce begins.  Set in
-	 * KVM's PAUSE handler, after its kvm_exit: it acts at the next exit.
-	 */
-	spinning = test_bit(KQ_V_SPINNING, &v->flags) &&
-		   test_and_clear_bit(KQ_V_SPINNING, &v->flags);
-	if (!test_bit(KQ_V_ENFORCE, &v->flags) ||
-	    READ_ONCE(kq_mode) != KQ_MODE_ENFORCE)
-		return;
-	/* What kq_policy_cut_now() reads; the rest of pol is not used. */
-	pol.target_ns = READ_ONCE(v->pol.target_ns);
-	pol.min_run_ns = READ_ONCE(v->pol.min_run_ns);
-	pol.reason = READ_ONCE(v->pol.reason);
-	pol.payback = READ_ONCE(v->pol.payback);
-	at = spinning ? KQ_AT_PAUSE_SPIN : 0;
-	/* An SMT thrasher yields while its sibling runs cache-hungry work. */
-	if (unlikely(pol.reason == KVM_QUANTA_R_SMT)) {
-		pol.smt = READ_ONCE(v->pol.smt);
-		sib = this_cpu_read(kq_cpu_sibling);
-		if (sib >= 0 && sib < nr_cpu_ids &&
-		    kq_cpu_runs_hungry(READ_ONCE(per_cpu(kq_cpu_hungry, sib))))
-			at |= KQ_AT_SIBLING_HUNGRY;
-	}
-	ran = kq_turn_ns(v, now);
-	if (!kq_policy_cut_now(&pol, ran, at))
-		return;
+/*
+ * The cut itself: queue a yield, unless the CPU has nobody else to run.
+ * Then no cut is tried again in this turn before KQ_ALONE_NS from now
+ * (the exit probe checks, kq_exit_act()): a vCPU alone on its CPU past its
+ * target would otherwise ask at every exit.
+ */
+static noinline void kq_enforce_cut(struct kq_vcpu *v, u64 now, u32 reason,
+				    u64 target_ns, u64 ran)
+{
 	/* Nobody waits for this CPU: a yield would only cost time. */
-	if (single_task_running())
+	if (single_task_running()) {
+		v->alone_t = now + kq_clock_from_ns(KQ_ALONE_NS);
 		return;
+	}
 	if (test_and_set_bit(KQ_V_YIELD_PENDING, &v->flags))
 		return;
 	/* Fails once rmmod has begun: then nothing more is queued. */
@@ -166,9 +144,75 @@ void kq_enforce_exit(struct kq_vcpu *v, u64 now)
 		module_put(THIS_MODULE);
 		return;
 	}
-	reason = spinning ? KVM_QUANTA_R_SPIN : pol.reason;
 	WRITE_ONCE(v->early[reason], v->early[reason] + 1);
-	trace_decision(v, reason, pol.target_ns, ran, true);
+	trace_decision(v, reason, target_ns, ran, true);
+}
+
+/*
+ * What kq_policy_cut() reads of @v's policy, initialised whole (a copy
+ * filled field by field would be zeroed first: auto-var-init).
+ */
+static __always_inline struct kq_cut kq_cut_of(const struct kq_vcpu *v,
+					       u64 target, u32 reason, u32 smt)
+{
+	const struct kq_cut c = {
+		.target_ns = target,
+		.min_run_ns = READ_ONCE(v->pol.min_run_ns),
+		.payback = READ_ONCE(v->pol.payback),
+		.reason = reason,
+		.smt = smt,
+	};
+
+	return c;
+}
+
+/**
+ * kq_enforce_exit() - at an exit: switch the vCPU out early?
+ * @v: the vCPU, current is its thread
+ * @now: kq_clock() at this exit
+ *
+ * In line to the decision, no call and no stack frame on the way: it runs
+ * at every exit of an enforced vCPU (make bench counts it).
+ *
+ * Context: the kvm_exit hook, preemption disabled.  No allocation: the
+ * task_work is embedded in @v, and at most one is queued per vCPU.
+ */
+notrace void kq_enforce_exit(struct kq_vcpu *v, u64 now)
+{
+	u32 at, reason, smt;
+	u64 ran, target;
+	bool spinning;
+	s32 sib;
+
+	/*
+	 * Consumed at every exit, acting or not, so that a PAUSE-loop exit
+	 * seen in observe does not cut the vCPU when enforce begins.  Set in
+	 * KVM's PAUSE handler, after its kvm_exit: it acts at the next exit.
+	 */
+	spinning = test_bit(KQ_V_SPINNING, &v->flags) &&
+		   test_and_clear_bit(KQ_V_SPINNING, &v->flags);
+	if (!test_bit(KQ_V_ENFORCE, &v->flags) ||
+	    READ_ONCE(kq_mode) != KQ_MODE_ENFORCE)
+		return;
+	/* (A vCPU alone on its CPU a moment ago is not asked: hooks.c.) */
+	if (unlikely(!kq_turn_same(v)) && !kq_turn_start(v, now))
+		return;
+	ran = now > v->turn_t ? kq_clock_to_ns(now - v->turn_t) : 0;
+	reason = READ_ONCE(v->pol.reason);
+	target = READ_ONCE(v->pol.target_ns);
+	smt = 0;
+	at = spinning ? KQ_AT_PAUSE_SPIN : 0;
+	/* An SMT thrasher yields while its sibling runs cache-hungry work. */
+	if (unlikely(reason == KVM_QUANTA_R_SMT)) {
+		smt = READ_ONCE(v->pol.smt);
+		sib = this_cpu_read(kq_cpu_sibling);
+		if (sib >= 0 && sib < nr_cpu_ids &&
+		    kq_cpu_runs_hungry(READ_ONCE(per_cpu(kq_cpu_hungry, sib))))
+			at |= KQ_AT_SIBLING_HUNGRY;
+	}
+	if (kq_policy_cut(kq_cut_of(v, target, reason, smt), ran, at))
+		kq_enforce_cut(v, now, spinning ? KVM_QUANTA_R_SPIN : reason,
+			       target, ran);
 }
 
 /*

@@ -99,11 +99,23 @@ static __always_inline void kq_exit_cpu(u64 dt)
 	this_cpu_write(kq_cpu_hungry, 0);
 }
 
-/* Observe has nothing to do here but a PAUSE exit to consume. */
+/*
+ * Observe has nothing to do here but a PAUSE exit to consume.  Enforce
+ * has nothing to do either while the vCPU's CPU had nobody else to run a
+ * moment ago in this turn (kq_enforce_exit() sets @alone_t): the exits of
+ * an exit-heavy vCPU alone on its CPU, past its target, come microseconds
+ * apart, and would each ask again.
+ */
 static __always_inline void kq_exit_act(struct kq_vcpu *v, u64 now)
 {
-	if (READ_ONCE(v->flags) & (BIT(KQ_V_ENFORCE) | BIT(KQ_V_SPINNING)))
-		kq_enforce_exit(v, now);
+	unsigned long f = READ_ONCE(v->flags);
+
+	if (likely(!(f & (BIT(KQ_V_ENFORCE) | BIT(KQ_V_SPINNING)))))
+		return;
+	if (!(f & BIT(KQ_V_SPINNING)) && now < v->alone_t &&
+	    kq_switches(current) == v->turn && current == v->turn_task)
+		return;
+	kq_enforce_exit(v, now);
 }
 
 /*

@@ -157,6 +157,8 @@ struct kq_sched_params {
  *	turn, until its next switch
  * @turn_t: that turn's start (sched_info.last_arrival) in kq_clock()
  *	units (kq_enforce_exit())
+ * @alone_t: no cut is tried in that turn before this kq_clock() time: the
+ *	CPU had nobody else to run a moment ago
  * @pause_exits: PAUSE-loop exits (kvm_vcpu_on_spin() calls), written by
  *	the vCPU's thread only (spin.c)
  * @yield_work: task_work that yields the CPU before the next entry; while
@@ -207,6 +209,7 @@ struct kq_vcpu {
 	unsigned long turn;
 	const struct task_struct *turn_task;
 	u64 turn_t;
+	u64 alone_t;
 	u64 pause_exits;
 	struct callback_head yield_work;
 	u8 smt_hungry;

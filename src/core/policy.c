@@ -424,57 +424,24 @@ u64 kq_policy_slice(const struct kq_vcpu_policy *st, u64 own_ns,
 }
 
 /**
- * kq_policy_cut_now() - switch the vCPU out at this exit?
- * @st: its policy state (target, min_run_ns, reason, payback; smt for
- *	reason smt)
- * @ran_ns: time on the CPU since it was last scheduled in
- * @at: KQ_AT_* bits: KQ_AT_PAUSE_SPIN, a PAUSE-loop exit
- *	(kvm_vcpu_on_spin()) since the last call, never a PV yield hypercall,
- *	which is the lock releaser's side; KQ_AT_SIBLING_HUNGRY, a
- *	cache-hungry vCPU is in guest mode on the SMT sibling now
+ * kq_policy_cut_now() - kq_policy_cut() on a vCPU's whole policy state
+ * @st: its policy state
+ * @ran_ns: as for kq_policy_cut()
+ * @at: as for kq_policy_cut()
  *
- * A PAUSE-loop spinner is cut at once; a vCPU decided flush, phase_end,
- * exit_heavy or spin once it has run its target; one decided smt, the
- * worse thrasher of an SMT pair (target: the minimum), once it has run its
- * target and only while its sibling runs cache-hungry work, so that it
- * runs beside the sibling's cold work instead (a pressed one, decided smt
- * at the base, is only not extended); never one the ledger owes
- * time (st->payback < 0).  None before it has run st->min_run_ns: two
- * spinners sharing a CPU would otherwise hand it back and forth at every
- * PAUSE-loop exit.
- *
- * Return: true to yield the CPU before re-entering the guest.
+ * Return: as kq_policy_cut().
  */
 bool kq_policy_cut_now(const struct kq_vcpu_policy *st, u64 ran_ns, u32 at)
 {
-	if (ran_ns < st->min_run_ns)
-		return false;
-	if (at & KQ_AT_PAUSE_SPIN)
-		return true;
-	/*
-	 * A creditor is not cut: early yields are what cost a vCPU its share
-	 * (measured on EEVDF), and the ledger owes it time.
-	 */
-	if (st->payback < 0)
-		return false;
-	switch (st->reason) {
-	case KVM_QUANTA_R_SMT:
-		/* Pressed: only not extended.  The thrasher: see above. */
-		if (st->smt != KQ_SMT_THRASHER || !(at & KQ_AT_SIBLING_HUNGRY))
-			return false;
-		fallthrough;
-	case KVM_QUANTA_R_FLUSH:
-	case KVM_QUANTA_R_PHASE_END:
-	case KVM_QUANTA_R_EXIT_HEAVY:
-	case KVM_QUANTA_R_SPIN:
-		/*
-		 * Even with a per-task slice: the tick (4 ms at HZ=250) ends a
-		 * slice, so a 1 ms slice alone still runs 4 ms (measured).
-		 */
-		return ran_ns >= st->target_ns;
-	default:
-		return false;
-	}
+	const struct kq_cut c = {
+		.target_ns = st->target_ns,
+		.min_run_ns = st->min_run_ns,
+		.payback = st->payback,
+		.reason = st->reason,
+		.smt = st->smt,
+	};
+
+	return kq_policy_cut(c, ran_ns, at);
 }
 
 /*

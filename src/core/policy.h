@@ -252,6 +252,80 @@ bool kq_policy_uses_pmu(const struct kq_policy_params *p,
 #define KQ_AT_PAUSE_SPIN 1U
 #define KQ_AT_SIBLING_HUNGRY 2U
 
+/**
+ * struct kq_cut - what kq_policy_cut() reads of a vCPU's policy state
+ * @target_ns: its target quantum
+ * @min_run_ns: no cut before it ran this long
+ * @payback: the ledger's correction; a creditor (< 0) is not cut
+ * @reason: its reason code
+ * @smt: its SMT role, for reason smt
+ *
+ * The exit path's copy: small, so that it costs a few loads, not a copy
+ * of the whole state (struct kq_vcpu_policy, with its counters).
+ */
+struct kq_cut {
+	u64 target_ns;
+	u64 min_run_ns;
+	s32 payback;
+	u32 reason;
+	u32 smt;
+};
+
+/**
+ * kq_policy_cut() - switch the vCPU out at this exit?
+ * @c: its policy state, what of it this reads; by value, so that the
+ *	caller's copy can stay in registers
+ * @ran_ns: time on the CPU since it was last scheduled in
+ * @at: KQ_AT_* bits: KQ_AT_PAUSE_SPIN, a PAUSE-loop exit
+ *	(kvm_vcpu_on_spin()) since the last call, never a PV yield hypercall,
+ *	which is the lock releaser's side; KQ_AT_SIBLING_HUNGRY, a
+ *	cache-hungry vCPU is in guest mode on the SMT sibling now
+ *
+ * A PAUSE-loop spinner is cut at once; a vCPU decided flush, phase_end,
+ * exit_heavy or spin once it has run its target; one decided smt, the
+ * worse thrasher of an SMT pair (target: the minimum), once it has run its
+ * target and only while its sibling runs cache-hungry work, so that it
+ * runs beside the sibling's cold work instead (a pressed one, decided smt
+ * at the base, is only not extended); never one the ledger owes
+ * time (c.payback < 0).  None before it has run st->min_run_ns: two
+ * spinners sharing a CPU would otherwise hand it back and forth at every
+ * PAUSE-loop exit.
+ *
+ * Inline: the exit path runs it at every exit in enforce.
+ *
+ * Return: true to yield the CPU before re-entering the guest.
+ */
+static inline bool kq_policy_cut(const struct kq_cut c, u64 ran_ns, u32 at)
+{
+	if (ran_ns < c.min_run_ns)
+		return false;
+	if (at & KQ_AT_PAUSE_SPIN)
+		return true;
+	/*
+	 * A creditor is not cut: early yields are what cost a vCPU its share
+	 * (measured on EEVDF), and the ledger owes it time.
+	 */
+	if (c.payback < 0)
+		return false;
+	switch (c.reason) {
+	case KVM_QUANTA_R_SMT:
+		/* Pressed: only not extended.  The thrasher: see above. */
+		return c.smt == KQ_SMT_THRASHER &&
+		       (at & KQ_AT_SIBLING_HUNGRY) && ran_ns >= c.target_ns;
+	case KVM_QUANTA_R_FLUSH:
+	case KVM_QUANTA_R_PHASE_END:
+	case KVM_QUANTA_R_EXIT_HEAVY:
+	case KVM_QUANTA_R_SPIN:
+		/*
+		 * Even with a per-task slice: the tick (4 ms at HZ=250) ends a
+		 * slice, so a 1 ms slice alone still runs 4 ms (measured).
+		 */
+		return ran_ns >= c.target_ns;
+	default:
+		return false;
+	}
+}
+
 bool kq_policy_cut_now(const struct kq_vcpu_policy *st, u64 ran_ns, u32 at);
 
 #ifdef __cplusplus

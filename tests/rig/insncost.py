@@ -18,8 +18,13 @@ of one VM whose vCPUs share the storm's exits equally, pinned to CPU 0,
 after an unmarked warm-up run of the same kind.
 With one vCPU it is alone there, so enforce has nobody to yield to
 (single_task_running(): no yields); with several, enforce may yield.
-  KQ_INSN_EXITS="19200 38400"  storm lengths, all vCPUs together (the slope
-                               cancels fixed costs); divisible by each count
+  KQ_INSN_EXITS="38400 76800"  storm lengths, all vCPUs together (the slope
+                               cancels fixed costs); divisible by each count.
+                               The shorter storm outlasts the first window
+                               (about 115 ms of guest time, one CPUID about
+                               3,000 instructions, icount 1 ns each): enforce
+                               acts on a vCPU from its first window on, so the
+                               slope counts the exit path as enforce runs it
   KQ_INSN_REPS=3               repetitions
   KQ_INSN_VCPUS="1"            vCPU counts
 
@@ -41,7 +46,7 @@ import time
 import kqtest as t
 from kqtest import SYSFS, check
 
-EXITS = [int(x) for x in os.environ.get("KQ_INSN_EXITS", "19200 38400").split()]
+EXITS = [int(x) for x in os.environ.get("KQ_INSN_EXITS", "38400 76800").split()]
 REPS = int(os.environ.get("KQ_INSN_REPS", "3"))
 VCPUS = [int(x) for x in os.environ.get("KQ_INSN_VCPUS", "1").split()]
 SCALE = [int(x) for x in os.environ.get("KQ_INSN_SCALE", "").split()]
