@@ -233,18 +233,6 @@ static inline u64 kq_read_spin(const struct kvm_vcpu *vcpu)
 }
 
 /**
- * kq_switches() - how many times a thread was switched out
- * @t: the thread
- *
- * Voluntary and involuntary: every switch bumps one of the two.  Read by
- * its own thread, so no tearing.
- */
-static __always_inline unsigned long kq_switches(const struct task_struct *t)
-{
-	return t->nvcsw + t->nivcsw;
-}
-
-/**
  * kq_sched_arrival() - when current was last scheduled in on its CPU
  *
  * sched_info.last_arrival, stamped with the runqueue clock, which is

@@ -75,21 +75,15 @@ static void kq_yield_fn(struct callback_head *cb)
 }
 
 /*
- * How long a vCPU that found its CPU without other work is not asked to
- * yield again in the same turn: the exits of an exit-heavy vCPU alone on
- * its CPU come microseconds apart; a task that wakes up meanwhile waits
- * this much longer for a cut at most, a fraction of the 200 us ratelimit.
- */
-#define KQ_ALONE_NS (50 * NSEC_PER_USEC)
-
-/*
- * How long current has been on its CPU in this turn, in ns.  The turn
- * began at sched_info.last_arrival, in the scheduler's clock; that is
- * mapped into the probes' clock once per turn (one local_clock() read,
- * a moment after @now: early by the probe's few ns), and every other exit
- * of the turn subtracts and scales.  A turn is told by the thread's
- * context switches, which every switch-out bumps.  Context: the vCPU's
- * thread, the exit probe: it alone reads and writes @v's turn.
+ * Map current's turn on its CPU into the probes' clock.  The turn began at
+ * sched_info.last_arrival, in the scheduler's clock; one local_clock()
+ * read (a moment after @now: early by the probe's few ns) maps it, and
+ * every other exit of the turn subtracts and scales (kq_enforce_exit()).
+ * A turn is told by the thread's context switches, which every switch-out
+ * bumps (kq_turn_same()).  Context: the vCPU's thread, the exit probe,
+ * which alone writes @v's turn.
+ *
+ * Return: false without schedstats (no arrival to map).
  */
 static noinline bool kq_turn_start(struct kq_vcpu *v, u64 now)
 {
@@ -105,25 +99,18 @@ static noinline bool kq_turn_start(struct kq_vcpu *v, u64 now)
 	return true;
 }
 
-/* Is @v's turn, as last mapped, current's turn now? */
-static __always_inline bool kq_turn_same(const struct kq_vcpu *v)
-{
-	return kq_switches(current) == v->turn && current == v->turn_task &&
-	       v->turn_t;
-}
-
 /*
  * The cut itself: queue a yield, unless the CPU has nobody else to run.
- * Then no cut is tried again in this turn before KQ_ALONE_NS from now
- * (the exit probe checks, kq_exit_act()): a vCPU alone on its CPU past its
- * target would otherwise ask at every exit.
+ * Then no cut is tried again in this turn for KQ_ALONE_NS (the exit probe
+ * checks, kq_exit_act()): a vCPU alone on its CPU past its target would
+ * otherwise ask at every exit.
  */
 static noinline void kq_enforce_cut(struct kq_vcpu *v, u64 now, u32 reason,
 				    u64 target_ns, u64 ran)
 {
 	/* Nobody waits for this CPU: a yield would only cost time. */
 	if (single_task_running()) {
-		v->alone_t = now + kq_clock_from_ns(KQ_ALONE_NS);
+		v->alone_t = now + kq_clock_alone;
 		return;
 	}
 	if (test_and_set_bit(KQ_V_YIELD_PENDING, &v->flags))
@@ -171,8 +158,9 @@ static __always_inline struct kq_cut kq_cut_of(const struct kq_vcpu *v,
  * @v: the vCPU, current is its thread
  * @now: kq_clock() at this exit
  *
- * In line to the decision, no call and no stack frame on the way: it runs
- * at every exit of an enforced vCPU (make bench counts it).
+ * In line to the decision (the turn's mapping and the cut are out of
+ * line): it runs at every exit of an enforced vCPU (make bench counts it).
+ * notrace like the probes that call it.
  *
  * Context: the kvm_exit hook, preemption disabled.  No allocation: the
  * task_work is embedded in @v, and at most one is queued per vCPU.
@@ -194,10 +182,14 @@ notrace void kq_enforce_exit(struct kq_vcpu *v, u64 now)
 	if (!test_bit(KQ_V_ENFORCE, &v->flags) ||
 	    READ_ONCE(kq_mode) != KQ_MODE_ENFORCE)
 		return;
-	/* (A vCPU alone on its CPU a moment ago is not asked: hooks.c.) */
-	if (unlikely(!kq_turn_same(v)) && !kq_turn_start(v, now))
-		return;
-	ran = now > v->turn_t ? kq_clock_to_ns(now - v->turn_t) : 0;
+	/*
+	 * (A vCPU alone on its CPU a moment ago is not asked: hooks.c.)
+	 * Without schedstats no turn is known: then it has run 0, which only
+	 * a spinner is cut at, with no ratelimit.
+	 */
+	ran = 0;
+	if (likely(kq_turn_same(v)) || kq_turn_start(v, now))
+		ran = now > v->turn_t ? kq_clock_to_ns(now - v->turn_t) : 0;
 	reason = READ_ONCE(v->pol.reason);
 	target = READ_ONCE(v->pol.target_ns);
 	smt = 0;

@@ -37,6 +37,7 @@ u32 kq_clock_mult __ro_after_init = 1;
 u32 kq_clock_shift __ro_after_init;
 u32 kq_clock_inv_mult __ro_after_init = 1;
 u32 kq_clock_inv_shift __ro_after_init;
+u64 kq_clock_alone __ro_after_init = KQ_ALONE_NS;
 
 /*
  * The probes come in two builds, one per clock, and registration picks one
@@ -74,6 +75,8 @@ static void __init kq_clock_init(void)
 			       NSEC_PER_MSEC, 0);
 	clocks_calc_mult_shift(&kq_clock_inv_mult, &kq_clock_inv_shift,
 			       NSEC_PER_MSEC, khz, 0);
+	kq_clock_alone = mul_u64_u32_shr(KQ_ALONE_NS, kq_clock_inv_mult,
+					 kq_clock_inv_shift);
 	static_branch_enable(&kq_clock_tsc);
 }
 
@@ -102,9 +105,10 @@ static __always_inline void kq_exit_cpu(u64 dt)
 /*
  * Observe has nothing to do here but a PAUSE exit to consume.  Enforce
  * has nothing to do either while the vCPU's CPU had nobody else to run a
- * moment ago in this turn (kq_enforce_exit() sets @alone_t): the exits of
+ * moment ago in this turn (kq_enforce_cut() sets @alone_t): the exits of
  * an exit-heavy vCPU alone on its CPU, past its target, come microseconds
- * apart, and would each ask again.
+ * apart, and would each ask again.  At most KQ_ALONE_NS ahead: a clock
+ * that went back does not stretch it.
  */
 static __always_inline void kq_exit_act(struct kq_vcpu *v, u64 now)
 {
@@ -112,8 +116,8 @@ static __always_inline void kq_exit_act(struct kq_vcpu *v, u64 now)
 
 	if (likely(!(f & (BIT(KQ_V_ENFORCE) | BIT(KQ_V_SPINNING)))))
 		return;
-	if (!(f & BIT(KQ_V_SPINNING)) && now < v->alone_t &&
-	    kq_switches(current) == v->turn && current == v->turn_task)
+	if (!(f & BIT(KQ_V_SPINNING)) && v->alone_t - now <= kq_clock_alone &&
+	    kq_turn_same(v))
 		return;
 	kq_enforce_exit(v, now);
 }
@@ -157,7 +161,8 @@ static noinline void kq_exit_odd(struct kq_vcpu *v, u64 now)
  * per CPU) and the per-CPU profile rely on it, and since 7.x tracepoints
  * call probes under SRCU with preemption enabled; only KVM's call sites
  * happen to run with it off today.  notrace: one instruction less each
- * (their out-of-line slow paths stay traceable).
+ * (their out-of-line slow paths stay traceable, but kq_enforce_exit(),
+ * which an enforced vCPU's exits call).
  */
 static __always_inline void kq_on_exit(struct kvm_vcpu *vcpu, bool tsc)
 {

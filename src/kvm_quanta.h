@@ -26,6 +26,7 @@
 #include <linux/math64.h>
 #include <linux/percpu.h>
 #include <linux/rcupdate.h>
+#include <linux/sched.h>
 #include <linux/seqlock.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -156,9 +157,10 @@ struct kq_sched_params {
  *	freed one's address with the same switch count would reuse its
  *	turn, until its next switch
  * @turn_t: that turn's start (sched_info.last_arrival) in kq_clock()
- *	units (kq_enforce_exit())
- * @alone_t: no cut is tried in that turn before this kq_clock() time: the
- *	CPU had nobody else to run a moment ago
+ *	units (kq_turn_start())
+ * @alone_t: no cut is tried in that turn until this kq_clock() time, at
+ *	most KQ_ALONE_NS ahead: the CPU had nobody else to run a moment ago
+ *	(kq_enforce_cut())
  * @pause_exits: PAUSE-loop exits (kvm_vcpu_on_spin() calls), written by
  *	the vCPU's thread only (spin.c)
  * @yield_work: task_work that yields the CPU before the next entry; while
@@ -306,6 +308,41 @@ bool kq_window_thresholds_in_use(u32 val[KQ_THR_NR], unsigned int *from_host);
 
 /* enforce.c */
 void kq_enforce_exit(struct kq_vcpu *v, u64 now);
+
+/*
+ * How long a vCPU that found its CPU without other work is not asked to
+ * yield again in the same turn: the exits of an exit-heavy vCPU alone on
+ * its CPU come microseconds apart; a task that wakes up meanwhile waits
+ * this much longer for a cut at most (the ratelimit is 200 us by default).
+ * kq_clock_alone is it in kq_clock() units.
+ */
+#define KQ_ALONE_NS (50 * NSEC_PER_USEC)
+
+/**
+ * kq_switches() - how many times a thread was switched out
+ * @t: the thread
+ *
+ * Voluntary and involuntary: every switch bumps one of the two.  Read by
+ * its own thread, so no tearing.
+ */
+static __always_inline unsigned long kq_switches(const struct task_struct *t)
+{
+	return t->nvcsw + t->nivcsw;
+}
+
+/**
+ * kq_turn_same() - is @v's mapped turn current's turn on its CPU now?
+ * @v: the vCPU, current is its thread
+ *
+ * One definition for the exit probe's gate and enforce.c: the thread has
+ * not been switched out since its turn was mapped (kq_turn_start()).
+ */
+static __always_inline bool kq_turn_same(const struct kq_vcpu *v)
+{
+	return kq_switches(current) == v->turn && current == v->turn_task &&
+	       v->turn_t;
+}
+
 void kq_enforce_window(struct kq_vcpu *v, const struct kq_vm_policy *vp,
 		       u32 weight, bool latency_here);
 void kq_enforce_restore(struct kq_vcpu *v);
@@ -355,6 +392,7 @@ void kq_hooks_unregister(void);
 DECLARE_STATIC_KEY_FALSE(kq_clock_tsc);
 extern u32 kq_clock_mult, kq_clock_shift;
 extern u32 kq_clock_inv_mult, kq_clock_inv_shift;
+extern u64 kq_clock_alone;
 
 /**
  * kq_clock_to_ns() - a time in the probes' clock units, in ns

@@ -43,7 +43,7 @@ extern "C" {
  * @flush_burst_pct: a flush is also this many percent above the vCPU's own
  *	recent LLC MPKI: a burst, not a level (a streaming vCPU misses at a
  *	high rate every window and is not flushing every window)
- * @ratelimit_us: no early switch (kq_policy_cut_now()) before a vCPU has
+ * @ratelimit_us: no early switch (kq_policy_cut()) before a vCPU has
  *	run this long since it was scheduled in, a spinning one included, so
  *	that yields cannot thrash (Xen credit2's ratelimit_us)
  * @host_thresholds: 1: the PMU thresholds (warm IPC, LLC and branch MPKI,
@@ -245,7 +245,7 @@ int kq_weight_to_nice(u32 weight);
 bool kq_policy_uses_pmu(const struct kq_policy_params *p,
 			const struct kq_window *w);
 /*
- * What kq_policy_cut_now() knows of the exit, bits of its @at: a PAUSE-loop
+ * What kq_policy_cut() knows of the exit, bits of its @at: a PAUSE-loop
  * exit since the last call; a cache-hungry vCPU in guest mode on the CPU's
  * SMT sibling.
  */
@@ -273,8 +273,8 @@ struct kq_cut {
 
 /**
  * kq_policy_cut() - switch the vCPU out at this exit?
- * @c: its policy state, what of it this reads; by value, so that the
- *	caller's copy can stay in registers
+ * @c: its policy state, what of it this reads; inline, so the caller's
+ *	copy can stay in registers
  * @ran_ns: time on the CPU since it was last scheduled in
  * @at: KQ_AT_* bits: KQ_AT_PAUSE_SPIN, a PAUSE-loop exit
  *	(kvm_vcpu_on_spin()) since the last call, never a PV yield hypercall,
@@ -287,7 +287,7 @@ struct kq_cut {
  * target and only while its sibling runs cache-hungry work, so that it
  * runs beside the sibling's cold work instead (a pressed one, decided smt
  * at the base, is only not extended); never one the ledger owes
- * time (c.payback < 0).  None before it has run st->min_run_ns: two
+ * time (c.payback < 0).  None before it has run c.min_run_ns: two
  * spinners sharing a CPU would otherwise hand it back and forth at every
  * PAUSE-loop exit.
  *
