@@ -85,8 +85,12 @@ static __always_inline void kq_exit_vcpu(struct kq_vcpu *v, u64 dt)
 {
 	write_seqcount_begin(&v->seq);
 	v->guest_t += dt;
-	/* Exact and where it happened: the ledger's split by CPU. */
-	v->ran_on[v->ran_slot].ns += dt;
+	/*
+	 * Exact and where it happened: the ledger's split by CPU.  Through a
+	 * pointer, not a subscript, which a UBSAN_BOUNDS kernel (Debian's
+	 * 7.x) would check at every exit.
+	 */
+	v->ran_cur->ns += dt;
 	write_seqcount_end(&v->seq);
 	v->entry_sw = ULONG_MAX;	/* out of the guest */
 }
@@ -196,7 +200,7 @@ out:
 static noinline void kq_entry_moved(struct kq_vcpu *v, int cpu)
 {
 	write_seqcount_begin(&v->seq);
-	v->ran_slot = kq_ran_take(v->ran_on, &v->ran_next, cpu);
+	v->ran_cur = &v->ran_on[kq_ran_take(v->ran_on, &v->ran_next, cpu)];
 	write_seqcount_end(&v->seq);
 	v->entry_cpu = cpu;
 }

@@ -129,7 +129,7 @@ struct kq_sched_params {
  * @entry_sw: the thread's context switches (kq_switches()) at the last
  *	entry; ULONG_MAX when not in the guest (a count no thread reaches)
  * @entry_cpu: the CPU of the last entry, -1 before the first
- * @ran_slot: the slot of @ran_on that keeps @entry_cpu's time
+ * @ran_cur: the slot of @ran_on that keeps @entry_cpu's time
  * @guest_t: time spent in guest mode, in kq_clock() units
  *	(kq_clock_to_ns())
  * @ran_on: @guest_t by the CPU it was spent on, in up to KQ_RAN_SLOTS
@@ -193,7 +193,7 @@ struct kq_vcpu {
 	u64 entry_exec;
 	unsigned long entry_sw;
 	int entry_cpu;
-	unsigned int ran_slot;
+	struct kq_ran_on *ran_cur;
 	u64 guest_t;
 	struct kq_ran_on ran_on[KQ_RAN_SLOTS];
 	u32 ran_next;

@@ -443,6 +443,7 @@ static struct kq_vcpu *kq_vcpu_alloc(void)
 		return NULL;
 	seqcount_init(&v->seq);
 	v->entry_cpu = -1;
+	v->ran_cur = &v->ran_on[0];	/* a run with no entry adds 0 there */
 	v->entry_sw = ULONG_MAX;
 	kq_ran_init(v->ran_on);
 	kq_ran_init(v->prev.ran_on);
