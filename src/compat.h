@@ -121,47 +121,52 @@ static inline void kq_read_exit_stat(const struct kvm_vcpu *vcpu,
 }
 
 /**
- * kq_read_exits() - KVM's count of the vCPU's exits since its creation
+ * struct kq_exit_read - KVM's exit counters of a vCPU at one moment
+ * @exits: its count of the vCPU's exits since creation (stat.exits)
+ * @settled: every exit in @exits was handled before @now was read
+ * @late: exits counted while @now was read
+ * @now: the per-kind counters
+ *
+ * What kq_exit_fold() takes, read in the order it needs (kq_read_exits()).
+ */
+struct kq_exit_read {
+	u64 exits;
+	bool settled;
+	u64 late;
+	struct kq_exit_stat now;
+};
+
+/**
+ * kq_read_exits() - KVM's exit counters of a vCPU, for kq_exit_fold()
  * @vcpu: the vCPU; its VM must be pinned
- * @settled: output, true if every exit counted was handled before the
- *	caller reads the per-kind counters (kq_read_exit_stat(), next)
+ * @r: output
  *
  * KVM leaves guest mode (vcpu->mode = OUTSIDE_GUEST_MODE), counts the
  * exit, handles it, and enters again (IN_GUEST_MODE, later maybe
- * EXITING_GUEST_MODE from a kick).  Read in that order's reverse: a mode
- * in the guest seen after the count means the count's last exit was
- * handled, its counters moved.  An exit handled in the vendor fastpath
- * and re-entered at once is counted after its handler with the mode
- * still in the guest; its stores are seen in order all the same because
- * x86 keeps stores in order (TSO), which smp_rmb() relies on here.
+ * EXITING_GUEST_MODE from a kick).  Read in that order's reverse, the
+ * count, the mode, the per-kind counters: a mode in the guest seen after
+ * the count means the count's last exit was handled, its counters moved.
+ * Then the count again: the exits whose moves the counters may hold
+ * beyond @r->exits.  An exit handled in the vendor fastpath and re-entered
+ * at once is counted after its handler with the mode still in the guest;
+ * its stores are seen in order all the same because x86 keeps stores in
+ * order (TSO), which smp_rmb() relies on here.
  */
-static inline u64 kq_read_exits(const struct kvm_vcpu *vcpu, bool *settled)
+static inline void kq_read_exits(const struct kvm_vcpu *vcpu,
+				 struct kq_exit_read *r)
 {
-	u64 exits = READ_ONCE(vcpu->stat.exits);
 	int mode;
+	u64 again;
 
+	r->exits = READ_ONCE(vcpu->stat.exits);
 	smp_rmb();	/* the count, then the mode (KVM: mode, then count) */
 	mode = READ_ONCE(vcpu->mode);
-	smp_rmb();	/* the mode, then the caller's per-kind counters */
-	*settled = mode == IN_GUEST_MODE || mode == EXITING_GUEST_MODE;
-	return exits;
-}
-
-/**
- * kq_read_exits_since() - exits KVM counted since kq_read_exits() said
- * @vcpu: the vCPU; its VM must be pinned
- * @exits: what kq_read_exits() returned
- *
- * Read after the per-kind counters: how many exits' moves they may hold
- * beyond @exits (kq_exit_fold()'s @late); 0 if the count was cleared.
- */
-static inline u64 kq_read_exits_since(const struct kvm_vcpu *vcpu, u64 exits)
-{
-	u64 now;
-
+	r->settled = mode == IN_GUEST_MODE || mode == EXITING_GUEST_MODE;
+	smp_rmb();	/* the mode, then the per-kind counters */
+	kq_read_exit_stat(vcpu, &r->now);
 	smp_rmb();	/* the per-kind counters, then the count again */
-	now = READ_ONCE(vcpu->stat.exits);
-	return now > exits ? now - exits : 0;
+	again = READ_ONCE(vcpu->stat.exits);
+	r->late = again > r->exits ? again - r->exits : 0;	/* 0: cleared */
 }
 
 /**

@@ -235,14 +235,11 @@ static void kq_vm_park(struct kq_pool *pool, struct kvm *kvm)
 static void kq_vcpu_acct_start(struct kq_vcpu *v, struct kvm_vcpu *vcpu,
 			       bool exiting)
 {
-	struct kq_exit_stat now;
-	bool settled;
-	u64 exits;
+	struct kq_exit_read r;
 
-	exits = kq_read_exits(vcpu, &settled);
-	kq_read_exit_stat(vcpu, &now);
-	kq_exit_acct_init_since(&v->acct, &now, exits, settled && !exiting,
-				kq_read_exits_since(vcpu, exits));
+	kq_read_exits(vcpu, &r);
+	kq_exit_acct_init_since(&v->acct, &r.now, r.exits,
+				r.settled && !exiting, r.late);
 }
 
 /**
@@ -301,18 +298,14 @@ void kq_vcpu_sight(struct kvm_vcpu *vcpu)
 static void kq_vcpu_fold(struct kq_vcpu *v, bool keep, u64 *exits,
 			 u64 kinds[KVM_QUANTA_EXIT_NR])
 {
-	struct kq_exit_stat now;
 	struct kq_exit_acct a;
-	bool settled;
-	u64 n;
+	struct kq_exit_read r;
 
 	spin_lock(&v->state_lock);
 	a = v->acct;
-	n = kq_read_exits(v->vcpu, &settled);
-	kq_read_exit_stat(v->vcpu, &now);
+	kq_read_exits(v->vcpu, &r);
 	/* A reader counts the last exit: its vCPU may never run again. */
-	kq_exit_fold(&a, &now, n, settled || !keep,
-		     kq_read_exits_since(v->vcpu, n));
+	kq_exit_fold(&a, &r.now, r.exits, r.settled || !keep, r.late);
 	if (keep)
 		v->acct = a;
 	spin_unlock(&v->state_lock);
