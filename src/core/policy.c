@@ -423,27 +423,6 @@ u64 kq_policy_slice(const struct kq_vcpu_policy *st, u64 own_ns,
 	return st->target_ns;
 }
 
-/**
- * kq_policy_cut_now() - kq_policy_cut() on a vCPU's whole policy state
- * @st: its policy state
- * @ran_ns: as for kq_policy_cut()
- * @at: as for kq_policy_cut()
- *
- * Return: as kq_policy_cut().
- */
-bool kq_policy_cut_now(const struct kq_vcpu_policy *st, u64 ran_ns, u32 at)
-{
-	const struct kq_cut c = {
-		.target_ns = st->target_ns,
-		.min_run_ns = st->min_run_ns,
-		.payback = st->payback,
-		.reason = st->reason,
-		.smt = st->smt,
-	};
-
-	return kq_policy_cut(c, ran_ns, at);
-}
-
 /*
  * CFS/EEVDF load weight of nice -20..19 (kernel/sched/core.c,
  * sched_prio_to_weight): each step is about 1.25x.

@@ -326,7 +326,30 @@ static inline bool kq_policy_cut(const struct kq_cut c, u64 ran_ns, u32 at)
 	}
 }
 
-bool kq_policy_cut_now(const struct kq_vcpu_policy *st, u64 ran_ns, u32 at);
+/**
+ * kq_policy_cut_now() - kq_policy_cut() on a vCPU's whole policy state
+ * @st: its policy state
+ * @ran_ns: as for kq_policy_cut()
+ * @at: as for kq_policy_cut()
+ *
+ * The rule on a whole state, for the tests; the module builds only the
+ * struct kq_cut it needs (enforce.c).
+ *
+ * Return: as kq_policy_cut().
+ */
+static inline bool kq_policy_cut_now(const struct kq_vcpu_policy *st,
+				     u64 ran_ns, u32 at)
+{
+	const struct kq_cut c = {
+		.target_ns = st->target_ns,
+		.min_run_ns = st->min_run_ns,
+		.payback = st->payback,
+		.reason = st->reason,
+		.smt = st->smt,
+	};
+
+	return kq_policy_cut(c, ran_ns, at);
+}
 
 #ifdef __cplusplus
 }

@@ -34,7 +34,7 @@ struct kq_pmu_value {
 	bool valid;
 };
 
-/* CPUs a vCPU's guest time is kept by at once (kq_ran_add()). */
+/* CPUs a vCPU's guest time is kept by at once (kq_ran_take()). */
 #define KQ_RAN_SLOTS 4
 
 /**
