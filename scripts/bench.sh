@@ -27,7 +27,8 @@
 #               ".. bench-results-end") and the CDF plot into
 #               Documentation/images/bench-latency-cdf.png; 1: whenever latency
 #               figures exist (also --smoke, fewer kernels); 0: never
-#   KQ_INSN_EXITS, KQ_INSN_REPS, KQ_INSN_VCPUS   see tests/rig/insncost.py
+#   KQ_INSN_EXITS, KQ_INSN_REPS, KQ_INSN_VCPUS, KQ_INSN_KNOWN (full: 1000 VMs; smoke: 8)
+#                                                see tests/rig/insncost.py
 #   KQ_ICOUNT   QEMU -icount for the cost boot (default shift=0,sleep=off: the
 #               guest's clock counts its instructions, so its timers and the module's
 #               windows fall at the same instructions every run; "" for the host's clock)
@@ -89,10 +90,12 @@ if [ -n "$smoke" ]; then
 	# that the outputs are made, not the figures (tests/rig/insncost.py).
 	export KQ_INSN_EXITS=${KQ_INSN_EXITS:-960 1920} KQ_INSN_REPS=${KQ_INSN_REPS:-1}
 	export KQ_INSN_VCPUS=${KQ_INSN_VCPUS:-1 2} KQ_INSN_SCALE=${KQ_INSN_SCALE-8}
+	export KQ_INSN_KNOWN=${KQ_INSN_KNOWN-8}
 	export KQ_INSN_WINDOWS=${KQ_INSN_WINDOWS:-3}
 	lat_ms=${KQ_LAT_MS:-1500} lat_reps=${KQ_LAT_REPS:-1} lat_configs=${KQ_LAT_CONFIGS:-stock enforce}
 else
 	export KQ_INSN_VCPUS=${KQ_INSN_VCPUS:-1 8 64} KQ_INSN_SCALE=${KQ_INSN_SCALE-64 256 1024}
+	export KQ_INSN_KNOWN=${KQ_INSN_KNOWN-1000}
 	lat_ms=${KQ_LAT_MS:-10000} lat_reps=${KQ_LAT_REPS:-3}
 	lat_configs=${KQ_LAT_CONFIGS:-alone stock tuned reniced enforce}
 fi

@@ -94,6 +94,43 @@ def spread(vals):
             "reps": vals}
 
 
+def cost_label(mode, vcpus, known=0):
+    """Results key of a storm configuration: observe/8, or observe/1+1000
+    with 1,000 other VMs known to the module."""
+    return f"{mode}/{vcpus}" + (f"+{known}" if known else "")
+
+
+def cost_key(label):
+    """(mode, vcpus, known) of a cost_label()."""
+    mode, rest = label.split("/")
+    vcpus, _, known = rest.partition("+")
+    return mode, int(vcpus), int(known or 0)
+
+
+def exit_path(fn_rep):
+    """Per configuration and repetition, the instructions per exit in the
+    module functions a lone vCPU's exits run: those that add half an
+    instruction or more per exit (median) with one vCPU and no other VMs,
+    in the same mode (its probes; in enforce, its decision).  The total
+    slope also counts what does not run per exit (other vCPUs' scheduling,
+    the sampler's windows, memory reclaim) and differences in KVM's own
+    paths between the runs with and without the module, which scatter with
+    many vCPUs; the same functions at more vCPUs or with more VMs known
+    show whether the exit path grows.  Work that comes with more vCPUs
+    (a vCPU back on its CPU looked up again, enforce's yields) is in the
+    total and the per-function table, not here."""
+    out = {}
+    for label, reps in fn_rep.items():
+        ref = fn_rep.get(cost_label(label.split("/")[0], 1), {})
+        mod = {fn for d in ref.values() for fn in d if fn.endswith("[kvm_quanta]")}
+        path = {fn for fn in mod if all(fn in d for d in ref.values()) and
+                abs(statistics.median(d[fn] for d in ref.values())) >= 0.5}
+        if path:
+            out[label] = spread([sum(d.get(fn, 0.0) for fn in path)
+                                 for _, d in sorted(reps.items())])
+    return out
+
+
 def kernel_report(kdir):
     with open(os.path.join(kdir, "insncost-plan.json")) as f:
         plan = json.load(f)
@@ -102,7 +139,7 @@ def kernel_report(kdir):
     if len(marks) != need:
         raise ValueError(f"{kdir}: {len(marks)} markers in the log, the plan has {need}")
     syms = {}
-    # (mode, vcpus, rep) -> [(exits, insns)], and -> {function: [(exits, insns)]}
+    # (mode, vcpus, known, rep) -> [(exits, insns)], and -> {function: [(exits, insns)]}
     totals, funcs = {}, {}
     i = 0
     idle = {}  # (vcpus, mode) -> (instructions, windows, {function: instructions})
@@ -123,24 +160,29 @@ def kernel_report(kdir):
         if r.get("kind") == "idle":
             idle[(r["vcpus"], r["mode"])] = (ins, r["windows"], by_fn)
             continue
-        key = (r["mode"], r["vcpus"], r["rep"])
+        key = (r["mode"], r["vcpus"], r.get("known", 0), r["rep"])
         totals.setdefault(key, []).append((r["exits"], ins))
         fdict = funcs.setdefault(key, {})
         for fn, n in by_fn.items():
             fdict.setdefault(fn, []).append((r["exits"], n))
-    per_exit, added, fn_added = {}, {}, {}
-    for (mode, vcpus, rep), pts in sorted(totals.items()):
+    per_exit, added, fn_added, fn_rep = {}, {}, {}, {}
+    for (mode, vcpus, known, rep), pts in sorted(totals.items()):
         if len(pts) < 2:
             continue
-        per_exit.setdefault(f"{mode}/{vcpus}", []).append(slope(pts))
-        base = totals.get(("bare", vcpus, rep))
+        label = cost_label(mode, vcpus, known)
+        per_exit.setdefault(label, []).append(slope(pts))
+        base = totals.get(("bare", vcpus, known, rep))
         if mode != "bare" and base and len(base) >= 2:
-            added.setdefault(f"{mode}/{vcpus}", []).append(slope(pts) - slope(base))
-            bf, mf = funcs.get(("bare", vcpus, rep), {}), funcs[(mode, vcpus, rep)]
+            added.setdefault(label, []).append(slope(pts) - slope(base))
+            bf, mf = funcs.get(("bare", vcpus, known, rep), {}), funcs[(mode, vcpus, known, rep)]
+            deltas = fn_rep.setdefault(label, {}).setdefault(rep, {})
             for fn in set(bf) | set(mf):
-                d = slope(mf.get(fn, [(p[0], 0) for p in pts])) - \
-                    slope(bf.get(fn, [(p[0], 0) for p in base]))
-                fn_added.setdefault(f"{mode}/{vcpus}", {}).setdefault(fn, []).append(d)
+                # A function a run did not execute ran 0 instructions there.
+                m, b = dict(mf.get(fn, ())), dict(bf.get(fn, ()))
+                d = slope([(x, m.get(x, 0)) for x, _ in pts]) - \
+                    slope([(x, b.get(x, 0)) for x, _ in base])
+                deltas[fn] = d
+                fn_added.setdefault(label, {}).setdefault(fn, []).append(d)
     top = {}
     for k, fns in fn_added.items():
         med = {fn: statistics.median(v) for fn, v in fns.items() if len(v) == len(added[k])}
@@ -164,6 +206,7 @@ def kernel_report(kdir):
     return {"kernel": plan["kernel"],
             "per_exit": {k: spread(v) for k, v in per_exit.items()},
             "added_per_exit": {k: spread(v) for k, v in added.items()},
+            "exit_path_per_exit": exit_path(fn_rep),
             "functions_added_per_exit": top,
             "idle_vcpus": {n: {**sampler.get(n, {}), **({"slab_bytes_per_vcpu":
                                                           round(mem[n]["bytes_per_vcpu"]),
@@ -185,14 +228,27 @@ def cost_markdown(res):
            f"median (min-max) over {res['reps']} repetition(s).  Cost, not speed: TCG runs",
            "every instruction, so these are what a host CPU would execute, give or take the",
            "CPU model's code paths.", "",
-           "| kernel | vCPUs | per exit, no module | added in observe | added in enforce |",
-           "|---|---|---|---|---|"]
+           "Exit path: the same figure in the module functions a lone vCPU's exits run (its",
+           "probes; in enforce, its decision), at each vCPU count and with idle VMs known",
+           "to the module (VMs: the storm's and the idle ones, held open for the runs",
+           "without the module too).  The total also counts the KVM tracepoint call sites",
+           "the module turns on and return thunks; with more vCPUs or VMs, work that does",
+           "not run per exit (the sampler's windows over every vCPU it knows, other vCPUs'",
+           "scheduling, memory reclaim), a vCPU back on its CPU looked up again, enforce's",
+           "yields to whoever waits, and differences in KVM's own paths between the runs.", "",
+           "| kernel | vCPUs | VMs | per exit, no module | added in observe | "
+           "added in enforce | exit path, observe | exit path, enforce |",
+           "|---|---|---|---|---|---|---|---|"]
     fmt = lambda s: f"{s['median']:.0f} ({s['min']:.0f}-{s['max']:.0f})" if s else "-"
     for name, k in cost_kernels(res).items():
-        for v in sorted({int(x.split('/')[1]) for x in k["per_exit"]}):
-            out.append(f"| {name} ({k['kernel']}) | {v} | {fmt(k['per_exit'].get(f'bare/{v}'))} | "
-                       f"{fmt(k['added_per_exit'].get(f'observe/{v}'))} | "
-                       f"{fmt(k['added_per_exit'].get(f'enforce/{v}'))} |")
+        ep = k.get("exit_path_per_exit", {})
+        for known, v in sorted({cost_key(x)[:0:-1] for x in k["per_exit"]}):
+            lb = {m: cost_label(m, v, known) for m in ("bare", "observe", "enforce")}
+            out.append(f"| {name} ({k['kernel']}) | {v} | {1 + known} | "
+                       f"{fmt(k['per_exit'].get(lb['bare']))} | "
+                       f"{fmt(k['added_per_exit'].get(lb['observe']))} | "
+                       f"{fmt(k['added_per_exit'].get(lb['enforce']))} | "
+                       f"{fmt(ep.get(lb['observe']))} | {fmt(ep.get(lb['enforce']))} |")
     if any(k.get("idle_vcpus") for k in cost_kernels(res).values()):
         out += ["", "The module with idle vCPUs tracked (observe, 100 ms windows): the",
                 "instructions its sampler and periodic work add per window (loaded against",
@@ -639,8 +695,8 @@ def plots(bench, res, samples):
         for ki, (name, k) in enumerate(ck.items()):
             color = f"C{ki}"
             for mode, style in (("observe", "o-"), ("enforce", "s--")):
-                pts = sorted((int(key.split("/")[1]), s) for key, s in k["added_per_exit"].items()
-                             if key.split("/")[0] == mode)
+                pts = sorted((cost_key(key)[1], s) for key, s in k["added_per_exit"].items()
+                             if cost_key(key)[0] == mode and not cost_key(key)[2])
                 if pts:
                     ax.errorbar([v for v, _ in pts], [s["median"] for _, s in pts],
                                 yerr=[[s["median"] - s["min"] for _, s in pts],

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Tests of make bench's report (scripts/bench_report.py), latency part, on
+"""Tests of make bench's report (scripts/bench_report.py): the cost part on
+synthetic plugin logs (slopes, what the module adds, its own functions,
+with and without other VMs known), and the latency part on
 synthetic latency.json files whose figures are known: percentiles as
 kq-testvmm computes them, medians and ranges over repetitions, hog
 throughput and its delta against the same repetition's stock run, CPU
@@ -331,6 +333,101 @@ class EndToEnd(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             with self.assertRaises(SystemExit):
                 br.main(["--no-plots", os.path.join(d, "out"), d])
+
+
+# Synthetic cost runs: per exit, KVM runs 2000 instructions in svm_vcpu_run;
+# with the module, its exit probe adds 30 and the tracepoint call site in
+# svm_vcpu_run 20; each run also has fixed costs the slope cancels, and
+# with VMs known the sampler adds instructions in proportion to the run
+# (per window, not per exit) in a module function of its own, and the idle
+# VMs cost KVM 3 more per exit in the runs without the module too.
+KALLSYMS = ("ffffffff81000000 T svm_vcpu_run\n"
+            "ffffffff81001000 t other_kernel_code\n"
+            "ffffffffc0000000 t kq_probe_exit_tsc\t[kvm_quanta]\n"
+            "ffffffffc0001000 t kq_sample_window\t[kvm_quanta]\n"
+            "ffffffffc0002000 t kq_rare\t[kvm_quanta]\n")
+SVM, OTHER, PROBE, SAMPLER, RARE = 0xffffffff81000010, 0xffffffff81001010, 0xffffffffc0000010, \
+    0xffffffffc0001010, 0xffffffffc0002010
+
+
+def cost_run(mode, exits, known):
+    """{vaddr: instructions} between a storm's two markers."""
+    # Idle VMs held open cost KVM a little per exit, with or without the module.
+    rows = {SVM: 2000 * exits + (20 * exits if mode != "bare" else 0),
+            OTHER: 5000 + (3 * exits if known else 0)}
+    if mode != "bare":
+        rows[PROBE] = 30 * exits
+        rows[RARE] = exits // 5  # under half an instruction per exit: not the exit path
+        if known:
+            rows[SAMPLER] = 7 * exits  # the windows, longer runs see more of them
+    return rows
+
+
+def cost_dir(d, reps=2, known=(0, 1000)):
+    """insncost-plan.json, plugin.log and kallsyms as tests/rig/insncost.py
+    and the plugin leave them, for 1-vCPU storms of 100 and 200 exits."""
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "kallsyms-0.txt"), "w") as f:
+        f.write(KALLSYMS)
+    runs, log, mark, count = [], [], 0, 10 ** 6
+    for rep in range(reps):
+        for mode in ("bare", "observe"):
+            for k in known:
+                for exits in (100, 200):
+                    rows = cost_run(mode, exits, k)
+                    for i in (0, 1):
+                        mark += 1
+                        if i:
+                            count += sum(rows.values())
+                            log += [f"kq-tb {mark} {a:x} {n}" for a, n in rows.items()]
+                        log.append(f"kq-mark {mark} {count}")
+                    runs.append({"mode": mode, "kind": "storm", "exits": exits, "vcpus": 1,
+                                 "known": k, "rep": rep, "markers": 2,
+                                 "kallsyms": "kallsyms-0.txt", "error": ""})
+    with open(os.path.join(d, "insncost-plan.json"), "w") as f:
+        json.dump({"kernel": "6.12.1-amd64", "runs": runs}, f)
+    with open(os.path.join(d, "plugin.log"), "w") as f:
+        f.write("\n".join(log) + "\n")
+    return d
+
+
+class Cost(unittest.TestCase):
+    def test_slopes_and_module_functions(self):
+        with tempfile.TemporaryDirectory() as d:
+            k = br.kernel_report(cost_dir(os.path.join(d, "trixie")))
+        self.assertEqual(k["per_exit"]["bare/1"]["median"], 2000)
+        self.assertEqual(k["per_exit"]["bare/1+1000"]["median"], 2003)
+        self.assertAlmostEqual(k["added_per_exit"]["observe/1"]["median"], 50.2)
+        # Only the module's own functions: not KVM's call site.
+        self.assertEqual(k["exit_path_per_exit"]["observe/1"]["median"], 30)
+        # With 1,000 VMs known the sampler's windows land in the slope, not
+        # in the functions a lone vCPU's exits run.
+        self.assertAlmostEqual(k["added_per_exit"]["observe/1+1000"]["median"], 57.2)
+        self.assertEqual(k["exit_path_per_exit"]["observe/1+1000"]["median"], 30)
+        self.assertEqual(k["exit_path_per_exit"]["observe/1"]["reps"], [30, 30])
+        self.assertEqual(dict(k["functions_added_per_exit"]["observe/1"]),
+                         {"kq_probe_exit_tsc [kvm_quanta]": 30.0, "svm_vcpu_run": 20.0})
+
+    def test_no_known_vms(self):
+        with tempfile.TemporaryDirectory() as d:
+            k = br.kernel_report(cost_dir(os.path.join(d, "trixie"), known=(0,)))
+        self.assertEqual(sorted(k["added_per_exit"]), ["observe/1"])
+
+    def test_labels(self):
+        self.assertEqual(br.cost_label("observe", 8), "observe/8")
+        self.assertEqual(br.cost_label("enforce", 1, 1000), "enforce/1+1000")
+        self.assertEqual(br.cost_key("enforce/1+1000"), ("enforce", 1, 1000))
+        self.assertEqual(br.cost_key("bare/64"), ("bare", 64, 0))
+
+    def test_markdown_rows(self):
+        with tempfile.TemporaryDirectory() as d:
+            k = br.kernel_report(cost_dir(os.path.join(d, "trixie")))
+        md = "\n".join(br.cost_markdown({"exits": [100, 200], "reps": 2,
+                                         "kernels": {"trixie": k}}))
+        self.assertIn("| trixie (6.12.1-amd64) | 1 | 1 | 2000 (2000-2000) | 50 (50-50) | - "
+                      "| 30 (30-30) | - |", md)
+        self.assertIn("| trixie (6.12.1-amd64) | 1 | 1001 | 2003 (2003-2003) | 57 (57-57) | - "
+                      "| 30 (30-30) | - |", md)
 
 
 class KqtestResult(unittest.TextTestResult):

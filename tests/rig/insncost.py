@@ -27,6 +27,12 @@ With one vCPU it is alone there, so enforce has nobody to yield to
                                slope counts the exit path as enforce runs it
   KQ_INSN_REPS=3               repetitions
   KQ_INSN_VCPUS="1"            vCPU counts
+  KQ_INSN_KNOWN=""             other VMs known to the module while one more
+                               set of 1-vCPU storms runs: idle 1-vCPU VMs
+                               that made one exit each and are held open
+                               (for the "bare" storms too, the module
+                               unloaded); "1000" shows the exit path does
+                               not grow with the VMs the module tracks
 
 Then the module's cost at scale: N idle vCPUs (VMs of up to 64 vCPUs that
 made one exit each and are held open) are tracked in observe; kq-mark
@@ -49,22 +55,25 @@ from kqtest import SYSFS, check
 EXITS = [int(x) for x in os.environ.get("KQ_INSN_EXITS", "38400 76800").split()]
 REPS = int(os.environ.get("KQ_INSN_REPS", "3"))
 VCPUS = [int(x) for x in os.environ.get("KQ_INSN_VCPUS", "1").split()]
+KNOWN = [int(x) for x in os.environ.get("KQ_INSN_KNOWN", "").split()]
 SCALE = [int(x) for x in os.environ.get("KQ_INSN_SCALE", "").split()]
 WINDOWS = int(os.environ.get("KQ_INSN_WINDOWS", "20"))
 MARK = os.environ.get("KQ_INSN_MARK", "")
+IDLE_BATCH = 8  # idle VMs per kq-testvmm: the module's pools take 16 first exits per CPU
 PLAN = os.path.join(t.OUT, "insncost-plan.json")
 MEM = os.path.join(t.OUT, "insncost-mem.json")
 INTERVAL_MS = 100
 
 
-def storm(exits, vcpus, mark=True):
-    """One kq-testvmm run, exits shared by the vCPUs; returns an error or ''."""
+def storm(exits, vcpus, mark=True, keep=0):
+    """One kq-testvmm run, exits shared by the vCPUs, beside keep VMs held
+    open; returns an error or ''."""
     if exits % vcpus:
         return f"{exits} exits do not divide among {vcpus} vCPUs"
     prog = ",".join([f"cpuid:{exits // vcpus}"] * vcpus)
     p = subprocess.run([t.VMM, *(["--mark"] if mark else []), "--pin", "0", "--timeout", "600",
                         "--vm", prog], capture_output=True, text=True, timeout=660)
-    quiesce()
+    quiesce(keep)
     # The guest ends its program (N CPUIDs, each an exit KVM handles) with a
     # write to its done port: rc 0 means every vCPU ran its N exits.
     if p.returncode != 0:
@@ -72,11 +81,12 @@ def storm(exits, vcpus, mark=True):
     return ""
 
 
-def quiesce():
-    """Let the teardown of the VM just gone (the module's reaper, sysfs
-    removal, RCU callbacks) finish before the next run is counted."""
+def quiesce(keep=0, timeout=10):
+    """Let the teardown of the VMs just gone (the module's reaper, sysfs
+    removal, RCU callbacks) finish before the next run is counted; keep
+    VMs stay."""
     if t.module_loaded():
-        t.wait_for(lambda: not os.listdir(os.path.join(SYSFS, "vms")), 10)
+        t.wait_for(lambda: len(os.listdir(os.path.join(SYSFS, "vms"))) <= keep, timeout)
     time.sleep(0.5)
 
 
@@ -170,6 +180,46 @@ def scale(plan, errors):
         json.dump(mem, f, indent=1)
 
 
+def hold_idle(n, tag):
+    """n idle 1-vCPU VMs held open, each after one exit, known to the module
+    if it is loaded; returns ([Vmm], error or '').  Started a batch at a
+    time: the module takes a burst of new VMs' first exits from small
+    per-CPU pools and parks the rest, and counts in lost_exits a first exit
+    it had no room for; such a VM is found at its next exit, which these
+    never make."""
+    vmms = []
+    for first in range(0, n, IDLE_BATCH):
+        k = min(IDLE_BATCH, n - first)
+        vmm = t.Vmm(f"{tag}-{first}", ["io:1"] * k, hold=True, timeout=1800)
+        vmms.append(vmm)
+        ok = vmm.wait_report(300) is not None
+        if ok and t.module_loaded():
+            ok, _ = t.wait_for(lambda: len(t.vms_of(vmm.pid)) == k, 60)
+        if not ok:
+            for v in vmms:
+                v.kill()
+            return [], f"{tag}: batch {first}: no report, or not known to the module"
+    time.sleep(1.0)  # registration (sysfs directories, first windows) settles
+    return vmms, ""
+
+
+def storms(plan, errors, mode, rep, syms, vcpu_counts, known):
+    """The storms of one mode at each vCPU count, with known idle VMs."""
+    for vcpus in vcpu_counts:
+        # Unmarked and uncounted: the first run after a change pays
+        # for page cache and allocations the others do not.
+        storm(EXITS[0], vcpus, mark=False, keep=known)
+        for exits in EXITS:
+            err = storm(exits, vcpus, keep=known)
+            # Markers were executed even by a run that failed late: keep the
+            # plan in step with the log, and mark the run bad.
+            plan.append({"mode": mode, "kind": "storm", "exits": exits,
+                         "vcpus": vcpus, "known": known, "rep": rep,
+                         "markers": 2 * vcpus, "kallsyms": syms, "error": err})
+            if err:
+                errors.append(f"{mode} {exits}x{vcpus} +{known}: {err}")
+
+
 def main():
     plan, errors = [], []
     for rep in range(REPS):
@@ -186,19 +236,18 @@ def main():
                         t.finish()
                     syms = save_kallsyms(rep)
                 t.write(f"{SYSFS}/mode", mode)
-            for vcpus in VCPUS:
-                # Unmarked and uncounted: the first run after a change pays
-                # for page cache and allocations the others do not.
-                storm(EXITS[0], vcpus, mark=False)
-                for exits in EXITS:
-                    err = storm(exits, vcpus)
-                    # Markers were executed even by a run that failed late: keep the
-                    # plan in step with the log, and mark the run bad.
-                    plan.append({"mode": mode, "kind": "storm", "exits": exits,
-                                 "vcpus": vcpus, "rep": rep,
-                                 "markers": 2 * vcpus, "kallsyms": syms, "error": err})
-                    if err:
-                        errors.append(f"{mode} {exits}x{vcpus}: {err}")
+            storms(plan, errors, mode, rep, syms, VCPUS, 0)
+            for n in KNOWN:
+                idle, err = hold_idle(n, f"insncost-known{n}-{mode}-{rep}")
+                if err:
+                    errors.append(err)
+                    continue
+                storms(plan, errors, mode, rep, syms, [1], n)
+                for vmm in idle:
+                    vmm.release()
+                for vmm in idle:
+                    vmm.wait(300)
+                quiesce(timeout=300)
         if t.module_loaded():
             t.write(f"{SYSFS}/mode", "observe")
     if SCALE:
