@@ -242,7 +242,8 @@ def cost_markdown(res):
     fmt = lambda s: f"{s['median']:.0f} ({s['min']:.0f}-{s['max']:.0f})" if s else "-"
     for name, k in cost_kernels(res).items():
         ep = k.get("exit_path_per_exit", {})
-        for known, v in sorted({cost_key(x)[:0:-1] for x in k["per_exit"]}):
+        # Rows by VMs known, then vCPUs.
+        for known, v in sorted({(cost_key(x)[2], cost_key(x)[1]) for x in k["per_exit"]}):
             lb = {m: cost_label(m, v, known) for m in ("bare", "observe", "enforce")}
             out.append(f"| {name} ({k['kernel']}) | {v} | {1 + known} | "
                        f"{fmt(k['per_exit'].get(lb['bare']))} | "
