@@ -3,9 +3,12 @@
 in the kernel, so KVM's own exit path is all there is besides the guest's
 two instructions) runs with and without kvm_quanta loaded, in alternating
 pairs, in observe and in enforce; the median rate ratios are printed and
-must stay above 0.75 (under TCG the probes' emulated instructions weigh
-more than on hardware, and runs are noisy; this catches an exit path gone
-slow, not a few percent)."""
+must stay above 0.5 (under TCG the probes' emulated instructions weigh
+more than on hardware, and runs are noisy: this catches an exit path gone
+grossly slow, not a few percent; make bench counts the cost exactly).
+0.75 was within the noise: enforce's median fell to 0.743 on 7.2 in a CI
+run with nothing else on the machine, with an exit path make bench counts
+at 111 instructions more per exit (4.5%)."""
 import statistics
 
 import kqtest as t
@@ -45,7 +48,7 @@ def main():
         for mode, rs in (("observe", ratios[0::2]), ("enforce", ratios[1::2])):
             med = statistics.median(rs)
             print(f"# median ratio {mode} {med:.3f}", flush=True)
-            t.timing(f"exitcost-{mode}-ratio", med >= 0.75, f"median with/without {med:.3f}")
+            t.timing(f"exitcost-{mode}-ratio", med >= 0.5, f"median with/without {med:.3f}")
     t.finish()
 
 
