@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0
 """Rig tests for processor state: PMU absence reported, software signals
 right for known guests, achieved quanta close to schedstat, the events and
-interval knobs validated, our tracepoint there.  Runs inside the guest."""
+interval knobs validated, every sysfs file documented in the ABI file, our
+tracepoint there.  Runs inside the guest."""
 import errno
 import os
+import re
 import subprocess
 import time
 
@@ -96,6 +98,52 @@ def test_thresholds():
               for r in rows), f"{rows}")
 
 
+ABI = os.path.join(t.REPO, "Documentation", "ABI", "testing", "sysfs-kernel-kvm_quanta")
+PARAMS = "/sys/module/kvm_quanta/parameters"
+
+
+def abi_entries(text):
+    """Each What: of the ABI file as (regex of its path, its Description)."""
+    entries = []
+    for block in re.split(r"\n\n(?=What:)", text):
+        lines = block.splitlines()
+        whats = [ln.split(None, 1)[1].strip() for ln in lines if ln.startswith("What:")]
+        desc = "\n".join(ln for ln in lines if ln.startswith(("\t", " ")))
+        for what in whats:
+            rx = re.escape(what)
+            rx = re.sub(r"<[^>/]+>", "[^/]+", rx)
+            rx = re.sub(r"\\\{([^}]*)\\\}",
+                        lambda m: "(?:" + m.group(1).replace(",", "|") + ")", rx)
+            entries.append((rx, desc))
+    return entries
+
+
+def documented(path, entries):
+    """A file is documented by a What: of its own path, or by a What: of its
+    directory (ending in /) whose Description names it as a word."""
+    parent, name = os.path.split(path)
+    word = re.compile(r"(?<![\w</])" + re.escape(name) + r"(?![\w>/])")
+    for rx, desc in entries:
+        if re.fullmatch(rx, path):
+            return True
+        if rx.endswith("/") and re.fullmatch(rx, parent + "/") and word.search(desc):
+            return True
+    return False
+
+
+def check_abi_documented():
+    """Every file the module shows, while VMs run, has its ABI entry."""
+    with open(ABI) as f:
+        entries = abi_entries(f.read())
+    files = [os.path.join(PARAMS, n) for n in os.listdir(PARAMS)]
+    for root, _, names in os.walk(SYSFS):
+        files += [os.path.join(root, n) for n in names]
+    missing = sorted({re.sub(r"/(vms/)[^/]+|/(cpu)\d+|/(vcpus/)\d+", r"/\1\2\3*", f)
+                      for f in files if not documented(f, entries)})
+    check("abi-documents-every-file", len(files) > 50 and not missing,
+          f"{len(files)} files, not in {os.path.basename(ABI)}: {missing}")
+
+
 def test_software_signals():
     # Pinned to one CPU so the threads really compete and take turns.
     vmm = t.Vmm("signals", ["compute:3000", "iostorm:3000", "cpuidstorm:3000"], pin=0)
@@ -116,6 +164,7 @@ def test_software_signals():
     # TCG has no SMT siblings (platform notes); KUnit covers the sibling view.
     check("pcpu-no-sibling-under-tcg", cpu0["sibling"] == "-1" and cpu0["sibling_vm"] == "0",
           f"cpu0 sibling {cpu0['sibling']} vm {cpu0['sibling_vm']}")
+    check_abi_documented()
     report = vmm.wait_report(240)
     if not result("signals-vmm-ran", report is not None, "no report"):
         vmm.kill()
