@@ -189,8 +189,10 @@ void ParseHost(const toml::table& t, KnobValues* out) {
   }
 }
 
-// Numbers the group names of the [[vm]] entries 1..N in sorted order, at
-// most kGroupMax of them.
+// Numbers the group names of the [[vm]] entries (Config::group_names), at
+// most kGroupMax of them: each takes its home, or the next free number
+// after it, the names taken in sorted order so that the file's order does
+// not matter.
 void NumberGroups(const toml::array& entries, Config* c) {
   std::set<std::string> names;
   for (const VmRule& r : c->vms)
@@ -208,11 +210,18 @@ void NumberGroups(const toml::array& entries, Config* c) {
                             std::to_string(kGroupMax) + " (group \"" + over + "\")"};
     }
   }
-  for (VmRule& r : c->vms) {
-    if (r.group.empty()) continue;
-    const auto at = std::lower_bound(c->groups.begin(), c->groups.end(), r.group);
-    r.policy.group = static_cast<uint32_t>(at - c->groups.begin()) + 1;
+  const auto max = static_cast<uint32_t>(kGroupMax);
+  std::vector<bool> taken(max + 1);
+  std::map<std::string, uint32_t> number;
+  for (const std::string& name : c->groups) {
+    uint32_t n = GroupHome(name);
+    while (taken[n]) n = n % max + 1;
+    taken[n] = true;
+    number[name] = n;
+    c->group_names[n] = name;
   }
+  for (VmRule& r : c->vms)
+    if (!r.group.empty()) r.policy.group = number.at(r.group);
 }
 
 Config ParseOrThrow(const toml::table& root, const std::string& path) {
@@ -346,8 +355,18 @@ std::optional<std::string> GroupNameError(std::string_view name) {
   return std::nullopt;
 }
 
+uint32_t GroupHome(std::string_view name) {
+  uint32_t h = 2166136261u;
+  for (const char ch : name) {
+    h ^= static_cast<unsigned char>(ch);
+    h *= 16777619u;
+  }
+  return h % static_cast<uint32_t>(kGroupMax) + 1;
+}
+
 std::string Config::GroupName(uint32_t n) const {
-  return n >= 1 && n <= groups.size() ? groups[n - 1] : "";
+  const auto it = group_names.find(n);
+  return it == group_names.end() ? "" : it->second;
 }
 
 Policy Config::PolicyFor(std::string_view vm_name, std::string* rule) const {

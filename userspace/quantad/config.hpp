@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,6 +41,9 @@ struct VmRule {
 inline constexpr size_t kGroupNameMax = 64;
 // Why name is not a valid group name; nullopt when it is.
 std::optional<std::string> GroupNameError(std::string_view name);
+// The number a group name takes when no other name took it first: its
+// 32-bit FNV-1a hash, folded into 1..kGroupMax.
+uint32_t GroupHome(std::string_view name);
 
 struct DaemonSettings {
   std::string metrics_listen = "127.0.0.1:9477";
@@ -61,10 +65,14 @@ struct Config {
   KnobValues host;
   Policy defaults;
   std::vector<VmRule> vms;
-  // The group names of the [[vm]] entries, sorted, each once: the group
-  // named groups[i] is number i + 1 (the VM knob group; 0 is none), so the
-  // same names give the same numbers whatever their order in the file.
+  // The group names of the [[vm]] entries, sorted, each once.
   std::vector<std::string> groups;
+  // Each name's number (the VM knob group, 1..kGroupMax; 0 is none): its
+  // GroupHome(), or the next free number after it when a name that sorts
+  // before it took that one.  A name's number depends only on the names
+  // whose homes it meets, not on the order of the file: adding or removing
+  // a name leaves the others' numbers alone but in such a collision.
+  std::map<uint32_t, std::string> group_names;
   // The name of group number n; "" for 0 or a number with no name.
   std::string GroupName(uint32_t n) const;
 

@@ -1,6 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
 #include "config.hpp"
 
 namespace kq::quantad {
@@ -78,9 +85,9 @@ base_quantum_us = 12000
   EXPECT_EQ(c->PolicyFor("xweb1"), c->defaults);
 }
 
-// Groups: named in [[vm]] entries, numbered 1..N by their names in sort
-// order, the same numbers whatever the order of the file; a VM of no
-// group, or matched by no [[vm]], is in group 0.
+// Groups: named in [[vm]] entries, each numbered by its name
+// (GroupHome()), the same numbers whatever the order of the file; a VM of
+// no group, or matched by no [[vm]], is in group 0.
 TEST(QuantadConfig, GroupsByName) {
   const char* text = R"(
 [defaults]
@@ -106,25 +113,32 @@ group = "web"
 [[vm]]
 name = "batch"
 )";
+  const uint32_t web = GroupHome("web"), canary = GroupHome("web.canary"),
+                 db = GroupHome("DB_primary-2");
+  ASSERT_EQ((std::set<uint32_t>{web, canary, db}).size(), 3u) << "homes must differ here";
   std::string err;
   auto c = ParseConfig(text, "q.toml", &err);
   ASSERT_TRUE(c) << err;
   // ASCII order: upper case before lower, '.' after the end of "web".
   EXPECT_EQ(c->groups, (std::vector<std::string>{"DB_primary-2", "web", "web.canary"}));
-  EXPECT_EQ(c->PolicyFor("web-1").group, 2u);
+  EXPECT_EQ(c->PolicyFor("web-1").group, web);
   EXPECT_EQ(c->PolicyFor("web-1").weight, 200u);
-  EXPECT_EQ(c->PolicyFor("web-canary"), (Policy{true, 1000, 4000, 8000, 50, 3}));
-  EXPECT_EQ(c->PolicyFor("db3").group, 1u);
-  EXPECT_EQ(c->PolicyFor("db9").group, 2u);  // exact beats the glob
+  EXPECT_EQ(c->PolicyFor("web-canary"), (Policy{true, 1000, 4000, 8000, 50, canary}));
+  EXPECT_EQ(c->PolicyFor("db3").group, db);
+  EXPECT_EQ(c->PolicyFor("db9").group, web);  // exact beats the glob
   EXPECT_EQ(c->PolicyFor("batch").group, 0u);
   EXPECT_EQ(c->PolicyFor("other").group, 0u);
   EXPECT_EQ(c->defaults.group, 0u);
   EXPECT_EQ(c->vms[0].group, "web");
   EXPECT_EQ(c->vms[4].group, "");
-  EXPECT_EQ(c->GroupName(1), "DB_primary-2");
-  EXPECT_EQ(c->GroupName(3), "web.canary");
+  EXPECT_EQ(c->GroupName(db), "DB_primary-2");
+  EXPECT_EQ(c->GroupName(canary), "web.canary");
   EXPECT_EQ(c->GroupName(0), "");
-  EXPECT_EQ(c->GroupName(4), "");
+  for (uint32_t n = 1; n <= 4; ++n) {
+    if (n != web && n != canary && n != db) {
+      EXPECT_EQ(c->GroupName(n), "") << n;
+    }
+  }
 
   // The same names in another order: the same numbers.
   auto d = ParseConfig(
@@ -133,14 +147,16 @@ name = "batch"
       "q.toml", &err);
   ASSERT_TRUE(d) << err;
   EXPECT_EQ(d->groups, c->groups);
-  EXPECT_EQ(d->PolicyFor("db9").group, 2u);
-  EXPECT_EQ(d->PolicyFor("web-canary").group, 3u);
-  EXPECT_EQ(d->PolicyFor("db1").group, 1u);
+  EXPECT_EQ(d->group_names, c->group_names);
+  EXPECT_EQ(d->PolicyFor("db9").group, web);
+  EXPECT_EQ(d->PolicyFor("web-canary").group, canary);
+  EXPECT_EQ(d->PolicyFor("db1").group, db);
 
   // No group anywhere: no names, every VM in group 0.
   d = ParseConfig("[[vm]]\nname = \"a\"\nweight = 3\n", "q.toml", &err);
   ASSERT_TRUE(d) << err;
   EXPECT_TRUE(d->groups.empty());
+  EXPECT_TRUE(d->group_names.empty());
   EXPECT_EQ(d->PolicyFor("a").group, 0u);
 
   // The longest name, every allowed character.
@@ -151,6 +167,62 @@ name = "batch"
                   "q.toml", &err);
   ASSERT_TRUE(d) << err;
   EXPECT_EQ(d->groups, (std::vector<std::string>{"AZaz09._-", longest}));
+  EXPECT_EQ(d->PolicyFor("a").group, GroupHome(longest));
+}
+
+// The home is FNV-1a (32 bits) folded into 1..65535: fixed values, so that
+// a change of the function, which renumbers every group on every host at
+// the upgrade, shows.
+TEST(QuantadConfig, GroupHomeIsFixed) {
+  EXPECT_EQ(GroupHome(""), 2166136261u % 65535u + 1);
+  EXPECT_EQ(GroupHome("a"), 0xe40c292cu % 65535u + 1);
+  EXPECT_EQ(GroupHome("foobar"), 0xbf9cf968u % 65535u + 1);
+  for (const char* name : {"a", "web", "db", "x"}) {
+    EXPECT_GE(GroupHome(name), 1u);
+    EXPECT_LE(GroupHome(name), static_cast<uint32_t>(kGroupMax));
+  }
+}
+
+// A name keeps its number when others come and go; two names with one home
+// split it in sort order, the later one taking the next free number.
+TEST(QuantadConfig, GroupNumbersStable) {
+  auto parse = [](const std::vector<std::string>& names) {
+    std::string t, err;
+    for (size_t i = 0; i < names.size(); ++i)
+      t += "[[vm]]\nname = \"vm" + std::to_string(i) + "\"\ngroup = \"" + names[i] + "\"\n";
+    auto c = ParseConfig(t, "q.toml", &err);
+    EXPECT_TRUE(c) << err;
+    return c ? *c : Config{};
+  };
+  auto number = [](const Config& c, const std::string& name) {
+    for (const auto& [n, nm] : c.group_names)
+      if (nm == name) return n;
+    return 0u;
+  };
+  const Config one = parse({"web"});
+  const Config three = parse({"a-batch", "web", "db"});
+  EXPECT_EQ(number(one, "web"), GroupHome("web"));
+  EXPECT_EQ(number(three, "web"), number(one, "web"));
+  EXPECT_EQ(number(three, "db"), GroupHome("db"));
+  EXPECT_EQ(number(parse({"db"}), "db"), number(three, "db"));
+
+  // Two names of one home: find such a pair among g0, g1, ...
+  std::map<uint32_t, std::string> seen;
+  std::string first, second;
+  for (int i = 0; second.empty(); ++i) {
+    const std::string name = "g" + std::to_string(i);
+    auto [it, fresh] = seen.emplace(GroupHome(name), name);
+    if (!fresh) std::tie(first, second) = std::minmax(it->second, name);
+  }
+  const uint32_t home = GroupHome(first), next = home % 65535 + 1;
+  for (const auto& names :
+       {std::vector<std::string>{first, second}, std::vector<std::string>{second, first}}) {
+    const Config c = parse(names);
+    EXPECT_EQ(number(c, first), home) << first << " " << second;
+    EXPECT_EQ(number(c, second), next) << first << " " << second;
+  }
+  // Alone, the later one has its home.
+  EXPECT_EQ(number(parse({second}), second), home);
 }
 
 // At most KQ_GROUP_MAX group names: the module's group is 1..65535.
@@ -167,8 +239,10 @@ TEST(QuantadConfig, GroupNumbersEnd) {
   auto c = ParseConfig(text(max), "q.toml", &err);
   ASSERT_TRUE(c) << err;
   EXPECT_EQ(c->groups.size(), max);
-  // g9999 sorts last of them.
-  EXPECT_EQ(c->PolicyFor("vm9999").group, static_cast<uint32_t>(kGroupMax));
+  // Every number taken once: the first is 1, the last kGroupMax.
+  ASSERT_EQ(c->group_names.size(), max);
+  EXPECT_EQ(c->group_names.begin()->first, 1u);
+  EXPECT_EQ(c->group_names.rbegin()->first, static_cast<uint32_t>(kGroupMax));
   // One more name: "g65535" sorts after "g65534" and before "g6554", 65536th
   // of the sorted names is "g9999", that of the entry vm9999 (line 30000).
   EXPECT_EQ(ErrorOf(text(max + 1)),
@@ -182,7 +256,7 @@ TEST(QuantadConfig, ExampleFileLoads) {
   auto c = LoadConfig(QUANTAD_EXAMPLE, &err);
   ASSERT_TRUE(c) << err;
   EXPECT_EQ(c->groups, (std::vector<std::string>{"api"}));
-  EXPECT_EQ(c->PolicyFor("api-replica-2").group, 1u);
+  EXPECT_EQ(c->PolicyFor("api-replica-2").group, GroupHome("api"));
   EXPECT_EQ(c->PolicyFor("db1").group, 0u);
 }
 

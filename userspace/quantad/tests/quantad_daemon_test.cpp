@@ -317,13 +317,15 @@ TEST_F(QuantadDaemon, ReloadAppliesAndRefusesAnEmptyFile) {
   EXPECT_EQ(weight(), 500u) << log_.str();
 }
 
-// Groups: quantad writes each VM's group number (the names sorted, from 1)
+// Groups: quantad writes each VM's group number (its name's, GroupHome())
 // to vms/<vm>/policy/group, 0 for a VM in no group, and logs the name; a
-// reload that adds a name before others in sort order renumbers them.
+// reload that adds or removes names leaves the others' numbers alone.
 TEST_F(QuantadDaemon, GroupNumbersReachSysfs) {
   const std::string conf = dir_ + "/q.toml";
   std::ofstream(conf) << "[[vm]]\nname = \"web*\"\ngroup = \"web\"\n\n"
                          "[[vm]]\nname = \"db1\"\ngroup = \"db\"\n";
+  const uint64_t web = GroupHome("web"), db = GroupHome("db"), batch = GroupHome("a-batch");
+  ASSERT_EQ((std::set<uint64_t>{web, db, batch}).size(), 3u) << "homes must differ here";
   std::string err;
   auto cfg = LoadConfig(conf, &err);
   ASSERT_TRUE(cfg) << err;
@@ -342,40 +344,45 @@ TEST_F(QuantadDaemon, GroupNumbersReachSysfs) {
   auto group = [&](uint32_t pid) {
     std::ifstream in(dir_ + "/sys/vms/" + std::to_string(pid) + "-" + std::to_string(pid - 200) +
                      "/policy/group");
-    uint64_t g = 99;
+    uint64_t g = 99999;
     in >> g;
     return g;
   };
   d_ = std::make_unique<Daemon>(opts_, *cfg);
   d_->Open();
   d_->Step(0);
-  EXPECT_EQ(group(201), 2u) << log_.str();  // db 1, web 2
-  EXPECT_EQ(group(202), 2u) << log_.str();
-  EXPECT_EQ(group(203), 1u) << log_.str();
+  EXPECT_EQ(group(201), web) << log_.str();
+  EXPECT_EQ(group(202), web) << log_.str();
+  EXPECT_EQ(group(203), db) << log_.str();
   EXPECT_EQ(group(204), 0u) << log_.str();
-  EXPECT_EQ(LogCount("vm web1: applied policy (new VM; [[vm]] web*, profile score +0%): "
-                     "group 0->2 (\"web\")\n"),
+  EXPECT_EQ(LogCount(fmt::format("vm web1: applied policy (new VM; [[vm]] web*, profile score "
+                                 "+0%): group 0->{} (\"web\")\n",
+                                 web)),
             1u)
       << log_.str();
   EXPECT_EQ(LogCount("vm batch: applied policy"), 0u) << log_.str();
 
+  // A name that sorts first joins: nobody else is renumbered.
   std::ofstream(conf) << "[[vm]]\nname = \"web*\"\ngroup = \"web\"\n\n"
                          "[[vm]]\nname = \"db1\"\ngroup = \"db\"\n\n"
                          "[[vm]]\nname = \"batch\"\ngroup = \"a-batch\"\n";
   d_->Reload();
-  EXPECT_EQ(group(201), 3u) << log_.str();  // a-batch 1, db 2, web 3
-  EXPECT_EQ(group(202), 3u) << log_.str();
-  EXPECT_EQ(group(203), 2u) << log_.str();
-  EXPECT_EQ(group(204), 1u) << log_.str();
-  EXPECT_EQ(LogCount("group 2->3 (\"web\")"), 2u) << log_.str();
+  EXPECT_EQ(group(201), web) << log_.str();
+  EXPECT_EQ(group(202), web) << log_.str();
+  EXPECT_EQ(group(203), db) << log_.str();
+  EXPECT_EQ(group(204), batch) << log_.str();
+  EXPECT_EQ(LogCount("vm web1: applied policy (reload"), 0u) << log_.str();
+  EXPECT_EQ(LogCount(fmt::format("group 0->{} (\"a-batch\")", batch)), 1u) << log_.str();
 
   std::ofstream(conf) << "[[vm]]\nname = \"web*\"\ngroup = \"web\"\n";
   d_->Reload();
-  EXPECT_EQ(group(201), 1u) << log_.str();
+  EXPECT_EQ(group(201), web) << log_.str();
   EXPECT_EQ(group(203), 0u) << log_.str();
   EXPECT_EQ(group(204), 0u) << log_.str();
   EXPECT_EQ(
-      LogCount("vm db1: applied policy (reload; [defaults], profile score +0%): group 2->0\n"), 1u)
+      LogCount(fmt::format(
+          "vm db1: applied policy (reload; [defaults], profile score +0%): group {}->0\n", db)),
+      1u)
       << log_.str();
 }
 
