@@ -88,8 +88,15 @@ class Percentiles(unittest.TestCase):
         self.assertAlmostEqual(m["p999_ms"], 0.999)
         self.assertAlmostEqual(m["max_ms"], 1.0)
         self.assertAlmostEqual(m["mean_ms"], 0.5005)
+        self.assertEqual(m["slow_pct"], 0)
         self.assertEqual(m["answers"], 1000)
         self.assertEqual(m["missed"], 0)
+
+    def test_slow_share(self):
+        # Slower than 2 ms, strictly: 2.5 and 4 of the five.
+        m = br.run_metrics(run("stock", 0, [4000.0, 500.0, 2000.0, 1000.0, 2500.0]))
+        self.assertAlmostEqual(m["slow_pct"], 40.0)
+        self.assertIsNone(br.run_metrics(run("stock", 0, []))["slow_pct"])
 
     def test_run_latency_from_summary_without_samples(self):
         r = run("stock", 0, [])
@@ -306,6 +313,8 @@ class EndToEnd(unittest.TestCase):
             self.assertLess(text.index("Results\n-------"), text.index("What it costs: make bench"))
             self.assertIn(".. bench-results-begin", text)
             self.assertIn("    stock ", text)
+            self.assertIn("> 2 ms", text)
+            self.assertIn("| over 2 ms |", md)
             # A second run replaces the block, nothing doubles.
             with redirect_stdout(io.StringIO()):
                 br.main(["--no-plots", "--readme", readme, bench, os.path.join(d, "trixie-latency")])
