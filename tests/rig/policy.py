@@ -103,6 +103,23 @@ def shares_ok(name, res):
     return shares
 
 
+def measured(name, measure, tries=2):
+    """Report measure()'s checks, a list of (name, ok, reason, timing),
+    measuring once more if one failed.  They are CPU shares, quanta and
+    debts in wall-clock time under TCG, which a busy host can upset for one
+    run (CI has failed so on a rig that passes alone); a policy that gets
+    them wrong gets them wrong twice.  timing: t.timing() (not asserted on
+    the debug kernel), else check()."""
+    for i in range(tries):
+        got = measure()
+        bad = [n for n, ok, _, _ in got if not ok]
+        if not bad or i == tries - 1:
+            break
+        print(f"# {name}: {', '.join(bad)} failed; measuring again", flush=True)
+    for n, ok, reason, timing in got:
+        (t.timing if timing else check)(n, ok, reason)
+
+
 def duty_cycle():
     """Observe, then enforce, over the duty-cycle set: the ledger keeps the
     shares the unmodified scheduler gives, and warm is still extended."""
@@ -113,8 +130,8 @@ def duty_cycle():
         by_prog = {r[2]: p for p, r in res[mode].items()}
         dec[mode] = {by_prog.get(tid, tid): d for tid, (_, d) in reasons.items()}
     t.write(f"{SYSFS}/mode", "observe")
-    if not result("duty-ran", all(len(r) == 3 for r in res.values()), f"results {res}"):
-        return
+    if not all(len(r) == 3 for r in res.values()):
+        return [("duty-ran", False, f"results {res}", False)]
     shares = {}
     for mode, r in res.items():
         shares[mode] = shares_of(r)
@@ -125,19 +142,21 @@ def duty_cycle():
               f"; decisions {dec[mode]}", flush=True)
     drift = max(abs(shares["enforce"][p] - shares["observe"][p]) for p in shares["observe"])
     print(f"# duty drift: {drift:.2f} points (enforce against observe)", flush=True)
-    t.timing("duty-shares-within-2-points", drift <= DUTY_POINTS,
-             f"enforce {shares['enforce']} observe {shares['observe']}: {drift:.2f} points")
+    got = [("duty-ran", True, "", False),
+           ("duty-shares-within-2-points", drift <= DUTY_POINTS,
+            f"enforce {shares['enforce']} observe {shares['observe']}: {drift:.2f} points", True)]
     qo, qe = res["observe"]["compute"][0], res["enforce"]["compute"][0]
     qtext = f"compute's mean quantum {qe / 1e6:.2f} ms in enforce, {qo / 1e6:.2f} ms in observe"
     if task_slice():
-        t.timing("duty-compute-extended", qe > 1.2 * qo, qtext)
+        got.append(("duty-compute-extended", qe > 1.2 * qo, qtext, True))
     else:
         # CFS has no per-task slice: a longer quantum there is more weight,
         # which is more share (Documentation/design.rst).  Enforce must not
         # shorten it (the others' early yields used to: 6.6 -> 3.7 ms).
-        t.timing("duty-compute-not-shortened", qe > 0.9 * qo, qtext)
-    check("duty-decisions-warm", dec["enforce"].get("compute", {}).get("warm", 0) > 0,
-          f"{dec['enforce']}")
+        got.append(("duty-compute-not-shortened", qe > 0.9 * qo, qtext, True))
+    got.append(("duty-decisions-warm", dec["enforce"].get("compute", {}).get("warm", 0) > 0,
+                f"{dec['enforce']}", False))
+    return got
 
 
 def unpinned():
@@ -150,10 +169,10 @@ def unpinned():
     vmms = [t.Vmm("unpinned-a", ["compute:8000"], pin=0), t.Vmm("unpinned-b", ["compute:8000"], pin=1),
             t.Vmm("unpinned-c", ["compute:8000"])]
     tids = [tids_of(v, 1) for v in vmms]
-    if not result("unpinned-ran", all(len(x) == 1 for x in tids), f"tids {tids}"):
+    if not all(len(x) == 1 for x in tids):
         for v in vmms:
             v.kill()
-        return
+        return [("unpinned-ran", False, f"tids {tids}", False)]
     mover = tids[2][0]
     dirs = [t.vcpu_dir(t.vms_of(v.pid)[0], 0) for v in vmms]
 
@@ -176,8 +195,9 @@ def unpinned():
         v.kill()
     print(f"# unpinned: debt change over 5 s (ms): pinned {got and got[:2]}, moving "
           f"{got and got[2]}", flush=True)
-    check("unpinned-ledger-by-cpu", got is not None and all(abs(x) < 200 for x in got),
-          f"debts moved by {got} ms in 5 s (want each within 200)")
+    return [("unpinned-ran", True, "", False),
+            ("unpinned-ledger-by-cpu", got is not None and all(abs(x) < 200 for x in got),
+             f"debts moved by {got} ms in 5 s (want each within 200)", False)]
 
 
 def main():
@@ -225,8 +245,8 @@ def main():
               f"{trace.count('decision:')} decision events")
     t.write(f"{SYSFS}/mode", "observe")
 
-    duty_cycle()
-    unpinned()
+    measured("duty", duty_cycle)
+    measured("unpinned", unpinned)
 
     # Everything undone: mode back to observe mid-run, and rmmod mid-run.
     for tag, undo in (("undo-mode", lambda: t.write(f"{SYSFS}/mode", "observe")),
