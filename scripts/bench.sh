@@ -32,7 +32,8 @@
 #   KQ_ICOUNT   QEMU -icount for the cost boot (default shift=0,sleep=off: the
 #               guest's clock counts its instructions, so its timers and the module's
 #               windows fall at the same instructions every run; "" for the host's clock)
-#   KQ_LAT_MS, KQ_LAT_REPS, KQ_LAT_CONFIGS, KQ_LAT_TUNED_NS   see tests/rig/latency.py
+#   KQ_LAT_MS, KQ_LAT_REPS, KQ_LAT_PHASE_REPS, KQ_LAT_CONFIGS, KQ_LAT_TUNED_NS
+#                    see tests/rig/latency.py
 #               (defaults here: 10000 ms, 3 repetitions, all four configurations)
 #   KQ_LAT_TIMEOUT   the latency boot's timeout, s (default from the runs planned)
 # Prints KQTEST lines and ends with "N passed, N failed".
@@ -102,8 +103,10 @@ fi
 export KQ_INSN_MARK=$repo/$out/kq-mark
 # scripts/vmtest.sh hands KQ_LAT_* (and KQ_INSN_*) to the guest.
 export KQ_LAT_MS=$lat_ms KQ_LAT_REPS=$lat_reps KQ_LAT_CONFIGS=$lat_configs
-# Each run: its wall clock, kq-testvmm's start and teardown under TCG.
-lat_timeout=${KQ_LAT_TIMEOUT:-$((lat_reps * $(wc -w <<<"$lat_configs") * (lat_ms / 1000 + 120) + 600))}
+# Each run (and each traced one): its wall clock, kq-testvmm's start and
+# teardown under TCG; bpftrace's start within the 600 s.
+lat_runs=$(((lat_reps + ${KQ_LAT_PHASE_REPS:-1}) * $(wc -w <<<"$lat_configs")))
+lat_timeout=${KQ_LAT_TIMEOUT:-$((lat_runs * (lat_ms / 1000 + 120) + 600))}
 
 ok=1
 plugin_ok=""

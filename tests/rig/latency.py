@@ -23,17 +23,27 @@ each, KQ_LAT_STORM_REPS times (1; 0 skips it): each vCPU's mean quantum
 and switches per second (fewer switches for the compute vCPU: a warmer
 cache on real hardware).
 
+Then each configuration runs KQ_LAT_PHASE_REPS more times (1; 0 skips
+them) with bpftrace running latency-phases.bt: per run, how long each
+answer's raise took before the vCPU was woken (the rig), how long the
+woken vCPU waited for its CPU (the scheduler) and how long it then ran to
+the answer.  Apart, because the trace itself slows the rig's answers.
+
 Writes KQ_OUT/latency.json: the kernel, and per run the configuration,
 latency figures and samples, the hogs' iterations, CPU time, time slices
-and the module's decisions for each vCPU.  Checks only that each run
-produced its figures (no figure is asserted: this is a benchmark).
-  KQ_LAT_MS=10000  KQ_LAT_REPS=1  KQ_LAT_CONFIGS="alone stock tuned reniced enforce"
+and the module's decisions for each vCPU; the traced runs the same and
+their phases.  Checks only that each run produced its figures (no figure
+is asserted: this is a benchmark).
+  KQ_LAT_MS=10000  KQ_LAT_REPS=1  KQ_LAT_PHASE_REPS=1
+  KQ_LAT_CONFIGS="alone stock tuned reniced enforce"
   KQ_LAT_RENICE=10
   KQ_LAT_TUNED_NS=100000  the admin's global slice (and granularity), ns
   KQ_LAT_POLICY=""  host knobs to set first, e.g. "latency_boost=20"
 """
 import json
 import os
+import signal
+import subprocess
 import time
 
 import kqtest as t
@@ -43,12 +53,15 @@ MS = int(os.environ.get("KQ_LAT_MS", "10000"))
 STORM_REPS = int(os.environ.get("KQ_LAT_STORM_REPS", "1"))
 STORMS = ["compute", "iostorm", "cpuidstorm"]
 REPS = int(os.environ.get("KQ_LAT_REPS", "1"))
+PHASE_REPS = int(os.environ.get("KQ_LAT_PHASE_REPS", "1"))
 CONFIGS = os.environ.get("KQ_LAT_CONFIGS", "alone stock tuned reniced enforce").split()
 RENICE = int(os.environ.get("KQ_LAT_RENICE", "10"))
 TUNED_NS = int(os.environ.get("KQ_LAT_TUNED_NS", "100000"))
 OUTPUT = os.path.join(t.OUT, "latency.json")
 SCHED = "/sys/kernel/debug/sched"
 HOG_CPU, INJECTOR_CPU = 1, 0
+PHASES_BT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "latency-phases.bt")
+PHASES = ("raise", "wait", "run")
 
 
 def tuning_files():
@@ -105,7 +118,7 @@ def vcpu_state(vms):
     return out
 
 
-def run_one(config, rep):
+def run_one(config, rep, name="latency"):
     vms = [f"irq:{MS}"] + ([] if config == "alone" else [f"compute:{MS}"] * 2)
     if t.write(os.path.join(SYSFS, "mode"), "enforce" if config == "enforce" else "observe"):
         return None, "could not set the mode"
@@ -113,7 +126,7 @@ def run_one(config, rep):
     if config == "tuned":
         saved = {f: int(t.read(os.path.join(SCHED, f))) for f in tuning_files()}
         set_tuning({f: TUNED_NS for f in saved})
-    tag = f"latency-{config}-{rep}"
+    tag = f"{name}-{config}-{rep}"
     vmm = t.Vmm(tag, vms, pin=HOG_CPU, hold=True, timeout=MS // 1000 + 300,
                 extra=["--injector-cpu", str(INJECTOR_CPU)])
     try:
@@ -145,7 +158,7 @@ def run_one(config, rep):
     if not report:
         return None, f"no report from kq-testvmm (see {tag}.log)"
     vcpus = [vm["vcpus"][0] for vm in report["vms"]]
-    run = {"config": config, "rep": rep, "ms": MS, "vms": []}
+    run = {"config": config, "rep": rep, "ms": MS, "tid": vcpus[0].get("tid"), "vms": []}
     for i, v in enumerate(vcpus):
         entry = {"program": v["program"], "guest_iterations": v["guest_iterations"],
                  "run_ms": v["run_ms"], "schedstat": v["schedstat"],
@@ -161,6 +174,95 @@ def run_one(config, rep):
     if not lat or not lat.get("count"):
         return None, f"no latency figures in the report (see {tag}.log)"
     return run, ""
+
+
+def start_phases():
+    """bpftrace with latency-phases.bt, on the injector's CPU at nice 19
+    (off the measured CPU, behind the injector); None if it did not
+    attach.  It compiles for seconds under TCG, so it starts once."""
+    out = open(os.path.join(t.OUT, "latency-phases.json"), "w+")
+    err = open(os.path.join(t.OUT, "latency-phases.err"), "w")
+
+    def child():
+        os.sched_setaffinity(0, {INJECTOR_CPU})
+        os.setpriority(os.PRIO_PROCESS, 0, 19)
+    try:
+        proc = subprocess.Popen(["bpftrace", "-f", "json", PHASES_BT], stdout=out,
+                                stderr=err, preexec_fn=child)
+    except OSError:
+        return None
+
+    def attached():
+        out.seek(0)
+        return "attached_probes" in out.read()
+    up, _ = t.wait_for(lambda: attached() or proc.poll() is not None, 180, step=0.5)
+    if not up or proc.poll() is not None:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        return None
+    return proc, out
+
+
+def stop_phases(trace):
+    """End bpftrace; per vCPU thread id, each phase's n, mean_us and
+    slow_pct (the share over 1 ms)."""
+    proc, out = trace
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    maps = {}
+    out.seek(0)
+    for line in out:
+        try:
+            msg = json.loads(line)
+        except ValueError:
+            continue
+        if msg.get("type") == "map":
+            maps.update(msg["data"])
+    tids = {}
+    for phase in PHASES:
+        for tid, n in maps.get(f"@{phase}_n", {}).items():
+            if n:
+                total = maps.get(f"@{phase}_us", {}).get(tid, 0)
+                slow = maps.get(f"@{phase}_slow", {}).get(tid, 0)
+                tids.setdefault(int(tid), {})[phase] = {
+                    "n": n, "mean_us": total / n, "slow_pct": 100 * slow / n}
+    return tids
+
+
+def report_run(run):
+    lat = run["vms"][0]["latency"]
+    print(f"# {run['config']} rep {run['rep']}: {lat['count']} answers, p50 {lat['p50_us']} us, "
+          f"p99 {lat['p99_us']} us, hogs " +
+          " ".join(str(v["guest_iterations"]) for v in run["vms"][1:]), flush=True)
+
+
+def run_phases():
+    """Every configuration KQ_LAT_PHASE_REPS times under latency-phases.bt;
+    the runs, each with its "phases"."""
+    trace = start_phases()
+    if not check("latency-phases-start", trace,
+                 "bpftrace did not attach latency-phases.bt (see latency-phases.err)"):
+        return []
+    runs = []
+    for rep in range(PHASE_REPS):
+        for config in CONFIGS:
+            run, err = run_one(config, rep, "traced")
+            if check(f"latency-traced-{config}-{rep}", run, err):
+                report_run(run)
+                runs.append(run)
+    phases = stop_phases(trace)
+    for run in runs:
+        run["phases"] = phases.get(run["tid"], {})
+    # Alone, the vCPU halt-polls on its idle CPU and is rarely woken.
+    missing = [f"{r['config']}-{r['rep']}" for r in runs
+               if r["config"] != "alone" and len(r["phases"]) != len(PHASES)]
+    check("latency-phases", not missing, "no phases for " + " ".join(missing))
+    return runs
 
 
 def run_storms(mode, rep):
@@ -199,11 +301,9 @@ def main():
         for config in CONFIGS:
             run, err = run_one(config, rep)
             if check(f"latency-{config}-{rep}", run, err):
-                lat = run["vms"][0]["latency"]
-                print(f"# {config} rep {rep}: {lat['count']} answers, p50 {lat['p50_us']} us, "
-                      f"p99 {lat['p99_us']} us, hogs " +
-                      " ".join(str(v["guest_iterations"]) for v in run["vms"][1:]), flush=True)
+                report_run(run)
                 runs.append(run)
+    phase_runs = run_phases() if PHASE_REPS else []
     storms = []
     for rep in range(STORM_REPS):
         for mode in ("observe", "enforce"):
@@ -212,7 +312,7 @@ def main():
                 storms.append(run)
     with open(OUTPUT, "w") as f:
         json.dump({"kernel": os.uname().release, "ms": MS, "reps": REPS, "runs": runs,
-                   "storms": storms}, f)
+                   "phase_runs": phase_runs, "storms": storms}, f)
     check("latency-output", len(runs) == REPS * len(CONFIGS), f"{len(runs)} runs written")
     check("latency-unload", t.unload_module().returncode == 0, "rmmod failed")
     t.finish()
