@@ -280,6 +280,11 @@ SCALARS = ("p50_ms", "p99_ms", "p999_ms", "max_ms", "mean_ms", "slow_pct", "answ
            "hog_throughput_per_s", "hog_throughput_vs_stock_pct", "hog_quantum_ms",
            "hog_switches_per_s", "latency_quantum_ms", "latency_switches_per_s",
            "target_quantum_us")
+# The same configurations' traced runs (tests/rig/latency-phases.bt): the
+# answers' phases, and the runs' own p99 and slow share (the trace slows
+# the rig's answers, so these are not the untraced runs' figures).
+PHASE_SCALARS = ("phased", "stall_pct", "wait_pct", "raise_mean_ms", "wait_mean_ms",
+                 "run_mean_ms", "p99_ms", "slow_pct")
 # Goals (the issue's; evaluated, never asserted).
 GOAL_P99_RATIO = 0.5        # EEVDF: enforce's p99 at most half of stock's
 GOAL_HOG_LOSS_PCT = 3.0     # EEVDF: the hogs lose at most 3% against stock
@@ -289,6 +294,10 @@ SIMILAR_P99 = 1.25          # enforce against tuned: "similar latency", p99 with
 # the latency VM alone answers within about 1 ms at p99 in the rig.  p99
 # alone hides how many answers wait: on 6.12 a quarter of stock's do.
 SLOW_MS = 2.0
+# The answers' phases (tests/rig/latency-phases.bt): raise (the injector's
+# ioctl to the vCPU's wake-up: the rig), wait (wake-up to switch-in: the
+# scheduler), run (to the answer); "slow" there is over 1 ms.
+PHASES = ("raise", "wait", "run")
 
 
 def nearest_rank(sorted_vals, per_mille):
@@ -370,7 +379,22 @@ def run_metrics(run):
     mod = vms[0].get("module") or {}
     m["reason"], m["target_quantum_us"] = mod.get("reason"), mod.get("target_quantum_us")
     m["hog_throughput_vs_stock_pct"] = None  # filled in with the stock runs at hand
+    ph = run.get("phases") or {}
+    have = all(p in ph for p in PHASES)
+    m["phased"] = ph["raise"]["n"] if have else None
+    m["stall_pct"] = ph["raise"]["slow_pct"] if have else None
+    m["wait_pct"] = ph["wait"]["slow_pct"] if have else None
+    for p in PHASES:
+        m[f"{p}_mean_ms"] = ph[p]["mean_us"] / 1000 if have else None
     return m
+
+
+def phases_text(entry):
+    """"raise / wait / run" mean ms (medians over the repetitions); "-" without."""
+    vals = [entry.get(f"{p}_mean_ms") for p in PHASES]
+    if not all(vals):
+        return "-"
+    return " / ".join(f"{v['median']:.2f}" for v in vals)
 
 
 def spread_opt(vals):
@@ -389,6 +413,9 @@ def latency_report(path):
     stock = {rep: m["hog_throughput_per_s"] for rep, m, _ in per.get("stock", [])}
     stock_all = [v for v in stock.values() if v]
     stock_med = statistics.median(stock_all) if stock_all else None
+    phased = {}
+    for run in data.get("phase_runs") or []:
+        phased.setdefault(run["config"], []).append(run)
     configs, samples = {}, {}
     for c in [c for c in CONFIGS if c in per] + sorted(set(per) - set(CONFIGS)):
         rows = per[c]
@@ -411,6 +438,10 @@ def latency_report(path):
         tuned = next((r["tuned"] for _, _, r in rows if r.get("tuned")), None)
         if tuned:
             entry["tuned"] = tuned
+        traced = [run_metrics(r) for r in phased.get(c, [])]
+        if traced:
+            entry["traced"] = {key: spread_opt([m[key] for m in traced]) for key in PHASE_SCALARS}
+            entry["traced"]["runs"] = len(traced)
         configs[c] = entry
         samples[c] = sorted(x for _, _, r in rows for x in latency_samples_ms(r))
     rep = {"kernel": data.get("kernel"), "scheduler": scheduler(data.get("kernel")),
@@ -565,6 +596,13 @@ def latency_markdown(res):
            "Emulation inflates every duration: compare the configurations, not the numbers",
            "with a real host's.", "",
            f"Over {SLOW_MS:g} ms: the share of answers slower than that (they waited for a turn).",
+           "Phases, from one more run of each configuration under bpftrace",
+           "(tests/rig/latency-phases.bt; the trace slows the answers, so those runs are",
+           "kept apart, their own p99 and share over 2 ms in the last columns): of the",
+           "answers whose raise woke the vCPU (phased), the share whose raise took over 1 ms",
+           "before the wake-up (stalled: the rig, in the injector's KVM_IRQ_LINE on the",
+           "other CPU) and the share that then waited over 1 ms for the CPU (waited: the",
+           "scheduler); the mean ms of each phase, raise / wait / run to the answer.",
            "Hog throughput: the hogs' guest iterations per second of wall run, summed; vs stock:",
            "against the stock run of the same repetition.  Shares: each VM's CPU time",
            "(schedstat) over the three's sum, latency VM / hog / hog.  Quantum: run time per",
@@ -573,18 +611,24 @@ def latency_markdown(res):
     for name, lat in lk.items():
         out += ["", f"### {name} ({lat['kernel']}, {lat['scheduler']})", "",
                 f"| configuration | p50 ms | p99 ms | p99.9 ms | mean ms | over {SLOW_MS:g} ms | "
-                "answers | missed | hog throughput /s | vs stock | shares % | hog quantum ms | "
-                "hog switches /s | reason |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                "answers | missed | phased | stalled | waited | phases ms | "
+                "hog throughput /s | vs stock | shares % | hog quantum ms | "
+                "hog switches /s | reason | traced p99 ms | traced over 2 ms |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for cfg, e in lat["configs"].items():
+            tr = e.get("traced") or {}
             out.append(f"| {cfg} | {fmt(e['p50_ms'], 3)} | {fmt(e['p99_ms'], 3)} | "
                        f"{fmt(e['p999_ms'], 3)} | {fmt(e['mean_ms'], 3)} | "
                        f"{fmt(e['slow_pct'], 1, unit='%')} | "
                        f"{fmt(e['answers'], 0)} | {fmt(e['missed'], 0)} | "
+                       f"{fmt(tr.get('phased'), 0)} | {fmt(tr.get('stall_pct'), 1, unit='%')} | "
+                       f"{fmt(tr.get('wait_pct'), 1, unit='%')} | {phases_text(tr)} | "
                        f"{fmt(e['hog_throughput_per_s'], 0)} | "
                        f"{fmt(e['hog_throughput_vs_stock_pct'], 1, sign=True, unit='%')} | "
                        f"{shares_text(e['shares_pct'])} | {fmt(e['hog_quantum_ms'], 2)} | "
                        f"{fmt(e['hog_switches_per_s'], 0)} | "
-                       f"{e['latency_vcpu_reason'] or '-'} |")
+                       f"{e['latency_vcpu_reason'] or '-'} | {fmt(tr.get('p99_ms'), 3)} | "
+                       f"{fmt(tr.get('slow_pct'), 1, unit='%')} |")
         tuned = (lat["configs"].get("tuned") or {}).get("tuned")
         if tuned:
             out += ["", "tuned: " + ", ".join(f"sched/{k} = {v}" for k, v in tuned.items())
@@ -765,20 +809,27 @@ def readme_block(res, cdf):
            "admin would (debugfs); reniced: the latency VM's thread at nice -10, as an",
            "admin could do for one VM; enforce: the module's defaults.  Hogs: their work",
            "per second against stock; shares: CPU time, latency VM/hog/hog, percent;",
-           f"over {SLOW_MS:g} ms: the answers that waited for a turn, percent.", ""]
+           f"over {SLOW_MS:g} ms: the answers that waited for a turn, percent.  From one",
+           "more run under bpftrace (which slows the answers, so it is kept apart),",
+           "percent of the answers that woke the vCPU: stalled, whose raise took over",
+           "1 ms before the vCPU was even woken (the rig's emulated CPUs, not the",
+           "scheduler); waited, which then waited over 1 ms for the CPU (the scheduler).",
+           ""]
     for name, lat in lk.items():
         rows = [[f"{short_version(lat['kernel'])} ({name}, {lat['scheduler']})",
-                 "p50 ms", "p99 ms", "p99.9 ms", "mean ms", f"> {SLOW_MS:g} ms", "hogs",
-                 "shares %"]]
+                 "p50 ms", "p99 ms", "p99.9 ms", "mean ms", f"> {SLOW_MS:g} ms", "stalled",
+                 "waited", "hogs", "shares %"]]
         for cfg in ("stock", "tuned", "reniced", "enforce"):
             e = lat["configs"].get(cfg)
             if not e:
                 continue
             med = lambda key, d: f"{e[key]['median']:.{d}f}" if e.get(key) else "-"
             vs = e.get("hog_throughput_vs_stock_pct")
-            slow = e.get("slow_pct")
+            tr = e.get("traced") or {}
+            pct = lambda d, key: f"{d[key]['median']:.1f}%" if d.get(key) else "-"
             rows.append([cfg, med("p50_ms", 2), med("p99_ms", 2), med("p999_ms", 2),
-                         med("mean_ms", 2), f"{slow['median']:.1f}%" if slow else "-",
+                         med("mean_ms", 2), pct(e, "slow_pct"), pct(tr, "stall_pct"),
+                         pct(tr, "wait_pct"),
                          f"{vs['median']:+.1f}%" if vs else "-", shares_text(e.get("shares_pct"))])
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         for r in rows:

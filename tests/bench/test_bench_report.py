@@ -58,10 +58,13 @@ def run(config, rep, samples_us, hogs=(1000, 3000), run_ms=2000,
     return r
 
 
-def write(d, kernel, runs, reps=1):
+def write(d, kernel, runs, reps=1, phase_runs=None):
     os.makedirs(d, exist_ok=True)
+    data = {"kernel": kernel, "ms": 2000, "reps": reps, "runs": runs}
+    if phase_runs is not None:
+        data["phase_runs"] = phase_runs
     with open(os.path.join(d, "latency.json"), "w") as f:
-        json.dump({"kernel": kernel, "ms": 2000, "reps": reps, "runs": runs}, f)
+        json.dump(data, f)
     return os.path.join(d, "latency.json")
 
 
@@ -97,6 +100,26 @@ class Percentiles(unittest.TestCase):
         m = br.run_metrics(run("stock", 0, [4000.0, 500.0, 2000.0, 1000.0, 2500.0]))
         self.assertAlmostEqual(m["slow_pct"], 40.0)
         self.assertIsNone(br.run_metrics(run("stock", 0, []))["slow_pct"])
+
+    def test_phases(self):
+        r = run("stock", 0, ONE_TO_THOUSAND)
+        r["phases"] = {"raise": {"n": 400, "mean_us": 150.0, "slow_pct": 2.5},
+                       "wait": {"n": 400, "mean_us": 1200.0, "slow_pct": 30.0},
+                       "run": {"n": 399, "mean_us": 250.0, "slow_pct": 0.0}}
+        m = br.run_metrics(r)
+        self.assertEqual(m["phased"], 400)
+        self.assertAlmostEqual(m["stall_pct"], 2.5)   # the raise's, not the wait's
+        self.assertAlmostEqual(m["wait_pct"], 30.0)
+        self.assertAlmostEqual(m["raise_mean_ms"], 0.15)
+        self.assertAlmostEqual(m["wait_mean_ms"], 1.2)
+        self.assertAlmostEqual(m["run_mean_ms"], 0.25)
+        # A run without the trace, or with a phase missing: no figures.
+        for ph in (None, {"raise": r["phases"]["raise"], "wait": r["phases"]["wait"]}):
+            r["phases"] = ph
+            m = br.run_metrics(r)
+            self.assertIsNone(m["stall_pct"])
+            self.assertIsNone(m["wait_pct"])
+            self.assertIsNone(m["run_mean_ms"])
 
     def test_run_latency_from_summary_without_samples(self):
         r = run("stock", 0, [])
@@ -160,7 +183,16 @@ def three_reps(kernel, d, enforce_p99_us=(2000, 2200, 2100), stock_p99_us=(4000,
                         slices=(100, 8000, 8000)))
         runs.append(run("enforce", rep, samples(enforce_p99_us[rep]), hogs=enforce_hogs[rep],
                         run_ns=(2.1e9, 3.95e9, 3.95e9)))
-    return br.latency_report(write(d, kernel, runs, reps=3))
+    # Enforce's traced runs: 1.5, 2.5 and 3.5% stalled, 10% waited (median
+    # 2.5%), their own p99 3, 4 and 5 ms; stock has none.
+    traced = []
+    for rep in range(3):
+        r = run("enforce", rep, samples(3000 + 1000 * rep))
+        r["phases"] = {"raise": {"n": 100, "mean_us": 100.0, "slow_pct": 1.5 + rep},
+                       "wait": {"n": 100, "mean_us": 400.0, "slow_pct": 10.0},
+                       "run": {"n": 100, "mean_us": 300.0, "slow_pct": 0.0}}
+        traced.append(r)
+    return br.latency_report(write(d, kernel, runs, reps=3, phase_runs=traced))
 
 
 class Repetitions(unittest.TestCase):
@@ -170,6 +202,16 @@ class Repetitions(unittest.TestCase):
 
     def tearDown(self):
         self.tmp.cleanup()
+
+    def test_traced_runs_apart(self):
+        c = self.rep["configs"]
+        tr = c["enforce"]["traced"]
+        self.assertEqual(tr["runs"], 3)
+        self.assertAlmostEqual(tr["stall_pct"]["median"], 2.5)
+        self.assertAlmostEqual(tr["wait_pct"]["median"], 10.0)
+        self.assertAlmostEqual(tr["p99_ms"]["median"], 4.0)      # the traced runs' own
+        self.assertAlmostEqual(c["enforce"]["p99_ms"]["median"], 2.1)   # not mixed in
+        self.assertNotIn("traced", c["stock"])
 
     def check_medians(self):
         c = self.rep["configs"]
@@ -315,6 +357,14 @@ class EndToEnd(unittest.TestCase):
             self.assertIn("    stock ", text)
             self.assertIn("> 2 ms", text)
             self.assertIn("| over 2 ms |", md)
+            # The phases: enforce's median stalled and waited shares; "-"
+            # where a configuration ran without the trace.
+            enforce = next(ln for ln in text.splitlines() if ln.startswith("    enforce "))
+            self.assertRegex(enforce, r"\s2\.5%\s+10\.0%\s")
+            stock = next(ln for ln in text.splitlines() if ln.startswith("    stock "))
+            self.assertRegex(stock, r"%\s+-\s+-\s+")
+            self.assertIn("| 100 | 2.5% (1.5% to 3.5%) | 10.0% | 0.10 / 0.40 / 0.30 |", md)
+            self.assertIn("| latency | 4.000 (3.000 to 5.000) | 2.0% |", md)
             # A second run replaces the block, nothing doubles.
             with redirect_stdout(io.StringIO()):
                 br.main(["--no-plots", "--readme", readme, bench, os.path.join(d, "trixie-latency")])
