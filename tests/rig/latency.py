@@ -44,6 +44,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 
 import kqtest as t
@@ -190,7 +191,10 @@ def start_phases():
         proc = subprocess.Popen(["bpftrace", "-f", "json", PHASES_BT], stdout=out,
                                 stderr=err, preexec_fn=child)
     except OSError:
+        out.close()
         return None
+    finally:
+        err.close()
 
     def attached():
         out.seek(0)
@@ -200,29 +204,40 @@ def start_phases():
         if proc.poll() is None:
             proc.kill()
         proc.wait()
+        out.close()
         return None
     return proc, out
 
 
 def stop_phases(trace):
     """End bpftrace; per vCPU thread id, each phase's n, mean_us and
-    slow_pct (the share over 1 ms)."""
+    slow_pct (the share over 1 ms).  The script exits when this thread
+    takes the name kq-phases-end (after a SIGINT it did not always print
+    its maps); SIGINT, then SIGKILL, only if it does not."""
     proc, out = trace
-    proc.send_signal(signal.SIGINT)
+    comm = f"/proc/self/task/{threading.get_native_id()}/comm"
+    own = t.read(comm).strip()
+    t.write(comm, "kq-phases-end")
+    t.write(comm, own)
     try:
         proc.wait(120)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    maps = {}
-    out.seek(0)
-    for line in out:
+        proc.send_signal(signal.SIGINT)
         try:
-            msg = json.loads(line)
-        except ValueError:
-            continue
-        if msg.get("type") == "map":
-            maps.update(msg["data"])
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    maps = {}
+    with out:
+        out.seek(0)
+        for line in out:
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue
+            if msg.get("type") == "map":
+                maps.update(msg["data"])
     tids = {}
     for phase in PHASES:
         for tid, n in maps.get(f"@{phase}_n", {}).items():
@@ -249,13 +264,15 @@ def run_phases():
                  "bpftrace did not attach latency-phases.bt (see latency-phases.err)"):
         return []
     runs = []
-    for rep in range(PHASE_REPS):
-        for config in CONFIGS:
-            run, err = run_one(config, rep, "traced")
-            if check(f"latency-traced-{config}-{rep}", run, err):
-                report_run(run)
-                runs.append(run)
-    phases = stop_phases(trace)
+    try:
+        for rep in range(PHASE_REPS):
+            for config in CONFIGS:
+                run, err = run_one(config, rep, "traced")
+                if check(f"latency-traced-{config}-{rep}", run, err):
+                    report_run(run)
+                    runs.append(run)
+    finally:
+        phases = stop_phases(trace)
     for run in runs:
         run["phases"] = phases.get(run["tid"], {})
     # Alone, the vCPU halt-polls on its idle CPU and is rarely woken.
